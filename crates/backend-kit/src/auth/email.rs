@@ -1,0 +1,72 @@
+//! An e-mail address, parsed once. Deliberately simple: one `@`, a non-empty local part, a
+//! dotted domain, no spaces; the only real check of an address is sending it mail.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Trims and lower-cases, so `Ann@Example.com` and `ann@example.com` are one account.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let email = raw.trim().to_lowercase();
+        if email.is_empty() {
+            return Err("is required");
+        }
+        if email.len() > 254 {
+            return Err("must be at most 254 characters");
+        }
+        let (local, domain) = email.split_once('@').ok_or("must contain @")?;
+        let valid = !local.is_empty()
+            && local.len() <= 64
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err("is not a valid e-mail address")
+        }
+    }
+}
+
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_and_normalises_ordinary_addresses() {
+        assert_eq!(
+            Email::parse(" Ann.Lee+todo@Example.COM ")
+                .expect("valid")
+                .as_ref(),
+            "ann.lee+todo@example.com"
+        );
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_an_address() {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "ann@@example.com",
+            "a n@example.com",
+            "ann@.example.com",
+            "ann@example..com",
+            "ann@example.com.",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+    }
+}

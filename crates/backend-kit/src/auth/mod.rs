@@ -1,0 +1,278 @@
+//! Authentication shared by every capstone: accounts, passwords and tokens.
+//!
+//! - [`password`]: bcrypt with a configurable cost, run off the executor; the 72-byte limit of
+//!   bcrypt is enforced (a 400), never silently truncated; unknown e-mails verify against a
+//!   dummy hash so a login takes as long for them as for real accounts.
+//! - [`email`]: an e-mail address parsed once, stored lower-cased.
+//! - [`tokens`]: short-lived JWT access tokens (HS256 only).
+//! - [`refresh`]: long-lived refresh tokens, stored hashed, rotated on every use, with reuse
+//!   detection.
+//! - [`extract`]: the `AuthUser` and `MaybeAuthUser` request extractors.
+//!
+//! [`Auth`] ties them together; projects keep one in `web::Data` and call it from handlers.
+
+pub mod email;
+pub mod extract;
+pub mod password;
+pub mod refresh;
+pub mod schema;
+pub mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::db::{Database, DbError, MigrationSet};
+pub use email::Email;
+pub use extract::{AuthScheme, AuthUser, MaybeAuthUser};
+pub use password::{Password, PasswordHasher};
+use schema::users;
+pub use tokens::TokenKeys;
+
+/// The auth tables' migrations; run them before the project's own.
+pub fn migrations() -> MigrationSet {
+    const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+    const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+    MigrationSet {
+        postgres: POSTGRES,
+        sqlite: SQLITE,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("e-mail is already registered")]
+    EmailTaken,
+    #[error("wrong e-mail or password")]
+    InvalidCredentials,
+    #[error("missing, invalid or expired token")]
+    InvalidToken,
+    #[error("password must be at most 72 bytes")]
+    PasswordTooLong,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<DieselError> for AuthError {
+    fn from(e: DieselError) -> Self {
+        AuthError::Db(DbError::Query(e))
+    }
+}
+
+/// Projects usually map `AuthError` into their own error enum; this mapping is what the
+/// extractors answer with directly.
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AuthError::EmailTaken => StatusCode::CONFLICT,
+            AuthError::InvalidCredentials | AuthError::InvalidToken => StatusCode::UNAUTHORIZED,
+            AuthError::PasswordTooLong => StatusCode::BAD_REQUEST,
+            AuthError::Hashing(_) | AuthError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self {
+            AuthError::InvalidCredentials | AuthError::InvalidToken => "Unauthorized".to_string(),
+            AuthError::Hashing(_) | AuthError::Db(_) => {
+                tracing::error!(error = %self, "auth failure");
+                "Internal Server Error".to_string()
+            }
+            other => other.to_string(),
+        };
+        HttpResponse::build(self.status_code()).json(json!({ "message": message }))
+    }
+}
+
+/// An account as the rest of the code sees it: the password hash is never loaded with it.
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// An access token and a refresh token, as handed to a client after login.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// Everything a handler needs for accounts and tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    db: Database,
+    hasher: PasswordHasher,
+    tokens: Arc<TokenKeys>,
+    refresh_ttl: Duration,
+    scheme: AuthScheme,
+}
+
+impl Auth {
+    pub fn new(db: Database, settings: &Settings, scheme: AuthScheme) -> Self {
+        Self {
+            db,
+            hasher: PasswordHasher::new(settings.bcrypt_cost),
+            tokens: Arc::new(TokenKeys::new(
+                settings.jwt_secret.expose().as_bytes(),
+                settings.access_token_ttl,
+            )),
+            refresh_ttl: settings.refresh_token_ttl,
+            scheme,
+        }
+    }
+
+    pub fn scheme(&self) -> AuthScheme {
+        self.scheme
+    }
+
+    pub fn tokens(&self) -> &TokenKeys {
+        &self.tokens
+    }
+
+    /// Creates the account and logs it in. A taken e-mail is [`AuthError::EmailTaken`], also
+    /// when two registrations race (the UNIQUE index decides).
+    pub async fn register(
+        &self,
+        name: String,
+        email: Email,
+        password: Password,
+    ) -> Result<(User, TokenPair), AuthError> {
+        let hash = self.hasher.hash(password).await?;
+        let user = self
+            .db
+            .run(move |conn| {
+                let now = crate::time::now();
+                diesel::insert_into(users::table)
+                    .values((
+                        users::email.eq(email.as_ref()),
+                        users::name.eq(&name),
+                        users::password_hash.eq(&hash),
+                        users::created_at.eq(now),
+                        users::updated_at.eq(now),
+                    ))
+                    .returning((
+                        users::id,
+                        users::email,
+                        users::name,
+                        users::created_at,
+                        users::updated_at,
+                    ))
+                    .get_result::<User>(conn)
+                    .map_err(|e| match e {
+                        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                            AuthError::EmailTaken
+                        }
+                        other => other.into(),
+                    })
+            })
+            .await?;
+        let pair = self.start_session(user.id).await?;
+        Ok((user, pair))
+    }
+
+    /// Checks the password. Unknown e-mails and wrong passwords give the same error after the
+    /// same amount of bcrypt work, so neither the answer nor its timing tells which e-mails exist.
+    pub async fn login(&self, email: &str, password: &str) -> Result<(User, TokenPair), AuthError> {
+        if password.len() > password::MAX_BYTES {
+            return Err(AuthError::PasswordTooLong);
+        }
+        let email = email.trim().to_lowercase();
+        let found = self
+            .db
+            .run(move |conn| {
+                users::table
+                    .filter(users::email.eq(&email))
+                    .select((User::as_select(), users::password_hash))
+                    .first::<(User, String)>(conn)
+                    .optional()
+                    .map_err(AuthError::from)
+            })
+            .await?;
+        let (user, hash) = match found {
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
+        };
+        let matches = self.hasher.verify(password.to_string(), hash).await?;
+        match user {
+            Some(user) if matches => {
+                let pair = self.start_session(user.id).await?;
+                Ok((user, pair))
+            }
+            _ => Err(AuthError::InvalidCredentials),
+        }
+    }
+
+    /// Exchanges a refresh token for a new pair (rotation, reuse detection: see [`refresh`]).
+    pub async fn refresh(&self, presented: &str) -> Result<(User, TokenPair), AuthError> {
+        let presented = presented.to_string();
+        let ttl = self.refresh_ttl;
+        let (user_id, refresh_token) = self
+            .db
+            .run(move |conn| refresh::rotate(conn, &presented, ttl))
+            .await?;
+        let user = self
+            .find_user(user_id)
+            .await?
+            .ok_or(AuthError::InvalidToken)?;
+        let access_token = self.tokens.issue(user_id)?;
+        Ok((
+            user,
+            TokenPair {
+                access_token,
+                refresh_token,
+            },
+        ))
+    }
+
+    /// Ends the session the refresh token belongs to. Unknown tokens are ignored, so logging
+    /// out twice is harmless.
+    pub async fn logout(&self, presented: &str) -> Result<(), AuthError> {
+        let presented = presented.to_string();
+        self.db
+            .run(move |conn| refresh::revoke_family_of(conn, &presented))
+            .await
+    }
+
+    pub async fn find_user(&self, id: i64) -> Result<Option<User>, AuthError> {
+        self.db
+            .run(move |conn| {
+                users::table
+                    .find(id)
+                    .select(User::as_select())
+                    .first(conn)
+                    .optional()
+                    .map_err(AuthError::from)
+            })
+            .await
+    }
+
+    /// Validates an access token; the user id it was issued to.
+    pub fn verify_access_token(&self, token: &str) -> Result<i64, AuthError> {
+        self.tokens.verify(token)
+    }
+
+    async fn start_session(&self, user_id: i64) -> Result<TokenPair, AuthError> {
+        let ttl = self.refresh_ttl;
+        let refresh_token = self
+            .db
+            .run(move |conn| refresh::start_family(conn, user_id, ttl))
+            .await?;
+        Ok(TokenPair {
+            access_token: self.tokens.issue(user_id)?,
+            refresh_token,
+        })
+    }
+}

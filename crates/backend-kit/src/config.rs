@@ -1,0 +1,311 @@
+//! Settings come from environment variables, with a default for each so `cargo run` works on a
+//! fresh machine. A `.env` file in the working directory is read first, if present.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `HOST` | `127.0.0.1` | address to bind (`0.0.0.0` in containers) |
+//! | `PORT` | per project | port to bind |
+//! | `DATABASE_URL` | `./var/<project>.db` (SQLite) | `postgres://…`, `sqlite://PATH`, a path, or `sqlite::memory:` |
+//! | `DATABASE_POOL_SIZE` | 10 | connections in the pool |
+//! | `REDIS_URL` | unset (in-process) | `redis://…` to share caches and rate limits between instances |
+//! | `JWT_SECRET` | generated once into `./var/jwt-secret` (development only) | HS256 key, at least 32 bytes |
+//! | `APP_ENV` | `development` | `production` refuses to start without `JWT_SECRET`, logs JSON |
+//! | `BCRYPT_COST` | 12 | bcrypt work factor (4–31) |
+//! | `ACCESS_TOKEN_TTL_SECS` | 900 | access-token lifetime |
+//! | `REFRESH_TOKEN_TTL_SECS` | 2 592 000 (30 days) | refresh-token lifetime |
+//! | `TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind a proxy you run) |
+//! | `RUST_LOG` | `info` | log filter |
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::secret::Secret;
+
+/// Shortest JWT secret accepted: HS256 keys should carry at least 256 bits.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name} has an invalid value `{value}`: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error(
+        "APP_ENV=production needs JWT_SECRET set to at least {MIN_JWT_SECRET_BYTES} bytes (e.g. `openssl rand -base64 48`)"
+    )]
+    MissingProductionSecret,
+    #[error("could not keep the development JWT secret in {path}: {reason}")]
+    SecretFile { path: String, reason: String },
+}
+
+/// What every capstone needs to start. Projects wrap it in their own config with their extras.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The project's name: names the default SQLite file and prefixes Redis keys.
+    pub app_name: String,
+    pub host: String,
+    pub port: u16,
+    pub database_url: Secret<String>,
+    pub database_pool_size: u32,
+    pub redis_url: Option<Secret<String>>,
+    /// Every Redis key starts with this, so projects (and parallel tests) never collide.
+    pub redis_prefix: String,
+    pub jwt_secret: Secret<String>,
+    pub app_env: AppEnv,
+    pub bcrypt_cost: u32,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub trust_proxy_headers: bool,
+    pub log_filter: String,
+}
+
+impl Settings {
+    /// Reads the process environment (after loading `.env` if there is one).
+    pub fn from_env(app_name: &str, default_port: u16) -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(app_name, default_port, Path::new("var"), |name| {
+            std::env::var(name).ok().filter(|v| !v.is_empty())
+        })
+    }
+
+    /// The parsing itself, fed by any lookup function so tests need not touch the real environment.
+    pub fn from_lookup(
+        app_name: &str,
+        default_port: u16,
+        var_dir: &Path,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let app_env = match lookup("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") | Some("local") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "APP_ENV",
+                    value: other.to_string(),
+                    reason: "expected `development` or `production`",
+                });
+            }
+        };
+        let jwt_secret = match (lookup("JWT_SECRET"), app_env) {
+            (Some(secret), _) if secret.len() >= MIN_JWT_SECRET_BYTES => secret,
+            (Some(_), AppEnv::Development) => {
+                return Err(ConfigError::Invalid {
+                    name: "JWT_SECRET",
+                    value: "[REDACTED]".into(),
+                    reason: "must be at least 32 bytes",
+                });
+            }
+            (_, AppEnv::Production) => return Err(ConfigError::MissingProductionSecret),
+            (None, AppEnv::Development) => development_secret(var_dir)?,
+        };
+        let database_url = lookup("DATABASE_URL").unwrap_or_else(|| {
+            var_dir
+                .join(format!("{app_name}.db"))
+                .to_string_lossy()
+                .into_owned()
+        });
+
+        Ok(Self {
+            app_name: app_name.to_string(),
+            host: lookup("HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port: parse_or(&lookup, "PORT", default_port, "expected a port number")?,
+            database_url: Secret::new(database_url),
+            database_pool_size: parse_or(
+                &lookup,
+                "DATABASE_POOL_SIZE",
+                10,
+                "expected a positive number",
+            )?
+            .max(1),
+            redis_url: lookup("REDIS_URL").map(Secret::new),
+            redis_prefix: lookup("REDIS_PREFIX").unwrap_or_else(|| app_name.to_string()),
+            jwt_secret: Secret::new(jwt_secret),
+            app_env,
+            bcrypt_cost: parse_or(&lookup, "BCRYPT_COST", 12, "expected a number from 4 to 31")?,
+            access_token_ttl: Duration::from_secs(parse_or(
+                &lookup,
+                "ACCESS_TOKEN_TTL_SECS",
+                15 * 60,
+                "expected seconds",
+            )?),
+            refresh_token_ttl: Duration::from_secs(parse_or(
+                &lookup,
+                "REFRESH_TOKEN_TTL_SECS",
+                30 * 24 * 3600,
+                "expected seconds",
+            )?),
+            trust_proxy_headers: parse_or(
+                &lookup,
+                "TRUST_PROXY_HEADERS",
+                false,
+                "expected true or false",
+            )?,
+            log_filter: lookup("RUST_LOG").unwrap_or_else(|| "info".into()),
+        })
+    }
+
+    /// Settings for a test server: port 0, the given database, a fixed secret, cheap bcrypt.
+    pub fn for_tests(app_name: &str, database_url: String) -> Self {
+        Self {
+            app_name: app_name.to_string(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            database_url: Secret::new(database_url),
+            database_pool_size: 4,
+            redis_url: None,
+            redis_prefix: app_name.to_string(),
+            jwt_secret: Secret::new("test-secret-that-is-at-least-32-bytes-long".into()),
+            app_env: AppEnv::Development,
+            bcrypt_cost: 4,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(3600),
+            trust_proxy_headers: false,
+            log_filter: "warn".into(),
+        }
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    reason: &'static str,
+) -> Result<T, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            value,
+            reason,
+        }),
+    }
+}
+
+/// In development a random secret is made once and kept, so tokens survive restarts.
+fn development_secret(var_dir: &Path) -> Result<String, ConfigError> {
+    let path: PathBuf = var_dir.join("jwt-secret");
+    let fail = |reason: std::io::Error| ConfigError::SecretFile {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    };
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= MIN_JWT_SECRET_BYTES {
+            return Ok(existing);
+        }
+    }
+    let bytes: [u8; 48] = rand::random();
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(var_dir).map_err(fail)?;
+    std::fs::write(&path, &secret).map_err(fail)?;
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)], dir: &Path) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup("demo", 8080, dir, |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = settings(&[], dir.path()).expect("defaults work");
+        assert_eq!(s.port, 8080);
+        assert_eq!(s.host, "127.0.0.1");
+        assert!(s.database_url.expose().ends_with("demo.db"));
+        assert_eq!(s.bcrypt_cost, 12);
+        assert_eq!(s.access_token_ttl, Duration::from_secs(900));
+        assert!(s.redis_url.is_none());
+    }
+
+    #[test]
+    fn development_secret_is_generated_once_and_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = settings(&[], dir.path()).expect("first start");
+        let second = settings(&[], dir.path()).expect("second start");
+        assert!(first.jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES);
+        assert_eq!(first.jwt_secret, second.jwt_secret);
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_secret() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = settings(&[("APP_ENV", "production")], dir.path()).expect_err("must refuse");
+        assert_eq!(err, ConfigError::MissingProductionSecret);
+        assert!(
+            !dir.path().join("jwt-secret").exists(),
+            "no secret may be invented in production"
+        );
+    }
+
+    #[test]
+    fn production_refuses_a_short_secret() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = settings(
+            &[("APP_ENV", "production"), ("JWT_SECRET", "short")],
+            dir.path(),
+        )
+        .expect_err("must refuse");
+        assert_eq!(err, ConfigError::MissingProductionSecret);
+    }
+
+    #[test]
+    fn production_accepts_a_long_secret() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = "x".repeat(MIN_JWT_SECRET_BYTES);
+        let s = settings(
+            &[("APP_ENV", "production"), ("JWT_SECRET", &secret)],
+            dir.path(),
+        )
+        .expect("starts");
+        assert!(s.is_production());
+    }
+
+    #[test]
+    fn bad_numbers_name_the_variable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = settings(&[("PORT", "eighty")], dir.path()).expect_err("must refuse");
+        assert!(
+            err.to_string()
+                .starts_with("PORT has an invalid value `eighty`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t";
+        let s = settings(
+            &[
+                ("JWT_SECRET", secret),
+                ("DATABASE_URL", "postgres://u:pw-in-url@db/x"),
+            ],
+            dir.path(),
+        )
+        .expect("starts");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains(secret));
+        assert!(!debug.contains("pw-in-url"));
+    }
+}

@@ -1,0 +1,416 @@
+//! One diesel codebase, two databases.
+//!
+//! [`AnyConnection`] is an enum of a PostgreSQL and a SQLite connection; diesel's
+//! `MultiConnection` derive makes it a `Connection` itself, so queries are written once.
+//! Which variant you get is decided by [`DatabaseUrl::parse`] from the URL's scheme:
+//!
+//! | `DATABASE_URL` | backend |
+//! |---|---|
+//! | `postgres://…`, `postgresql://…` | PostgreSQL |
+//! | `sqlite://PATH`, `sqlite:PATH`, a plain path | SQLite file (created on first use) |
+//! | `sqlite::memory:`, `:memory:` | SQLite in memory (one connection, gone at exit) |
+//!
+//! What the derive cannot do (so the schemas avoid it): `Uuid` and `Timestamptz` SQL types
+//! (UUIDs are TEXT, times are UTC `TIMESTAMP`), `ON CONFLICT`, multi-row `INSERT`. Where a
+//! backend-specific query pays off, match on the variant — see [`AnyConnection::backend`] and
+//! the `match conn { … }` in [`run_migrations`].
+//!
+//! Diesel is synchronous: every query runs on a blocking thread through [`Database::run`],
+//! never on the async executor.
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl AnyConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            AnyConnection::Postgresql(_) => Backend::Postgres,
+            AnyConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("invalid DATABASE_URL: {0}")]
+    InvalidUrl(String),
+    #[error("could not connect to the database: {0}")]
+    Connect(#[from] ConnectionError),
+    #[error("could not prepare the SQLite file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("blocking task failed: {0}")]
+    Blocking(String),
+}
+
+/// A `DATABASE_URL` after deciding which backend it names.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    /// What the driver gets: the URL for PostgreSQL, a path or `:memory:` for SQLite.
+    target: String,
+}
+
+// Hand-written so a password inside the URL never reaches a log.
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({:?}, {})", self.backend, self.redacted())
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, DbError> {
+        let raw = raw.trim();
+        let sqlite = |target: &str| Self {
+            backend: Backend::Sqlite,
+            target: target.to_string(),
+        };
+        if raw.is_empty() {
+            return Err(DbError::InvalidUrl("it is empty".into()));
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: raw.to_string(),
+            });
+        }
+        // Diesel would create a file literally named `sqlite::memory:`; it wants `:memory:`.
+        if raw == "sqlite::memory:" || raw == ":memory:" || raw == "sqlite://:memory:" {
+            return Ok(sqlite(":memory:"));
+        }
+        if let Some(path) = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+        {
+            return match path {
+                "" => Err(DbError::InvalidUrl(
+                    "`sqlite://` needs a file path after it".into(),
+                )),
+                path => Ok(sqlite(path)),
+            };
+        }
+        if let Some((scheme, _)) = raw.split_once("://") {
+            return Err(DbError::InvalidUrl(format!(
+                "unsupported scheme `{scheme}`; use postgres://…, sqlite://PATH or a file path"
+            )));
+        }
+        Ok(sqlite(raw))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn is_in_memory(&self) -> bool {
+        self.target == ":memory:"
+    }
+
+    /// The URL with any password replaced, for log lines.
+    pub fn redacted(&self) -> String {
+        match (self.backend, self.target.split_once("://")) {
+            (Backend::Postgres, Some((scheme, rest))) => match rest.split_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    format!("{scheme}://{user}:***@{host}")
+                }
+                None => self.target.clone(),
+            },
+            _ => self.target.clone(),
+        }
+    }
+
+    /// Opens one connection of the right kind. The enum's own `establish` would try each backend
+    /// in turn and report only the last failure, hiding the real cause.
+    pub fn connect(&self) -> Result<AnyConnection, DbError> {
+        match self.backend {
+            Backend::Postgres => Ok(AnyConnection::Postgresql(PgConnection::establish(
+                &self.target,
+            )?)),
+            Backend::Sqlite => {
+                if !self.is_in_memory() {
+                    if let Some(dir) = Path::new(&self.target)
+                        .parent()
+                        .filter(|d| !d.as_os_str().is_empty())
+                    {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                }
+                let mut conn = SqliteConnection::establish(&self.target)?;
+                // WAL lets readers run while one writer writes; busy_timeout makes a second
+                // writer wait instead of failing with "database is locked".
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .map_err(DbError::Query)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// The r2d2 manager: opens connections through [`DatabaseUrl::connect`].
+pub struct AnyConnectionManager {
+    url: DatabaseUrl,
+    /// Only for `:memory:`, where every new connection is a new, empty database.
+    migrate_each_connection: Option<Migrations>,
+}
+
+impl ManageConnection for AnyConnectionManager {
+    type Connection = AnyConnection;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<AnyConnection, DbError> {
+        let mut conn = self.url.connect()?;
+        if let Some(migrations) = self.migrate_each_connection {
+            run_migrations(&mut conn, migrations())?;
+        }
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), DbError> {
+        conn.ping().map_err(DbError::Query)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Migrations for both backends, embedded in the binary with `embed_migrations!`.
+pub struct MigrationSet {
+    pub postgres: EmbeddedMigrations,
+    pub sqlite: EmbeddedMigrations,
+}
+
+/// A project's migration sets in order: the auth crate's first, then its own.
+/// A function because embedded migrations are consumed when run.
+pub type Migrations = fn() -> Vec<MigrationSet>;
+
+/// Runs each set in order on the right backend.
+pub fn run_migrations(
+    conn: &mut AnyConnection,
+    sets: impl IntoIterator<Item = MigrationSet>,
+) -> Result<(), DbError> {
+    for set in sets {
+        let result = match conn {
+            AnyConnection::Postgresql(pg) => pg.run_pending_migrations(set.postgres).map(|_| ()),
+            AnyConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(set.sqlite).map(|_| ()),
+        };
+        result.map_err(|e| DbError::Migration(e.to_string()))?;
+    }
+    Ok(())
+}
+
+pub type Pool = r2d2::Pool<AnyConnectionManager>;
+
+/// A connection pool plus the knowledge of which backend it talks to. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl Database {
+    /// Connects once first, so a bad URL or a stopped server fails fast with the real error,
+    /// runs the migrations, then builds the pool.
+    pub fn connect(
+        url: &DatabaseUrl,
+        pool_size: u32,
+        migrations: Migrations,
+    ) -> Result<Self, DbError> {
+        let builder = r2d2::Pool::builder()
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(5));
+        let pool = if url.is_in_memory() {
+            // One connection that lives as long as the pool: it *is* the database.
+            builder
+                .max_size(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .build_unchecked(AnyConnectionManager {
+                    url: url.clone(),
+                    migrate_each_connection: Some(migrations),
+                })
+        } else {
+            let mut first = url.connect()?;
+            run_migrations(&mut first, migrations())?;
+            builder
+                .max_size(pool_size)
+                .build_unchecked(AnyConnectionManager {
+                    url: url.clone(),
+                    migrate_each_connection: None,
+                })
+        };
+        let db = Self {
+            pool,
+            backend: url.backend(),
+        };
+        db.pool.get()?;
+        Ok(db)
+    }
+
+    /// Opens the database named in the settings, with the given migrations.
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+        migrations: Migrations,
+    ) -> Result<Self, DbError> {
+        let url = DatabaseUrl::parse(settings.database_url.expose())?;
+        Self::connect(&url, settings.database_pool_size, migrations)
+    }
+
+    /// Runs `f` with a pooled connection on the calling thread. Only for code that is already
+    /// off the async executor (start-up, CLI commands, blocking tasks).
+    pub fn with_conn<T, E: From<DbError>>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.pool.get().map_err(DbError::from)?;
+        f(&mut conn)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread, off the async executor.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+
+    /// For `/ready`: can we get a connection and run a query?
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.run(|conn| conn.ping().map_err(DbError::Query)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> DatabaseUrl {
+        DatabaseUrl::parse(raw).expect("valid url")
+    }
+
+    #[test]
+    fn postgres_schemes_pick_postgres() {
+        assert_eq!(
+            parse("postgres://u@localhost/db").backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            parse("postgresql://u@localhost/db").backend(),
+            Backend::Postgres
+        );
+    }
+
+    #[test]
+    fn sqlite_forms_pick_sqlite() {
+        assert_eq!(parse("sqlite://var/app.db").target, "var/app.db");
+        assert_eq!(parse("sqlite:var/app.db").target, "var/app.db");
+        assert_eq!(parse("./var/app.db").target, "./var/app.db");
+        assert_eq!(parse("/tmp/app.db").backend(), Backend::Sqlite);
+    }
+
+    #[test]
+    fn memory_urls_map_to_diesels_memory_name() {
+        for raw in ["sqlite::memory:", ":memory:", "sqlite://:memory:"] {
+            let url = parse(raw);
+            assert!(url.is_in_memory(), "{raw}");
+            assert_eq!(url.target, ":memory:");
+        }
+    }
+
+    #[test]
+    fn unknown_schemes_and_empty_urls_are_clear_errors() {
+        let err = DatabaseUrl::parse("mysql://root@localhost/db").expect_err("unsupported");
+        assert!(
+            err.to_string().contains("unsupported scheme `mysql`"),
+            "{err}"
+        );
+        let err = DatabaseUrl::parse("  ").expect_err("empty");
+        assert!(err.to_string().contains("empty"), "{err}");
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn debug_and_redacted_hide_the_password() {
+        let url = parse("postgres://app:s3cret@db.internal:5432/app");
+        assert_eq!(url.redacted(), "postgres://app:***@db.internal:5432/app");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn unreachable_postgres_reports_the_real_cause() {
+        // Port 1 is never a PostgreSQL server: the error must say so, not "no backend matched".
+        let url = parse("postgres://postgres@127.0.0.1:1/none?connect_timeout=2");
+        let err = url.connect().err().expect("connection must fail");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("could not connect to the database"),
+            "{text}"
+        );
+        assert!(
+            text.to_lowercase().contains("connection refused") || text.contains("127.0.0.1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn sqlite_file_and_parent_directory_are_created() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nested/dir/app.db");
+        let url = parse(path.to_str().expect("utf-8 path"));
+        let db = Database::connect(&url, 2, Vec::new).expect("opens");
+        assert_eq!(db.backend(), Backend::Sqlite);
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn in_memory_database_keeps_its_data_between_uses() {
+        let db = Database::connect(&parse("sqlite::memory:"), 8, Vec::new).expect("opens");
+        db.with_conn(|c| {
+            c.batch_execute("CREATE TABLE t (x INTEGER)")
+                .map_err(DbError::Query)
+        })
+        .expect("create");
+        db.with_conn(|c| {
+            c.batch_execute("INSERT INTO t VALUES (1)")
+                .map_err(DbError::Query)
+        })
+        .expect("the table is still there on the next checkout");
+    }
+}

@@ -1,0 +1,108 @@
+//! HTTP plumbing every capstone shares, so each project's `startup.rs` stays short:
+//!
+//! - [`telemetry`]: `tracing` logs, human-readable in development and JSON in production;
+//!   `TracingLogger` gives every request a span with a request id.
+//! - [`configure_extractors`]: JSON, path and query errors become `400 {"message": …}`
+//!   (actix answers in plain text by default), oversized bodies `413`, wrong content type `415`.
+//! - [`health`]: `/health` (the process is up) and `/ready` (its database and Redis answer).
+//! - [`bind`] and [`announce`]: listen on `HOST:PORT` (port 0 in tests) and say where.
+//!
+//! Graceful shutdown comes with actix-web: on SIGINT or SIGTERM the server stops accepting,
+//! lets requests in flight finish (up to the shutdown timeout), then returns.
+
+pub mod health;
+pub mod telemetry;
+
+use std::net::TcpListener;
+
+use actix_web::error::{InternalError, JsonPayloadError, PayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use crate::config::Settings;
+
+/// Largest JSON body accepted (64 KiB); larger ones get a 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// `{"message": …}` with the given status: the body of every error in every capstone.
+pub fn error_response(status: StatusCode, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "message": message.into() }))
+}
+
+/// Registers extractor settings whose errors are JSON, not actix's plain-text defaults.
+pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(BODY_LIMIT)
+            .error_handler(|err, _req| {
+                let response = json_error_response(&err);
+                InternalError::from_response(err, response).into()
+            }),
+    )
+    .app_data(web::PayloadConfig::new(BODY_LIMIT))
+    .app_data(web::PathConfig::default().error_handler(|err, _req| {
+        let response = error_response(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid path parameter: {err}"),
+        );
+        InternalError::from_response(err, response).into()
+    }))
+    .app_data(web::QueryConfig::default().error_handler(|err, _req| {
+        let response = error_response(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid query string: {err}"),
+        );
+        InternalError::from_response(err, response).into()
+    }));
+}
+
+fn json_error_response(err: &JsonPayloadError) -> HttpResponse {
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request body is too large: the limit is {BODY_LIMIT} bytes"),
+        )
+    };
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            too_large()
+        }
+        JsonPayloadError::Payload(PayloadError::Overflow) => too_large(),
+        JsonPayloadError::ContentType => error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => error_response(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid request body: {e}"),
+        ),
+        JsonPayloadError::Deserialize(e) => {
+            error_response(StatusCode::BAD_REQUEST, format!("Malformed JSON: {e}"))
+        }
+        other => error_response(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid request body: {other}"),
+        ),
+    }
+}
+
+/// The default service: unknown routes answer `404 {"message": "Not Found"}`.
+pub async fn not_found(_req: HttpRequest) -> HttpResponse {
+    error_response(StatusCode::NOT_FOUND, "Not Found")
+}
+
+/// Binds `HOST:PORT`; with port 0 the OS picks a free port (what tests do).
+pub fn bind(settings: &Settings) -> std::io::Result<TcpListener> {
+    TcpListener::bind((settings.host.as_str(), settings.port))
+}
+
+/// The start-up line: where the server listens and where its docs are.
+pub fn announce(settings: &Settings, listener: &TcpListener) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(
+            "{} listening on http://{addr} (API docs: http://{addr}/docs, health: http://{addr}/health)",
+            settings.app_name
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! # backend-kit: the shared auth/db crate
+//!
+//! Every capstone in `projects/` is built from the same parts. They live here, one module per
+//! capability and each behind a cargo feature, so a project compiles only what it uses.
+//!
+//! | module | feature | what it gives a project |
+//! |---|---|---|
+//! | [`config`] | always | settings from environment variables (and `.env`), with defaults |
+//! | [`secret`] | always | a wrapper that keeps secrets out of logs and `Debug` output |
+//! | [`time`] | always | UTC timestamps stored identically on SQLite and PostgreSQL |
+//! | [`db`] | `db` | one connection pool for PostgreSQL *or* SQLite, chosen from `DATABASE_URL`; migrations |
+//! | [`auth`] | `auth` | users, bcrypt passwords, JWT access tokens, rotating refresh tokens, extractors |
+//! | [`http`] | `http` | tracing with request ids, JSON extractor errors, `/health` and `/ready` |
+//! | [`rate_limit`] | `rate-limit` | per-client request budgets, in-process or shared through Redis |
+//!
+//! Start reading at [`db`]: it shows how one diesel codebase runs on two databases.
+
+pub mod config;
+pub mod secret;
+pub mod time;
+
+#[cfg(feature = "auth")]
+pub mod auth;
+#[cfg(feature = "db")]
+pub mod db;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "rate-limit")]
+pub mod rate_limit;
+#[cfg(feature = "redis")]
+pub mod redis;
