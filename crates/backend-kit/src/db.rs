@@ -32,6 +32,9 @@ pub enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
+/// The query-builder backend of [`AnyConnection`]: what boxed queries are generic over.
+pub type AnyBackend = <AnyConnection as Connection>::Backend;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,

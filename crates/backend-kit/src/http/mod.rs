@@ -106,3 +106,20 @@ pub fn announce(settings: &Settings, listener: &TcpListener) {
         );
     }
 }
+
+/// For a resource's `default_service`: a known path with an unsupported method.
+pub async fn method_not_allowed(_req: HttpRequest) -> HttpResponse {
+    error_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+}
+
+/// `GET /docs` → `/docs/`, where Swagger UI serves its page.
+pub fn docs_redirect(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                .finish()
+        }),
+    );
+}

@@ -1,0 +1,15 @@
+-- One row per todo. Runs after the auth crate's migrations, so `users` exists.
+CREATE TABLE todos (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- Deleting a user deletes their todos (needs PRAGMA foreign_keys = ON, set per connection).
+    user_id     BIGINT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    title       TEXT      NOT NULL,
+    description TEXT      NOT NULL DEFAULT '',
+    completed   BOOLEAN   NOT NULL DEFAULT FALSE,
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL
+);
+
+-- Every list query filters by owner and pages in creation order (the default sort):
+-- this index serves the WHERE, the ORDER BY and the tie-break on id.
+CREATE INDEX todos_user_id_created_at_idx ON todos (user_id, created_at, id);

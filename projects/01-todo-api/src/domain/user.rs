@@ -1,0 +1,39 @@
+//! A user's display name. E-mail and password types live in `backend_kit::auth`, shared by
+//! every capstone.
+
+use super::reject_nul;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    /// Surrounding white space is dropped; 1 to 100 characters must remain.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err("is required");
+        }
+        if name.chars().count() > 100 {
+            return Err("must be at most 100 characters");
+        }
+        reject_nul(name)?;
+        Ok(Self(name.to_string()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(Name::parse("  Ann  ").map(Name::into_inner), Ok("Ann".to_string()));
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse(&"ß".repeat(100)).is_ok());
+        assert!(Name::parse(&"ß".repeat(101)).is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! Every error the API can return, and the one place that turns it into a status code and a
+//! JSON body. Handlers just use `?`.
+//!
+//! | variant | status | body |
+//! |---|---|---|
+//! | `Validation` | 400 | `{"message": "Validation failed", "errors": {"field": ["why"]}}` |
+//! | `Unauthorized` | 401 | `{"message": "Unauthorized"}` |
+//! | `Forbidden` | 403 | `{"message": "Forbidden"}` |
+//! | `NotFound` | 404 | `{"message": "Not Found"}` |
+//! | `Conflict` | 409 | `{"message": …}` |
+//! | `Database`, `Internal` | 500 | `{"message": "Internal Server Error"}`; the cause goes to the log only |
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use backend_kit::auth::AuthError;
+use backend_kit::db::DbError;
+use serde_json::json;
+
+use crate::domain::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Validation failed")]
+    Validation(FieldErrors),
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("Forbidden")]
+    Forbidden,
+    #[error("Not Found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A single-field validation error.
+    pub fn invalid(field: &'static str, problem: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::default();
+        errors.add(field, problem);
+        ApiError::Validation(errors)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            // A row that vanished between two statements (a concurrent delete).
+            diesel::result::Error::NotFound => ApiError::NotFound,
+            other => ApiError::Database(DbError::Query(other)),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::EmailTaken => ApiError::Conflict("Email is already registered".into()),
+            AuthError::InvalidCredentials | AuthError::InvalidToken => ApiError::Unauthorized,
+            AuthError::PasswordTooLong => ApiError::invalid("password", "must be at most 72 bytes"),
+            AuthError::Db(e) => ApiError::Database(e),
+            AuthError::Hashing(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            ApiError::Validation(errors) => HttpResponse::build(status).json(json!({
+                "message": "Validation failed",
+                "errors": errors.0,
+            })),
+            ApiError::Database(_) | ApiError::Internal(_) => {
+                // The details stay in the log; the client learns nothing about internals.
+                tracing::error!(error = %self, "request failed");
+                backend_kit::http::error_response(status, "Internal Server Error")
+            }
+            other => backend_kit::http::error_response(status, other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and
+//! the request/response types, so it cannot drift from the code. Served at `/openapi.json`;
+//! Swagger UI at `/docs` (its assets are compiled into the binary: works offline).
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::routes::{auth, todos};
+
+/// Body of every error response.
+#[derive(ToSchema)]
+pub struct ErrorBody {
+    #[schema(example = "Unauthorized")]
+    pub message: String,
+}
+
+/// Body of a 400: the message plus, per field, what is wrong with it.
+#[derive(ToSchema)]
+pub struct ValidationErrorBody {
+    #[schema(example = "Validation failed")]
+    pub message: String,
+    #[schema(example = json!({"title": ["must not be empty"]}))]
+    pub errors: Option<BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "todo-api",
+        description = "Capstone 1 of Backend Roadmap Capstones: a todo-list REST API with JWT authentication.",
+        version = "0.1.0"
+    ),
+    paths(
+        auth::register, auth::login, auth::refresh, auth::logout,
+        todos::create, todos::list, todos::get, todos::replace, todos::update, todos::delete,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts and tokens"),
+        (name = "todos", description = "The caller's todos"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}

@@ -1,0 +1,139 @@
+//! `/register`, `/login`, `/refresh`, `/logout`: accounts and tokens. The work itself (bcrypt,
+//! JWTs, refresh rotation) is in `backend_kit::auth`; these handlers parse and answer.
+
+use actix_web::{HttpResponse, web};
+use backend_kit::auth::{Auth, Email, Password, TokenPair};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{FieldErrors, Name};
+use crate::error::ApiError;
+use crate::openapi::{ErrorBody, ValidationErrorBody};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    /// 1 to 100 characters.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "Ann Lee")]
+    pub name: Option<String>,
+    #[schema(value_type = String, required = true, format = Email, example = "ann@example.com")]
+    pub email: Option<String>,
+    /// 8 to 72 bytes (bcrypt's limit; longer passwords are refused, not truncated).
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 72, example = "correct horse")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(value_type = String, required = true, example = "ann@example.com")]
+    pub email: Option<String>,
+    #[schema(value_type = String, required = true, example = "correct horse")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    #[schema(value_type = String, required = true)]
+    pub refresh_token: Option<String>,
+}
+
+/// A short-lived access token (JWT, 15 minutes) and a single-use refresh token.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenResponse {
+    pub token: String,
+    pub refresh_token: String,
+}
+
+impl From<TokenPair> for TokenResponse {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            token: pair.access_token,
+            refresh_token: pair.refresh_token,
+        }
+    }
+}
+
+fn required(errors: &mut FieldErrors, field: &'static str, value: Option<String>) -> Option<String> {
+    if value.is_none() {
+        errors.add(field, "is required");
+    }
+    value
+}
+
+/// Create an account; answers with tokens, already logged in.
+#[utoipa::path(post, path = "/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created", body = TokenResponse),
+        (status = 400, description = "Invalid input", body = ValidationErrorBody),
+        (status = 409, description = "E-mail already registered", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many requests from this IP", body = ErrorBody),
+    ))]
+pub async fn register(auth: web::Data<Auth>, body: web::Json<RegisterRequest>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut errors = FieldErrors::default();
+    let name = required(&mut errors, "name", body.name).and_then(|n| errors.check("name", Name::parse(&n)));
+    let email = required(&mut errors, "email", body.email).and_then(|e| errors.check("email", Email::parse(&e)));
+    let password =
+        required(&mut errors, "password", body.password).and_then(|p| errors.check("password", Password::parse(p)));
+    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let (_, tokens) = auth.register(name.into_inner(), email, password).await?;
+    Ok(HttpResponse::Created().json(TokenResponse::from(tokens)))
+}
+
+/// Exchange e-mail and password for tokens. Wrong e-mail and wrong password look the same.
+#[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 400, description = "Missing fields", body = ValidationErrorBody),
+        (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many requests from this IP", body = ErrorBody),
+    ))]
+pub async fn login(auth: web::Data<Auth>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut errors = FieldErrors::default();
+    let email = required(&mut errors, "email", body.email);
+    let password = required(&mut errors, "password", body.password);
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let (_, tokens) = auth.login(&email, &password).await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
+}
+
+/// Exchange a refresh token for a new pair. Each refresh token works once; showing a used
+/// one again revokes its whole session.
+#[utoipa::path(post, path = "/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens", body = TokenResponse),
+        (status = 400, description = "Missing refreshToken", body = ValidationErrorBody),
+        (status = 401, description = "Unknown, used, revoked or expired token", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many requests from this IP", body = ErrorBody),
+    ))]
+pub async fn refresh(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().refresh_token.ok_or_else(|| ApiError::invalid("refreshToken", "is required"))?;
+    let (_, tokens) = auth.refresh(&token).await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
+}
+
+/// End the session the refresh token belongs to. Idempotent.
+#[utoipa::path(post, path = "/logout", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 400, description = "Missing refreshToken", body = ValidationErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    ))]
+pub async fn logout(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+    let token = body.into_inner().refresh_token.ok_or_else(|| ApiError::invalid("refreshToken", "is required"))?;
+    auth.logout(&token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,107 @@
+//! Building and running the server (the pattern from *Zero To Production*):
+//! `Application::build(config)` does all the fallible set-up and binds the port, `port()`
+//! says which port (tests bind port 0), `run_until_stopped()` serves until SIGINT/SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use backend_kit::auth::{Auth, AuthScheme};
+use backend_kit::db::{Database, DbError};
+use backend_kit::http::{self, health::Readiness};
+use backend_kit::rate_limit::RateLimiter;
+use backend_kit::redis::Redis;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::openapi::ApiDoc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("invalid REDIS_URL: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("could not bind the port: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let settings = config.settings.clone();
+        // Connecting and migrating block: do it on a blocking thread.
+        let db = {
+            let settings = settings.clone();
+            actix_web::rt::task::spawn_blocking(move || Database::from_settings(&settings, crate::db::migrations))
+                .await
+                .map_err(|e| DbError::Blocking(e.to_string()))??
+        };
+        let redis = settings
+            .redis_url
+            .as_ref()
+            .map(|url| Redis::connect(url.expose(), &settings.redis_prefix))
+            .transpose()?;
+
+        let auth = web::Data::new(Auth::new(db.clone(), &settings, AuthScheme::BEARER));
+        let auth_limiter = Arc::new(RateLimiter::new(
+            "auth",
+            config.auth_rate_limit_per_minute,
+            Duration::from_secs(60),
+            redis.clone(),
+            settings.trust_proxy_headers,
+        ));
+        let readiness = web::Data::new(Readiness { db: db.clone(), redis });
+        let db = web::Data::new(db);
+        let openapi = ApiDoc::openapi();
+
+        let listener = http::bind(&settings)?;
+        let port = listener.local_addr()?.port();
+        http::announce(&settings, &listener);
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .configure(http::configure_extractors)
+                .app_data(db.clone())
+                .app_data(auth.clone())
+                .app_data(readiness.clone())
+                .configure(http::health::routes)
+                .configure(|cfg| crate::routes::configure(cfg, &auth_limiter))
+                .configure(http::docs_redirect)
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .default_service(web::to(http::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process gets SIGINT or SIGTERM, then drains requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// `todo-api migrate`: applies pending migrations and exits (for deploy pipelines that
+/// migrate before starting new instances).
+pub async fn migrate(config: &Config) -> Result<(), StartupError> {
+    let settings = config.settings.clone();
+    actix_web::rt::task::spawn_blocking(move || Database::from_settings(&settings, crate::db::migrations))
+        .await
+        .map_err(|e| DbError::Blocking(e.to_string()))??;
+    tracing::info!("migrations are up to date");
+    Ok(())
+}
