@@ -1,6 +1,6 @@
 //! Timestamps are stored as UTC `TIMESTAMP` columns (diesel's `MultiConnection` has no
 //! `Timestamptz`), rounded to microseconds so SQLite and PostgreSQL return exactly what was
-//! written, and sent to clients as RFC 3339 with milliseconds and a `Z`.
+//! written, and sent to clients as RFC 3339 with microseconds (all the precision stored) and a `Z`.
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, SubsecRound, Utc};
 use serde::Serializer;
@@ -17,7 +17,7 @@ pub fn rfc3339<S: Serializer>(value: &NaiveDateTime, serializer: S) -> Result<S:
 
 pub fn format(value: &NaiveDateTime) -> String {
     DateTime::<Utc>::from_naive_utc_and_offset(*value, Utc)
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+        .to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 #[cfg(test)]
@@ -25,11 +25,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_with_millis_and_zulu() {
+    fn formats_with_micros_and_zulu() {
         let t = chrono::NaiveDate::from_ymd_opt(2026, 1, 2)
             .and_then(|d| d.and_hms_micro_opt(3, 4, 5, 600_700))
             .expect("valid date");
-        assert_eq!(format(&t), "2026-01-02T03:04:05.600Z");
+        assert_eq!(format(&t), "2026-01-02T03:04:05.600700Z");
     }
 
     #[test]

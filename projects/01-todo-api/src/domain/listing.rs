@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn defaults() {
         let q = ListQuery::parse(RawListQuery::default()).expect("valid");
-        assert_eq!((q.page, q.limit, q.completed, q.search, q.sort, q.descending), (1, 10, None, None, SortKey::CreatedAt, false));
+        assert_eq!((q.page, q.limit, q.completed, q.search.clone(), q.sort, q.descending), (1, 10, None, None, SortKey::CreatedAt, false));
         assert_eq!(q.offset(), 0);
     }
 

@@ -44,10 +44,10 @@ pub struct TodoResponse {
     pub description: String,
     pub completed: bool,
     #[serde(serialize_with = "backend_kit::time::rfc3339")]
-    #[schema(value_type = String, format = DateTime, example = "2026-01-02T03:04:05.678Z")]
+    #[schema(value_type = String, format = DateTime, example = "2026-01-02T03:04:05.678901Z")]
     pub created_at: chrono::NaiveDateTime,
     #[serde(serialize_with = "backend_kit::time::rfc3339")]
-    #[schema(value_type = String, format = DateTime, example = "2026-01-02T03:04:05.678Z")]
+    #[schema(value_type = String, format = DateTime, example = "2026-01-02T03:04:05.678901Z")]
     pub updated_at: chrono::NaiveDateTime,
 }
 

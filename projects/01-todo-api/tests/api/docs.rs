@@ -1,0 +1,44 @@
+use crate::helpers::spawn_app;
+
+#[actix_web::test]
+async fn openapi_document_describes_every_endpoint() {
+    let app = spawn_app().await;
+    let response = app.client.get("/openapi.json", None).await;
+    response.assert_status(200);
+    let doc = response.json();
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"), "{}", doc["openapi"]);
+    let paths = doc["paths"].as_object().expect("paths");
+    for path in ["/register", "/login", "/refresh", "/logout", "/todos", "/todos/{id}"] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    for method in ["get", "put", "patch", "delete"] {
+        assert!(doc["paths"]["/todos/{id}"][method].is_object(), "{method} /todos/{{id}} missing");
+    }
+    let scheme = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+    assert!(doc["paths"]["/todos"]["get"]["security"].is_array());
+}
+
+#[actix_web::test]
+async fn swagger_ui_is_served_from_the_binary() {
+    let app = spawn_app().await;
+    let redirect = app.client.get("/docs", None).await;
+    assert!(redirect.status.is_redirection());
+    assert_eq!(redirect.header("location"), Some("/docs/"));
+    let page = app.client.get("/docs/", None).await;
+    page.assert_status(200);
+    assert!(page.text.to_lowercase().contains("swagger"), "{}", page.text);
+    app.client.get("/docs/swagger-ui-bundle.js", None).await.assert_status(200);
+}
+
+#[actix_web::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let health = app.client.get("/health", None).await;
+    health.assert_status(200);
+    assert_eq!(health.json()["status"], "ok");
+    let ready = app.client.get("/ready", None).await;
+    ready.assert_status(200);
+    assert_eq!(ready.json()["database"], "ok");
+}
