@@ -152,13 +152,11 @@ impl DatabaseUrl {
                 &self.target,
             )?)),
             Backend::Sqlite => {
-                if !self.is_in_memory() {
-                    if let Some(dir) = Path::new(&self.target)
-                        .parent()
-                        .filter(|d| !d.as_os_str().is_empty())
-                    {
-                        std::fs::create_dir_all(dir)?;
-                    }
+                let parent = Path::new(&self.target)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty());
+                if let (false, Some(dir)) = (self.is_in_memory(), parent) {
+                    std::fs::create_dir_all(dir)?;
                 }
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 // WAL lets readers run while one writer writes; busy_timeout makes a second

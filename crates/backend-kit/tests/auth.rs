@@ -263,12 +263,10 @@ async fn refresh_tokens_are_stored_only_as_hashes() {
     assert!(password_hash.starts_with("$2b$04$"), "{password_hash}");
 }
 
-/// Polls all futures together (a tiny `join_all`, to avoid a dependency for one test).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+/// Runs the futures as concurrent tasks and collects their results in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: 'static,
+    F: std::future::Future + 'static,
     F::Output: 'static,
 {
     let handles: Vec<_> = futures.map(actix_web::rt::spawn).collect();

@@ -17,11 +17,13 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let settings = Settings::from_env("todo-api", DEFAULT_PORT)?;
         let auth_rate_limit_per_minute = match std::env::var("AUTH_RATE_LIMIT_PER_MINUTE") {
-            Ok(value) if !value.is_empty() => value.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: "AUTH_RATE_LIMIT_PER_MINUTE",
-                value,
-                reason: "expected a whole number",
-            })?,
+            Ok(value) if !value.is_empty() => {
+                value.trim().parse().map_err(|_| ConfigError::Invalid {
+                    name: "AUTH_RATE_LIMIT_PER_MINUTE",
+                    value,
+                    reason: "expected a whole number",
+                })?
+            }
             _ => 10,
         };
         Ok(Self {

@@ -40,9 +40,11 @@ impl Application {
         // Connecting and migrating block: do it on a blocking thread.
         let db = {
             let settings = settings.clone();
-            actix_web::rt::task::spawn_blocking(move || Database::from_settings(&settings, crate::db::migrations))
-                .await
-                .map_err(|e| DbError::Blocking(e.to_string()))??
+            actix_web::rt::task::spawn_blocking(move || {
+                Database::from_settings(&settings, crate::db::migrations)
+            })
+            .await
+            .map_err(|e| DbError::Blocking(e.to_string()))??
         };
         let redis = settings
             .redis_url
@@ -58,7 +60,10 @@ impl Application {
             redis.clone(),
             settings.trust_proxy_headers,
         ));
-        let readiness = web::Data::new(Readiness { db: db.clone(), redis });
+        let readiness = web::Data::new(Readiness {
+            db: db.clone(),
+            redis,
+        });
         let db = web::Data::new(db);
         let openapi = ApiDoc::openapi();
 
@@ -99,9 +104,11 @@ impl Application {
 /// migrate before starting new instances).
 pub async fn migrate(config: &Config) -> Result<(), StartupError> {
     let settings = config.settings.clone();
-    actix_web::rt::task::spawn_blocking(move || Database::from_settings(&settings, crate::db::migrations))
-        .await
-        .map_err(|e| DbError::Blocking(e.to_string()))??;
+    actix_web::rt::task::spawn_blocking(move || {
+        Database::from_settings(&settings, crate::db::migrations)
+    })
+    .await
+    .map_err(|e| DbError::Blocking(e.to_string()))??;
     tracing::info!("migrations are up to date");
     Ok(())
 }

@@ -62,7 +62,11 @@ pub fn insert(conn: &mut AnyConnection, new: NewTodo) -> QueryResult<Todo> {
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Todo>> {
-    todos::table.find(id).select(Todo::as_select()).first(conn).optional()
+    todos::table
+        .find(id)
+        .select(Todo::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Applies `changes` and bumps `updated_at`; an empty change set returns the row untouched.
@@ -82,16 +86,32 @@ pub fn delete(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
 }
 
 /// One page of a user's todos and the total matching the filters.
-pub fn list(conn: &mut AnyConnection, user_id: i64, query: &ListQuery) -> QueryResult<(Vec<Todo>, i64)> {
+pub fn list(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    query: &ListQuery,
+) -> QueryResult<(Vec<Todo>, i64)> {
     let total = filtered(user_id, query).count().get_result(conn)?;
     let mut page = filtered(user_id, query);
     page = match (query.sort, query.descending) {
-        (SortKey::CreatedAt, false) => page.order_by(todos::created_at.asc()).then_order_by(todos::id.asc()),
-        (SortKey::CreatedAt, true) => page.order_by(todos::created_at.desc()).then_order_by(todos::id.desc()),
-        (SortKey::UpdatedAt, false) => page.order_by(todos::updated_at.asc()).then_order_by(todos::id.asc()),
-        (SortKey::UpdatedAt, true) => page.order_by(todos::updated_at.desc()).then_order_by(todos::id.desc()),
-        (SortKey::Title, false) => page.order_by(lower(todos::title).asc()).then_order_by(todos::id.asc()),
-        (SortKey::Title, true) => page.order_by(lower(todos::title).desc()).then_order_by(todos::id.desc()),
+        (SortKey::CreatedAt, false) => page
+            .order_by(todos::created_at.asc())
+            .then_order_by(todos::id.asc()),
+        (SortKey::CreatedAt, true) => page
+            .order_by(todos::created_at.desc())
+            .then_order_by(todos::id.desc()),
+        (SortKey::UpdatedAt, false) => page
+            .order_by(todos::updated_at.asc())
+            .then_order_by(todos::id.asc()),
+        (SortKey::UpdatedAt, true) => page
+            .order_by(todos::updated_at.desc())
+            .then_order_by(todos::id.desc()),
+        (SortKey::Title, false) => page
+            .order_by(lower(todos::title).asc())
+            .then_order_by(todos::id.asc()),
+        (SortKey::Title, true) => page
+            .order_by(lower(todos::title).desc())
+            .then_order_by(todos::id.desc()),
     };
     let rows = page
         .select(Todo::as_select())

@@ -50,13 +50,24 @@ impl ListQuery {
         let mut errors = FieldErrors::default();
         let page = match raw.page.as_deref() {
             None => Some(1),
-            Some(v) => errors.check("page", v.trim().parse::<u32>().ok().filter(|p| *p >= 1).ok_or("must be a whole number of at least 1")),
+            Some(v) => errors.check(
+                "page",
+                v.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|p| *p >= 1)
+                    .ok_or("must be a whole number of at least 1"),
+            ),
         };
         let limit = match raw.limit.as_deref() {
             None => Some(DEFAULT_LIMIT),
             Some(v) => errors.check(
                 "limit",
-                v.trim().parse::<u32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or("must be a whole number from 1 to 100"),
+                v.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|l| (1..=MAX_LIMIT).contains(l))
+                    .ok_or("must be a whole number from 1 to 100"),
             ),
         };
         let completed = match raw.completed.as_deref() {
@@ -66,8 +77,12 @@ impl ListQuery {
             Some(_) => errors.check("completed", Err("must be true or false")),
         };
         let search = match raw.q {
-            Some(q) if q.contains('\0') => errors.check("q", Err("must not contain the NUL character (U+0000)")),
-            Some(q) if q.chars().count() > 200 => errors.check("q", Err("must be at most 200 characters")),
+            Some(q) if q.contains('\0') => {
+                errors.check("q", Err("must not contain the NUL character (U+0000)"))
+            }
+            Some(q) if q.chars().count() > 200 => {
+                errors.check("q", Err("must be at most 200 characters"))
+            }
             q => Some(q.filter(|q| !q.is_empty())),
         };
         let sort = match raw.sort.as_deref() {
@@ -75,8 +90,17 @@ impl ListQuery {
             Some(v) => errors.check("sort", parse_sort(v)),
         };
         match (page, limit, completed, search, sort) {
-            (Some(page), Some(limit), Some(completed), Some(search), Some((sort, descending))) if errors.is_empty() => {
-                Ok(Self { page, limit, completed, search, sort, descending })
+            (Some(page), Some(limit), Some(completed), Some(search), Some((sort, descending)))
+                if errors.is_empty() =>
+            {
+                Ok(Self {
+                    page,
+                    limit,
+                    completed,
+                    search,
+                    sort,
+                    descending,
+                })
             }
             _ => Err(errors),
         }
@@ -96,7 +120,11 @@ fn parse_sort(value: &str) -> Result<(SortKey, bool), &'static str> {
         "createdAt" => SortKey::CreatedAt,
         "updatedAt" => SortKey::UpdatedAt,
         "title" => SortKey::Title,
-        _ => return Err("must be one of createdAt, -createdAt, updatedAt, -updatedAt, title, -title"),
+        _ => {
+            return Err(
+                "must be one of createdAt, -createdAt, updatedAt, -updatedAt, title, -title",
+            );
+        }
     };
     Ok((key, descending))
 }
@@ -125,7 +153,17 @@ mod tests {
     #[test]
     fn defaults() {
         let q = ListQuery::parse(RawListQuery::default()).expect("valid");
-        assert_eq!((q.page, q.limit, q.completed, q.search.clone(), q.sort, q.descending), (1, 10, None, None, SortKey::CreatedAt, false));
+        assert_eq!(
+            (
+                q.page,
+                q.limit,
+                q.completed,
+                q.search.clone(),
+                q.sort,
+                q.descending
+            ),
+            (1, 10, None, None, SortKey::CreatedAt, false)
+        );
         assert_eq!(q.offset(), 0);
     }
 
@@ -159,14 +197,23 @@ mod tests {
 
     #[test]
     fn all_problems_are_reported_together() {
-        let errors = ListQuery::parse(raw(&[("page", "x"), ("limit", "x"), ("completed", "yes"), ("sort", "x")])).expect_err("invalid");
+        let errors = ListQuery::parse(raw(&[
+            ("page", "x"),
+            ("limit", "x"),
+            ("completed", "yes"),
+            ("sort", "x"),
+        ]))
+        .expect_err("invalid");
         let fields: Vec<_> = errors.0.keys().copied().collect();
         assert_eq!(fields, ["completed", "limit", "page", "sort"]);
     }
 
     #[test]
     fn empty_search_means_no_filter() {
-        assert_eq!(ListQuery::parse(raw(&[("q", "")])).expect("valid").search, None);
+        assert_eq!(
+            ListQuery::parse(raw(&[("q", "")])).expect("valid").search,
+            None
+        );
     }
 
     proptest! {

@@ -22,7 +22,11 @@ impl FieldErrors {
     }
 
     /// Keeps the value if it parsed, records the problem under `field` if not.
-    pub fn check<T, E: ToString>(&mut self, field: &'static str, parsed: Result<T, E>) -> Option<T> {
+    pub fn check<T, E: ToString>(
+        &mut self,
+        field: &'static str,
+        parsed: Result<T, E>,
+    ) -> Option<T> {
         parsed.map_err(|e| self.add(field, e.to_string())).ok()
     }
 
@@ -33,5 +37,9 @@ impl FieldErrors {
 
 /// PostgreSQL cannot store U+0000 in TEXT; refuse it up front on both databases.
 pub(crate) fn reject_nul(value: &str) -> Result<(), &'static str> {
-    if value.contains('\0') { Err("must not contain the NUL character (U+0000)") } else { Ok(()) }
+    if value.contains('\0') {
+        Err("must not contain the NUL character (U+0000)")
+    } else {
+        Ok(())
+    }
 }

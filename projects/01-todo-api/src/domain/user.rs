@@ -31,7 +31,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(Name::parse("  Ann  ").map(Name::into_inner), Ok("Ann".to_string()));
+        assert_eq!(
+            Name::parse("  Ann  ").map(Name::into_inner),
+            Ok("Ann".to_string())
+        );
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse(&"ß".repeat(100)).is_ok());
         assert!(Name::parse(&"ß".repeat(101)).is_err());

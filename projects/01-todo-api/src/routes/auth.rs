@@ -54,7 +54,11 @@ impl From<TokenPair> for TokenResponse {
     }
 }
 
-fn required(errors: &mut FieldErrors, field: &'static str, value: Option<String>) -> Option<String> {
+fn required(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    value: Option<String>,
+) -> Option<String> {
     if value.is_none() {
         errors.add(field, "is required");
     }
@@ -71,13 +75,18 @@ fn required(errors: &mut FieldErrors, field: &'static str, value: Option<String>
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 429, description = "Too many requests from this IP", body = ErrorBody),
     ))]
-pub async fn register(auth: web::Data<Auth>, body: web::Json<RegisterRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn register(
+    auth: web::Data<Auth>,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
-    let name = required(&mut errors, "name", body.name).and_then(|n| errors.check("name", Name::parse(&n)));
-    let email = required(&mut errors, "email", body.email).and_then(|e| errors.check("email", Email::parse(&e)));
-    let password =
-        required(&mut errors, "password", body.password).and_then(|p| errors.check("password", Password::parse(p)));
+    let name = required(&mut errors, "name", body.name)
+        .and_then(|n| errors.check("name", Name::parse(&n)));
+    let email = required(&mut errors, "email", body.email)
+        .and_then(|e| errors.check("email", Email::parse(&e)));
+    let password = required(&mut errors, "password", body.password)
+        .and_then(|p| errors.check("password", Password::parse(p)));
     let (Some(name), Some(email), Some(password)) = (name, email, password) else {
         return Err(ApiError::Validation(errors));
     };
@@ -95,7 +104,10 @@ pub async fn register(auth: web::Data<Auth>, body: web::Json<RegisterRequest>) -
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 429, description = "Too many requests from this IP", body = ErrorBody),
     ))]
-pub async fn login(auth: web::Data<Auth>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    auth: web::Data<Auth>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let email = required(&mut errors, "email", body.email);
@@ -118,8 +130,14 @@ pub async fn login(auth: web::Data<Auth>, body: web::Json<LoginRequest>) -> Resu
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 429, description = "Too many requests from this IP", body = ErrorBody),
     ))]
-pub async fn refresh(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
-    let token = body.into_inner().refresh_token.ok_or_else(|| ApiError::invalid("refreshToken", "is required"))?;
+pub async fn refresh(
+    auth: web::Data<Auth>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body
+        .into_inner()
+        .refresh_token
+        .ok_or_else(|| ApiError::invalid("refreshToken", "is required"))?;
     let (_, tokens) = auth.refresh(&token).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
@@ -132,8 +150,14 @@ pub async fn refresh(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> 
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
     ))]
-pub async fn logout(auth: web::Data<Auth>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
-    let token = body.into_inner().refresh_token.ok_or_else(|| ApiError::invalid("refreshToken", "is required"))?;
+pub async fn logout(
+    auth: web::Data<Auth>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body
+        .into_inner()
+        .refresh_token
+        .ok_or_else(|| ApiError::invalid("refreshToken", "is required"))?;
     auth.logout(&token).await?;
     Ok(HttpResponse::NoContent().finish())
 }

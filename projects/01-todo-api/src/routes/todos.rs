@@ -100,14 +100,21 @@ async fn with_owned_todo<T: Send + 'static>(
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
     ))]
-pub async fn create(db: web::Data<Database>, user: AuthUser, body: web::Json<TodoRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    db: web::Data<Database>,
+    user: AuthUser,
+    body: web::Json<TodoRequest>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let title = match body.title {
         None => errors.check("title", Err("is required")),
         Some(raw) => errors.check("title", Title::parse(raw)),
     };
-    let description = errors.check("description", Description::parse(body.description.unwrap_or_default()));
+    let description = errors.check(
+        "description",
+        Description::parse(body.description.unwrap_or_default()),
+    );
     let (Some(title), Some(description)) = (title, description) else {
         return Err(ApiError::Validation(errors));
     };
@@ -116,7 +123,9 @@ pub async fn create(db: web::Data<Database>, user: AuthUser, body: web::Json<Tod
         title: title.into_inner(),
         description: description.into_inner(),
     };
-    let todo = db.run(move |conn| queries::insert(conn, new).map_err(ApiError::from)).await?;
+    let todo = db
+        .run(move |conn| queries::insert(conn, new).map_err(ApiError::from))
+        .await?;
     Ok(HttpResponse::Created().json(TodoResponse::from(todo)))
 }
 
@@ -127,10 +136,16 @@ pub async fn create(db: web::Data<Database>, user: AuthUser, body: web::Json<Tod
         (status = 400, description = "Invalid query parameters", body = ValidationErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
-pub async fn list(db: web::Data<Database>, user: AuthUser, raw: web::Query<RawListQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    db: web::Data<Database>,
+    user: AuthUser,
+    raw: web::Query<RawListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::parse(raw.into_inner()).map_err(ApiError::Validation)?;
     let (page, limit) = (query.page, query.limit);
-    let (rows, total) = db.run(move |conn| queries::list(conn, user.id, &query).map_err(ApiError::from)).await?;
+    let (rows, total) = db
+        .run(move |conn| queries::list(conn, user.id, &query).map_err(ApiError::from))
+        .await?;
     Ok(HttpResponse::Ok().json(TodoPage {
         data: rows.into_iter().map(TodoResponse::from).collect(),
         page,
@@ -148,7 +163,11 @@ pub async fn list(db: web::Data<Database>, user: AuthUser, raw: web::Query<RawLi
         (status = 403, description = "Someone else's todo", body = ErrorBody),
         (status = 404, description = "No such todo", body = ErrorBody),
     ))]
-pub async fn get(db: web::Data<Database>, user: AuthUser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    db: web::Data<Database>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let todo = with_owned_todo(&db, user, id.into_inner(), |_, todo| Ok(todo)).await?;
     Ok(HttpResponse::Ok().json(TodoResponse::from(todo)))
 }
@@ -176,7 +195,10 @@ pub async fn replace(
         None => errors.check("title", Err("is required")),
         Some(raw) => errors.check("title", Title::parse(raw)),
     };
-    let description = errors.check("description", Description::parse(body.description.unwrap_or_default()));
+    let description = errors.check(
+        "description",
+        Description::parse(body.description.unwrap_or_default()),
+    );
     let (Some(title), Some(description)) = (title, description) else {
         return Err(ApiError::Validation(errors));
     };
@@ -212,8 +234,12 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
-    let title = body.title.map(|raw| errors.check("title", Title::parse(raw)));
-    let description = body.description.map(|raw| errors.check("description", Description::parse(raw)));
+    let title = body
+        .title
+        .map(|raw| errors.check("title", Title::parse(raw)));
+    let description = body
+        .description
+        .map(|raw| errors.check("description", Description::parse(raw)));
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -239,7 +265,14 @@ pub async fn update(
         (status = 403, description = "Someone else's todo", body = ErrorBody),
         (status = 404, description = "No such todo", body = ErrorBody),
     ))]
-pub async fn delete(db: web::Data<Database>, user: AuthUser, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    with_owned_todo(&db, user, id.into_inner(), |conn, todo| Ok(queries::delete(conn, todo.id)?)).await?;
+pub async fn delete(
+    db: web::Data<Database>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    with_owned_todo(&db, user, id.into_inner(), |conn, todo| {
+        Ok(queries::delete(conn, todo.id)?)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

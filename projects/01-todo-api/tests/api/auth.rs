@@ -14,7 +14,10 @@ async fn register_returns_tokens_that_work() {
     assert_eq!(keys, ["refreshToken", "token"]);
     let token = body["token"].as_str().expect("token");
     assert_eq!(token.split('.').count(), 3, "the token is a JWT");
-    app.client.get("/todos", Some(token)).await.assert_status(200);
+    app.client
+        .get("/todos", Some(token))
+        .await
+        .assert_status(200);
 }
 
 #[actix_web::test]
@@ -25,36 +28,67 @@ async fn register_reports_every_invalid_field() {
     let body = response.json();
     assert!(body["message"].is_string());
     for field in ["name", "email", "password"] {
-        assert!(body["errors"][field].is_array(), "missing errors.{field}: {body}");
+        assert!(
+            body["errors"][field].is_array(),
+            "missing errors.{field}: {body}"
+        );
     }
 
     let cases = [
-        (json!({"name": "", "email": "ann@example.com", "password": "password-123"}), "name"),
-        (json!({"name": "x".repeat(101), "email": "ann@example.com", "password": "password-123"}), "name"),
-        (json!({"name": "Ann", "email": "not-an-email", "password": "password-123"}), "email"),
-        (json!({"name": "Ann", "email": "ann@example.com", "password": "short"}), "password"),
-        (json!({"name": "Ann", "email": "ann@example.com", "password": "p".repeat(73)}), "password"),
+        (
+            json!({"name": "", "email": "ann@example.com", "password": "password-123"}),
+            "name",
+        ),
+        (
+            json!({"name": "x".repeat(101), "email": "ann@example.com", "password": "password-123"}),
+            "name",
+        ),
+        (
+            json!({"name": "Ann", "email": "not-an-email", "password": "password-123"}),
+            "email",
+        ),
+        (
+            json!({"name": "Ann", "email": "ann@example.com", "password": "short"}),
+            "password",
+        ),
+        (
+            json!({"name": "Ann", "email": "ann@example.com", "password": "p".repeat(73)}),
+            "password",
+        ),
     ];
     for (input, field) in cases {
         let response = app.client.post("/register", None, &input).await;
         response.assert_status(400);
         let errors = &response.json()["errors"];
-        assert!(errors[field].is_array(), "{input} should fail on {field}: {errors}");
-        assert_eq!(errors.as_object().map(|o| o.len()), Some(1), "only {field} is wrong: {errors}");
+        assert!(
+            errors[field].is_array(),
+            "{input} should fail on {field}: {errors}"
+        );
+        assert_eq!(
+            errors.as_object().map(|o| o.len()),
+            Some(1),
+            "only {field} is wrong: {errors}"
+        );
     }
 }
 
 #[actix_web::test]
 async fn password_of_exactly_72_bytes_is_accepted_and_73_refused() {
     let app = spawn_app().await;
-    app.register("a@example.com", &"€".repeat(24)).await.assert_status(201);
-    app.register("b@example.com", &format!("{}x", "€".repeat(24))).await.assert_status(400);
+    app.register("a@example.com", &"€".repeat(24))
+        .await
+        .assert_status(201);
+    app.register("b@example.com", &format!("{}x", "€".repeat(24)))
+        .await
+        .assert_status(400);
 }
 
 #[actix_web::test]
 async fn a_taken_email_is_a_conflict_whatever_its_case() {
     let app = spawn_app().await;
-    app.register("ann@example.com", "password-123").await.assert_status(201);
+    app.register("ann@example.com", "password-123")
+        .await
+        .assert_status(201);
     let response = app.register("ANN@example.com", "password-456").await;
     response.assert_status(409);
     assert!(response.json()["message"].is_string());
@@ -63,27 +97,46 @@ async fn a_taken_email_is_a_conflict_whatever_its_case() {
 #[actix_web::test]
 async fn login_succeeds_with_the_right_password() {
     let app = spawn_app().await;
-    app.register("ann@example.com", "password-123").await.assert_status(201);
+    app.register("ann@example.com", "password-123")
+        .await
+        .assert_status(201);
     let response = app
         .client
-        .post("/login", None, &json!({"email": "ann@example.com", "password": "password-123"}))
+        .post(
+            "/login",
+            None,
+            &json!({"email": "ann@example.com", "password": "password-123"}),
+        )
         .await;
     response.assert_status(200);
     let body = response.json();
-    assert!(body["token"].is_string() && body["refreshToken"].is_string(), "{body}");
+    assert!(
+        body["token"].is_string() && body["refreshToken"].is_string(),
+        "{body}"
+    );
 }
 
 #[actix_web::test]
 async fn wrong_password_and_unknown_email_get_the_same_401() {
     let app = spawn_app().await;
-    app.register("ann@example.com", "password-123").await.assert_status(201);
+    app.register("ann@example.com", "password-123")
+        .await
+        .assert_status(201);
     let wrong_password = app
         .client
-        .post("/login", None, &json!({"email": "ann@example.com", "password": "password-999"}))
+        .post(
+            "/login",
+            None,
+            &json!({"email": "ann@example.com", "password": "password-999"}),
+        )
         .await;
     let unknown_email = app
         .client
-        .post("/login", None, &json!({"email": "bob@example.com", "password": "password-123"}))
+        .post(
+            "/login",
+            None,
+            &json!({"email": "bob@example.com", "password": "password-123"}),
+        )
         .await;
     for response in [&wrong_password, &unknown_email] {
         response.assert_status(401);
@@ -94,12 +147,19 @@ async fn wrong_password_and_unknown_email_get_the_same_401() {
 #[actix_web::test]
 async fn login_with_missing_fields_or_an_overlong_password_is_a_400() {
     let app = spawn_app().await;
-    let response = app.client.post("/login", None, &json!({"email": "ann@example.com"})).await;
+    let response = app
+        .client
+        .post("/login", None, &json!({"email": "ann@example.com"}))
+        .await;
     response.assert_status(400);
     assert!(response.json()["errors"]["password"].is_array());
     let response = app
         .client
-        .post("/login", None, &json!({"email": "ann@example.com", "password": "p".repeat(73)}))
+        .post(
+            "/login",
+            None,
+            &json!({"email": "ann@example.com", "password": "p".repeat(73)}),
+        )
         .await;
     response.assert_status(400);
 }
@@ -111,11 +171,18 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
 
     let response = app
         .client
-        .post("/refresh", None, &json!({"refreshToken": session.refresh_token}))
+        .post(
+            "/refresh",
+            None,
+            &json!({"refreshToken": session.refresh_token}),
+        )
         .await;
     response.assert_status(200);
     let rotated = response.json();
-    let new_refresh = rotated["refreshToken"].as_str().expect("refreshToken").to_string();
+    let new_refresh = rotated["refreshToken"]
+        .as_str()
+        .expect("refreshToken")
+        .to_string();
     assert_ne!(new_refresh, session.refresh_token);
     app.client
         .get("/todos", rotated["token"].as_str())
@@ -124,7 +191,11 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
 
     let reused = app
         .client
-        .post("/refresh", None, &json!({"refreshToken": session.refresh_token}))
+        .post(
+            "/refresh",
+            None,
+            &json!({"refreshToken": session.refresh_token}),
+        )
         .await;
     reused.assert_status(401);
     assert_eq!(reused.json(), json!({"message": "Unauthorized"}));
@@ -138,7 +209,10 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
 #[actix_web::test]
 async fn refresh_without_or_with_a_bogus_token() {
     let app = spawn_app().await;
-    app.client.post("/refresh", None, &json!({})).await.assert_status(400);
+    app.client
+        .post("/refresh", None, &json!({}))
+        .await
+        .assert_status(400);
     app.client
         .post("/refresh", None, &json!({"refreshToken": "bogus"}))
         .await
@@ -151,15 +225,26 @@ async fn logout_ends_the_session() {
     let session = app.new_user().await;
     let response = app
         .client
-        .post("/logout", None, &json!({"refreshToken": session.refresh_token}))
+        .post(
+            "/logout",
+            None,
+            &json!({"refreshToken": session.refresh_token}),
+        )
         .await;
     response.assert_status(204);
     assert!(response.text.is_empty());
     app.client
-        .post("/refresh", None, &json!({"refreshToken": session.refresh_token}))
+        .post(
+            "/refresh",
+            None,
+            &json!({"refreshToken": session.refresh_token}),
+        )
         .await
         .assert_status(401);
-    app.client.post("/logout", None, &json!({})).await.assert_status(400);
+    app.client
+        .post("/logout", None, &json!({}))
+        .await
+        .assert_status(400);
 }
 
 #[actix_web::test]
@@ -185,11 +270,18 @@ async fn missing_invalid_or_expired_tokens_get_exactly_unauthorized() {
     );
     let now = chrono::Utc::now().timestamp();
     let expired = keys
-        .encode(&Claims { sub: "1".into(), iat: now - 3600, exp: now - 1800 })
+        .encode(&Claims {
+            sub: "1".into(),
+            iat: now - 3600,
+            exp: now - 1800,
+        })
         .expect("encodes");
-    let other_secret = TokenKeys::new(b"some-other-secret-of-32-bytes-or-more", std::time::Duration::from_secs(900))
-        .issue(1)
-        .expect("issues");
+    let other_secret = TokenKeys::new(
+        b"some-other-secret-of-32-bytes-or-more",
+        std::time::Duration::from_secs(900),
+    )
+    .issue(1)
+    .expect("issues");
     let mut tampered = session.token.clone();
     tampered.push('x');
 
@@ -207,6 +299,10 @@ async fn missing_invalid_or_expired_tokens_get_exactly_unauthorized() {
         }
         let response = app.client.send(request).await;
         assert_eq!(response.status.as_u16(), 401, "{header:?}");
-        assert_eq!(response.json(), json!({"message": "Unauthorized"}), "{header:?}");
+        assert_eq!(
+            response.json(),
+            json!({"message": "Unauthorized"}),
+            "{header:?}"
+        );
     }
 }

@@ -6,13 +6,27 @@ async fn openapi_document_describes_every_endpoint() {
     let response = app.client.get("/openapi.json", None).await;
     response.assert_status(200);
     let doc = response.json();
-    assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().expect("version").starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
     let paths = doc["paths"].as_object().expect("paths");
-    for path in ["/register", "/login", "/refresh", "/logout", "/todos", "/todos/{id}"] {
+    for path in [
+        "/register",
+        "/login",
+        "/refresh",
+        "/logout",
+        "/todos",
+        "/todos/{id}",
+    ] {
         assert!(paths.contains_key(path), "{path} missing");
     }
     for method in ["get", "put", "patch", "delete"] {
-        assert!(doc["paths"]["/todos/{id}"][method].is_object(), "{method} /todos/{{id}} missing");
+        assert!(
+            doc["paths"]["/todos/{id}"][method].is_object(),
+            "{method} /todos/{{id}} missing"
+        );
     }
     let scheme = &doc["components"]["securitySchemes"]["bearer"];
     assert_eq!(scheme["type"], "http");
@@ -28,8 +42,15 @@ async fn swagger_ui_is_served_from_the_binary() {
     assert_eq!(redirect.header("location"), Some("/docs/"));
     let page = app.client.get("/docs/", None).await;
     page.assert_status(200);
-    assert!(page.text.to_lowercase().contains("swagger"), "{}", page.text);
-    app.client.get("/docs/swagger-ui-bundle.js", None).await.assert_status(200);
+    assert!(
+        page.text.to_lowercase().contains("swagger"),
+        "{}",
+        page.text
+    );
+    app.client
+        .get("/docs/swagger-ui-bundle.js", None)
+        .await
+        .assert_status(200);
 }
 
 #[actix_web::test]

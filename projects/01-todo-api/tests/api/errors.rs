@@ -16,7 +16,11 @@ async fn malformed_json_is_a_400_with_a_message() {
             .body(body);
         let response = app.client.send(request).await;
         response.assert_status(400);
-        assert!(response.json()["message"].is_string(), "{body:?}: {}", response.text);
+        assert!(
+            response.json()["message"].is_string(),
+            "{body:?}: {}",
+            response.text
+        );
     }
 }
 
@@ -24,7 +28,11 @@ async fn malformed_json_is_a_400_with_a_message() {
 async fn a_body_that_is_not_json_is_a_415() {
     let app = spawn_app().await;
     let user = app.new_user().await;
-    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
         let mut request = app
             .client
             .request(Method::POST, "/todos")
@@ -38,7 +46,11 @@ async fn a_body_that_is_not_json_is_a_415() {
         assert!(response.json()["message"].is_string());
     }
     // The same goes for the unauthenticated endpoints.
-    let request = app.client.request(Method::POST, "/register").header("Content-Type", "text/plain").body("{}");
+    let request = app
+        .client
+        .request(Method::POST, "/register")
+        .header("Content-Type", "text/plain")
+        .body("{}");
     app.client.send(request).await.assert_status(415);
 }
 
@@ -80,7 +92,10 @@ async fn unauthenticated_requests_never_reach_the_handlers() {
         (Method::PATCH, "/todos/1"),
         (Method::DELETE, "/todos/1"),
     ] {
-        let response = app.client.json(method.clone(), path, None, Some(&json!({"title": "x"}))).await;
+        let response = app
+            .client
+            .json(method.clone(), path, None, Some(&json!({"title": "x"})))
+            .await;
         assert_eq!(response.status.as_u16(), 401, "{method} {path}");
         assert_eq!(response.json(), json!({"message": "Unauthorized"}));
     }

@@ -38,7 +38,9 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     };
     customize(&mut config);
     let settings = config.settings.clone();
-    let app = Application::build(config).await.expect("the application builds");
+    let app = Application::build(config)
+        .await
+        .expect("the application builds");
     let port = app.port();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
@@ -51,18 +53,30 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
 impl TestApp {
     pub async fn register(&self, email: &str, password: &str) -> TestResponse {
         self.client
-            .post("/register", None, &json!({ "name": "Test User", "email": email, "password": password }))
+            .post(
+                "/register",
+                None,
+                &json!({ "name": "Test User", "email": email, "password": password }),
+            )
             .await
     }
 
     /// Registers a new user with a unique e-mail and returns its session.
     pub async fn new_user(&self) -> Session {
-        let response = self.register(&format!("user-{}@example.com", unique_suffix()), "password-123").await;
+        let response = self
+            .register(
+                &format!("user-{}@example.com", unique_suffix()),
+                "password-123",
+            )
+            .await;
         response.assert_status(201);
         let body = response.json();
         Session {
             token: body["token"].as_str().expect("token").to_string(),
-            refresh_token: body["refreshToken"].as_str().expect("refreshToken").to_string(),
+            refresh_token: body["refreshToken"]
+                .as_str()
+                .expect("refreshToken")
+                .to_string(),
         }
     }
 

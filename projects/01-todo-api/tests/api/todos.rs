@@ -1,15 +1,29 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{TestApp, spawn_app};
 
 fn assert_todo_shape(todo: &Value) {
     let keys: Vec<_> = todo.as_object().expect("object").keys().cloned().collect();
-    assert_eq!(keys, ["completed", "createdAt", "description", "id", "title", "updatedAt"], "{todo}");
+    assert_eq!(
+        keys,
+        [
+            "completed",
+            "createdAt",
+            "description",
+            "id",
+            "title",
+            "updatedAt"
+        ],
+        "{todo}"
+    );
     assert!(todo["id"].is_i64(), "id is an integer: {todo}");
     for key in ["createdAt", "updatedAt"] {
         let value = todo[key].as_str().expect("timestamp string");
-        assert!(chrono::DateTime::parse_from_rfc3339(value).is_ok() && value.ends_with('Z'), "{value}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(value).is_ok() && value.ends_with('Z'),
+            "{value}"
+        );
     }
 }
 
@@ -18,7 +32,10 @@ async fn create_returns_the_new_todo() {
     let app = spawn_app().await;
     let user = app.new_user().await;
     let todo = app
-        .create_todo(&user.token, json!({"title": "Buy groceries", "description": "Milk, eggs"}))
+        .create_todo(
+            &user.token,
+            json!({"title": "Buy groceries", "description": "Milk, eggs"}),
+        )
         .await;
     assert_todo_shape(&todo);
     assert_eq!(todo["title"], "Buy groceries");
@@ -26,9 +43,13 @@ async fn create_returns_the_new_todo() {
     assert_eq!(todo["completed"], false);
     assert_eq!(todo["createdAt"], todo["updatedAt"]);
 
-    let without_description = app.create_todo(&user.token, json!({"title": "Call mum"})).await;
+    let without_description = app
+        .create_todo(&user.token, json!({"title": "Call mum"}))
+        .await;
     assert_eq!(without_description["description"], "");
-    let empty_description = app.create_todo(&user.token, json!({"title": "x", "description": ""})).await;
+    let empty_description = app
+        .create_todo(&user.token, json!({"title": "x", "description": ""}))
+        .await;
     assert_eq!(empty_description["description"], "");
 }
 
@@ -41,7 +62,10 @@ async fn create_validates_title_and_description() {
         (json!({"title": ""}), "title"),
         (json!({"title": "   "}), "title"),
         (json!({"title": "t".repeat(201)}), "title"),
-        (json!({"title": "ok", "description": "d".repeat(10_001)}), "description"),
+        (
+            json!({"title": "ok", "description": "d".repeat(10_001)}),
+            "description",
+        ),
         (json!({"title": "nul \u{0} inside"}), "title"),
     ];
     for (body, field) in cases {
@@ -52,8 +76,11 @@ async fn create_validates_title_and_description() {
         assert!(json["errors"][field].is_array(), "{field}: {json}");
     }
     // The limits themselves are fine.
-    app.create_todo(&user.token, json!({"title": "t".repeat(200), "description": "d".repeat(10_000)}))
-        .await;
+    app.create_todo(
+        &user.token,
+        json!({"title": "t".repeat(200), "description": "d".repeat(10_000)}),
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -61,7 +88,9 @@ async fn get_returns_own_todo_and_refuses_others() {
     let app = spawn_app().await;
     let owner = app.new_user().await;
     let stranger = app.new_user().await;
-    let todo = app.create_todo(&owner.token, json!({"title": "Mine"})).await;
+    let todo = app
+        .create_todo(&owner.token, json!({"title": "Mine"}))
+        .await;
     let path = format!("/todos/{}", todo["id"]);
 
     let response = app.client.get(&path, Some(&owner.token)).await;
@@ -82,30 +111,59 @@ async fn put_replaces_every_field() {
     let app = spawn_app().await;
     let user = app.new_user().await;
     let todo = app
-        .create_todo(&user.token, json!({"title": "Old", "description": "old text"}))
+        .create_todo(
+            &user.token,
+            json!({"title": "Old", "description": "old text"}),
+        )
         .await;
     let path = format!("/todos/{}", todo["id"]);
 
     let response = app
         .client
-        .put(&path, Some(&user.token), &json!({"title": "New", "description": "new text", "completed": true}))
+        .put(
+            &path,
+            Some(&user.token),
+            &json!({"title": "New", "description": "new text", "completed": true}),
+        )
         .await;
     response.assert_status(200);
     let updated = response.json();
     assert_todo_shape(&updated);
-    assert_eq!((updated["title"].as_str(), updated["description"].as_str(), updated["completed"].as_bool()),
-        (Some("New"), Some("new text"), Some(true)));
+    assert_eq!(
+        (
+            updated["title"].as_str(),
+            updated["description"].as_str(),
+            updated["completed"].as_bool()
+        ),
+        (Some("New"), Some("new text"), Some(true))
+    );
     assert_eq!(updated["id"], todo["id"]);
     assert_eq!(updated["createdAt"], todo["createdAt"]);
     assert_ne!(updated["updatedAt"], todo["updatedAt"]);
 
     // A full replace: what is left out goes back to its default.
-    let response = app.client.put(&path, Some(&user.token), &json!({"title": "Only title"})).await;
+    let response = app
+        .client
+        .put(&path, Some(&user.token), &json!({"title": "Only title"}))
+        .await;
     response.assert_status(200);
     let replaced = response.json();
-    assert_eq!((replaced["description"].as_str(), replaced["completed"].as_bool()), (Some(""), Some(false)));
+    assert_eq!(
+        (
+            replaced["description"].as_str(),
+            replaced["completed"].as_bool()
+        ),
+        (Some(""), Some(false))
+    );
 
-    app.client.put(&path, Some(&user.token), &json!({"description": "no title"})).await.assert_status(400);
+    app.client
+        .put(
+            &path,
+            Some(&user.token),
+            &json!({"description": "no title"}),
+        )
+        .await
+        .assert_status(400);
     app.client
         .put("/todos/999999", Some(&user.token), &json!({"title": "x"}))
         .await
@@ -117,11 +175,17 @@ async fn patch_changes_only_what_is_sent() {
     let app = spawn_app().await;
     let user = app.new_user().await;
     let todo = app
-        .create_todo(&user.token, json!({"title": "Keep", "description": "keep too"}))
+        .create_todo(
+            &user.token,
+            json!({"title": "Keep", "description": "keep too"}),
+        )
         .await;
     let path = format!("/todos/{}", todo["id"]);
 
-    let response = app.client.patch(&path, Some(&user.token), &json!({"completed": true})).await;
+    let response = app
+        .client
+        .patch(&path, Some(&user.token), &json!({"completed": true}))
+        .await;
     response.assert_status(200);
     let patched = response.json();
     assert_eq!(patched["completed"], true);
@@ -129,15 +193,30 @@ async fn patch_changes_only_what_is_sent() {
     assert_eq!(patched["description"], "keep too");
     assert_ne!(patched["updatedAt"], todo["updatedAt"]);
 
-    let response = app.client.patch(&path, Some(&user.token), &json!({"title": "Renamed"})).await;
+    let response = app
+        .client
+        .patch(&path, Some(&user.token), &json!({"title": "Renamed"}))
+        .await;
     response.assert_status(200);
-    assert_eq!((response.json()["title"].as_str(), response.json()["completed"].as_bool()), (Some("Renamed"), Some(true)));
+    assert_eq!(
+        (
+            response.json()["title"].as_str(),
+            response.json()["completed"].as_bool()
+        ),
+        (Some("Renamed"), Some(true))
+    );
 
-    let response = app.client.patch(&path, Some(&user.token), &json!({"title": ""})).await;
+    let response = app
+        .client
+        .patch(&path, Some(&user.token), &json!({"title": ""}))
+        .await;
     response.assert_status(400);
     assert!(response.json()["errors"]["title"].is_array());
     let unchanged = app.client.get(&path, Some(&user.token)).await.json();
-    assert_eq!(unchanged["title"], "Renamed", "a rejected patch changes nothing");
+    assert_eq!(
+        unchanged["title"], "Renamed",
+        "a rejected patch changes nothing"
+    );
 }
 
 #[actix_web::test]
@@ -145,32 +224,50 @@ async fn only_the_owner_may_change_or_delete() {
     let app = spawn_app().await;
     let owner = app.new_user().await;
     let stranger = app.new_user().await;
-    let todo = app.create_todo(&owner.token, json!({"title": "Mine"})).await;
+    let todo = app
+        .create_todo(&owner.token, json!({"title": "Mine"}))
+        .await;
     let path = format!("/todos/{}", todo["id"]);
 
     for response in [
-        app.client.put(&path, Some(&stranger.token), &json!({"title": "Hacked"})).await,
-        app.client.patch(&path, Some(&stranger.token), &json!({"completed": true})).await,
+        app.client
+            .put(&path, Some(&stranger.token), &json!({"title": "Hacked"}))
+            .await,
+        app.client
+            .patch(&path, Some(&stranger.token), &json!({"completed": true}))
+            .await,
         app.client.delete(&path, Some(&stranger.token)).await,
     ] {
         response.assert_status(403);
         assert_eq!(response.json(), json!({"message": "Forbidden"}));
     }
-    assert_eq!(app.client.get(&path, Some(&owner.token)).await.json(), todo, "nothing changed");
+    assert_eq!(
+        app.client.get(&path, Some(&owner.token)).await.json(),
+        todo,
+        "nothing changed"
+    );
 }
 
 #[actix_web::test]
 async fn delete_removes_the_todo() {
     let app = spawn_app().await;
     let user = app.new_user().await;
-    let todo = app.create_todo(&user.token, json!({"title": "Temporary"})).await;
+    let todo = app
+        .create_todo(&user.token, json!({"title": "Temporary"}))
+        .await;
     let path = format!("/todos/{}", todo["id"]);
 
     let response = app.client.delete(&path, Some(&user.token)).await;
     response.assert_status(204);
     assert!(response.text.is_empty());
-    app.client.get(&path, Some(&user.token)).await.assert_status(404);
-    app.client.delete(&path, Some(&user.token)).await.assert_status(404);
+    app.client
+        .get(&path, Some(&user.token))
+        .await
+        .assert_status(404);
+    app.client
+        .delete(&path, Some(&user.token))
+        .await
+        .assert_status(404);
 }
 
 #[actix_web::test]
@@ -188,8 +285,14 @@ async fn text_is_stored_byte_exact() {
         "100% _literal_ %",
     ];
     for text in tricky {
-        let todo = app.create_todo(&user.token, json!({"title": text, "description": text})).await;
-        let fetched = app.client.get(&format!("/todos/{}", todo["id"]), Some(&user.token)).await.json();
+        let todo = app
+            .create_todo(&user.token, json!({"title": text, "description": text}))
+            .await;
+        let fetched = app
+            .client
+            .get(&format!("/todos/{}", todo["id"]), Some(&user.token))
+            .await
+            .json();
         assert_eq!(fetched["title"], text);
         assert_eq!(fetched["description"], text);
     }
