@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Load benchmark of a capstone: release build, real PostgreSQL, wrk on the same machine.
+# Prints req/s, p50, p99 and errors per scenario, plus the server's resident memory.
+#
+#   scripts/bench.sh todo-api
+#
+# Env: BENCH_DATABASE_URL (a PostgreSQL maintenance URL; default postgres://postgres@127.0.0.1:5432/postgres),
+#      BENCH_REDIS_URL (optional), BENCH_CONNECTIONS (64), BENCH_DURATION (15s), BENCH_THREADS (2).
+# Needs: wrk (apt-get install wrk), psql, curl, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+project="${1:?usage: $0 <project>}"
+admin_url="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+connections="${BENCH_CONNECTIONS:-64}"
+duration="${BENCH_DURATION:-15s}"
+threads="${BENCH_THREADS:-2}"
+port="${BENCH_PORT:-18090}"
+base="http://127.0.0.1:$port"
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+
+workdir="$(mktemp -d)"
+db_name="bench_$(date +%s)_$$"
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  psql "$admin_url" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+cargo build -q --release -p "$project"
+psql "$admin_url" -qc "CREATE DATABASE $db_name" >/dev/null
+
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$server_pid/status"; }
+
+# wrk's text output → one line: scenario, req/s, p50, p99, errors.
+report() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+name, path = sys.argv[1], sys.argv[2]
+out = open(path).read()
+rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
+lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+print(f"{name:<28} {float(rps):>10.0f} req/s   p50 {lat.get('50','?'):>8}   p99 {lat.get('99','?'):>8}   errors {errors}")
+PY
+}
+
+run_wrk() { # name, script-or-empty, url
+  local name="$1" script="$2" url="$3"
+  local args=(-t"$threads" -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token")
+  [ -n "$script" ] && args+=(-s "$script")
+  wrk "${args[@]}" "$url" >"$workdir/$name.txt"
+  report "$name" "$workdir/$name.txt"
+}
+
+start_server() {
+  DATABASE_URL="${admin_url%/*}/$db_name" PORT="$port" RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
+    REDIS_URL="${BENCH_REDIS_URL:-}" JWT_SECRET="bench-secret-that-is-at-least-32-bytes" \
+    "target/release/$project" >"$workdir/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 50); do curl -fs "$base/health" >/dev/null 2>&1 && return; sleep 0.2; done
+  cat "$workdir/server.log"; echo "server did not start" >&2; exit 1
+}
+
+echo "$project — $(date -u +%Y-%m-%d), $(nproc) cores, wrk -t$threads -c$connections -d$duration, PostgreSQL, redis: ${BENCH_REDIS_URL:-none}"
+start_server
+sleep 1
+echo "idle RSS after start: $(rss_mb) MB"
+
+case "$project" in
+  todo-api)
+    token=$(curl -fs -X POST "$base/register" -H 'Content-Type: application/json' \
+      -d '{"name":"Bench","email":"bench@example.com","password":"password-123"}' |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    for i in $(seq 1 50); do
+      curl -fs -o /dev/null -X POST "$base/todos" -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' -d "{\"title\":\"todo $i\",\"description\":\"seeded\"}"
+    done
+    cat >"$workdir/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"title":"Benchmark todo","description":"created by wrk"}'
+LUA
+    run_wrk "GET /todos?limit=10" "" "$base/todos?limit=10"
+    run_wrk "POST /todos" "$workdir/post.lua" "$base/todos"
+    ;;
+  *) echo "no benchmark scenarios for $project yet" >&2; exit 2 ;;
+esac
+
+echo "RSS after load: $(rss_mb) MB"
