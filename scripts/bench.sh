@@ -54,8 +54,9 @@ run_wrk() { # name, script-or-empty, url
   local name="$1" script="$2" url="$3"
   local args=(-t"$threads" -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token")
   [ -n "$script" ] && args+=(-s "$script")
-  wrk "${args[@]}" "$url" >"$workdir/$name.txt"
-  report "$name" "$workdir/$name.txt"
+  local out="$workdir/wrk-$RANDOM.txt"
+  wrk "${args[@]}" "$url" >"$out"
+  report "$name" "$out"
 }
 
 start_server() {
