@@ -37,6 +37,13 @@ pub struct RefreshRequest {
     pub refresh_token: Option<String>,
 }
 
+impl RefreshRequest {
+    fn token(self) -> Result<String, ApiError> {
+        self.refresh_token
+            .ok_or_else(|| ApiError::invalid("refreshToken", "is required"))
+    }
+}
+
 /// A short-lived access token (JWT, 15 minutes) and a single-use refresh token.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -134,10 +141,7 @@ pub async fn refresh(
     auth: web::Data<Auth>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = body
-        .into_inner()
-        .refresh_token
-        .ok_or_else(|| ApiError::invalid("refreshToken", "is required"))?;
+    let token = body.into_inner().token()?;
     let (_, tokens) = auth.refresh(&token).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
@@ -154,10 +158,7 @@ pub async fn logout(
     auth: web::Data<Auth>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = body
-        .into_inner()
-        .refresh_token
-        .ok_or_else(|| ApiError::invalid("refreshToken", "is required"))?;
+    let token = body.into_inner().token()?;
     auth.logout(&token).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -26,6 +26,25 @@ pub struct TodoRequest {
     pub completed: Option<bool>,
 }
 
+impl TodoRequest {
+    /// Title (required), description (empty when left out), completed (false when left out).
+    fn parse(self) -> Result<(Title, Description, bool), ApiError> {
+        let mut errors = FieldErrors::default();
+        let title = match self.title {
+            None => errors.check("title", Err("is required")),
+            Some(raw) => errors.check("title", Title::parse(raw)),
+        };
+        let description = self.description.unwrap_or_default();
+        let description = errors.check("description", Description::parse(description));
+        match (title, description) {
+            (Some(title), Some(description)) => {
+                Ok((title, description, self.completed.unwrap_or(false)))
+            }
+            _ => Err(ApiError::Validation(errors)),
+        }
+    }
+}
+
 /// Body of `PATCH /todos/{id}`: any subset of the fields.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TodoPatch {
@@ -105,19 +124,7 @@ pub async fn create(
     user: AuthUser,
     body: web::Json<TodoRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let mut errors = FieldErrors::default();
-    let title = match body.title {
-        None => errors.check("title", Err("is required")),
-        Some(raw) => errors.check("title", Title::parse(raw)),
-    };
-    let description = errors.check(
-        "description",
-        Description::parse(body.description.unwrap_or_default()),
-    );
-    let (Some(title), Some(description)) = (title, description) else {
-        return Err(ApiError::Validation(errors));
-    };
+    let (title, description, _) = body.into_inner().parse()?;
     let new = NewTodo {
         user_id: user.id,
         title: title.into_inner(),
@@ -189,23 +196,11 @@ pub async fn replace(
     id: web::Path<i64>,
     body: web::Json<TodoRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let mut errors = FieldErrors::default();
-    let title = match body.title {
-        None => errors.check("title", Err("is required")),
-        Some(raw) => errors.check("title", Title::parse(raw)),
-    };
-    let description = errors.check(
-        "description",
-        Description::parse(body.description.unwrap_or_default()),
-    );
-    let (Some(title), Some(description)) = (title, description) else {
-        return Err(ApiError::Validation(errors));
-    };
+    let (title, description, completed) = body.into_inner().parse()?;
     let changes = TodoChanges {
         title: Some(title.into_inner()),
         description: Some(description.into_inner()),
-        completed: Some(body.completed.unwrap_or(false)),
+        completed: Some(completed),
         updated_at: None,
     };
     let todo = with_owned_todo(&db, user, id.into_inner(), move |conn, todo| {
