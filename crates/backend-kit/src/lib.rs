@@ -12,6 +12,7 @@
 //! | [`auth`] | `auth` | users, bcrypt passwords, JWT access tokens, rotating refresh tokens, extractors |
 //! | [`http`] | `http` | tracing with request ids, JSON extractor errors, `/health` and `/ready` |
 //! | [`rate_limit`] | `rate-limit` | per-client request budgets, in-process or shared through Redis |
+//! | [`cache`] | `cache` | a key-value cache with TTLs: in-process (moka) or Redis |
 //!
 //! Start reading at [`db`]: it shows how one diesel codebase runs on two databases.
 
@@ -21,6 +22,8 @@ pub mod time;
 
 #[cfg(feature = "auth")]
 pub mod auth;
+#[cfg(feature = "cache")]
+pub mod cache;
 #[cfg(feature = "db")]
 pub mod db;
 #[cfg(feature = "http")]

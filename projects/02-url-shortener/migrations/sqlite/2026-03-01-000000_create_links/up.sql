@@ -1,0 +1,29 @@
+-- One row per short link.
+CREATE TABLE links (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- Case-sensitive: "abc" and "ABC" are different links. UNIQUE is the index every
+    -- redirect looks up (and what makes a generated-code collision fail, to be retried).
+    code          TEXT NOT NULL UNIQUE,
+    url           TEXT      NOT NULL,
+    -- NULL: 302 (the default).
+    redirect_type INTEGER,
+    expires_at    TIMESTAMP,
+    max_visits    BIGINT,
+    -- Counted visits. Bumped in batches by the visit recorder, or one by one (atomically,
+    -- with the limit in the WHERE clause) for links that have max_visits.
+    access_count  BIGINT    NOT NULL DEFAULT 0,
+    created_at    TIMESTAMP NOT NULL,
+    updated_at    TIMESTAMP NOT NULL
+);
+
+-- Raw visits, for the statistics: who came from where, when.
+CREATE TABLE visits (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    link_id       BIGINT    NOT NULL REFERENCES links (id) ON DELETE CASCADE,
+    visited_at    TIMESTAMP NOT NULL,
+    referrer_host TEXT,
+    browser       TEXT      NOT NULL,
+    is_bot        BOOLEAN   NOT NULL
+);
+
+CREATE INDEX visits_link_id_visited_at_idx ON visits (link_id, visited_at);

@@ -1,0 +1,85 @@
+//! The shared settings (see `backend_kit::config`) plus this project's own.
+
+use std::time::Duration;
+
+use backend_kit::config::{ConfigError, Settings};
+
+pub const DEFAULT_PORT: u16 = 8082;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub settings: Settings,
+    /// `PUBLIC_URL`: where users reach this service; short links point here, and targets on
+    /// this host are refused (they would redirect in a loop). Default `http://HOST:PORT`.
+    pub public_url: String,
+    /// `SHORTEN_RATE_LIMIT_PER_MINUTE` (60): `POST /shorten` requests per client IP.
+    pub shorten_rate_limit_per_minute: u32,
+    /// `CODE_LENGTH` (7): characters in a generated code.
+    pub code_length: usize,
+    /// `ALLOW_PRIVATE_TARGETS` (false): allow localhost and private IP targets (for local demos).
+    pub allow_private_targets: bool,
+    /// `CACHE_TTL_SECS` (300): how long a redirect stays cached.
+    pub cache_ttl: Duration,
+    /// How long "this code does not exist" stays cached.
+    pub negative_cache_ttl: Duration,
+    /// `VISIT_QUEUE_CAPACITY` (10000): visits waiting to be written; past it they are dropped
+    /// (and counted in `/metrics`) rather than slow a redirect down.
+    pub visit_queue_capacity: usize,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let settings = Settings::from_env("url-shortener", DEFAULT_PORT)?;
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        fn num<T: std::str::FromStr>(
+            name: &'static str,
+            value: Option<String>,
+            default: T,
+        ) -> Result<T, ConfigError> {
+            match value {
+                None => Ok(default),
+                Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+                    name,
+                    value,
+                    reason: "expected a number",
+                }),
+            }
+        }
+        let public_url = var("PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{}:{}", settings.host, settings.port));
+        Ok(Self {
+            public_url,
+            shorten_rate_limit_per_minute: num(
+                "SHORTEN_RATE_LIMIT_PER_MINUTE",
+                var("SHORTEN_RATE_LIMIT_PER_MINUTE"),
+                60,
+            )?,
+            code_length: num("CODE_LENGTH", var("CODE_LENGTH"), 7usize)?.clamp(4, 32),
+            allow_private_targets: var("ALLOW_PRIVATE_TARGETS")
+                .is_some_and(|v| v == "true" || v == "1"),
+            cache_ttl: Duration::from_secs(num("CACHE_TTL_SECS", var("CACHE_TTL_SECS"), 300)?),
+            negative_cache_ttl: Duration::from_secs(30),
+            visit_queue_capacity: num(
+                "VISIT_QUEUE_CAPACITY",
+                var("VISIT_QUEUE_CAPACITY"),
+                10_000usize,
+            )?
+            .max(1),
+            settings,
+        })
+    }
+
+    /// Defaults for a test server on port 0.
+    pub fn for_tests(settings: Settings) -> Self {
+        Self {
+            public_url: "http://short.test".into(),
+            shorten_rate_limit_per_minute: 1_000,
+            code_length: 7,
+            allow_private_targets: false,
+            cache_ttl: Duration::from_secs(300),
+            negative_cache_ttl: Duration::from_secs(30),
+            visit_queue_capacity: 10_000,
+            settings,
+        }
+    }
+}

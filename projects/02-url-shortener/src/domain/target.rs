@@ -1,0 +1,244 @@
+//! What may be shortened. A short link makes a *browser* go somewhere; the service itself
+//! never fetches the target. The rules still refuse targets that point into private networks
+//! (`localhost`, 10.x, 169.254.169.254, …): a shortener that serves those helps phishing and
+//! server-side request forgery against whoever follows or previews the link.
+//!
+//! DNS is deliberately not resolved here: it would add latency, fail on offline machines, and
+//! prove little (the name can resolve elsewhere a second later). Literal IPs are checked in
+//! every spelling the URL parser normalises: `http://2130706433/`, `http://0x7f.1/`,
+//! `http://[::ffff:127.0.0.1]/` are all 127.0.0.1.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use url::{Host, Url};
+
+pub const MAX_LENGTH: usize = 2048;
+
+/// Where links may point, from configuration.
+#[derive(Debug, Clone)]
+pub struct TargetPolicy {
+    /// The service's own host (and port): targets there would loop.
+    pub own_origin: Option<(String, u16)>,
+    pub allow_private: bool,
+}
+
+impl TargetPolicy {
+    pub fn new(public_url: &str, allow_private: bool) -> Self {
+        let own_origin = Url::parse(public_url).ok().and_then(|u| {
+            let host = u.host_str()?.to_ascii_lowercase();
+            Some((host, u.port_or_known_default()?))
+        });
+        Self {
+            own_origin,
+            allow_private,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetUrl(String);
+
+impl TargetUrl {
+    pub fn parse(raw: &str, policy: &TargetPolicy) -> Result<Self, &'static str> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err("is required");
+        }
+        if raw.len() > MAX_LENGTH {
+            return Err("must be at most 2048 characters");
+        }
+        let url = Url::parse(raw).map_err(|_| "must be an absolute http or https URL")?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("must use http or https");
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("must not contain credentials");
+        }
+        let host = url.host().ok_or("must have a host")?;
+        if let Some((own_host, own_port)) = &policy.own_origin {
+            let same_host = url
+                .host_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case(own_host));
+            if same_host && url.port_or_known_default() == Some(*own_port) {
+                return Err("must not point at this service");
+            }
+        }
+        if !policy.allow_private {
+            match host {
+                Host::Domain(domain) => {
+                    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+                    if domain == "localhost"
+                        || domain.ends_with(".localhost")
+                        || domain == "metadata.google.internal"
+                        || !domain.contains('.')
+                    {
+                        return Err("must not point at a local or internal host");
+                    }
+                }
+                Host::Ipv4(ip) if is_private_v4(ip) => {
+                    return Err("must not point at a private IP address");
+                }
+                Host::Ipv6(ip) if is_private_v6(ip) => {
+                    return Err("must not point at a private IP address");
+                }
+                _ => {}
+            }
+        }
+        // The parser's normalised form: what browsers will actually request.
+        let normalised = url.to_string();
+        if normalised.len() > MAX_LENGTH {
+            return Err("must be at most 2048 characters");
+        }
+        Ok(Self(normalised))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+fn is_private_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_loopback()            // 127.0.0.0/8
+        || ip.is_private()      // 10/8, 172.16/12, 192.168/16
+        || ip.is_link_local()   // 169.254/16, including the 169.254.169.254 metadata service
+        || ip.is_unspecified()  // 0.0.0.0
+        || a == 0               // 0.0.0.0/8 ("this network")
+        || (a == 100 && (64..128).contains(&b)) // 100.64/10 carrier-grade NAT (Alibaba metadata)
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || a >= 240 // reserved
+}
+
+fn is_private_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_private_v4(v4);
+    }
+    let first = ip.segments()[0];
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // fc00::/7 unique local (AWS metadata fd00:ec2::254)
+        || (first & 0xffc0) == 0xfe80 // fe80::/10 link-local
+        || matches!(IpAddr::V6(ip), IpAddr::V6(v6) if v6.segments()[..6] == [0; 6]) // ::a.b.c.d (deprecated IPv4-compatible)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy() -> TargetPolicy {
+        TargetPolicy::new("https://sho.rt", false)
+    }
+
+    fn check(raw: &str) -> Result<String, &'static str> {
+        TargetUrl::parse(raw, &policy()).map(TargetUrl::into_inner)
+    }
+
+    #[test]
+    fn ordinary_urls_are_accepted_and_normalised() {
+        assert_eq!(
+            check("https://example.com"),
+            Ok("https://example.com/".into())
+        );
+        assert_eq!(
+            check("HTTP://Example.COM/a?b=c#d"),
+            Ok("http://example.com/a?b=c#d".into())
+        );
+        assert!(check("https://8.8.8.8/dns").is_ok());
+        assert!(check("https://[2001:4860:4860::8888]/").is_ok());
+    }
+
+    #[test]
+    fn only_http_and_https() {
+        for bad in [
+            "ftp://example.com",
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "file:///etc/passwd",
+            "example.com",
+            "//example.com",
+            "",
+        ] {
+            assert!(check(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn length_limit() {
+        let long = format!("https://example.com/{}", "a".repeat(2048));
+        assert_eq!(check(&long), Err("must be at most 2048 characters"));
+    }
+
+    #[test]
+    fn local_and_private_targets_are_refused_in_every_spelling() {
+        for bad in [
+            "http://localhost/",
+            "http://LOCALHOST:8080/",
+            "http://app.localhost/",
+            "http://intranet/",
+            "http://127.0.0.1/",
+            "http://127.1/",
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://0177.0.0.1/",
+            "http://10.0.0.5/",
+            "http://172.16.3.4/",
+            "http://192.168.1.1/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://100.100.100.200/",
+            "http://0.0.0.0/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://[fd00:ec2::254]/",
+            "http://[fe80::1]/",
+            "http://[::]/",
+            "http://metadata.google.internal/",
+            "http://user:pw@example.com/",
+        ] {
+            assert!(check(bad).is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn links_to_the_service_itself_are_refused() {
+        assert_eq!(
+            check("https://sho.rt/abc"),
+            Err("must not point at this service")
+        );
+        assert_eq!(
+            check("https://SHO.RT:443/abc"),
+            Err("must not point at this service")
+        );
+        assert!(
+            check("https://sho.rt:8443/abc").is_ok(),
+            "another port is another service"
+        );
+    }
+
+    #[test]
+    fn private_targets_can_be_allowed_for_demos() {
+        let open = TargetPolicy::new("https://sho.rt", true);
+        assert!(TargetUrl::parse("http://localhost:3000/", &open).is_ok());
+        assert!(TargetUrl::parse("http://10.0.0.1/", &open).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(raw in any::<String>()) {
+            let _ = check(&raw);
+        }
+
+        #[test]
+        fn every_loopback_ipv4_is_refused(b in 0u8.., c in 0u8.., d in 0u8..) {
+            let raw = format!("http://127.{b}.{c}.{d}/");
+            prop_assert!(check(&raw).is_err());
+        }
+    }
+}

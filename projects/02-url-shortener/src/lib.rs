@@ -1,0 +1,25 @@
+//! # url-shortener — capstone 2: caching, batched writes, redirects, URL safety
+//!
+//! A tour, in the order a request meets the code:
+//!
+//! - [`startup`] — builds the server: database, cache (moka or Redis), visit recorder, routes.
+//! - [`routes`] — [`routes::links`] (`/shorten` CRUD and stats) and [`routes::redirect`]
+//!   (`GET /{code}`: the hot path, served from the cache).
+//! - [`domain`] — `TargetUrl` (what may be shortened: the SSRF rules), `ShortCode` and
+//!   `CustomCode`, `RedirectType`.
+//! - [`visits`] — visits go into a bounded channel and are written in batches, so counting
+//!   never slows a redirect.
+//! - [`db`] — schema and queries; the atomic `max_visits` check lives in [`db::links`].
+//! - [`error`] — one error enum mapped to status codes.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod visits;
+
+pub use config::Config;
+pub use startup::{Application, StartupError, migrate};

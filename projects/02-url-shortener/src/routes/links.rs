@@ -1,0 +1,343 @@
+//! `/shorten` and `/shorten/{code}`: the link resource of the URL Shortening Service spec.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::redirect::invalidate;
+use crate::db::links::{self, Link, LinkChanges, NewLink};
+use crate::domain::{CustomCode, FieldErrors, RedirectType, ShortCode, TargetUrl};
+use crate::error::ApiError;
+use crate::openapi::{ErrorBody, ValidationErrorBody};
+
+/// Attempts at a fresh random code before giving up (a collision at 62^7 is rare; five in a
+/// row means something else is wrong).
+const CODE_ATTEMPTS: usize = 5;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ShortenRequest {
+    /// The target: an absolute http(s) URL, at most 2048 characters, not a private address.
+    #[schema(value_type = String, required = true, example = "https://www.example.com/some/long/url")]
+    pub url: Option<String>,
+    /// Your own code instead of a random one: 3–64 of `[A-Za-z0-9_-]` (create only).
+    #[schema(example = "my-link")]
+    pub custom_code: Option<String>,
+    /// When the link stops working (RFC 3339, in the future); answers `410` after.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<String>,
+    /// How many redirects the link gives before answering `410`.
+    #[schema(minimum = 1)]
+    pub max_visits: Option<i64>,
+    /// 301, 302 (default), 307 or 308.
+    pub redirect_type: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkResponse {
+    #[schema(example = "1")]
+    pub id: String,
+    pub url: String,
+    #[schema(example = "abc123X")]
+    pub short_code: String,
+    #[serde(serialize_with = "backend_kit::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "backend_kit::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: NaiveDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_visits: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_type: Option<i32>,
+}
+
+impl From<&Link> for LinkResponse {
+    fn from(link: &Link) -> Self {
+        Self {
+            id: link.id.to_string(),
+            url: link.url.clone(),
+            short_code: link.code.clone(),
+            created_at: link.created_at,
+            updated_at: link.updated_at,
+            expires_at: link.expires_at.as_ref().map(backend_kit::time::format),
+            max_visits: link.max_visits,
+            redirect_type: link.redirect_type,
+        }
+    }
+}
+
+/// One row of a stats breakdown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Bucket {
+    /// A day (`YYYY-MM-DD`), a referrer host (`(direct)` when none) or a browser family.
+    pub key: String,
+    pub visits: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsResponse {
+    #[serde(flatten)]
+    pub link: LinkResponse,
+    /// Redirects given, bots excluded; exact within a second.
+    pub access_count: i64,
+    /// Present when `?by=` was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<Vec<Bucket>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// Break visits down by `day`, `referrer` or `browser`.
+    #[param(pattern = "^(day|referrer|browser)$")]
+    pub by: Option<String>,
+}
+
+/// The options shared by create and update, parsed; `None` = not sent.
+struct Options {
+    expires_at: Option<NaiveDateTime>,
+    max_visits: Option<i64>,
+    redirect_type: Option<i32>,
+}
+
+fn parse_options(body: &ShortenRequest, errors: &mut FieldErrors) -> Options {
+    let expires_at = body.expires_at.as_deref().and_then(|raw| {
+        let parsed = DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&Utc).naive_utc())
+            .map_err(|_| "must be an RFC 3339 date-time, e.g. 2030-01-01T00:00:00Z")
+            .and_then(|t| {
+                if t > Utc::now().naive_utc() {
+                    Ok(t)
+                } else {
+                    Err("must be in the future")
+                }
+            });
+        errors.check("expiresAt", parsed)
+    });
+    let max_visits = body.max_visits.and_then(|n| {
+        errors.check(
+            "maxVisits",
+            if n >= 1 {
+                Ok(n)
+            } else {
+                Err("must be at least 1")
+            },
+        )
+    });
+    let redirect_type = body
+        .redirect_type
+        .and_then(|n| errors.check("redirectType", RedirectType::parse(n)))
+        .map(|r| i32::from(r.status()));
+    Options {
+        expires_at,
+        max_visits,
+        redirect_type,
+    }
+}
+
+fn parse_url(state: &AppState, raw: Option<&str>, errors: &mut FieldErrors) -> Option<TargetUrl> {
+    match raw {
+        None => errors.check("url", Err::<TargetUrl, _>("is required")),
+        Some(raw) => errors.check("url", TargetUrl::parse(raw, &state.policy)),
+    }
+}
+
+/// Shorten a URL.
+#[utoipa::path(post, path = "/shorten", tag = "links", request_body = ShortenRequest,
+    responses(
+        (status = 201, description = "Created", body = LinkResponse),
+        (status = 400, description = "Invalid input", body = ValidationErrorBody),
+        (status = 409, description = "customCode is taken", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many requests from this IP", body = ErrorBody),
+    ))]
+pub async fn create(
+    state: web::Data<AppState>,
+    body: web::Json<ShortenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut errors = FieldErrors::default();
+    let url = parse_url(&state, body.url.as_deref(), &mut errors);
+    let custom = body
+        .custom_code
+        .as_deref()
+        .map(|raw| errors.check("customCode", CustomCode::parse(raw)));
+    let options = parse_options(&body, &mut errors);
+    let Some(url) = url.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let custom = custom.flatten();
+
+    let attempts = if custom.is_some() { 1 } else { CODE_ATTEMPTS };
+    for _ in 0..attempts {
+        let code = match &custom {
+            Some(custom) => ShortCode::from(custom.clone()),
+            None => ShortCode::generate(state.code_length),
+        };
+        let new = NewLink {
+            code: code.into_inner(),
+            url: url.as_str().to_string(),
+            redirect_type: options.redirect_type,
+            expires_at: options.expires_at,
+            max_visits: options.max_visits,
+        };
+        let code = new.code.clone();
+        match state
+            .db
+            .run(move |conn| Ok::<_, ApiError>(links::insert(conn, new)))
+            .await?
+        {
+            Ok(link) => {
+                // A negative entry may be cached for this code from an earlier miss.
+                invalidate(&state, &code).await;
+                return Ok(HttpResponse::Created().json(LinkResponse::from(&link)));
+            }
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+                if custom.is_some() =>
+            {
+                return Err(ApiError::Conflict("customCode is already taken".into()));
+            }
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(ApiError::Internal(
+        "could not find a free short code".into(),
+    ))
+}
+
+/// The link behind a code.
+#[utoipa::path(get, path = "/shorten/{code}", tag = "links", params(("code" = String, Path)),
+    responses(
+        (status = 200, description = "The link", body = LinkResponse),
+        (status = 404, description = "No such code", body = ErrorBody),
+    ))]
+pub async fn get(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let link = state
+        .db
+        .run(move |conn| links::find(conn, &code).map_err(ApiError::from))
+        .await?;
+    let link = link.ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(LinkResponse::from(&link)))
+}
+
+/// Point a code at a new URL (and change its options, if sent).
+#[utoipa::path(put, path = "/shorten/{code}", tag = "links", request_body = ShortenRequest, params(("code" = String, Path)),
+    responses(
+        (status = 200, description = "Updated", body = LinkResponse),
+        (status = 400, description = "Invalid input", body = ValidationErrorBody),
+        (status = 404, description = "No such code", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+    ))]
+pub async fn update(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    body: web::Json<ShortenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let body = body.into_inner();
+    let mut errors = FieldErrors::default();
+    let url = parse_url(&state, body.url.as_deref(), &mut errors);
+    if body.custom_code.is_some() {
+        errors.add("customCode", "cannot be changed; create a new link instead");
+    }
+    let options = parse_options(&body, &mut errors);
+    let Some(url) = url.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let changes = LinkChanges {
+        url: Some(url.into_inner()),
+        redirect_type: options.redirect_type.map(Some),
+        expires_at: options.expires_at.map(Some),
+        max_visits: options.max_visits.map(Some),
+        updated_at: None,
+    };
+    let owned = code.clone();
+    let link = state
+        .db
+        .run(move |conn| links::update(conn, &owned, changes).map_err(ApiError::from))
+        .await?;
+    let link = link.ok_or(ApiError::NotFound)?;
+    invalidate(&state, &code).await;
+    Ok(HttpResponse::Ok().json(LinkResponse::from(&link)))
+}
+
+/// Delete a link; its code stops redirecting at once.
+#[utoipa::path(delete, path = "/shorten/{code}", tag = "links", params(("code" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such code", body = ErrorBody),
+    ))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let owned = code.clone();
+    let deleted = state
+        .db
+        .run(move |conn| links::delete(conn, &owned).map_err(ApiError::from))
+        .await?;
+    invalidate(&state, &code).await;
+    if deleted == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The link with its visit count, optionally broken down by day, referrer or browser.
+#[utoipa::path(get, path = "/shorten/{code}/stats", tag = "links", params(("code" = String, Path), StatsQuery),
+    responses(
+        (status = 200, description = "The link and its statistics", body = StatsResponse),
+        (status = 400, description = "Unknown breakdown", body = ValidationErrorBody),
+        (status = 404, description = "No such code", body = ErrorBody),
+    ))]
+pub async fn stats(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    query: web::Query<StatsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let by = match query.into_inner().by.as_deref() {
+        None => None,
+        Some(by @ ("day" | "referrer" | "browser")) => Some(by.to_string()),
+        Some(_) => return Err(ApiError::invalid("by", "must be day, referrer or browser")),
+    };
+    let code = code.into_inner();
+    let (link, breakdown) = state
+        .db
+        .run(move |conn| {
+            let link = links::find(conn, &code)?.ok_or(ApiError::NotFound)?;
+            let breakdown = match by.as_deref() {
+                Some("day") => Some(links::visits_by_day(conn, link.id)?),
+                Some("referrer") => Some(links::visits_by(conn, link.id, true)?),
+                Some(_) => Some(links::visits_by(conn, link.id, false)?),
+                None => None,
+            };
+            Ok::<_, ApiError>((link, breakdown))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(StatsResponse {
+        link: LinkResponse::from(&link),
+        access_count: link.access_count,
+        breakdown: breakdown.map(|rows| {
+            rows.into_iter()
+                .map(|(key, visits)| Bucket { key, visits })
+                .collect()
+        }),
+    }))
+}

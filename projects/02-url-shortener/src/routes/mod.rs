@@ -1,0 +1,81 @@
+//! URL → handler. The catch-all `GET /{code}` is registered last, after every fixed path.
+
+pub mod links;
+pub mod redirect;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use backend_kit::cache::Cache;
+use backend_kit::db::Database;
+use backend_kit::http::method_not_allowed;
+use backend_kit::rate_limit::RateLimiter;
+
+use crate::domain::TargetPolicy;
+use crate::visits::VisitRecorder;
+
+/// What the handlers share.
+pub struct AppState {
+    pub db: Database,
+    pub cache: Cache,
+    pub visits: VisitRecorder,
+    pub policy: TargetPolicy,
+    pub public_url: String,
+    pub code_length: usize,
+    pub cache_ttl: Duration,
+    pub negative_cache_ttl: Duration,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter>) {
+    cfg.service(
+        web::resource("/shorten")
+            .route(
+                web::post()
+                    .to(links::create)
+                    .wrap(shorten_limiter.middleware()),
+            )
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/shorten/{code}")
+            .route(web::get().to(links::get))
+            .route(web::put().to(links::update))
+            .route(web::delete().to(links::delete))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/shorten/{code}/stats")
+            .route(web::get().to(links::stats))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .route("/metrics", web::get().to(metrics));
+}
+
+/// The catch-all redirect; call after everything else is registered.
+pub fn configure_redirect(cfg: &mut web::ServiceConfig) {
+    cfg.route("/{code}", web::get().to(redirect::follow));
+}
+
+/// Prometheus text format: the visit recorder's counters.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    use std::sync::atomic::Ordering::Relaxed;
+    let m = &state.visits.metrics;
+    let body = format!(
+        "# HELP shortener_visits_recorded_total Visits written to the database.\n\
+         # TYPE shortener_visits_recorded_total counter\n\
+         shortener_visits_recorded_total {}\n\
+         # HELP shortener_visits_dropped_total Visits dropped because the queue was full.\n\
+         # TYPE shortener_visits_dropped_total counter\n\
+         shortener_visits_dropped_total {}\n\
+         # HELP shortener_visits_failed_total Visits lost to a database error.\n\
+         # TYPE shortener_visits_failed_total counter\n\
+         shortener_visits_failed_total {}\n",
+        m.recorded.load(Relaxed),
+        m.dropped.load(Relaxed),
+        m.failed.load(Relaxed),
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}

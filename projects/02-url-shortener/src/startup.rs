@@ -1,0 +1,142 @@
+//! Building and running the server: `Application::build(config)`, `port()`,
+//! `run_until_stopped()` (see capstone 1 for the pattern).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use backend_kit::cache::Cache;
+use backend_kit::db::{Database, DbError};
+use backend_kit::http::{self, health::Readiness};
+use backend_kit::rate_limit::RateLimiter;
+use backend_kit::redis::Redis;
+use tokio::task::JoinHandle;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::domain::TargetPolicy;
+use crate::openapi::ApiDoc;
+use crate::routes::AppState;
+use crate::visits::VisitRecorder;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("invalid REDIS_URL: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("could not bind the port: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    visit_writer: JoinHandle<()>,
+}
+
+/// Local cache size: entries, not bytes (an entry is a code and a URL).
+const LOCAL_CACHE_ENTRIES: u64 = 100_000;
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let settings = config.settings.clone();
+        let db = {
+            let settings = settings.clone();
+            actix_web::rt::task::spawn_blocking(move || {
+                Database::from_settings(&settings, crate::db::migrations)
+            })
+            .await
+            .map_err(|e| DbError::Blocking(e.to_string()))??
+        };
+        let redis = settings
+            .redis_url
+            .as_ref()
+            .map(|url| Redis::connect(url.expose(), &settings.redis_prefix))
+            .transpose()?;
+        let cache = match &redis {
+            Some(redis) => Cache::redis(redis.clone()),
+            None => Cache::local(LOCAL_CACHE_ENTRIES),
+        };
+        let (visits, visit_writer) = VisitRecorder::start(db.clone(), config.visit_queue_capacity);
+        let shorten_limiter = Arc::new(RateLimiter::new(
+            "shorten",
+            config.shorten_rate_limit_per_minute,
+            Duration::from_secs(60),
+            redis.clone(),
+            settings.trust_proxy_headers,
+        ));
+        let readiness = web::Data::new(Readiness {
+            db: db.clone(),
+            redis,
+        });
+        let state = web::Data::new(AppState {
+            db,
+            cache,
+            visits,
+            policy: TargetPolicy::new(&config.public_url, config.allow_private_targets),
+            public_url: config.public_url.clone(),
+            code_length: config.code_length,
+            cache_ttl: config.cache_ttl,
+            negative_cache_ttl: config.negative_cache_ttl,
+        });
+        let openapi = ApiDoc::openapi();
+
+        let listener = http::bind(&settings)?;
+        let port = listener.local_addr()?.port();
+        http::announce(&settings, &listener);
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .configure(http::configure_extractors)
+                .app_data(state.clone())
+                .app_data(readiness.clone())
+                .configure(http::health::routes)
+                .configure(|cfg| crate::routes::configure(cfg, &shorten_limiter))
+                .configure(http::docs_redirect)
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .configure(crate::routes::configure_redirect)
+                .default_service(web::to(http::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self {
+            port,
+            server,
+            visit_writer,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then writes the visits still queued.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        if tokio::time::timeout(Duration::from_secs(5), self.visit_writer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("visit writer did not finish in 5 s; queued visits may be lost");
+        }
+        result
+    }
+}
+
+/// `url-shortener migrate`: applies pending migrations and exits.
+pub async fn migrate(config: &Config) -> Result<(), StartupError> {
+    let settings = config.settings.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        Database::from_settings(&settings, crate::db::migrations)
+    })
+    .await
+    .map_err(|e| DbError::Blocking(e.to_string()))??;
+    tracing::info!("migrations are up to date");
+    Ok(())
+}
