@@ -217,7 +217,7 @@ pub async fn create(
 }
 
 /// The link behind a code.
-#[utoipa::path(get, path = "/shorten/{code}", tag = "links", params(("code" = String, Path)),
+#[utoipa::path(get, path = "/shorten/{code}", tag = "links", params(("code" = String, Path, example = "example")),
     responses(
         (status = 200, description = "The link", body = LinkResponse),
         (status = 404, description = "No such code", body = ErrorBody),
@@ -236,7 +236,7 @@ pub async fn get(
 }
 
 /// Point a code at a new URL (and change its options, if sent).
-#[utoipa::path(put, path = "/shorten/{code}", tag = "links", request_body = ShortenRequest, params(("code" = String, Path)),
+#[utoipa::path(put, path = "/shorten/{code}", tag = "links", request_body = ShortenRequest, params(("code" = String, Path, example = "example")),
     responses(
         (status = 200, description = "Updated", body = LinkResponse),
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
@@ -278,7 +278,7 @@ pub async fn update(
 }
 
 /// Delete a link; its code stops redirecting at once.
-#[utoipa::path(delete, path = "/shorten/{code}", tag = "links", params(("code" = String, Path)),
+#[utoipa::path(delete, path = "/shorten/{code}", tag = "links", params(("code" = String, Path, example = "example")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such code", body = ErrorBody),
@@ -301,7 +301,7 @@ pub async fn delete(
 }
 
 /// The link with its visit count, optionally broken down by day, referrer or browser.
-#[utoipa::path(get, path = "/shorten/{code}/stats", tag = "links", params(("code" = String, Path), StatsQuery),
+#[utoipa::path(get, path = "/shorten/{code}/stats", tag = "links", params(("code" = String, Path, example = "example"), StatsQuery),
     responses(
         (status = 200, description = "The link and its statistics", body = StatsResponse),
         (status = 400, description = "Unknown breakdown", body = ValidationErrorBody),

@@ -1,0 +1,91 @@
+use diesel::prelude::*;
+use serde_json::json;
+use test_support::TestRedis;
+
+use crate::helpers::{spawn_app, spawn_app_with, start};
+
+/// Changes a link's URL behind the service's back, straight in the database.
+fn rewrite_in_database(database_url: &str, code: &str, url: &str) {
+    let db = backend_kit::db::DatabaseUrl::parse(database_url).expect("url");
+    let mut conn = db.connect().expect("connect");
+    diesel::sql_query(
+        "UPDATE links SET url = '".to_string() + url + "' WHERE code = '" + code + "'",
+    )
+    .execute(&mut conn)
+    .expect("update");
+}
+
+#[actix_web::test]
+async fn a_cache_hit_does_not_read_the_database() {
+    let app = spawn_app().await;
+    let code = app
+        .create(json!({"url": "https://example.com/cached"}))
+        .await;
+    app.visit(&code).await.assert_status(302); // fills the cache
+    rewrite_in_database(
+        &app.database_url,
+        &code,
+        "https://example.com/changed-behind-our-back",
+    );
+    assert_eq!(
+        app.visit(&code).await.header("location"),
+        Some("https://example.com/cached"),
+        "served from the cache, so the database change is not seen"
+    );
+}
+
+#[actix_web::test]
+async fn invalidation_reaches_every_instance_sharing_redis() {
+    let Some(redis) = TestRedis::new() else {
+        eprintln!("skipped here: needs TEST_REDIS_URL (set by .ci/run's second pass)");
+        return;
+    };
+    let first = spawn_app_with(|c| {
+        c.settings.redis_url = Some(backend_kit::secret::Secret::new(redis.url.clone()));
+        c.settings.redis_prefix = redis.prefix.clone();
+    })
+    .await;
+    let second = start(first.database_url.clone(), Some(redis.clone()), |_| {}).await;
+
+    let code = first
+        .create(json!({"url": "https://example.com/one"}))
+        .await;
+    second.visit(&code).await.assert_status(302); // cached in Redis, shared
+    first
+        .client
+        .put(
+            &format!("/shorten/{code}"),
+            None,
+            &json!({"url": "https://example.com/two"}),
+        )
+        .await
+        .assert_status(200);
+    assert_eq!(
+        second.visit(&code).await.header("location"),
+        Some("https://example.com/two")
+    );
+    first
+        .client
+        .delete(&format!("/shorten/{code}"), None)
+        .await
+        .assert_status(204);
+    second.visit(&code).await.assert_status(404);
+}
+
+#[actix_web::test]
+async fn redirects_keep_working_when_redis_is_down() {
+    let app = spawn_app_with(|c| {
+        c.settings.redis_url = Some(backend_kit::secret::Secret::new(
+            "redis://127.0.0.1:1".into(),
+        ));
+    })
+    .await;
+    let code = app.create(json!({"url": "https://example.com/"})).await;
+    for _ in 0..3 {
+        app.visit(&code).await.assert_status(302);
+    }
+    let ready = app.client.get("/ready", None).await;
+    ready.assert_status(200);
+    assert_eq!(ready.json()["status"], "degraded");
+    assert_eq!(app.wait_for_count(&code, 3).await["accessCount"], 3);
+}

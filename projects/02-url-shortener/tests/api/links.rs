@@ -1,0 +1,230 @@
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+fn assert_link_shape(link: &Value) {
+    let keys: Vec<_> = link.as_object().expect("object").keys().cloned().collect();
+    assert_eq!(
+        keys,
+        ["createdAt", "id", "shortCode", "updatedAt", "url"],
+        "{link}"
+    );
+    assert!(link["id"].is_string(), "id is a string: {link}");
+}
+
+#[actix_web::test]
+async fn shorten_returns_the_spec_shape_with_a_random_code() {
+    let app = spawn_app().await;
+    let response = app
+        .shorten(&json!({"url": "https://www.example.com/some/long/url"}))
+        .await;
+    response.assert_status(201);
+    let link = response.json();
+    assert_link_shape(&link);
+    assert_eq!(link["url"], "https://www.example.com/some/long/url");
+    let code = link["shortCode"].as_str().expect("code");
+    assert_eq!(code.len(), 7);
+    assert!(code.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let other = app
+        .create(json!({"url": "https://www.example.com/some/long/url"}))
+        .await;
+    assert_ne!(other, code, "codes are random, not reused");
+}
+
+#[actix_web::test]
+async fn invalid_urls_are_a_400_naming_the_field() {
+    let app = spawn_app().await;
+    for body in [
+        json!({}),
+        json!({"url": ""}),
+        json!({"url": "not a url"}),
+        json!({"url": "ftp://example.com/file"}),
+        json!({"url": "javascript:alert(1)"}),
+        json!({"url": format!("https://example.com/{}", "a".repeat(2048))}),
+        json!({"url": "http://localhost:8080/admin"}),
+        json!({"url": "http://2130706433/"}),
+        json!({"url": "http://[::ffff:127.0.0.1]/"}),
+        json!({"url": "http://169.254.169.254/latest/meta-data/"}),
+        json!({"url": "http://10.1.2.3/"}),
+        json!({"url": "http://short.test/abc"}),
+    ] {
+        let response = app.shorten(&body).await;
+        response.assert_status(400);
+        let json = response.json();
+        assert!(json["message"].is_string());
+        assert!(json["errors"]["url"].is_array(), "{body}: {json}");
+    }
+}
+
+#[actix_web::test]
+async fn private_targets_can_be_allowed() {
+    let app = crate::helpers::spawn_app_with(|c| c.allow_private_targets = true).await;
+    app.create(json!({"url": "http://localhost:3000/"})).await;
+}
+
+#[actix_web::test]
+async fn custom_codes_follow_the_rules_and_are_unique() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.create(json!({"url": "https://example.com", "customCode": "my-Link_1"}))
+            .await,
+        "my-Link_1"
+    );
+    let taken = app
+        .shorten(&json!({"url": "https://example.org", "customCode": "my-Link_1"}))
+        .await;
+    taken.assert_status(409);
+    assert!(taken.json()["message"].is_string());
+    // Codes are case-sensitive: a different case is a different code.
+    app.create(json!({"url": "https://example.com", "customCode": "MY-LINK_1"}))
+        .await;
+    for bad in ["ab", "has space", "slash/x", "shorten", "Docs", "health"] {
+        let response = app
+            .shorten(&json!({"url": "https://example.com", "customCode": bad}))
+            .await;
+        response.assert_status(400);
+        assert!(response.json()["errors"]["customCode"].is_array(), "{bad}");
+    }
+}
+
+#[actix_web::test]
+async fn options_are_validated() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (
+            json!({"url": "https://example.com", "expiresAt": "2001-01-01T00:00:00Z"}),
+            "expiresAt",
+        ),
+        (
+            json!({"url": "https://example.com", "expiresAt": "tomorrow"}),
+            "expiresAt",
+        ),
+        (
+            json!({"url": "https://example.com", "maxVisits": 0}),
+            "maxVisits",
+        ),
+        (
+            json!({"url": "https://example.com", "redirectType": 303}),
+            "redirectType",
+        ),
+    ] {
+        let response = app.shorten(&body).await;
+        response.assert_status(400);
+        assert!(response.json()["errors"][field].is_array(), "{body}");
+    }
+    let response = app
+        .shorten(&json!({"url": "https://example.com", "maxVisits": 3, "redirectType": 308, "expiresAt": "2099-01-01T00:00:00Z"}))
+        .await;
+    response.assert_status(201);
+    let link = response.json();
+    assert_eq!(
+        (link["maxVisits"].as_i64(), link["redirectType"].as_i64()),
+        (Some(3), Some(308))
+    );
+    assert_eq!(link["expiresAt"], "2099-01-01T00:00:00.000000Z");
+}
+
+#[actix_web::test]
+async fn get_update_delete_and_stats() {
+    let app = spawn_app().await;
+    let created = app
+        .shorten(&json!({"url": "https://example.com/old"}))
+        .await
+        .json();
+    let code = created["shortCode"].as_str().expect("code");
+    let path = format!("/shorten/{code}");
+
+    let fetched = app.client.get(&path, None).await;
+    fetched.assert_status(200);
+    assert_eq!(fetched.json(), created);
+
+    let updated = app
+        .client
+        .put(&path, None, &json!({"url": "https://example.com/new"}))
+        .await;
+    updated.assert_status(200);
+    let updated = updated.json();
+    assert_link_shape(&updated);
+    assert_eq!(updated["url"], "https://example.com/new");
+    assert_eq!(
+        (&updated["id"], &updated["shortCode"], &updated["createdAt"]),
+        (&created["id"], &created["shortCode"], &created["createdAt"])
+    );
+    assert_ne!(updated["updatedAt"], created["updatedAt"]);
+
+    app.client
+        .put(&path, None, &json!({"url": "nope"}))
+        .await
+        .assert_status(400);
+    app.client
+        .put(&path, None, &json!({}))
+        .await
+        .assert_status(400);
+
+    let stats = app.client.get(&format!("{path}/stats"), None).await;
+    stats.assert_status(200);
+    let stats = stats.json();
+    let keys: Vec<_> = stats.as_object().expect("object").keys().cloned().collect();
+    assert_eq!(
+        keys,
+        [
+            "accessCount",
+            "createdAt",
+            "id",
+            "shortCode",
+            "updatedAt",
+            "url"
+        ]
+    );
+    assert_eq!(stats["accessCount"], 0);
+
+    let deleted = app.client.delete(&path, None).await;
+    deleted.assert_status(204);
+    assert!(deleted.text.is_empty());
+    for response in [
+        app.client.get(&path, None).await,
+        app.client
+            .put(&path, None, &json!({"url": "https://example.com"}))
+            .await,
+        app.client.delete(&path, None).await,
+        app.client.get(&format!("{path}/stats"), None).await,
+    ] {
+        response.assert_status(404);
+        assert_eq!(response.json(), json!({"message": "Not Found"}));
+    }
+}
+
+#[actix_web::test]
+async fn malformed_bodies_and_unknown_routes_answer_in_json() {
+    let app = spawn_app().await;
+    let request = app
+        .client
+        .request(reqwest::Method::POST, "/shorten")
+        .header("Content-Type", "application/json")
+        .body("{bad");
+    app.client.send(request).await.assert_status(400);
+    let request = app
+        .client
+        .request(reqwest::Method::POST, "/shorten")
+        .header("Content-Type", "text/plain")
+        .body("x");
+    app.client.send(request).await.assert_status(415);
+    let huge = json!({"url": format!("https://example.com/{}", "a".repeat(70_000))});
+    app.shorten(&huge).await.assert_status(413);
+    app.client
+        .get("/openapi.json", None)
+        .await
+        .assert_status(200);
+}
+
+#[actix_web::test]
+async fn shorten_is_rate_limited_per_client() {
+    let app = crate::helpers::spawn_app_with(|c| c.shorten_rate_limit_per_minute = 2).await;
+    app.create(json!({"url": "https://example.com"})).await;
+    app.create(json!({"url": "https://example.com"})).await;
+    let limited = app.shorten(&json!({"url": "https://example.com"})).await;
+    limited.assert_status(429);
+    assert!(limited.header("retry-after").is_some());
+    // Redirects and reads are not limited.
+    app.client.get("/health", None).await.assert_status(200);
+}

@@ -1,0 +1,7 @@
+//! Black-box tests: each starts the real server on a random port with its own database
+//! (SQLite by default, PostgreSQL under `TEST_DATABASE_URL`, Redis under `TEST_REDIS_URL`).
+
+mod cache;
+mod helpers;
+mod links;
+mod redirect;

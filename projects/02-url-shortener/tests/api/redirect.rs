@@ -1,0 +1,183 @@
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[actix_web::test]
+async fn a_code_redirects_with_302_by_default_or_the_chosen_status() {
+    let app = spawn_app().await;
+    let code = app
+        .create(json!({"url": "https://example.com/target?x=1"}))
+        .await;
+    let response = app.visit(&code).await;
+    response.assert_status(302);
+    assert_eq!(
+        response.header("location"),
+        Some("https://example.com/target?x=1")
+    );
+
+    for status in [301, 307, 308] {
+        let code = app
+            .create(json!({"url": "https://example.com/", "redirectType": status}))
+            .await;
+        app.visit(&code).await.assert_status(status);
+    }
+}
+
+#[actix_web::test]
+async fn unknown_codes_are_404() {
+    let app = spawn_app().await;
+    for _ in 0..2 {
+        let response = app.visit("doesNotExist").await;
+        response.assert_status(404);
+        assert_eq!(response.json(), json!({"message": "Not Found"}));
+    }
+    // A code that was looked up (and cached as missing) works once created.
+    app.create(json!({"url": "https://example.com/", "customCode": "doesNotExist"}))
+        .await;
+    app.visit("doesNotExist").await.assert_status(302);
+}
+
+#[actix_web::test]
+async fn visits_are_counted_exactly_within_a_second() {
+    let app = spawn_app().await;
+    let code = app.create(json!({"url": "https://example.com/"})).await;
+    for _ in 0..5 {
+        app.visit(&code).await.assert_status(302);
+    }
+    let request = app
+        .client
+        .request(reqwest::Method::GET, &format!("/{code}"))
+        .header("User-Agent", "Googlebot/2.1");
+    app.client.send(request).await.assert_status(302);
+    let stats = app.wait_for_count(&code, 5).await;
+    assert_eq!(
+        stats["accessCount"], 5,
+        "bots are redirected but not counted: {stats}"
+    );
+}
+
+#[actix_web::test]
+async fn stats_break_visits_down() {
+    let app = spawn_app().await;
+    let code = app.create(json!({"url": "https://example.com/"})).await;
+    let firefox = "Mozilla/5.0 (X11; rv:128.0) Gecko/20100101 Firefox/128.0";
+    for (agent, referrer) in [
+        (firefox, Some("https://news.example.org/item")),
+        (firefox, None),
+        ("curl/8.5", None),
+    ] {
+        let mut request = app
+            .client
+            .request(reqwest::Method::GET, &format!("/{code}"))
+            .header("User-Agent", agent);
+        if let Some(referrer) = referrer {
+            request = request.header("Referer", referrer);
+        }
+        app.client.send(request).await.assert_status(302);
+    }
+    app.wait_for_count(&code, 3).await;
+    let by_browser = app
+        .client
+        .get(&format!("/shorten/{code}/stats?by=browser"), None)
+        .await
+        .json();
+    assert_eq!(
+        by_browser["breakdown"],
+        json!([{"key": "Firefox", "visits": 2}, {"key": "curl", "visits": 1}])
+    );
+    let by_referrer = app
+        .client
+        .get(&format!("/shorten/{code}/stats?by=referrer"), None)
+        .await
+        .json();
+    assert_eq!(
+        by_referrer["breakdown"],
+        json!([{"key": "(direct)", "visits": 2}, {"key": "news.example.org", "visits": 1}])
+    );
+    let by_day = app
+        .client
+        .get(&format!("/shorten/{code}/stats?by=day"), None)
+        .await
+        .json();
+    let today = chrono::Utc::now().date_naive().to_string();
+    assert_eq!(by_day["breakdown"], json!([{"key": today, "visits": 3}]));
+    app.client
+        .get(&format!("/shorten/{code}/stats?by=week"), None)
+        .await
+        .assert_status(400);
+}
+
+#[actix_web::test]
+async fn an_expired_link_is_gone() {
+    let app = spawn_app().await;
+    let expires = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    let code = app
+        .create(json!({"url": "https://example.com/", "expiresAt": expires}))
+        .await;
+    app.visit(&code).await.assert_status(302);
+    actix_web::rt::time::sleep(Duration::from_millis(1700)).await;
+    let response = app.visit(&code).await;
+    response.assert_status(410);
+    assert!(response.json()["message"].is_string());
+}
+
+#[actix_web::test]
+async fn max_visits_is_exact_under_concurrency() {
+    let app = spawn_app().await;
+    let code = app
+        .create(json!({"url": "https://example.com/", "maxVisits": 10}))
+        .await;
+    let visits = (0..50).map(|_| app.visit(&code));
+    let statuses: Vec<u16> = futures_util::future::join_all(visits)
+        .await
+        .iter()
+        .map(|r| r.status.as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 302).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 410).count(),
+        40,
+        "{statuses:?}"
+    );
+    let stats = app
+        .client
+        .get(&format!("/shorten/{code}/stats"), None)
+        .await
+        .json();
+    assert_eq!(stats["accessCount"], 10);
+}
+
+#[actix_web::test]
+async fn updates_and_deletes_take_effect_at_once() {
+    let app = spawn_app().await;
+    let code = app
+        .create(json!({"url": "https://example.com/first"}))
+        .await;
+    assert_eq!(
+        app.visit(&code).await.header("location"),
+        Some("https://example.com/first")
+    );
+    app.client
+        .put(
+            &format!("/shorten/{code}"),
+            None,
+            &json!({"url": "https://example.com/second"}),
+        )
+        .await
+        .assert_status(200);
+    assert_eq!(
+        app.visit(&code).await.header("location"),
+        Some("https://example.com/second")
+    );
+    app.client
+        .delete(&format!("/shorten/{code}"), None)
+        .await
+        .assert_status(204);
+    app.visit(&code).await.assert_status(404);
+}
