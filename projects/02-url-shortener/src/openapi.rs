@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use utoipa::{OpenApi, ToSchema};
 
-use crate::routes::links;
+use crate::routes::{links, qr};
 
 /// Body of every error response.
 #[derive(ToSchema)]
@@ -30,7 +30,7 @@ pub struct ValidationErrorBody {
         description = "Capstone 2 of Backend Roadmap Capstones: a URL shortener. `GET /{code}` redirects (not listed: it is not JSON).",
         version = "0.1.0"
     ),
-    paths(links::create, links::get, links::update, links::delete, links::stats),
+    paths(links::create, links::get, links::update, links::delete, links::stats, qr::qr),
     tags((name = "links", description = "Short links"))
 )]
 pub struct ApiDoc;

@@ -1,6 +1,7 @@
 //! URL → handler. The catch-all `GET /{code}` is registered last, after every fixed path.
 
 pub mod links;
+pub mod qr;
 pub mod redirect;
 
 use std::sync::Arc;
@@ -45,16 +46,30 @@ pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter
             .default_service(web::to(method_not_allowed)),
     )
     .service(
+        web::resource("/shorten/{code}/qr")
+            .route(web::get().to(qr::qr))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
         web::resource("/shorten/{code}/stats")
             .route(web::get().to(links::stats))
             .default_service(web::to(method_not_allowed)),
     )
-    .route("/metrics", web::get().to(metrics));
+    .route("/metrics", web::get().to(metrics))
+    .route("/", web::get().to(home));
 }
 
 /// The catch-all redirect; call after everything else is registered.
 pub fn configure_redirect(cfg: &mut web::ServiceConfig) {
     cfg.route("/{code}", web::get().to(redirect::follow));
+}
+
+/// A small page to shorten a URL, copy it, see its QR code and its stats. Plain HTML and a
+/// few lines of JavaScript against the JSON API: no build step.
+async fn home() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("../../static/index.html"))
 }
 
 /// Prometheus text format: the visit recorder's counters.

@@ -228,3 +228,51 @@ async fn shorten_is_rate_limited_per_client() {
     // Redirects and reads are not limited.
     app.client.get("/health", None).await.assert_status(200);
 }
+
+#[actix_web::test]
+async fn qr_codes_in_svg_and_png() {
+    let app = spawn_app().await;
+    let code = app.create(json!({"url": "https://example.com/"})).await;
+    let svg = app.client.get(&format!("/shorten/{code}/qr"), None).await;
+    svg.assert_status(200);
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    assert!(
+        svg.text.contains("<svg"),
+        "{}",
+        &svg.text[..svg.text.len().min(200)]
+    );
+
+    let request = app.client.request(
+        reqwest::Method::GET,
+        &format!("/shorten/{code}/qr?format=png&size=128"),
+    );
+    let png = request.send().await.expect("request");
+    assert_eq!(png.status().as_u16(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let bytes = png.bytes().await.expect("body");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+
+    for query in ["format=gif", "size=10", "size=5000", "size=big"] {
+        app.client
+            .get(&format!("/shorten/{code}/qr?{query}"), None)
+            .await
+            .assert_status(400);
+    }
+    app.client
+        .get("/shorten/nope123/qr", None)
+        .await
+        .assert_status(404);
+}
+
+#[actix_web::test]
+async fn the_home_page_is_served_without_a_build_step() {
+    let app = spawn_app().await;
+    let page = app.client.get("/", None).await;
+    page.assert_status(200);
+    assert!(
+        page.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    assert!(page.text.contains("<form id=\"shorten\">"));
+    assert!(page.text.contains("fetch(\"/shorten\""));
+}
