@@ -50,17 +50,20 @@ print(f"{name:<28} {float(rps):>10.0f} req/s   p50 {lat.get('50','?'):>8}   p99 
 PY
 }
 
+token=""
 run_wrk() { # name, script-or-empty, url
   local name="$1" script="$2" url="$3"
-  local args=(-t"$threads" -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token")
+  local args=(-t"$threads" -c"$connections" -d"$duration" --latency)
+  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
   [ -n "$script" ] && args+=(-s "$script")
   local out="$workdir/wrk-$RANDOM.txt"
   wrk "${args[@]}" "$url" >"$out"
   report "$name" "$out"
 }
 
-start_server() {
-  DATABASE_URL="${admin_url%/*}/$db_name" PORT="$port" RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
+start_server() { # extra VAR=value settings may follow
+  env "$@" DATABASE_URL="${admin_url%/*}/$db_name" PORT="$port" RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
+    SHORTEN_RATE_LIMIT_PER_MINUTE=100000000 \
     REDIS_URL="${BENCH_REDIS_URL:-}" JWT_SECRET="bench-secret-that-is-at-least-32-bytes" \
     "target/release/$project" >"$workdir/server.log" 2>&1 &
   server_pid=$!
@@ -89,6 +92,25 @@ wrk.body = '{"title":"Benchmark todo","description":"created by wrk"}'
 LUA
     run_wrk "GET /todos?limit=10" "" "$base/todos?limit=10"
     run_wrk "POST /todos" "$workdir/post.lua" "$base/todos"
+    ;;
+  url-shortener)
+    code=$(curl -fs -X POST "$base/shorten" -H 'Content-Type: application/json' \
+      -d '{"url":"https://example.com/landing","customCode":"bench"}' |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["shortCode"])')
+    cat >"$workdir/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"url":"https://example.com/a/long/path?with=query"}'
+LUA
+    run_wrk "GET /health (ceiling)" "" "$base/health"
+    run_wrk "GET /{code} cache hit" "" "$base/$code"
+    run_wrk "POST /shorten" "$workdir/post.lua" "$base/shorten"
+    # Cache misses: the same server with entries that expire at once, so every redirect reads
+    # the database.
+    echo "RSS after load: $(rss_mb) MB"
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    start_server CACHE_TTL_SECS=0
+    run_wrk "GET /{code} cache miss" "" "$base/$code"
     ;;
   *) echo "no benchmark scenarios for $project yet" >&2; exit 2 ;;
 esac

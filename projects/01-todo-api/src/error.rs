@@ -14,7 +14,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use backend_kit::auth::AuthError;
 use backend_kit::db::DbError;
-use serde_json::json;
 
 use crate::domain::FieldErrors;
 
@@ -58,7 +57,8 @@ impl From<diesel::result::Error> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::EmailTaken => ApiError::Conflict("Email is already registered".into()),
+            AuthError::Validation(errors) => ApiError::Validation(errors),
+            AuthError::EmailTaken => ApiError::Conflict(e.to_string()),
             AuthError::InvalidCredentials | AuthError::InvalidToken => ApiError::Unauthorized,
             AuthError::PasswordTooLong => ApiError::invalid("password", "must be at most 72 bytes"),
             AuthError::Db(e) => ApiError::Database(e),
@@ -82,10 +82,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         match self {
-            ApiError::Validation(errors) => HttpResponse::build(status).json(json!({
-                "message": "Validation failed",
-                "errors": errors.0,
-            })),
+            ApiError::Validation(errors) => errors.to_response(),
             ApiError::Database(_) | ApiError::Internal(_) => {
                 // The details stay in the log; the client learns nothing about internals.
                 tracing::error!(error = %self, "request failed");

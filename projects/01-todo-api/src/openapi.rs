@@ -2,28 +2,14 @@
 //! the request/response types, so it cannot drift from the code. Served at `/openapi.json`;
 //! Swagger UI at `/docs` (its assets are compiled into the binary: works offline).
 
-use std::collections::BTreeMap;
-
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, todos};
+use backend_kit::auth::routes as auth;
 
-/// Body of every error response.
-#[derive(ToSchema)]
-pub struct ErrorBody {
-    #[schema(example = "Unauthorized")]
-    pub message: String,
-}
+use crate::routes::todos;
 
-/// Body of a 400: the message plus, per field, what is wrong with it.
-#[derive(ToSchema)]
-pub struct ValidationErrorBody {
-    #[schema(example = "Validation failed")]
-    pub message: String,
-    #[schema(example = json!({"title": ["must not be empty"]}))]
-    pub errors: Option<BTreeMap<String, Vec<String>>>,
-}
+pub use backend_kit::http::{ErrorBody, ValidationErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -8,13 +8,16 @@
 //! - [`refresh`]: long-lived refresh tokens, stored hashed, rotated on every use, with reuse
 //!   detection.
 //! - [`extract`]: the `AuthUser` and `MaybeAuthUser` request extractors.
+//! - [`routes`]: `/register`, `/login`, `/refresh`, `/logout`, ready to mount.
 //!
 //! [`Auth`] ties them together; projects keep one in `web::Data` and call it from handlers.
 
 pub mod email;
 pub mod extract;
+pub mod name;
 pub mod password;
 pub mod refresh;
+pub mod routes;
 pub mod schema;
 pub mod tokens;
 
@@ -29,8 +32,10 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::db::{Database, DbError, MigrationSet};
+use crate::http::FieldErrors;
 pub use email::Email;
 pub use extract::{AuthScheme, AuthUser, MaybeAuthUser};
+pub use name::Name;
 pub use password::{Password, PasswordHasher};
 use schema::users;
 pub use tokens::TokenKeys;
@@ -47,7 +52,9 @@ pub fn migrations() -> MigrationSet {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("e-mail is already registered")]
+    #[error("Validation failed")]
+    Validation(FieldErrors),
+    #[error("Email is already registered")]
     EmailTaken,
     #[error("wrong e-mail or password")]
     InvalidCredentials,
@@ -59,6 +66,15 @@ pub enum AuthError {
     Hashing(String),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl AuthError {
+    /// A single-field validation error.
+    pub fn invalid(field: &'static str, problem: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::default();
+        errors.add(field, problem);
+        AuthError::Validation(errors)
+    }
 }
 
 impl From<DieselError> for AuthError {
@@ -74,13 +90,21 @@ impl ResponseError for AuthError {
         match self {
             AuthError::EmailTaken => StatusCode::CONFLICT,
             AuthError::InvalidCredentials | AuthError::InvalidToken => StatusCode::UNAUTHORIZED,
-            AuthError::PasswordTooLong => StatusCode::BAD_REQUEST,
+            AuthError::PasswordTooLong | AuthError::Validation(_) => StatusCode::BAD_REQUEST,
             AuthError::Hashing(_) | AuthError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let message = match self {
+            AuthError::Validation(errors) => return errors.to_response(),
+            AuthError::PasswordTooLong => {
+                return {
+                    let mut errors = FieldErrors::default();
+                    errors.add("password", "must be at most 72 bytes");
+                    errors.to_response()
+                };
+            }
             AuthError::InvalidCredentials | AuthError::InvalidToken => "Unauthorized".to_string(),
             AuthError::Hashing(_) | AuthError::Db(_) => {
                 tracing::error!(error = %self, "auth failure");

@@ -5,6 +5,7 @@
 //! - [`configure_extractors`]: JSON, path and query errors become `400 {"message": …}`
 //!   (actix answers in plain text by default), oversized bodies `413`, wrong content type `415`.
 //! - [`health`]: `/health` (the process is up) and `/ready` (its database and Redis answer).
+//! - [`validation`]: `FieldErrors`, the 400 that lists every invalid field.
 //! - [`bind`] and [`announce`]: listen on `HOST:PORT` (port 0 in tests) and say where.
 //!
 //! Graceful shutdown comes with actix-web: on SIGINT or SIGTERM the server stops accepting,
@@ -12,6 +13,9 @@
 
 pub mod health;
 pub mod telemetry;
+pub mod validation;
+
+pub use validation::{ErrorBody, FieldErrors, ValidationErrorBody, reject_nul};
 
 use std::net::TcpListener;
 

@@ -1,6 +1,6 @@
-//! URL → handler, grouped by resource. Rate limits wrap the auth endpoints only.
+//! URL → handler, grouped by resource. The account endpoints (`/register`, `/login`,
+//! `/refresh`, `/logout`) are shared by every capstone: `backend_kit::auth::routes`.
 
-pub mod auth;
 pub mod todos;
 
 use std::sync::Arc;
@@ -10,30 +10,8 @@ use backend_kit::http::method_not_allowed;
 use backend_kit::rate_limit::RateLimiter;
 
 pub fn configure(cfg: &mut web::ServiceConfig, auth_limiter: &Arc<RateLimiter>) {
+    backend_kit::auth::routes::configure(cfg, auth_limiter);
     cfg.service(
-        web::resource("/register")
-            .wrap(auth_limiter.middleware())
-            .route(web::post().to(auth::register))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/login")
-            .wrap(auth_limiter.middleware())
-            .route(web::post().to(auth::login))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/refresh")
-            .wrap(auth_limiter.middleware())
-            .route(web::post().to(auth::refresh))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/logout")
-            .route(web::post().to(auth::logout))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
         web::resource("/todos")
             .route(web::get().to(todos::list))
             .route(web::post().to(todos::create))

@@ -1,14 +1,38 @@
-//! `/register`, `/login`, `/refresh`, `/logout`: accounts and tokens. The work itself (bcrypt,
-//! JWTs, refresh rotation) is in `backend_kit::auth`; these handlers parse and answer.
+//! `/register`, `/login`, `/refresh`, `/logout`: accounts and tokens, the same in every
+//! capstone that has users. Register them with [`configure`] and list them in the project's
+//! OpenAPI document (`paths(backend_kit::auth::routes::register, …)`).
+
+use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
-use backend_kit::auth::{Auth, Email, Password, TokenPair};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{FieldErrors, Name};
-use crate::error::ApiError;
-use crate::openapi::{ErrorBody, ValidationErrorBody};
+use super::{Auth, AuthError, Email, Name, Password, TokenPair};
+use crate::http::{ErrorBody, FieldErrors, ValidationErrorBody, method_not_allowed};
+use crate::rate_limit::RateLimiter;
+
+/// Registers the four endpoints; `limiter` guards `/register`, `/login` and `/refresh` (the
+/// doors of password guessing and account spam) with one budget per client.
+pub fn configure(cfg: &mut web::ServiceConfig, limiter: &Arc<RateLimiter>) {
+    for (path, limited, handler) in [
+        ("/register", true, web::post().to(register)),
+        ("/login", true, web::post().to(login)),
+        ("/refresh", true, web::post().to(refresh)),
+        ("/logout", false, web::post().to(logout)),
+    ] {
+        let handler = if limited {
+            handler.wrap(limiter.middleware())
+        } else {
+            handler
+        };
+        cfg.service(
+            web::resource(path)
+                .route(handler)
+                .default_service(web::to(method_not_allowed)),
+        );
+    }
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -38,9 +62,9 @@ pub struct RefreshRequest {
 }
 
 impl RefreshRequest {
-    fn token(self) -> Result<String, ApiError> {
+    fn token(self) -> Result<String, AuthError> {
         self.refresh_token
-            .ok_or_else(|| ApiError::invalid("refreshToken", "is required"))
+            .ok_or_else(|| AuthError::invalid("refreshToken", "is required"))
     }
 }
 
@@ -61,17 +85,6 @@ impl From<TokenPair> for TokenResponse {
     }
 }
 
-fn required(
-    errors: &mut FieldErrors,
-    field: &'static str,
-    value: Option<String>,
-) -> Option<String> {
-    if value.is_none() {
-        errors.add(field, "is required");
-    }
-    value
-}
-
 /// Create an account; answers with tokens, already logged in.
 #[utoipa::path(post, path = "/register", tag = "auth", request_body = RegisterRequest,
     responses(
@@ -85,17 +98,20 @@ fn required(
 pub async fn register(
     auth: web::Data<Auth>,
     body: web::Json<RegisterRequest>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, AuthError> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
-    let name = required(&mut errors, "name", body.name)
+    let name = errors
+        .required("name", body.name)
         .and_then(|n| errors.check("name", Name::parse(&n)));
-    let email = required(&mut errors, "email", body.email)
+    let email = errors
+        .required("email", body.email)
         .and_then(|e| errors.check("email", Email::parse(&e)));
-    let password = required(&mut errors, "password", body.password)
+    let password = errors
+        .required("password", body.password)
         .and_then(|p| errors.check("password", Password::parse(p)));
     let (Some(name), Some(email), Some(password)) = (name, email, password) else {
-        return Err(ApiError::Validation(errors));
+        return Err(AuthError::Validation(errors));
     };
     let (_, tokens) = auth.register(name.into_inner(), email, password).await?;
     Ok(HttpResponse::Created().json(TokenResponse::from(tokens)))
@@ -114,13 +130,13 @@ pub async fn register(
 pub async fn login(
     auth: web::Data<Auth>,
     body: web::Json<LoginRequest>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, AuthError> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
-    let email = required(&mut errors, "email", body.email);
-    let password = required(&mut errors, "password", body.password);
+    let email = errors.required("email", body.email);
+    let password = errors.required("password", body.password);
     let (Some(email), Some(password)) = (email, password) else {
-        return Err(ApiError::Validation(errors));
+        return Err(AuthError::Validation(errors));
     };
     let (_, tokens) = auth.login(&email, &password).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
@@ -140,7 +156,7 @@ pub async fn login(
 pub async fn refresh(
     auth: web::Data<Auth>,
     body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, AuthError> {
     let token = body.into_inner().token()?;
     let (_, tokens) = auth.refresh(&token).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
@@ -157,7 +173,7 @@ pub async fn refresh(
 pub async fn logout(
     auth: web::Data<Auth>,
     body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, AuthError> {
     let token = body.into_inner().token()?;
     auth.logout(&token).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -1,7 +1,6 @@
-//! A user's display name. E-mail and password types live in `backend_kit::auth`, shared by
-//! every capstone.
+//! A user's display name.
 
-use super::reject_nul;
+use crate::http::reject_nul;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
