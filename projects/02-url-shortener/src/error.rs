@@ -2,8 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use backend_kit::auth::AuthError;
 use backend_kit::db::DbError;
-use serde_json::json;
 
 use crate::domain::FieldErrors;
 
@@ -11,6 +11,10 @@ use crate::domain::FieldErrors;
 pub enum ApiError {
     #[error("Validation failed")]
     Validation(FieldErrors),
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("Forbidden")]
+    Forbidden,
     #[error("Not Found")]
     NotFound,
     /// The link existed but has expired or used up its visits.
@@ -41,10 +45,25 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Validation(errors) => ApiError::Validation(errors),
+            AuthError::EmailTaken => ApiError::Conflict(e.to_string()),
+            AuthError::InvalidCredentials | AuthError::InvalidToken => ApiError::Unauthorized,
+            AuthError::PasswordTooLong => ApiError::invalid("password", "must be at most 72 bytes"),
+            AuthError::Db(e) => ApiError::Database(e),
+            AuthError::Hashing(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Gone => StatusCode::GONE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -55,10 +74,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         match self {
-            ApiError::Validation(errors) => HttpResponse::build(status).json(json!({
-                "message": "Validation failed",
-                "errors": errors.0,
-            })),
+            ApiError::Validation(errors) => errors.to_response(),
             ApiError::Database(_) | ApiError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 backend_kit::http::error_response(status, "Internal Server Error")

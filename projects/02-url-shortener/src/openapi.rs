@@ -1,27 +1,13 @@
 //! The OpenAPI 3.1 document, generated from the handlers; served at `/openapi.json`, with
 //! Swagger UI at `/docs`.
 
-use std::collections::BTreeMap;
-
-use utoipa::{OpenApi, ToSchema};
+use backend_kit::auth::routes as auth;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use crate::routes::{links, qr};
 
-/// Body of every error response.
-#[derive(ToSchema)]
-pub struct ErrorBody {
-    #[schema(example = "Not Found")]
-    pub message: String,
-}
-
-/// Body of a 400: the message plus, per field, what is wrong with it.
-#[derive(ToSchema)]
-pub struct ValidationErrorBody {
-    #[schema(example = "Validation failed")]
-    pub message: String,
-    #[schema(example = json!({"url": ["must use http or https"]}))]
-    pub errors: Option<BTreeMap<String, Vec<String>>>,
-}
+pub use backend_kit::http::{ErrorBody, ValidationErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,7 +16,20 @@ pub struct ValidationErrorBody {
         description = "Capstone 2 of Backend Roadmap Capstones: a URL shortener. `GET /{code}` redirects (not listed: it is not JSON).",
         version = "0.1.0"
     ),
-    paths(links::create, links::get, links::update, links::delete, links::stats, qr::qr),
-    tags((name = "links", description = "Short links"))
+    paths(auth::register, auth::login, auth::refresh, auth::logout, links::create, links::get, links::update, links::delete, links::stats, qr::qr),
+    modifiers(&BearerAuth),
+    tags((name = "links", description = "Short links"), (name = "auth", description = "Accounts and tokens"))
 )]
 pub struct ApiDoc;
+
+/// Tokens are optional here: a link created with one belongs to its user.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
+use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::cache::Cache;
 use backend_kit::db::{Database, DbError};
 use backend_kit::http::{self, health::Readiness};
@@ -69,6 +70,14 @@ impl Application {
             redis.clone(),
             settings.trust_proxy_headers,
         ));
+        let auth_limiter = Arc::new(RateLimiter::new(
+            "auth",
+            config.auth_rate_limit_per_minute,
+            Duration::from_secs(60),
+            redis.clone(),
+            settings.trust_proxy_headers,
+        ));
+        let auth = web::Data::new(Auth::new(db.clone(), &settings, AuthScheme::BEARER));
         let readiness = web::Data::new(Readiness {
             db: db.clone(),
             redis,
@@ -95,7 +104,9 @@ impl Application {
                 .configure(http::configure_extractors)
                 .app_data(state.clone())
                 .app_data(readiness.clone())
+                .app_data(auth.clone())
                 .configure(http::health::routes)
+                .configure(|cfg| backend_kit::auth::routes::configure(cfg, &auth_limiter))
                 .configure(|cfg| crate::routes::configure(cfg, &shorten_limiter))
                 .configure(http::docs_redirect)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))

@@ -15,6 +15,7 @@ pub struct Link {
     pub id: i64,
     pub code: String,
     pub url: String,
+    pub user_id: Option<i64>,
     pub redirect_type: Option<i32>,
     pub expires_at: Option<NaiveDateTime>,
     pub max_visits: Option<i64>,
@@ -26,6 +27,7 @@ pub struct Link {
 pub struct NewLink {
     pub code: String,
     pub url: String,
+    pub user_id: Option<i64>,
     pub redirect_type: Option<i32>,
     pub expires_at: Option<NaiveDateTime>,
     pub max_visits: Option<i64>,
@@ -59,6 +61,7 @@ pub fn insert(conn: &mut AnyConnection, new: NewLink) -> QueryResult<Link> {
         .values((
             links::code.eq(new.code),
             links::url.eq(new.url),
+            links::user_id.eq(new.user_id),
             links::redirect_type.eq(new.redirect_type),
             links::expires_at.eq(new.expires_at),
             links::max_visits.eq(new.max_visits),

@@ -5,6 +5,7 @@ diesel::table! {
         id -> BigInt,
         code -> Text,
         url -> Text,
+        user_id -> Nullable<BigInt>,
         redirect_type -> Nullable<Integer>,
         expires_at -> Nullable<Timestamp>,
         max_visits -> Nullable<BigInt>,

@@ -1,6 +1,7 @@
 //! `/shorten` and `/shorten/{code}`: the link resource of the URL Shortening Service spec.
 
 use actix_web::{HttpResponse, web};
+use backend_kit::auth::MaybeAuthUser;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
@@ -151,11 +152,23 @@ fn parse_url(state: &AppState, raw: Option<&str>, errors: &mut FieldErrors) -> O
     }
 }
 
-/// Shorten a URL.
-#[utoipa::path(post, path = "/shorten", tag = "links", request_body = ShortenRequest,
+/// A link with an owner may be changed only by that owner: no token is `401`, another
+/// user's token `403`. Anonymous links stay open to anyone, as the spec has it.
+fn check_owner(link: &Link, user: MaybeAuthUser) -> Result<(), ApiError> {
+    match (link.user_id, user.0) {
+        (None, _) => Ok(()),
+        (Some(owner), Some(caller)) if owner == caller.id => Ok(()),
+        (Some(_), Some(_)) => Err(ApiError::Forbidden),
+        (Some(_), None) => Err(ApiError::Unauthorized),
+    }
+}
+
+/// Shorten a URL. With a token, the link belongs to its user.
+#[utoipa::path(post, path = "/shorten", tag = "links", request_body = ShortenRequest, security((), ("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = LinkResponse),
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
+        (status = 401, description = "A token was sent but is invalid", body = ErrorBody),
         (status = 409, description = "customCode is taken", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
@@ -163,6 +176,7 @@ fn parse_url(state: &AppState, raw: Option<&str>, errors: &mut FieldErrors) -> O
     ))]
 pub async fn create(
     state: web::Data<AppState>,
+    user: MaybeAuthUser,
     body: web::Json<ShortenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -187,6 +201,7 @@ pub async fn create(
         let new = NewLink {
             code: code.into_inner(),
             url: url.as_str().to_string(),
+            user_id: user.0.map(|u| u.id),
             redirect_type: options.redirect_type,
             expires_at: options.expires_at,
             max_visits: options.max_visits,
@@ -236,9 +251,11 @@ pub async fn get(
 }
 
 /// Point a code at a new URL (and change its options, if sent).
-#[utoipa::path(put, path = "/shorten/{code}", tag = "links", request_body = ShortenRequest, params(("code" = String, Path, example = "example")),
+#[utoipa::path(put, path = "/shorten/{code}", tag = "links", request_body = ShortenRequest, security((), ("bearer" = [])), params(("code" = String, Path, example = "example")),
     responses(
         (status = 200, description = "Updated", body = LinkResponse),
+        (status = 401, description = "The link has an owner and no valid token was sent", body = ErrorBody),
+        (status = 403, description = "The link belongs to another user", body = ErrorBody),
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
         (status = 404, description = "No such code", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
@@ -246,6 +263,7 @@ pub async fn get(
     ))]
 pub async fn update(
     state: web::Data<AppState>,
+    user: MaybeAuthUser,
     code: web::Path<String>,
     body: web::Json<ShortenRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -270,28 +288,38 @@ pub async fn update(
     let owned = code.clone();
     let link = state
         .db
-        .run(move |conn| links::update(conn, &owned, changes).map_err(ApiError::from))
+        .run(move |conn| {
+            let link = links::find(conn, &owned)?.ok_or(ApiError::NotFound)?;
+            check_owner(&link, user)?;
+            links::update(conn, &owned, changes)?.ok_or(ApiError::NotFound)
+        })
         .await?;
-    let link = link.ok_or(ApiError::NotFound)?;
     invalidate(&state, &code).await;
     Ok(HttpResponse::Ok().json(LinkResponse::from(&link)))
 }
 
 /// Delete a link; its code stops redirecting at once.
-#[utoipa::path(delete, path = "/shorten/{code}", tag = "links", params(("code" = String, Path, example = "example")),
+#[utoipa::path(delete, path = "/shorten/{code}", tag = "links", security((), ("bearer" = [])), params(("code" = String, Path, example = "example")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 401, description = "The link has an owner and no valid token was sent", body = ErrorBody),
+        (status = 403, description = "The link belongs to another user", body = ErrorBody),
         (status = 404, description = "No such code", body = ErrorBody),
     ))]
 pub async fn delete(
     state: web::Data<AppState>,
+    user: MaybeAuthUser,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
     let owned = code.clone();
     let deleted = state
         .db
-        .run(move |conn| links::delete(conn, &owned).map_err(ApiError::from))
+        .run(move |conn| {
+            let link = links::find(conn, &owned)?.ok_or(ApiError::NotFound)?;
+            check_owner(&link, user)?;
+            Ok::<_, ApiError>(links::delete(conn, &owned)?)
+        })
         .await?;
     invalidate(&state, &code).await;
     if deleted == 0 {
@@ -301,14 +329,17 @@ pub async fn delete(
 }
 
 /// The link with its visit count, optionally broken down by day, referrer or browser.
-#[utoipa::path(get, path = "/shorten/{code}/stats", tag = "links", params(("code" = String, Path, example = "example"), StatsQuery),
+#[utoipa::path(get, path = "/shorten/{code}/stats", tag = "links", security((), ("bearer" = [])), params(("code" = String, Path, example = "example"), StatsQuery),
     responses(
         (status = 200, description = "The link and its statistics", body = StatsResponse),
+        (status = 401, description = "The link has an owner and no valid token was sent", body = ErrorBody),
+        (status = 403, description = "The link belongs to another user", body = ErrorBody),
         (status = 400, description = "Unknown breakdown", body = ValidationErrorBody),
         (status = 404, description = "No such code", body = ErrorBody),
     ))]
 pub async fn stats(
     state: web::Data<AppState>,
+    user: MaybeAuthUser,
     code: web::Path<String>,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -322,6 +353,7 @@ pub async fn stats(
         .db
         .run(move |conn| {
             let link = links::find(conn, &code)?.ok_or(ApiError::NotFound)?;
+            check_owner(&link, user)?;
             let breakdown = match by.as_deref() {
                 Some("day") => Some(links::visits_by_day(conn, link.id)?),
                 Some("referrer") => Some(links::visits_by(conn, link.id, true)?),

@@ -4,4 +4,5 @@
 mod cache;
 mod helpers;
 mod links;
+mod owners;
 mod redirect;

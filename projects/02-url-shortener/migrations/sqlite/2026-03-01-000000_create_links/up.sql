@@ -5,6 +5,9 @@ CREATE TABLE links (
     -- redirect looks up (and what makes a generated-code collision fail, to be retried).
     code          TEXT NOT NULL UNIQUE,
     url           TEXT      NOT NULL,
+    -- The owner, when a logged-in user created it; NULL for anonymous links (anyone may
+    -- manage those, as the spec requires).
+    user_id       BIGINT    REFERENCES users (id) ON DELETE CASCADE,
     -- NULL: 302 (the default).
     redirect_type INTEGER,
     expires_at    TIMESTAMP,
@@ -15,6 +18,8 @@ CREATE TABLE links (
     created_at    TIMESTAMP NOT NULL,
     updated_at    TIMESTAMP NOT NULL
 );
+
+CREATE INDEX links_user_id_idx ON links (user_id);
 
 -- Raw visits, for the statistics: who came from where, when.
 CREATE TABLE visits (
