@@ -70,7 +70,11 @@ impl Cache {
         }
     }
 
+    /// Stores `value` for `ttl`; a zero TTL stores nothing (caching switched off).
     pub async fn set(&self, key: &str, value: String, ttl: Duration) -> Result<(), CacheError> {
+        if ttl.is_zero() {
+            return Ok(());
+        }
         match &self.store {
             Store::Local(cache) => {
                 cache.insert(key.to_string(), (value, Instant::now() + ttl));

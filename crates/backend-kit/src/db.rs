@@ -19,6 +19,7 @@
 //! never on the async executor.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -232,6 +233,10 @@ pub type Pool = r2d2::Pool<AnyConnectionManager>;
 pub struct Database {
     pool: Pool,
     backend: Backend,
+    /// One permit per pooled connection: requests beyond that wait here, asynchronously,
+    /// instead of each parking a blocking thread on the pool's lock (which under load made
+    /// the slowest requests much slower).
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Database {
@@ -269,9 +274,11 @@ impl Database {
                     migrate_each_connection: None,
                 })
         };
+        let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
         let db = Self {
             pool,
             backend: url.backend(),
+            permits,
         };
         db.pool.get()?;
         Ok(db)
@@ -308,7 +315,12 @@ impl Database {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| DbError::Blocking(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = pool.get().map_err(DbError::from)?;
             f(&mut conn)
         })

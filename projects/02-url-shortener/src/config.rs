@@ -20,7 +20,7 @@ pub struct Config {
     pub code_length: usize,
     /// `ALLOW_PRIVATE_TARGETS` (false): allow localhost and private IP targets (for local demos).
     pub allow_private_targets: bool,
-    /// `CACHE_TTL_SECS` (300): how long a redirect stays cached.
+    /// `CACHE_TTL_SECS` (300): how long a redirect stays cached; 0 switches caching off.
     pub cache_ttl: Duration,
     /// How long "this code does not exist" stays cached.
     pub negative_cache_ttl: Duration,
