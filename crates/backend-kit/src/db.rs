@@ -293,6 +293,17 @@ impl Database {
         Self::connect(&url, settings.database_pool_size, migrations)
     }
 
+    /// [`Database::from_settings`] on a blocking thread: for async start-up code.
+    pub async fn open(
+        settings: &crate::config::Settings,
+        migrations: Migrations,
+    ) -> Result<Self, DbError> {
+        let settings = settings.clone();
+        tokio::task::spawn_blocking(move || Self::from_settings(&settings, migrations))
+            .await
+            .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+
     /// Runs `f` with a pooled connection on the calling thread. Only for code that is already
     /// off the async executor (start-up, CLI commands, blocking tasks).
     pub fn with_conn<T, E: From<DbError>>(

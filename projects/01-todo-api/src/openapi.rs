@@ -2,10 +2,10 @@
 //! the request/response types, so it cannot drift from the code. Served at `/openapi.json`;
 //! Swagger UI at `/docs` (its assets are compiled into the binary: works offline).
 
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 
 use backend_kit::auth::routes as auth;
+use backend_kit::http::BearerAuth;
 
 use crate::routes::todos;
 
@@ -29,14 +29,3 @@ pub use backend_kit::http::{ErrorBody, ValidationErrorBody};
     )
 )]
 pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        let mut scheme = Http::new(HttpAuthScheme::Bearer);
-        scheme.bearer_format = Some("JWT".into());
-        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
-    }
-}

@@ -37,15 +37,8 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = config.settings.clone();
-        // Connecting and migrating block: do it on a blocking thread.
-        let db = {
-            let settings = settings.clone();
-            actix_web::rt::task::spawn_blocking(move || {
-                Database::from_settings(&settings, crate::db::migrations)
-            })
-            .await
-            .map_err(|e| DbError::Blocking(e.to_string()))??
-        };
+        // Connecting and migrating block: `open` does it on a blocking thread.
+        let db = Database::open(&settings, crate::db::migrations).await?;
         let redis = settings
             .redis_url
             .as_ref()
@@ -103,12 +96,7 @@ impl Application {
 /// `todo-api migrate`: applies pending migrations and exits (for deploy pipelines that
 /// migrate before starting new instances).
 pub async fn migrate(config: &Config) -> Result<(), StartupError> {
-    let settings = config.settings.clone();
-    actix_web::rt::task::spawn_blocking(move || {
-        Database::from_settings(&settings, crate::db::migrations)
-    })
-    .await
-    .map_err(|e| DbError::Blocking(e.to_string()))??;
+    Database::open(&config.settings, crate::db::migrations).await?;
     tracing::info!("migrations are up to date");
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! Swagger UI at `/docs`.
 
 use backend_kit::auth::routes as auth;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use backend_kit::http::BearerAuth;
+use utoipa::OpenApi;
 
 use crate::routes::{links, qr};
 
@@ -21,15 +21,3 @@ pub use backend_kit::http::{ErrorBody, ValidationErrorBody};
     tags((name = "links", description = "Short links"), (name = "auth", description = "Accounts and tokens"))
 )]
 pub struct ApiDoc;
-
-/// Tokens are optional here: a link created with one belongs to its user.
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        let mut scheme = Http::new(HttpAuthScheme::Bearer);
-        scheme.bearer_format = Some("JWT".into());
-        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
-    }
-}

@@ -45,14 +45,8 @@ const LOCAL_CACHE_ENTRIES: u64 = 100_000;
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = config.settings.clone();
-        let db = {
-            let settings = settings.clone();
-            actix_web::rt::task::spawn_blocking(move || {
-                Database::from_settings(&settings, crate::db::migrations)
-            })
-            .await
-            .map_err(|e| DbError::Blocking(e.to_string()))??
-        };
+        // Connecting and migrating block: `open` does it on a blocking thread.
+        let db = Database::open(&settings, crate::db::migrations).await?;
         let redis = settings
             .redis_url
             .as_ref()
@@ -142,12 +136,7 @@ impl Application {
 
 /// `url-shortener migrate`: applies pending migrations and exits.
 pub async fn migrate(config: &Config) -> Result<(), StartupError> {
-    let settings = config.settings.clone();
-    actix_web::rt::task::spawn_blocking(move || {
-        Database::from_settings(&settings, crate::db::migrations)
-    })
-    .await
-    .map_err(|e| DbError::Blocking(e.to_string()))??;
+    Database::open(&config.settings, crate::db::migrations).await?;
     tracing::info!("migrations are up to date");
     Ok(())
 }

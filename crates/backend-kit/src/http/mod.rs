@@ -15,7 +15,7 @@ pub mod health;
 pub mod telemetry;
 pub mod validation;
 
-pub use validation::{ErrorBody, FieldErrors, ValidationErrorBody, reject_nul};
+pub use validation::{BearerAuth, ErrorBody, FieldErrors, ValidationErrorBody, reject_nul};
 
 use std::net::TcpListener;
 

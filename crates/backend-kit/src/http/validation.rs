@@ -57,6 +57,20 @@ pub fn reject_nul(value: &str) -> Result<(), &'static str> {
     }
 }
 
+/// Declares the `bearer` (JWT) security scheme in a project's OpenAPI document:
+/// `#[openapi(modifiers(&backend_kit::http::BearerAuth))]`.
+pub struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
 /// OpenAPI schema of every error body.
 #[derive(ToSchema)]
 pub struct ErrorBody {
