@@ -1,4 +1,4 @@
-//! A key-value cache with per-entry TTLs, for cache-aside reads: look in the cache, fall back
+//! A typed key-value cache with per-entry TTLs, for cache-aside reads: look in the cache, fall back
 //! to the database on a miss, store what you found.
 //!
 //! In process (moka) by default; Redis when `REDIS_URL` is set, so every instance sees the
@@ -19,18 +19,23 @@ pub enum CacheError {
     Decode(#[from] serde_json::Error),
 }
 
-enum Store {
-    /// Value and the instant it stops being valid.
-    Local(moka::sync::Cache<String, (String, Instant)>),
+enum Store<V> {
+    /// Values as they are (no encoding on a hit) and the instant they stop being valid.
+    Local(moka::sync::Cache<String, (V, Instant)>),
+    /// Values as JSON, shared by every instance.
     #[cfg(feature = "redis")]
     Redis(crate::redis::Redis),
 }
 
-pub struct Cache {
-    store: Store,
+/// A cache of `V` values by string key.
+pub struct Cache<V> {
+    store: Store<V>,
 }
 
-impl Cache {
+impl<V> Cache<V>
+where
+    V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+{
     /// An in-process cache holding at most `capacity` entries (least recently used go first).
     pub fn local(capacity: u64) -> Self {
         Self {
@@ -49,7 +54,7 @@ impl Cache {
         !matches!(self.store, Store::Local(_))
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+    pub async fn get(&self, key: &str) -> Result<Option<V>, CacheError> {
         match &self.store {
             Store::Local(cache) => Ok(match cache.get(key) {
                 Some((value, valid_until)) if Instant::now() < valid_until => Some(value),
@@ -61,23 +66,23 @@ impl Cache {
             }),
             #[cfg(feature = "redis")]
             Store::Redis(redis) => {
-                let value: Option<String> = redis::cmd("GET")
+                let text: Option<String> = redis::cmd("GET")
                     .arg(redis.key(key))
                     .query_async(&mut redis.connection())
                     .await?;
-                Ok(value)
+                Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
             }
         }
     }
 
     /// Stores `value` for `ttl`; a zero TTL stores nothing (caching switched off).
-    pub async fn set(&self, key: &str, value: String, ttl: Duration) -> Result<(), CacheError> {
+    pub async fn set(&self, key: &str, value: &V, ttl: Duration) -> Result<(), CacheError> {
         if ttl.is_zero() {
             return Ok(());
         }
         match &self.store {
             Store::Local(cache) => {
-                cache.insert(key.to_string(), (value, Instant::now() + ttl));
+                cache.insert(key.to_string(), (value.clone(), Instant::now() + ttl));
                 Ok(())
             }
             #[cfg(feature = "redis")]
@@ -85,7 +90,7 @@ impl Cache {
                 let millis = ttl.as_millis().max(1) as u64;
                 redis::cmd("SET")
                     .arg(redis.key(key))
-                    .arg(value)
+                    .arg(serde_json::to_string(value)?)
                     .arg("PX")
                     .arg(millis)
                     .query_async::<()>(&mut redis.connection())
@@ -111,22 +116,6 @@ impl Cache {
             }
         }
     }
-
-    pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, CacheError> {
-        match self.get(key).await? {
-            Some(text) => Ok(Some(serde_json::from_str(&text)?)),
-            None => Ok(None),
-        }
-    }
-
-    pub async fn set_json<T: Serialize>(
-        &self,
-        key: &str,
-        value: &T,
-        ttl: Duration,
-    ) -> Result<(), CacheError> {
-        self.set(key, serde_json::to_string(value)?, ttl).await
-    }
 }
 
 #[cfg(test)]
@@ -135,28 +124,28 @@ mod tests {
 
     #[actix_web::test]
     async fn local_entries_expire_after_their_ttl() {
-        let cache = Cache::local(100);
+        let cache = Cache::<String>::local(100);
+        let one = "1".to_string();
         cache
-            .set("a", "1".into(), Duration::from_millis(50))
+            .set("a", &one, Duration::from_millis(50))
             .await
             .expect("set");
-        assert_eq!(cache.get("a").await.expect("get").as_deref(), Some("1"));
+        assert_eq!(cache.get("a").await.expect("get"), Some(one));
         std::thread::sleep(Duration::from_millis(80));
         assert_eq!(cache.get("a").await.expect("get"), None);
     }
 
     #[actix_web::test]
-    async fn delete_invalidates() {
-        let cache = Cache::local(100);
+    async fn delete_invalidates_and_zero_ttl_stores_nothing() {
+        let cache = Cache::<Vec<i32>>::local(100);
         cache
-            .set_json("k", &vec![1, 2], Duration::from_secs(60))
+            .set("k", &vec![1, 2], Duration::from_secs(60))
             .await
             .expect("set");
-        assert_eq!(
-            cache.get_json::<Vec<i32>>("k").await.expect("get"),
-            Some(vec![1, 2])
-        );
+        assert_eq!(cache.get("k").await.expect("get"), Some(vec![1, 2]));
         cache.delete("k").await.expect("delete");
-        assert_eq!(cache.get_json::<Vec<i32>>("k").await.expect("get"), None);
+        assert_eq!(cache.get("k").await.expect("get"), None);
+        cache.set("z", &vec![3], Duration::ZERO).await.expect("set");
+        assert_eq!(cache.get("z").await.expect("get"), None);
     }
 }

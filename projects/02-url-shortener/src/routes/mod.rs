@@ -19,7 +19,7 @@ use crate::visits::VisitRecorder;
 /// What the handlers share.
 pub struct AppState {
     pub db: Database,
-    pub cache: Cache,
+    pub cache: Cache<redirect::CachedLink>,
     pub visits: VisitRecorder,
     pub policy: TargetPolicy,
     pub public_url: String,

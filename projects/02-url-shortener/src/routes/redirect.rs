@@ -51,7 +51,7 @@ pub async fn invalidate(state: &AppState, code: &str) {
 
 async fn lookup(state: &AppState, code: &str) -> Result<CachedLink, ApiError> {
     let key = cache_key(code);
-    match state.cache.get_json::<CachedLink>(&key).await {
+    match state.cache.get(&key).await {
         Ok(Some(hit)) => return Ok(hit),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "cache unavailable, reading the database"),
@@ -75,7 +75,7 @@ async fn lookup(state: &AppState, code: &str) -> Result<CachedLink, ApiError> {
         }
         None => (CachedLink::Missing, state.negative_cache_ttl),
     };
-    if let Err(e) = state.cache.set_json(&key, &entry, ttl).await {
+    if let Err(e) = state.cache.set(&key, &entry, ttl).await {
         tracing::warn!(error = %e, "cache fill failed");
     }
     Ok(entry)
