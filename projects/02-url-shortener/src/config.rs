@@ -16,6 +16,8 @@ pub struct Config {
     pub shorten_rate_limit_per_minute: u32,
     /// `AUTH_RATE_LIMIT_PER_MINUTE` (10): `/register`, `/login`, `/refresh` per client IP.
     pub auth_rate_limit_per_minute: u32,
+    /// `LINK_PASSWORD_ATTEMPTS_PER_MINUTE` (10): password guesses per client IP.
+    pub link_password_attempts_per_minute: u32,
     /// `CODE_LENGTH` (7): characters in a generated code.
     pub code_length: usize,
     /// `ALLOW_PRIVATE_TARGETS` (false): allow localhost and private IP targets (for local demos).
@@ -61,6 +63,11 @@ impl Config {
                 var("AUTH_RATE_LIMIT_PER_MINUTE"),
                 10,
             )?,
+            link_password_attempts_per_minute: num(
+                "LINK_PASSWORD_ATTEMPTS_PER_MINUTE",
+                var("LINK_PASSWORD_ATTEMPTS_PER_MINUTE"),
+                10,
+            )?,
             code_length: num("CODE_LENGTH", var("CODE_LENGTH"), 7usize)?.clamp(4, 32),
             allow_private_targets: var("ALLOW_PRIVATE_TARGETS")
                 .is_some_and(|v| v == "true" || v == "1"),
@@ -82,6 +89,7 @@ impl Config {
             public_url: "http://short.test".into(),
             shorten_rate_limit_per_minute: 1_000,
             auth_rate_limit_per_minute: 1_000,
+            link_password_attempts_per_minute: 1_000,
             code_length: 7,
             allow_private_targets: false,
             cache_ttl: Duration::from_secs(300),

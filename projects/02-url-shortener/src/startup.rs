@@ -72,11 +72,19 @@ impl Application {
             settings.trust_proxy_headers,
         ));
         let auth = web::Data::new(Auth::new(db.clone(), &settings, AuthScheme::BEARER));
+        let password_limiter = Arc::new(RateLimiter::new(
+            "link-password",
+            config.link_password_attempts_per_minute,
+            Duration::from_secs(60),
+            redis.clone(),
+            settings.trust_proxy_headers,
+        ));
         let readiness = web::Data::new(Readiness {
             db: db.clone(),
             redis,
         });
         let state = web::Data::new(AppState {
+            hasher: backend_kit::auth::PasswordHasher::new(settings.bcrypt_cost),
             db,
             cache,
             visits,
@@ -104,7 +112,7 @@ impl Application {
                 .configure(|cfg| crate::routes::configure(cfg, &shorten_limiter))
                 .configure(http::docs_redirect)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
-                .configure(crate::routes::configure_redirect)
+                .configure(|cfg| crate::routes::configure_redirect(cfg, &password_limiter))
                 .default_service(web::to(http::not_found))
         })
         .listen(listener)?

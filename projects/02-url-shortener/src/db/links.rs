@@ -19,6 +19,7 @@ pub struct Link {
     pub redirect_type: Option<i32>,
     pub expires_at: Option<NaiveDateTime>,
     pub max_visits: Option<i64>,
+    pub password_hash: Option<String>,
     pub access_count: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -31,6 +32,7 @@ pub struct NewLink {
     pub redirect_type: Option<i32>,
     pub expires_at: Option<NaiveDateTime>,
     pub max_visits: Option<i64>,
+    pub password_hash: Option<String>,
 }
 
 /// Columns to change; `None` leaves a column as it is.
@@ -41,6 +43,7 @@ pub struct LinkChanges {
     pub redirect_type: Option<Option<i32>>,
     pub expires_at: Option<Option<NaiveDateTime>>,
     pub max_visits: Option<Option<i64>>,
+    pub password_hash: Option<Option<String>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -65,6 +68,7 @@ pub fn insert(conn: &mut AnyConnection, new: NewLink) -> QueryResult<Link> {
             links::redirect_type.eq(new.redirect_type),
             links::expires_at.eq(new.expires_at),
             links::max_visits.eq(new.max_visits),
+            links::password_hash.eq(new.password_hash),
             links::access_count.eq(0),
             links::created_at.eq(now),
             links::updated_at.eq(now),

@@ -9,6 +9,7 @@ diesel::table! {
         redirect_type -> Nullable<Integer>,
         expires_at -> Nullable<Timestamp>,
         max_visits -> Nullable<BigInt>,
+        password_hash -> Nullable<Text>,
         access_count -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,

@@ -1,7 +1,7 @@
 //! `/shorten` and `/shorten/{code}`: the link resource of the URL Shortening Service spec.
 
 use actix_web::{HttpResponse, web};
-use backend_kit::auth::MaybeAuthUser;
+use backend_kit::auth::{MaybeAuthUser, Password};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,9 @@ pub struct ShortenRequest {
     pub max_visits: Option<i64>,
     /// 301, 302 (default), 307 or 308.
     pub redirect_type: Option<i64>,
+    /// Protects the link: visitors get a form and must type it (8–72 bytes; stored as bcrypt).
+    #[schema(write_only, min_length = 8, max_length = 72)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,6 +61,9 @@ pub struct LinkResponse {
     pub max_visits: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_type: Option<i32>,
+    /// `true` when visitors must type a password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_protected: Option<bool>,
 }
 
 impl From<&Link> for LinkResponse {
@@ -71,6 +77,7 @@ impl From<&Link> for LinkResponse {
             expires_at: link.expires_at.as_ref().map(backend_kit::time::format),
             max_visits: link.max_visits,
             redirect_type: link.redirect_type,
+            password_protected: link.password_hash.as_ref().map(|_| true),
         }
     }
 }
@@ -108,6 +115,7 @@ struct Options {
     expires_at: Option<NaiveDateTime>,
     max_visits: Option<i64>,
     redirect_type: Option<i32>,
+    password: Option<Password>,
 }
 
 fn parse_options(body: &ShortenRequest, errors: &mut FieldErrors) -> Options {
@@ -138,10 +146,23 @@ fn parse_options(body: &ShortenRequest, errors: &mut FieldErrors) -> Options {
         .redirect_type
         .and_then(|n| errors.check("redirectType", RedirectType::parse(n)))
         .map(|r| i32::from(r.status()));
+    let password = body
+        .password
+        .clone()
+        .and_then(|raw| errors.check("password", Password::parse(raw)));
     Options {
         expires_at,
         max_visits,
         redirect_type,
+        password,
+    }
+}
+
+/// bcrypt of a link password, on a blocking thread.
+async fn hash(state: &AppState, password: Option<Password>) -> Result<Option<String>, ApiError> {
+    match password {
+        None => Ok(None),
+        Some(password) => Ok(Some(state.hasher.hash(password).await?)),
     }
 }
 
@@ -191,6 +212,7 @@ pub async fn create(
         return Err(ApiError::Validation(errors));
     };
     let custom = custom.flatten();
+    let password_hash = hash(&state, options.password).await?;
 
     let attempts = if custom.is_some() { 1 } else { CODE_ATTEMPTS };
     for _ in 0..attempts {
@@ -205,6 +227,7 @@ pub async fn create(
             redirect_type: options.redirect_type,
             expires_at: options.expires_at,
             max_visits: options.max_visits,
+            password_hash: password_hash.clone(),
         };
         let code = new.code.clone();
         match state
@@ -283,6 +306,7 @@ pub async fn update(
         redirect_type: options.redirect_type.map(Some),
         expires_at: options.expires_at.map(Some),
         max_visits: options.max_visits.map(Some),
+        password_hash: hash(&state, options.password).await?.map(Some),
         updated_at: None,
     };
     let owned = code.clone();

@@ -20,6 +20,8 @@ use crate::visits::VisitRecorder;
 pub struct AppState {
     pub db: Database,
     pub cache: Cache<redirect::CachedLink>,
+    /// bcrypt for link passwords (same cost as account passwords).
+    pub hasher: backend_kit::auth::PasswordHasher,
     pub visits: VisitRecorder,
     pub policy: TargetPolicy,
     pub public_url: String,
@@ -60,8 +62,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter
 }
 
 /// The catch-all redirect; call after everything else is registered.
-pub fn configure_redirect(cfg: &mut web::ServiceConfig) {
-    cfg.route("/{code}", web::get().to(redirect::follow));
+/// `password_limiter` bounds guesses at link passwords per client.
+pub fn configure_redirect(cfg: &mut web::ServiceConfig, password_limiter: &Arc<RateLimiter>) {
+    cfg.service(
+        web::resource("/{code}")
+            .route(web::get().to(redirect::follow))
+            .route(
+                web::post()
+                    .to(redirect::unlock)
+                    .wrap(password_limiter.middleware()),
+            ),
+    );
 }
 
 /// A small page to shorten a URL, copy it, see its QR code and its stats. Plain HTML and a

@@ -2,7 +2,7 @@
 //! miss reads the database and fills the cache, also with "no such code" (negative caching),
 //! so a flood of unknown codes does not become a flood of queries.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,8 @@ pub enum CachedLink {
         status: u16,
         expires_at: Option<NaiveDateTime>,
         limited: bool,
+        /// Needs a password: the redirect shows a form instead.
+        protected: bool,
     },
     Missing,
 }
@@ -33,6 +35,7 @@ impl From<&Link> for CachedLink {
             status: link.redirect_type.map(|s| s as u16).unwrap_or(302),
             expires_at: link.expires_at,
             limited: link.max_visits.is_some(),
+            protected: link.password_hash.is_some(),
         }
     }
 }
@@ -96,6 +99,7 @@ pub async fn follow(
         status,
         expires_at,
         limited,
+        protected,
     } = lookup(&state, &code).await?
     else {
         return Err(ApiError::NotFound);
@@ -103,14 +107,71 @@ pub async fn follow(
     if expires_at.is_some_and(|t| t <= Utc::now().naive_utc()) {
         return Err(ApiError::Gone);
     }
+    if protected {
+        return Ok(password_form(&code, StatusCode::OK, None));
+    }
+    count_visit(&state, &req, id, limited).await?;
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
+    Ok(redirect_to(status, url))
+}
 
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /{code}` from the password form: the right password redirects (303, so the browser
+/// follows with a GET); a wrong one shows the form again with `401`. Guesses are rate
+/// limited per client (`LINK_PASSWORD_ATTEMPTS_PER_MINUTE`).
+pub async fn unlock(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    form: web::Form<PasswordForm>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let owned = code.clone();
+    // Read the hash from the database: it is never put in the cache.
+    let link = state
+        .db
+        .run(move |conn| links::find(conn, &owned).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if link.expires_at.is_some_and(|t| t <= Utc::now().naive_utc()) {
+        return Err(ApiError::Gone);
+    }
+    let Some(hash) = link.password_hash.clone() else {
+        return Ok(redirect_to(StatusCode::SEE_OTHER, link.url));
+    };
+    let password = form.into_inner().password;
+    let matches = password.len() <= backend_kit::auth::password::MAX_BYTES
+        && state.hasher.verify(password, Some(hash)).await?;
+    if !matches {
+        return Ok(password_form(
+            &code,
+            StatusCode::UNAUTHORIZED,
+            Some("Wrong password."),
+        ));
+    }
+    count_visit(&state, &req, link.id, link.max_visits.is_some()).await?;
+    Ok(redirect_to(StatusCode::SEE_OTHER, link.url))
+}
+
+/// Counts a visit: at once and atomically for links with a visit limit (`410` when used up),
+/// through the batch writer otherwise. Bots are never counted.
+async fn count_visit(
+    state: &AppState,
+    req: &HttpRequest,
+    id: i64,
+    limited: bool,
+) -> Result<(), ApiError> {
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let (browser, is_bot) = classify_user_agent(user_agent);
-    // Links with a visit limit count here, atomically; bots are redirected but never counted.
     if limited && !is_bot {
         let allowed = state
             .db
@@ -136,12 +197,39 @@ pub async fn follow(
         },
         counted: limited,
     });
+    Ok(())
+}
 
-    let status =
-        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::FOUND);
-    Ok(HttpResponse::build(status)
+fn redirect_to(status: StatusCode, url: String) -> HttpResponse {
+    HttpResponse::build(status)
         .insert_header((header::LOCATION, url))
         // Browsers may cache 301/308 forever; say how long a redirect may be reused.
         .insert_header((header::CACHE_CONTROL, "private, max-age=0"))
-        .finish())
+        .finish()
+}
+
+/// The small page a protected link shows. The code is restricted to `[A-Za-z0-9_-]` when
+/// links are made, and escaped here anyway.
+fn password_form(code: &str, status: StatusCode, error: Option<&str>) -> HttpResponse {
+    let code: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let error = error
+        .map(|e| format!("<p role=\"alert\" style=\"color:#b00020\">{e}</p>"))
+        .unwrap_or_default();
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Password required</title></head>\
+         <body style=\"font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem\">\
+         <h1 style=\"font-size:1.3rem\">This link is password-protected</h1>{error}\
+         <form method=\"post\" action=\"/{code}\">\
+         <label>Password <input type=\"password\" name=\"password\" required autofocus></label> \
+         <button type=\"submit\">Continue</button></form></body></html>"
+    );
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(page)
 }

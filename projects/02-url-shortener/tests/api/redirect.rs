@@ -181,3 +181,74 @@ async fn updates_and_deletes_take_effect_at_once() {
         .assert_status(204);
     app.visit(&code).await.assert_status(404);
 }
+
+async fn unlock(
+    app: &crate::helpers::TestApp,
+    code: &str,
+    password: &str,
+) -> test_support::TestResponse {
+    let request = app
+        .client
+        .request(reqwest::Method::POST, &format!("/{code}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("password={password}"));
+    app.client.send(request).await
+}
+
+#[actix_web::test]
+async fn a_password_protected_link_asks_for_its_password() {
+    let app = spawn_app().await;
+    let response = app
+        .shorten(&json!({"url": "https://example.com/secret", "password": "open-sesame"}))
+        .await;
+    response.assert_status(201);
+    let link = response.json();
+    assert_eq!(link["passwordProtected"], true);
+    assert!(link.get("password").is_none() && !response.text.contains("open-sesame"));
+    let code = link["shortCode"].as_str().expect("code");
+
+    let form = app.visit(code).await;
+    form.assert_status(200);
+    assert!(
+        form.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    assert!(
+        form.text.contains(&format!("action=\"/{code}\"")) && form.header("location").is_none()
+    );
+
+    let wrong = unlock(&app, code, "wrong-guess").await;
+    wrong.assert_status(401);
+    assert!(wrong.text.contains("Wrong password"));
+    assert!(wrong.header("location").is_none());
+
+    let right = unlock(&app, code, "open-sesame").await;
+    right.assert_status(303);
+    assert_eq!(right.header("location"), Some("https://example.com/secret"));
+    assert_eq!(
+        app.wait_for_count(code, 1).await["accessCount"],
+        1,
+        "only the unlocked visit counts"
+    );
+
+    // Short passwords are refused when the link is made.
+    let response = app
+        .shorten(&json!({"url": "https://example.com/", "password": "short"}))
+        .await;
+    response.assert_status(400);
+    assert!(response.json()["errors"]["password"].is_array());
+}
+
+#[actix_web::test]
+async fn password_guesses_are_rate_limited() {
+    let app = crate::helpers::spawn_app_with(|c| c.link_password_attempts_per_minute = 3).await;
+    let code = app
+        .create(json!({"url": "https://example.com/", "password": "open-sesame"}))
+        .await;
+    for _ in 0..3 {
+        unlock(&app, &code, "guess-guess").await.assert_status(401);
+    }
+    let limited = unlock(&app, &code, "open-sesame").await;
+    limited.assert_status(429);
+    assert!(limited.header("retry-after").is_some());
+}

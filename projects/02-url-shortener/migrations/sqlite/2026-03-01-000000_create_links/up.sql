@@ -12,6 +12,8 @@ CREATE TABLE links (
     redirect_type INTEGER,
     expires_at    TIMESTAMP,
     max_visits    BIGINT,
+    -- Set for password-protected links: bcrypt, never the password itself.
+    password_hash TEXT,
     -- Counted visits. Bumped in batches by the visit recorder, or one by one (atomically,
     -- with the limit in the WHERE clause) for links that have max_visits.
     access_count  BIGINT    NOT NULL DEFAULT 0,
