@@ -14,7 +14,6 @@ use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
 use crate::openapi::ApiDoc;
@@ -73,8 +72,7 @@ impl Application {
                 .app_data(readiness.clone())
                 .configure(http::health::routes)
                 .configure(|cfg| crate::routes::configure(cfg, &auth_limiter))
-                .configure(http::docs_redirect)
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
                 .default_service(web::to(http::not_found))
         })
         .listen(listener)?

@@ -15,7 +15,6 @@ use backend_kit::redis::Redis;
 use tokio::task::JoinHandle;
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
 use crate::domain::TargetPolicy;
@@ -110,8 +109,7 @@ impl Application {
                 .configure(http::health::routes)
                 .configure(|cfg| backend_kit::auth::routes::configure(cfg, &auth_limiter))
                 .configure(|cfg| crate::routes::configure(cfg, &shorten_limiter))
-                .configure(http::docs_redirect)
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
                 .configure(|cfg| crate::routes::configure_redirect(cfg, &password_limiter))
                 .default_service(web::to(http::not_found))
         })

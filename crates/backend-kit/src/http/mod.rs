@@ -6,6 +6,7 @@
 //!   (actix answers in plain text by default), oversized bodies `413`, wrong content type `415`.
 //! - [`health`]: `/health` (the process is up) and `/ready` (its database and Redis answer).
 //! - [`validation`]: `FieldErrors`, the 400 that lists every invalid field.
+//! - [`configure_docs`]: `/openapi.json` and Swagger UI at `/docs`, served from the binary.
 //! - [`bind`] and [`announce`]: listen on `HOST:PORT` (port 0 in tests) and say where.
 //!
 //! Graceful shutdown comes with actix-web: on SIGINT or SIGTERM the server stops accepting,
@@ -116,8 +117,9 @@ pub async fn method_not_allowed(_req: HttpRequest) -> HttpResponse {
     error_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
 }
 
-/// `GET /docs` → `/docs/`, where Swagger UI serves its page.
-pub fn docs_redirect(cfg: &mut web::ServiceConfig) {
+/// The API documentation: the OpenAPI document at `/openapi.json` and Swagger UI at `/docs`
+/// (its assets are compiled into the binary, so it works offline; `/docs` redirects to `/docs/`).
+pub fn configure_docs(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi) {
     cfg.route(
         "/docs",
         web::get().to(|| async {
@@ -125,5 +127,6 @@ pub fn docs_redirect(cfg: &mut web::ServiceConfig) {
                 .insert_header((actix_web::http::header::LOCATION, "/docs/"))
                 .finish()
         }),
-    );
+    )
+    .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi));
 }
