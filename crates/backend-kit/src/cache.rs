@@ -50,10 +50,6 @@ where
         }
     }
 
-    pub fn is_shared(&self) -> bool {
-        !matches!(self.store, Store::Local(_))
-    }
-
     pub async fn get(&self, key: &str) -> Result<Option<V>, CacheError> {
         match &self.store {
             Store::Local(cache) => Ok(match cache.get(key) {

@@ -69,8 +69,21 @@ impl RateLimiter {
         }
     }
 
-    pub fn limit(&self) -> u32 {
-        self.limit
+    /// `limit` requests per minute per client, shared through `redis` when given, with the
+    /// proxy-header policy from the settings: what every capstone's limiters are.
+    pub fn per_minute(
+        name: &'static str,
+        limit: u32,
+        redis: Option<&Redis>,
+        settings: &crate::config::Settings,
+    ) -> Arc<Self> {
+        Arc::new(Self::new(
+            name,
+            limit,
+            Duration::from_secs(60),
+            redis.cloned(),
+            settings.trust_proxy_headers,
+        ))
     }
 
     /// Counts one request from `client` and says whether it may proceed.

@@ -29,6 +29,15 @@ impl Redis {
         })
     }
 
+    /// The Redis named by `REDIS_URL`, if set, with the settings' key prefix.
+    pub fn from_settings(settings: &crate::config::Settings) -> redis::RedisResult<Option<Self>> {
+        settings
+            .redis_url
+            .as_ref()
+            .map(|url| Self::connect(url.expose(), &settings.redis_prefix))
+            .transpose()
+    }
+
     /// `prefix:part`: every key this process writes starts with its prefix.
     pub fn key(&self, part: &str) -> String {
         format!("{}:{part}", self.prefix)

@@ -2,9 +2,6 @@
 //! `Application::build(config)` does all the fallible set-up and binds the port, `port()`
 //! says which port (tests bind port 0), `run_until_stopped()` serves until SIGINT/SIGTERM.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
@@ -38,20 +35,15 @@ impl Application {
         let settings = config.settings.clone();
         // Connecting and migrating block: `open` does it on a blocking thread.
         let db = Database::open(&settings, crate::db::migrations).await?;
-        let redis = settings
-            .redis_url
-            .as_ref()
-            .map(|url| Redis::connect(url.expose(), &settings.redis_prefix))
-            .transpose()?;
+        let redis = Redis::from_settings(&settings)?;
 
         let auth = web::Data::new(Auth::new(db.clone(), &settings, AuthScheme::BEARER));
-        let auth_limiter = Arc::new(RateLimiter::new(
+        let auth_limiter = RateLimiter::per_minute(
             "auth",
             config.auth_rate_limit_per_minute,
-            Duration::from_secs(60),
-            redis.clone(),
-            settings.trust_proxy_headers,
-        ));
+            redis.as_ref(),
+            &settings,
+        );
         let readiness = web::Data::new(Readiness {
             db: db.clone(),
             redis,

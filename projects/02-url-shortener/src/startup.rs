@@ -1,7 +1,6 @@
 //! Building and running the server: `Application::build(config)`, `port()`,
 //! `run_until_stopped()` (see capstone 1 for the pattern).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -46,38 +45,31 @@ impl Application {
         let settings = config.settings.clone();
         // Connecting and migrating block: `open` does it on a blocking thread.
         let db = Database::open(&settings, crate::db::migrations).await?;
-        let redis = settings
-            .redis_url
-            .as_ref()
-            .map(|url| Redis::connect(url.expose(), &settings.redis_prefix))
-            .transpose()?;
+        let redis = Redis::from_settings(&settings)?;
         let cache = match &redis {
             Some(redis) => Cache::redis(redis.clone()),
             None => Cache::local(LOCAL_CACHE_ENTRIES),
         };
         let (visits, visit_writer) = VisitRecorder::start(db.clone(), config.visit_queue_capacity);
-        let shorten_limiter = Arc::new(RateLimiter::new(
+        let shorten_limiter = RateLimiter::per_minute(
             "shorten",
             config.shorten_rate_limit_per_minute,
-            Duration::from_secs(60),
-            redis.clone(),
-            settings.trust_proxy_headers,
-        ));
-        let auth_limiter = Arc::new(RateLimiter::new(
+            redis.as_ref(),
+            &settings,
+        );
+        let auth_limiter = RateLimiter::per_minute(
             "auth",
             config.auth_rate_limit_per_minute,
-            Duration::from_secs(60),
-            redis.clone(),
-            settings.trust_proxy_headers,
-        ));
+            redis.as_ref(),
+            &settings,
+        );
         let auth = web::Data::new(Auth::new(db.clone(), &settings, AuthScheme::BEARER));
-        let password_limiter = Arc::new(RateLimiter::new(
+        let password_limiter = RateLimiter::per_minute(
             "link-password",
             config.link_password_attempts_per_minute,
-            Duration::from_secs(60),
-            redis.clone(),
-            settings.trust_proxy_headers,
-        ));
+            redis.as_ref(),
+            &settings,
+        );
         let readiness = web::Data::new(Readiness {
             db: db.clone(),
             redis,

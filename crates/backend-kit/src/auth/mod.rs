@@ -162,10 +162,6 @@ impl Auth {
         self.scheme
     }
 
-    pub fn tokens(&self) -> &TokenKeys {
-        &self.tokens
-    }
-
     /// Creates the account and logs it in. A taken e-mail is [`AuthError::EmailTaken`], also
     /// when two registrations race (the UNIQUE index decides).
     pub async fn register(

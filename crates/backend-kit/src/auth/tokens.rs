@@ -36,10 +36,6 @@ impl TokenKeys {
         }
     }
 
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
     pub fn issue(&self, user_id: i64) -> Result<String, AuthError> {
         let now = chrono::Utc::now().timestamp();
         self.encode(&Claims {

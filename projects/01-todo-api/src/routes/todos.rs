@@ -110,6 +110,20 @@ async fn with_owned_todo<T: Send + 'static>(
     .await
 }
 
+/// Applies `changes` to the caller's todo `id` (PUT and PATCH) and answers with the result.
+async fn save_changes(
+    db: &Database,
+    user: AuthUser,
+    id: i64,
+    changes: TodoChanges,
+) -> Result<HttpResponse, ApiError> {
+    let todo = with_owned_todo(db, user, id, move |conn, todo| {
+        Ok(queries::update(conn, todo.id, changes)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(TodoResponse::from(todo)))
+}
+
 /// Create a todo.
 #[utoipa::path(post, path = "/todos", tag = "todos", request_body = TodoRequest, security(("bearer" = [])),
     responses(
@@ -203,11 +217,7 @@ pub async fn replace(
         completed: Some(completed),
         updated_at: None,
     };
-    let todo = with_owned_todo(&db, user, id.into_inner(), move |conn, todo| {
-        Ok(queries::update(conn, todo.id, changes)?)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(TodoResponse::from(todo)))
+    save_changes(&db, user, id.into_inner(), changes).await
 }
 
 /// Change any subset of title, description and completed.
@@ -244,11 +254,7 @@ pub async fn update(
         completed: body.completed,
         updated_at: None,
     };
-    let todo = with_owned_todo(&db, user, id.into_inner(), move |conn, todo| {
-        Ok(queries::update(conn, todo.id, changes)?)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(TodoResponse::from(todo)))
+    save_changes(&db, user, id.into_inner(), changes).await
 }
 
 /// Delete a todo.

@@ -1,6 +1,6 @@
 //! Queries on `links` and `visits`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use backend_kit::db::AnyConnection;
 use chrono::NaiveDateTime;
@@ -133,15 +133,21 @@ pub fn record_visits(
         // Multi-row INSERT is one statement instead of hundreds, but MultiConnection cannot
         // build it: the one place we match on the backend and use each driver directly.
         // Rows of links deleted meanwhile would break the foreign key; keep only live ones.
-        let live: Vec<i64> = links::table
-            .filter(links::id.eq_any(batch.iter().map(|v| v.link_id).collect::<Vec<_>>()))
+        let ids: BTreeSet<i64> = batch.iter().map(|v| v.link_id).collect();
+        let live: BTreeSet<i64> = links::table
+            .filter(links::id.eq_any(ids))
             .select(links::id)
-            .load(conn)?;
-        let rows: Vec<&NewVisit> = batch.iter().filter(|v| live.contains(&v.link_id)).collect();
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect();
+        let rows: Vec<NewVisit> = batch
+            .iter()
+            .filter(|v| live.contains(&v.link_id))
+            .cloned()
+            .collect();
         if rows.is_empty() {
             return Ok(());
         }
-        let rows: Vec<NewVisit> = rows.into_iter().cloned().collect();
         match conn {
             AnyConnection::Postgresql(pg) => {
                 diesel::insert_into(visits::table).values(&rows).execute(pg)
