@@ -27,9 +27,20 @@ enum Store<V> {
     Redis(crate::redis::Redis),
 }
 
-/// A cache of `V` values by string key.
+/// A cache of `V` values by string key. Clones share the same entries.
 pub struct Cache<V> {
     store: Store<V>,
+}
+
+impl<V> Clone for Cache<V> {
+    fn clone(&self) -> Self {
+        let store = match &self.store {
+            Store::Local(cache) => Store::Local(cache.clone()),
+            #[cfg(feature = "redis")]
+            Store::Redis(redis) => Store::Redis(redis.clone()),
+        };
+        Self { store }
+    }
 }
 
 impl<V> Cache<V>

@@ -127,6 +127,11 @@ impl DatabaseUrl {
         self.backend
     }
 
+    /// The SQLite file path (for PostgreSQL, the URL itself).
+    pub fn path(&self) -> &str {
+        &self.target
+    }
+
     pub fn is_in_memory(&self) -> bool {
         self.target == ":memory:"
     }

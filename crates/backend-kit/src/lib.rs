@@ -13,6 +13,7 @@
 //! | [`http`] | `http` | tracing with request ids, JSON extractor errors, `/health` and `/ready` |
 //! | [`rate_limit`] | `rate-limit` | per-client request budgets, in-process or shared through Redis |
 //! | [`cache`] | `cache` | a key-value cache with TTLs: in-process (moka) or Redis |
+//! | [`jobs`] | `jobs` | background jobs (apalis): a durable queue in SQLite, PostgreSQL or Redis, retries with backoff, cron schedules |
 //!
 //! Start reading at [`db`]: it shows how one diesel codebase runs on two databases.
 
@@ -28,6 +29,8 @@ pub mod cache;
 pub mod db;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "jobs")]
+pub mod jobs;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
 #[cfg(feature = "redis")]

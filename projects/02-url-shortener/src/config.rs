@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use backend_kit::config::{ConfigError, Settings};
+use backend_kit::jobs::JobSettings;
 
 pub const DEFAULT_PORT: u16 = 8082;
 
@@ -29,6 +30,13 @@ pub struct Config {
     /// `VISIT_QUEUE_CAPACITY` (10000): visits waiting to be written; past it they are dropped
     /// (and counted in `/metrics`) rather than slow a redirect down.
     pub visit_queue_capacity: usize,
+    /// `JOBS_URL`, `JOB_MAX_ATTEMPTS`, …: the background job queue (see `backend_kit::jobs`).
+    pub jobs: JobSettings,
+    /// `ROLLUP_SCHEDULE` ("0 */10 * * * *", every ten minutes): when the cron job rolls visits
+    /// up into daily counts and marks expired links. Six fields, seconds first, UTC.
+    pub rollup_schedule: String,
+    /// `IMPORT_BATCH_SIZE` (100): CSV rows written per transaction; progress is saved after each.
+    pub import_batch_size: usize,
 }
 
 impl Config {
@@ -79,6 +87,9 @@ impl Config {
                 10_000usize,
             )?
             .max(1),
+            jobs: JobSettings::from_env()?,
+            rollup_schedule: var("ROLLUP_SCHEDULE").unwrap_or_else(|| "0 */10 * * * *".into()),
+            import_batch_size: num("IMPORT_BATCH_SIZE", var("IMPORT_BATCH_SIZE"), 100usize)?.max(1),
             settings,
         })
     }
@@ -95,6 +106,10 @@ impl Config {
             cache_ttl: Duration::from_secs(300),
             negative_cache_ttl: Duration::from_secs(30),
             visit_queue_capacity: 10_000,
+            jobs: JobSettings::for_tests(),
+            // Every second, so tests see the roll-up without waiting.
+            rollup_schedule: "* * * * * *".into(),
+            import_batch_size: 100,
             settings,
         }
     }

@@ -9,6 +9,8 @@
 //!   `CustomCode`, `RedirectType`.
 //! - [`visits`] — visits go into a bounded channel and are written in batches, so counting
 //!   never slows a redirect.
+//! - [`jobs`] — background work on apalis: CSV imports ([`routes::jobs`] queues them and
+//!   reports progress) and the cron job that rolls visits up per day and marks expired links.
 //! - [`db`] — schema and queries; the atomic `max_visits` check lives in [`db::links`].
 //! - [`error`] — one error enum mapped to status codes.
 
@@ -16,10 +18,11 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod visits;
 
 pub use config::Config;
-pub use startup::{Application, StartupError, migrate};
+pub use startup::{Application, CrashHandle, StartupError, migrate};

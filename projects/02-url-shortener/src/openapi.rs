@@ -5,7 +5,7 @@ use backend_kit::auth::routes as auth;
 use backend_kit::http::BearerAuth;
 use utoipa::OpenApi;
 
-use crate::routes::{links, qr};
+use crate::routes::{jobs, links, qr};
 
 pub use backend_kit::http::{ErrorBody, ValidationErrorBody};
 
@@ -16,8 +16,8 @@ pub use backend_kit::http::{ErrorBody, ValidationErrorBody};
         description = "Capstone 2 of Backend Roadmap Capstones: a URL shortener. `GET /{code}` redirects (not listed: it is not JSON).",
         version = "0.1.0"
     ),
-    paths(auth::register, auth::login, auth::refresh, auth::logout, links::create, links::get, links::update, links::delete, links::stats, qr::qr),
+    paths(auth::register, auth::login, auth::refresh, auth::logout, links::create, links::get, links::update, links::delete, links::stats, qr::qr, jobs::import_csv, jobs::get_job),
     modifiers(&BearerAuth),
-    tags((name = "links", description = "Short links"), (name = "auth", description = "Accounts and tokens"))
+    tags((name = "links", description = "Short links"), (name = "jobs", description = "Background imports"), (name = "auth", description = "Accounts and tokens"))
 )]
 pub struct ApiDoc;

@@ -1,6 +1,7 @@
 //! Building and running the server: `Application::build(config)`, `port()`,
 //! `run_until_stopped()` (see capstone 1 for the pattern).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -9,6 +10,7 @@ use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::cache::Cache;
 use backend_kit::db::{Database, DbError};
 use backend_kit::http::{self, health::Readiness};
+use backend_kit::jobs::{JobError, JobQueue, JobRunner};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
 use tokio::task::JoinHandle;
@@ -17,8 +19,11 @@ use utoipa::OpenApi;
 
 use crate::config::Config;
 use crate::domain::TargetPolicy;
+use crate::jobs::import::{self, ImportCsv, Importer};
+use crate::jobs::maintenance;
 use crate::openapi::ApiDoc;
 use crate::routes::AppState;
+use crate::routes::redirect::CachedLink;
 use crate::visits::VisitRecorder;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +32,8 @@ pub enum StartupError {
     Database(#[from] DbError),
     #[error("invalid REDIS_URL: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error(transparent)]
+    Jobs(#[from] JobError),
     #[error("could not bind the port: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -35,7 +42,11 @@ pub struct Application {
     port: u16,
     server: Server,
     visit_writer: JoinHandle<()>,
+    jobs: JobRunner,
 }
+
+/// How long in-flight jobs may finish at shutdown before they are left to resume after restart.
+const JOBS_GRACE: Duration = Duration::from_secs(5);
 
 /// Local cache size: entries, not bytes (an entry is a code and a URL).
 const LOCAL_CACHE_ENTRIES: u64 = 100_000;
@@ -51,6 +62,9 @@ impl Application {
             None => Cache::local(LOCAL_CACHE_ENTRIES),
         };
         let (visits, visit_writer) = VisitRecorder::start(db.clone(), config.visit_queue_capacity);
+        let policy = TargetPolicy::new(&config.public_url, config.allow_private_targets);
+        let queue = JobQueue::connect(&settings, &config.jobs).await?;
+        let jobs = start_jobs(&config, &queue, &db, &cache, &policy)?;
         let shorten_limiter = RateLimiter::per_minute(
             "shorten",
             config.shorten_rate_limit_per_minute,
@@ -79,7 +93,8 @@ impl Application {
             db,
             cache,
             visits,
-            policy: TargetPolicy::new(&config.public_url, config.allow_private_targets),
+            jobs: queue,
+            policy,
             public_url: config.public_url.clone(),
             code_length: config.code_length,
             cache_ttl: config.cache_ttl,
@@ -112,6 +127,7 @@ impl Application {
             port,
             server,
             visit_writer,
+            jobs,
         })
     }
 
@@ -119,9 +135,20 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, then writes the visits still queued.
+    /// A handle that stops this instance abruptly, as a crash would: tests use it to show
+    /// that a job in flight is not lost.
+    pub fn crash_handle(&self) -> CrashHandle {
+        CrashHandle {
+            server: self.server.handle(),
+            jobs: self.jobs.killer(),
+        }
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets running jobs finish (briefly) and writes the
+    /// visits still queued.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.jobs.shutdown(JOBS_GRACE).await;
         if tokio::time::timeout(Duration::from_secs(5), self.visit_writer)
             .await
             .is_err()
@@ -130,6 +157,44 @@ impl Application {
         }
         result
     }
+}
+
+/// Stops an [`Application`] without any graceful step.
+pub struct CrashHandle {
+    server: actix_web::dev::ServerHandle,
+    jobs: backend_kit::jobs::JobKiller,
+}
+
+impl CrashHandle {
+    pub async fn crash(self) {
+        self.jobs.kill();
+        self.server.stop(false).await;
+    }
+}
+
+/// The import worker and the maintenance schedule.
+fn start_jobs(
+    config: &Config,
+    queue: &JobQueue,
+    db: &Database,
+    cache: &Cache<CachedLink>,
+    policy: &TargetPolicy,
+) -> Result<JobRunner, JobError> {
+    let importer = Arc::new(Importer {
+        db: db.clone(),
+        cache: cache.clone(),
+        policy: policy.clone(),
+        code_length: config.code_length,
+        batch_size: config.import_batch_size,
+    });
+    let (db, cache) = (db.clone(), cache.clone());
+    Ok(queue
+        .workers()
+        .handle(move |job: ImportCsv, run| import::run(importer.clone(), job, run))
+        .every("maintenance", &config.rollup_schedule, move || {
+            maintenance::run(db.clone(), cache.clone())
+        })?
+        .start())
 }
 
 /// `url-shortener migrate`: applies pending migrations and exits.

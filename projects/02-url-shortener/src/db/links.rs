@@ -3,11 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use backend_kit::db::AnyConnection;
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
-use super::schema::{links, visits};
+use super::schema::{daily_visits, links, visits};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = links)]
@@ -23,6 +23,7 @@ pub struct Link {
     pub access_count: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub expired_at: Option<NaiveDateTime>,
 }
 
 pub struct NewLink {
@@ -45,6 +46,8 @@ pub struct LinkChanges {
     pub max_visits: Option<Option<i64>>,
     pub password_hash: Option<Option<String>>,
     pub updated_at: Option<NaiveDateTime>,
+    /// Cleared on every update: the cron job marks the link again if it is still expired.
+    pub expired_at: Option<Option<NaiveDateTime>>,
 }
 
 /// One visit, as the recorder batches it.
@@ -91,6 +94,7 @@ pub fn update(
     mut changes: LinkChanges,
 ) -> QueryResult<Option<Link>> {
     changes.updated_at = Some(backend_kit::time::now());
+    changes.expired_at = Some(None);
     diesel::update(links::table.filter(links::code.eq(code)))
         .set(&changes)
         .returning(links::all_columns)
@@ -187,17 +191,84 @@ pub fn visits_by(
     Ok(rows)
 }
 
-/// Non-bot visits per UTC day, oldest first. Counted in Rust because date functions differ
-/// between the two databases; the daily roll-up job will make this a plain read.
+/// Non-bot visits per UTC day, oldest first: the rolled-up days from `daily_visits`, then the
+/// days after the last roll-up counted from the raw rows.
 pub fn visits_by_day(conn: &mut AnyConnection, link_id: i64) -> QueryResult<Vec<(String, i64)>> {
-    let times: Vec<NaiveDateTime> = visits::table
+    let mut days: BTreeMap<NaiveDate, i64> = daily_visits::table
+        .filter(daily_visits::link_id.eq(link_id))
+        .select((daily_visits::day, daily_visits::visits))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let mut raw = visits::table
         .filter(visits::link_id.eq(link_id))
         .filter(visits::is_bot.eq(false))
         .select(visits::visited_at)
-        .load(conn)?;
-    let mut days: BTreeMap<String, i64> = BTreeMap::new();
-    for t in times {
-        *days.entry(t.date().to_string()).or_default() += 1;
+        .into_boxed();
+    if let Some(start) = unrolled_from(conn)? {
+        raw = raw.filter(visits::visited_at.ge(start));
     }
-    Ok(days.into_iter().collect())
+    // Grouped in Rust: date functions differ between the two databases.
+    for t in raw.load::<NaiveDateTime>(conn)? {
+        *days.entry(t.date()).or_default() += 1;
+    }
+    Ok(days.into_iter().map(|(d, n)| (d.to_string(), n)).collect())
+}
+
+/// Where raw visits stop being rolled up: midnight after the last rolled day (`None`: nothing
+/// rolled up yet). Roll-ups cover every link at once, so one bound serves them all.
+fn unrolled_from(conn: &mut AnyConnection) -> QueryResult<Option<NaiveDateTime>> {
+    let last: Option<NaiveDate> = daily_visits::table
+        .select(diesel::dsl::max(daily_visits::day))
+        .first(conn)?;
+    Ok(last
+        .and_then(|d| d.succ_opt())
+        .map(|d| d.and_time(NaiveTime::MIN)))
+}
+
+/// Rolls every complete UTC day not yet rolled up into `daily_visits`, in one transaction.
+/// Returns the number of (link, day) rows written. Safe to run again, or on several
+/// instances at once: a second run finds nothing new (and a racing one fails on the primary key
+/// and rolls back).
+pub fn roll_up_visits(conn: &mut AnyConnection, today: NaiveDate) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let end = today.and_time(NaiveTime::MIN);
+        let mut rows = visits::table
+            .filter(visits::is_bot.eq(false))
+            .filter(visits::visited_at.lt(end))
+            .select((visits::link_id, visits::visited_at))
+            .into_boxed();
+        if let Some(start) = unrolled_from(conn)? {
+            rows = rows.filter(visits::visited_at.ge(start));
+        }
+        let mut counts: BTreeMap<(i64, NaiveDate), i64> = BTreeMap::new();
+        for (link_id, at) in rows.load::<(i64, NaiveDateTime)>(conn)? {
+            *counts.entry((link_id, at.date())).or_default() += 1;
+        }
+        for ((link_id, day), n) in &counts {
+            diesel::insert_into(daily_visits::table)
+                .values((
+                    daily_visits::link_id.eq(link_id),
+                    daily_visits::day.eq(day),
+                    daily_visits::visits.eq(n),
+                ))
+                .execute(conn)?;
+        }
+        Ok(counts.len())
+    })
+}
+
+/// Marks links that expired or used up their visits since the last run; returns their codes
+/// (the caller evicts them from the cache).
+pub fn mark_expired(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<Vec<String>> {
+    diesel::update(
+        links::table.filter(links::expired_at.is_null()).filter(
+            links::expires_at.le(now).or(links::max_visits
+                .is_not_null()
+                .and(links::access_count.ge(links::max_visits.assume_not_null()))),
+        ),
+    )
+    .set(links::expired_at.eq(now))
+    .returning(links::code)
+    .get_results(conn)
 }

@@ -1,5 +1,6 @@
 //! Schema and queries. Everything here runs on a blocking thread via `Database::run`.
 
+pub mod imports;
 pub mod links;
 pub mod schema;
 

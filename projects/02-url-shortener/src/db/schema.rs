@@ -13,6 +13,42 @@ diesel::table! {
         access_count -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        expired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    daily_visits (link_id, day) {
+        link_id -> BigInt,
+        day -> Date,
+        visits -> BigInt,
+    }
+}
+
+diesel::table! {
+    import_jobs (id) {
+        id -> Text,
+        user_id -> Nullable<BigInt>,
+        status -> Text,
+        csv -> Text,
+        total -> BigInt,
+        processed -> BigInt,
+        imported -> BigInt,
+        attempts -> Integer,
+        error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    import_failures (job_id, line) {
+        job_id -> Text,
+        line -> BigInt,
+        url -> Text,
+        custom_code -> Nullable<Text>,
+        reason -> Text,
     }
 }
 
@@ -28,4 +64,12 @@ diesel::table! {
 }
 
 diesel::joinable!(visits -> links (link_id));
-diesel::allow_tables_to_appear_in_same_query!(links, visits);
+diesel::joinable!(daily_visits -> links (link_id));
+diesel::joinable!(import_failures -> import_jobs (job_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    links,
+    visits,
+    daily_visits,
+    import_jobs,
+    import_failures
+);

@@ -16,6 +16,7 @@ pub const RESERVED: &[&str] = &[
     "openapi.json",
     "metrics",
     "jobs",
+    "import",
     "register",
     "login",
     "refresh",

@@ -64,6 +64,10 @@ pub struct LinkResponse {
     /// `true` when visitors must type a password.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_protected: Option<bool>,
+    /// When the background job found the link expired or out of visits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expired_at: Option<String>,
 }
 
 impl From<&Link> for LinkResponse {
@@ -78,6 +82,7 @@ impl From<&Link> for LinkResponse {
             max_visits: link.max_visits,
             redirect_type: link.redirect_type,
             password_protected: link.password_hash.as_ref().map(|_| true),
+            expired_at: link.expired_at.as_ref().map(backend_kit::time::format),
         }
     }
 }
@@ -173,10 +178,10 @@ fn parse_url(state: &AppState, raw: Option<&str>, errors: &mut FieldErrors) -> O
     }
 }
 
-/// A link with an owner may be changed only by that owner: no token is `401`, another
-/// user's token `403`. Anonymous links stay open to anyone, as the spec has it.
-fn check_owner(link: &Link, user: MaybeAuthUser) -> Result<(), ApiError> {
-    match (link.user_id, user.0) {
+/// Something with an owner (a link, an import job) is for that owner only: no token is `401`,
+/// another user's token `403`. Anonymous ones stay open to anyone, as the spec has it.
+pub fn check_owner(owner: Option<i64>, user: MaybeAuthUser) -> Result<(), ApiError> {
+    match (owner, user.0) {
         (None, _) => Ok(()),
         (Some(owner), Some(caller)) if owner == caller.id => Ok(()),
         (Some(_), Some(_)) => Err(ApiError::Forbidden),
@@ -308,13 +313,14 @@ pub async fn update(
         max_visits: options.max_visits.map(Some),
         password_hash: hash(&state, options.password).await?.map(Some),
         updated_at: None,
+        expired_at: None,
     };
     let owned = code.clone();
     let link = state
         .db
         .run(move |conn| {
             let link = links::find(conn, &owned)?.ok_or(ApiError::NotFound)?;
-            check_owner(&link, user)?;
+            check_owner(link.user_id, user)?;
             links::update(conn, &owned, changes)?.ok_or(ApiError::NotFound)
         })
         .await?;
@@ -341,7 +347,7 @@ pub async fn delete(
         .db
         .run(move |conn| {
             let link = links::find(conn, &owned)?.ok_or(ApiError::NotFound)?;
-            check_owner(&link, user)?;
+            check_owner(link.user_id, user)?;
             Ok::<_, ApiError>(links::delete(conn, &owned)?)
         })
         .await?;
@@ -377,7 +383,7 @@ pub async fn stats(
         .db
         .run(move |conn| {
             let link = links::find(conn, &code)?.ok_or(ApiError::NotFound)?;
-            check_owner(&link, user)?;
+            check_owner(link.user_id, user)?;
             let breakdown = match by.as_deref() {
                 Some("day") => Some(links::visits_by_day(conn, link.id)?),
                 Some("referrer") => Some(links::visits_by(conn, link.id, true)?),

@@ -1,5 +1,6 @@
 //! URL → handler. The catch-all `GET /{code}` is registered last, after every fixed path.
 
+pub mod jobs;
 pub mod links;
 pub mod qr;
 pub mod redirect;
@@ -11,6 +12,7 @@ use actix_web::{HttpResponse, web};
 use backend_kit::cache::Cache;
 use backend_kit::db::Database;
 use backend_kit::http::method_not_allowed;
+use backend_kit::jobs::JobQueue;
 use backend_kit::rate_limit::RateLimiter;
 
 use crate::domain::TargetPolicy;
@@ -23,6 +25,7 @@ pub struct AppState {
     /// bcrypt for link passwords (same cost as account passwords).
     pub hasher: backend_kit::auth::PasswordHasher,
     pub visits: VisitRecorder,
+    pub jobs: JobQueue,
     pub policy: TargetPolicy,
     pub public_url: String,
     pub code_length: usize,
@@ -38,6 +41,21 @@ pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter
                     .to(links::create)
                     .wrap(shorten_limiter.middleware()),
             )
+            .default_service(web::to(method_not_allowed)),
+    )
+    // Before `/shorten/{code}`, which would otherwise take "import" for a code.
+    .service(
+        web::resource("/shorten/import")
+            .route(
+                web::post()
+                    .to(jobs::import_csv)
+                    .wrap(shorten_limiter.middleware()),
+            )
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/jobs/{id}")
+            .route(web::get().to(jobs::get_job))
             .default_service(web::to(method_not_allowed)),
     )
     .service(

@@ -1,18 +1,14 @@
-use diesel::prelude::*;
 use serde_json::json;
 use test_support::TestRedis;
 
-use crate::helpers::{spawn_app, spawn_app_with, start};
+use crate::helpers::{execute_sql, spawn_app, spawn_app_with, start};
 
 /// Changes a link's URL behind the service's back, straight in the database.
 fn rewrite_in_database(database_url: &str, code: &str, url: &str) {
-    let db = backend_kit::db::DatabaseUrl::parse(database_url).expect("url");
-    let mut conn = db.connect().expect("connect");
-    diesel::sql_query(
-        "UPDATE links SET url = '".to_string() + url + "' WHERE code = '" + code + "'",
-    )
-    .execute(&mut conn)
-    .expect("update");
+    execute_sql(
+        database_url,
+        &format!("UPDATE links SET url = '{url}' WHERE code = '{code}'"),
+    );
 }
 
 #[actix_web::test]

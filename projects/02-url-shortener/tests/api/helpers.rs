@@ -4,13 +4,16 @@ use std::time::Duration;
 
 use backend_kit::config::Settings;
 use backend_kit::secret::Secret;
+use diesel::RunQueryDsl;
 use serde_json::Value;
-use test_support::{TestClient, TestDatabase, TestRedis, TestResponse};
-use url_shortener::{Application, Config};
+use serde_json::json;
+use test_support::{TestClient, TestDatabase, TestRedis, TestResponse, unique_suffix};
+use url_shortener::{Application, Config, CrashHandle};
 
 pub struct TestApp {
     pub client: TestClient,
     pub database_url: String,
+    crash: Option<CrashHandle>,
     /// Owned by the first instance; a second instance on the same database borrows it.
     _database: Option<TestDatabase>,
 }
@@ -45,15 +48,92 @@ pub async fn start(
         .await
         .expect("the application builds");
     let port = app.port();
+    let crash = app.crash_handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         client: TestClient::new(port),
         database_url,
+        crash: Some(crash),
         _database: None,
     }
 }
 
+/// Runs SQL straight on a test database, behind the service's back.
+pub fn execute_sql(database_url: &str, sql: &str) {
+    let db = backend_kit::db::DatabaseUrl::parse(database_url).expect("url");
+    let mut conn = db.connect().expect("connect");
+    diesel::sql_query(sql).execute(&mut conn).expect(sql);
+}
+
+/// Runs a `SELECT COUNT(*) AS n …` straight on a test database.
+pub fn count(database_url: &str, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let db = backend_kit::db::DatabaseUrl::parse(database_url).expect("url");
+    let mut conn = db.connect().expect("connect");
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut conn)
+        .expect(sql)
+        .n
+}
+
+pub fn is_postgres(database_url: &str) -> bool {
+    database_url.starts_with("postgres")
+}
+
+/// Registers a fresh user and returns its access token.
+pub async fn token(app: &TestApp) -> String {
+    let email = format!("u{}@example.com", unique_suffix());
+    let response = app
+        .client
+        .post(
+            "/register",
+            None,
+            &json!({"name": "Owner", "email": email, "password": "password-123"}),
+        )
+        .await;
+    response.assert_status(201);
+    response.json()["token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
 impl TestApp {
+    /// Stops the server and its job workers at once, as `kill -9` would. The database (and
+    /// the job queue in it) stays for the next instance.
+    pub async fn crash(&mut self) {
+        self.crash.take().expect("not crashed yet").crash().await;
+    }
+
+    /// Uploads a CSV to `POST /shorten/import`.
+    pub async fn import(&self, csv: &str, token: Option<&str>) -> TestResponse {
+        let mut request = self
+            .client
+            .request(reqwest::Method::POST, "/shorten/import")
+            .header("content-type", "text/csv")
+            .body(csv.to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.client.send(request).await
+    }
+
+    /// Polls `GET /jobs/{id}` until `done` says so (at most `secs` seconds); returns the job.
+    pub async fn wait_for_job(&self, id: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let job = self.client.get(&format!("/jobs/{id}"), None).await.json();
+            if done(&job) || std::time::Instant::now() > deadline {
+                return job;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn shorten(&self, body: &Value) -> TestResponse {
         self.client.post("/shorten", None, body).await
     }

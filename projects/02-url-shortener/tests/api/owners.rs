@@ -1,24 +1,6 @@
 use serde_json::json;
-use test_support::unique_suffix;
 
-use crate::helpers::{TestApp, spawn_app};
-
-async fn token(app: &TestApp) -> String {
-    let email = format!("u{}@example.com", unique_suffix());
-    let response = app
-        .client
-        .post(
-            "/register",
-            None,
-            &json!({"name": "Owner", "email": email, "password": "password-123"}),
-        )
-        .await;
-    response.assert_status(201);
-    response.json()["token"]
-        .as_str()
-        .expect("token")
-        .to_string()
-}
+use crate::helpers::{spawn_app, token};
 
 #[actix_web::test]
 async fn a_link_made_with_a_token_belongs_to_its_user() {

@@ -1,0 +1,290 @@
+//! CSV import: `url[,customCode]` per line, turned into links by a worker.
+//!
+//! The file is stored with the job (`import_jobs.csv`); the queue carries only the job id.
+//! Rows are written in batches, each batch in one transaction together with the job's
+//! progress, so after a crash the next attempt starts at the first unsaved row and no link is
+//! created twice. A bad row (invalid URL, taken code) is recorded with its reason and the
+//! import goes on; only an error of the database itself fails the attempt, which is retried
+//! with backoff and, after the last attempt, leaves the job `failed`.
+
+use std::sync::Arc;
+
+use backend_kit::cache::Cache;
+use backend_kit::db::{AnyConnection, Database};
+use backend_kit::jobs::{BoxDynError, Job, Run};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::{Deserialize, Serialize};
+
+use crate::db::imports::{self, ImportFailure};
+use crate::db::links::{self, NewLink};
+use crate::domain::{CustomCode, ShortCode, TargetPolicy, TargetUrl};
+use crate::error::ApiError;
+use crate::routes::redirect::{CachedLink, cache_key};
+
+/// Largest CSV accepted, and most rows in it.
+pub const MAX_BYTES: usize = 1024 * 1024;
+pub const MAX_ROWS: usize = 10_000;
+
+/// Fresh random codes tried per row before giving up on it.
+const CODE_ATTEMPTS: usize = 5;
+
+/// The queued task: which import to run.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ImportCsv {
+    pub id: String,
+}
+
+impl Job for ImportCsv {
+    const KIND: &'static str = "import-csv";
+}
+
+/// What the worker needs.
+pub struct Importer {
+    pub db: Database,
+    pub cache: Cache<CachedLink>,
+    pub policy: TargetPolicy,
+    pub code_length: usize,
+    pub batch_size: usize,
+}
+
+/// One data row of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// 1-based line in the file, for the report.
+    pub line: i64,
+    pub url: String,
+    pub custom_code: Option<String>,
+    /// Set when the row cannot even be read (too many fields, broken quoting).
+    pub problem: Option<String>,
+}
+
+/// Splits the file into rows. A first line whose first field is `url` is a header and
+/// skipped; blank lines are ignored. Quoting follows RFC 4180, so URLs may contain commas.
+pub fn parse_rows(csv_text: &str) -> Vec<Row> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(csv_text.as_bytes());
+    // From the byte offset: csv's own line counter skips blank lines and `\r\n` endings. A
+    // record's offset is that of the line break before it, hence the inclusive range.
+    let line_at = |position: Option<&csv::Position>| {
+        position.map_or(0, |p| {
+            let end =
+                usize::try_from(p.byte()).map_or(csv_text.len(), |b| (b + 1).min(csv_text.len()));
+            csv_text.as_bytes()[..end]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as i64
+                + 1
+        })
+    };
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let row = match record {
+            Ok(record) => {
+                let line = line_at(record.position());
+                if index == 0 && record.get(0).is_some_and(|f| f.eq_ignore_ascii_case("url")) {
+                    continue;
+                }
+                let field = |i: usize| record.get(i).unwrap_or_default().to_string();
+                Row {
+                    line,
+                    url: field(0),
+                    custom_code: Some(field(1)).filter(|c| !c.is_empty()),
+                    problem: (record.len() > 2)
+                        .then(|| "expected at most 2 fields: url,customCode".to_string()),
+                }
+            }
+            Err(e) => Row {
+                line: line_at(e.position()),
+                url: String::new(),
+                custom_code: None,
+                problem: Some(format!("unreadable CSV: {e}")),
+            },
+        };
+        // A line with nothing but whitespace.
+        if row.url.is_empty() && row.custom_code.is_none() && row.problem.is_none() {
+            continue;
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+/// The worker's entry point: one attempt at one import.
+pub async fn run(importer: Arc<Importer>, job: ImportCsv, run: Run) -> Result<(), BoxDynError> {
+    let result = import(&importer, &job.id).await;
+    if let Err(e) = &result {
+        let (id, message, last) = (job.id.clone(), e.to_string(), run.is_last());
+        importer
+            .db
+            .run(move |conn| {
+                if last {
+                    imports::finish(conn, &id, imports::FAILED, Some(&message))
+                } else {
+                    imports::retrying(conn, &id, &message)
+                }
+                .map_err(ApiError::from)
+            })
+            .await?;
+    }
+    result.map_err(Into::into)
+}
+
+async fn import(importer: &Importer, id: &str) -> Result<(), ApiError> {
+    let owned = id.to_string();
+    let Some(job) = importer
+        .db
+        .run(move |conn| imports::start_attempt(conn, &owned).map_err(ApiError::from))
+        .await?
+    else {
+        return Ok(()); // deleted, or already finished: nothing to do
+    };
+    let rows = parse_rows(&job.csv);
+    let done = usize::try_from(job.processed).unwrap_or(usize::MAX);
+    let remaining: Vec<Row> = rows.into_iter().skip(done).collect();
+    for batch in remaining.chunks(importer.batch_size) {
+        let batch = batch.to_vec();
+        let (id, policy) = (id.to_string(), importer.policy.clone());
+        let (code_length, user_id) = (importer.code_length, job.user_id);
+        let codes = importer
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    import_batch(conn, &id, &batch, &policy, code_length, user_id)
+                })
+            })
+            .await?;
+        // An earlier miss may have cached "no such code" for a custom code.
+        for code in codes {
+            if let Err(e) = importer.cache.delete(&cache_key(&code)).await {
+                tracing::warn!(error = %e, "cache invalidation failed");
+            }
+        }
+    }
+    let id = id.to_string();
+    importer
+        .db
+        .run(move |conn| {
+            imports::finish(conn, &id, imports::SUCCEEDED, None).map_err(ApiError::from)
+        })
+        .await
+}
+
+/// Creates the batch's links and saves its progress; returns the codes created.
+fn import_batch(
+    conn: &mut AnyConnection,
+    job_id: &str,
+    batch: &[Row],
+    policy: &TargetPolicy,
+    code_length: usize,
+    user_id: Option<i64>,
+) -> Result<Vec<String>, ApiError> {
+    let mut created = Vec::new();
+    let mut failures = Vec::new();
+    for row in batch {
+        let fail = |reason: String| ImportFailure {
+            job_id: job_id.to_string(),
+            line: row.line,
+            url: row.url.clone(),
+            custom_code: row.custom_code.clone(),
+            reason,
+        };
+        match create_link(conn, row, policy, code_length, user_id)? {
+            Ok(code) => created.push(code),
+            Err(reason) => failures.push(fail(reason)),
+        }
+    }
+    imports::save_progress(
+        conn,
+        job_id,
+        batch.len() as i64,
+        created.len() as i64,
+        &failures,
+    )?;
+    Ok(created)
+}
+
+/// `Ok(Err(reason))` is a bad row; `Err` is a database failure that fails the attempt.
+fn create_link(
+    conn: &mut AnyConnection,
+    row: &Row,
+    policy: &TargetPolicy,
+    code_length: usize,
+    user_id: Option<i64>,
+) -> Result<Result<String, String>, ApiError> {
+    if let Some(problem) = &row.problem {
+        return Ok(Err(problem.clone()));
+    }
+    let url = match TargetUrl::parse(&row.url, policy) {
+        Ok(url) => url,
+        Err(e) => return Ok(Err(format!("url {e}"))),
+    };
+    let custom = match row
+        .custom_code
+        .as_deref()
+        .map(CustomCode::parse)
+        .transpose()
+    {
+        Ok(custom) => custom,
+        Err(e) => return Ok(Err(format!("customCode {e}"))),
+    };
+    let attempts = if custom.is_some() { 1 } else { CODE_ATTEMPTS };
+    for _ in 0..attempts {
+        let code = match &custom {
+            Some(custom) => ShortCode::from(custom.clone()),
+            None => ShortCode::generate(code_length),
+        };
+        let new = NewLink {
+            code: code.into_inner(),
+            url: url.as_str().to_string(),
+            user_id,
+            redirect_type: None,
+            expires_at: None,
+            max_visits: None,
+            password_hash: None,
+        };
+        // A savepoint: on PostgreSQL a failed INSERT would otherwise abort the whole batch.
+        match conn.transaction(|conn| links::insert(conn, new)) {
+            Ok(link) => return Ok(Ok(link.code)),
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+                if custom.is_some() =>
+            {
+                return Ok(Err("customCode is already taken".into()));
+            }
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(Err("could not find a free short code".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_blank_lines_quotes_and_extra_fields() {
+        let rows = parse_rows(
+            "url,customCode\nhttps://a.example/x, mine\n\n\"https://b.example/?a=1,2\"\nhttps://c.example,x,y\n",
+        );
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].line, 2);
+        assert_eq!(rows[0].url, "https://a.example/x");
+        assert_eq!(rows[0].custom_code.as_deref(), Some("mine"));
+        assert_eq!(rows[1].url, "https://b.example/?a=1,2");
+        assert_eq!(rows[1].custom_code, None);
+        assert_eq!(rows[1].line, 4);
+        assert!(rows[2].problem.is_some());
+        assert_eq!(rows[2].line, 5);
+    }
+
+    #[test]
+    fn no_header_keeps_the_first_row() {
+        let rows = parse_rows("https://a.example/\r\nhttps://b.example/");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].line, 2);
+    }
+}

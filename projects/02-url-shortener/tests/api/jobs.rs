@@ -1,0 +1,320 @@
+//! Background jobs: CSV imports through the queue, retries, a crash mid-import, and the cron
+//! job (daily roll-up, expired links). The queue lives where the app's database is (SQLite
+//! file or PostgreSQL), or in Redis under `TEST_REDIS_URL` for the Redis-queue test.
+
+use serde_json::{Value, json};
+use test_support::{TestDatabase, TestRedis};
+
+use crate::helpers::{TestApp, count, execute_sql, is_postgres, spawn_app, start, token};
+
+fn finished(job: &Value) -> bool {
+    job["status"] == "succeeded" || job["status"] == "failed"
+}
+
+async fn queue_import(app: &TestApp, csv: &str, token: Option<&str>) -> String {
+    let response = app.import(csv, token).await;
+    response.assert_status(202);
+    let id = response.json()["jobId"]
+        .as_str()
+        .expect("jobId")
+        .to_string();
+    assert_eq!(
+        response.header("location"),
+        Some(format!("/jobs/{id}").as_str())
+    );
+    id
+}
+
+#[actix_web::test]
+async fn an_import_creates_links_and_reports_the_rows_that_failed() {
+    let app = spawn_app().await;
+    app.create(json!({"url": "https://example.com/x", "customCode": "taken-code"}))
+        .await;
+    let csv = "url,customCode\n\
+               https://example.com/one,imported-one\n\
+               https://example.com/two\n\
+               ftp://example.com/nope\n\
+               https://example.com/three,taken-code\n\
+               \"https://example.com/four?a=1,2\",imported-four\n\
+               https://example.com/five,imported-one\n\
+               https://example.com/six,a!\n";
+    let id = queue_import(&app, csv, None).await;
+
+    let job = app.wait_for_job(&id, 20, finished).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["kind"], "import");
+    assert_eq!(job["total"], 7);
+    assert_eq!(job["processed"], 7);
+    assert_eq!(job["progress"], 100);
+    assert_eq!(job["imported"], 3);
+    assert_eq!(job["attempts"], 1);
+    assert!(job["finishedAt"].is_string());
+    let failed: Vec<(i64, &str)> = job["failedRows"]
+        .as_array()
+        .expect("failedRows")
+        .iter()
+        .map(|r| (r["line"].as_i64().unwrap(), r["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            (4, "url must use http or https"),
+            (5, "customCode is already taken"),
+            (7, "customCode is already taken"),
+            (8, "customCode must be 3 to 64 characters"),
+        ],
+        "{job}"
+    );
+    assert_eq!(job["failedRows"][1]["url"], "https://example.com/three");
+    assert_eq!(job["failedRows"][1]["customCode"], "taken-code");
+
+    let redirect = app.visit("imported-four").await;
+    redirect.assert_status(302);
+    assert_eq!(
+        redirect.header("location"),
+        Some("https://example.com/four?a=1,2")
+    );
+    app.visit("imported-one").await.assert_status(302);
+}
+
+#[actix_web::test]
+async fn an_import_refuses_what_it_cannot_read() {
+    let app = spawn_app().await;
+    let json_body = app
+        .client
+        .post(
+            "/shorten/import",
+            None,
+            &json!({"url": "https://example.com"}),
+        )
+        .await;
+    json_body.assert_status(415);
+    assert_eq!(
+        json_body.json(),
+        json!({"message": "Content-Type must be text/csv"})
+    );
+
+    let empty = app.import("url,customCode\n\n", None).await;
+    empty.assert_status(400);
+    assert_eq!(
+        empty.json()["errors"]["body"][0],
+        "has no rows: one url per line"
+    );
+
+    let too_many = "https://example.com/\n".repeat(10_001);
+    let response = app.import(&too_many, None).await;
+    response.assert_status(400);
+    assert_eq!(
+        response.json()["errors"]["body"][0],
+        "has 10001 rows; at most 10000 per import"
+    );
+
+    let too_big = "x".repeat(1024 * 1024 + 1);
+    let response = app.import(&too_big, None).await;
+    response.assert_status(413);
+    assert_eq!(response.json(), json!({"message": "CSV file over 1 MiB"}));
+
+    let missing = app.client.get("/jobs/no-such-job", None).await;
+    missing.assert_status(404);
+    assert_eq!(missing.json(), json!({"message": "Not Found"}));
+}
+
+#[actix_web::test]
+async fn an_import_with_a_token_belongs_to_its_user() {
+    let app = spawn_app().await;
+    let owner = token(&app).await;
+    let stranger = token(&app).await;
+    let id = queue_import(
+        &app,
+        "https://example.com/mine,owned-import\n",
+        Some(&owner),
+    )
+    .await;
+
+    let anonymous = app.client.get(&format!("/jobs/{id}"), None).await;
+    anonymous.assert_status(401);
+    app.client
+        .get(&format!("/jobs/{id}"), Some(&stranger))
+        .await
+        .assert_status(403);
+    let mut job = Value::Null;
+    for _ in 0..400 {
+        job = app
+            .client
+            .get(&format!("/jobs/{id}"), Some(&owner))
+            .await
+            .json();
+        if finished(&job) {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(job["status"], "succeeded", "{job}");
+    // The link is the owner's too.
+    app.client
+        .delete("/shorten/owned-import", Some(&stranger))
+        .await
+        .assert_status(403);
+    app.client
+        .delete("/shorten/owned-import", Some(&owner))
+        .await
+        .assert_status(204);
+}
+
+/// Makes every INSERT into `links` fail, as a broken database would.
+fn break_link_inserts(database_url: &str) {
+    if is_postgres(database_url) {
+        execute_sql(
+            database_url,
+            "CREATE FUNCTION refuse_links() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'links are read-only'; END $$ LANGUAGE plpgsql",
+        );
+        execute_sql(
+            database_url,
+            "CREATE TRIGGER refuse_links BEFORE INSERT ON links \
+             FOR EACH ROW EXECUTE FUNCTION refuse_links()",
+        );
+    } else {
+        execute_sql(
+            database_url,
+            "CREATE TRIGGER refuse_links BEFORE INSERT ON links \
+             BEGIN SELECT RAISE(ABORT, 'links are read-only'); END",
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_job_that_keeps_failing_is_retried_then_left_failed() {
+    let app = spawn_app().await; // 3 attempts, 50–200 ms backoff (JobSettings::for_tests)
+    break_link_inserts(&app.database_url);
+    let id = queue_import(&app, "https://example.com/doomed\n", None).await;
+
+    let job = app.wait_for_job(&id, 20, finished).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["attempts"], 3, "{job}");
+    assert_eq!(job["processed"], 0);
+    assert_eq!(job["imported"], 0);
+    let error = job["error"].as_str().expect("error");
+    assert!(error.contains("links are read-only"), "{error}");
+    assert!(job["finishedAt"].is_string());
+}
+
+/// The import is interrupted mid-way by a crash; a new instance on the same database (and
+/// queue) picks the job up once the dead worker's heartbeats stop, and finishes it without
+/// creating any link twice.
+async fn an_import_survives_a_crash(
+    database: TestDatabase,
+    jobs_url: Option<String>,
+    redis: Option<TestRedis>,
+) {
+    const ROWS: usize = 1500;
+    let url = database.url().to_string();
+    let configure = |config: &mut url_shortener::Config| {
+        config.import_batch_size = 1; // one transaction per row: slow enough to interrupt
+        config.jobs.url = jobs_url.clone();
+    };
+    let mut first = start(url.clone(), redis.clone(), configure).await;
+    let csv: String = (0..ROWS)
+        .map(|i| format!("https://example.com/{i}\n"))
+        .collect();
+    let id = queue_import(&first, &csv, None).await;
+    let job = first
+        .wait_for_job(&id, 20, |job| job["processed"].as_i64() > Some(0))
+        .await;
+    assert_eq!(job["status"], "running", "{job}");
+    first.crash().await;
+
+    let second = start(url.clone(), redis, configure).await;
+    let job = second.wait_for_job(&id, 30, finished).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["processed"], ROWS as i64);
+    assert_eq!(job["imported"], ROWS as i64);
+    assert!(job["attempts"].as_i64() >= Some(2), "{job}");
+    assert_eq!(job["failedRows"], json!([]));
+    // Exactly one link per row: nothing was imported twice.
+    assert_eq!(count(&url, "SELECT COUNT(*) AS n FROM links"), ROWS as i64);
+    drop(database);
+}
+
+#[actix_web::test]
+async fn an_import_in_flight_when_the_process_dies_runs_after_restart() {
+    an_import_survives_a_crash(TestDatabase::new(), None, None).await;
+}
+
+#[actix_web::test]
+async fn an_import_in_flight_survives_a_crash_with_the_queue_in_redis() {
+    let Some(redis) = TestRedis::new() else {
+        eprintln!("TEST_REDIS_URL is not set: the Redis queue is covered by the services run");
+        return;
+    };
+    let jobs_url = Some(redis.url.clone());
+    an_import_survives_a_crash(TestDatabase::new(), jobs_url, Some(redis)).await;
+}
+
+#[actix_web::test]
+async fn the_cron_job_rolls_visits_up_per_day_and_marks_expired_links() {
+    let app = spawn_app().await; // maintenance runs every second in tests
+    let code = app
+        .create(json!({"url": "https://example.com/daily"}))
+        .await;
+    for _ in 0..3 {
+        app.visit(&code).await.assert_status(302);
+    }
+    app.wait_for_count(&code, 3).await;
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .date_naive()
+        .to_string();
+    // Move the visits to yesterday, a complete day the next roll-up will take.
+    execute_sql(
+        &app.database_url,
+        if is_postgres(&app.database_url) {
+            "UPDATE visits SET visited_at = visited_at - INTERVAL '1 day'"
+        } else {
+            "UPDATE visits SET visited_at = datetime(visited_at, '-1 day')"
+        },
+    );
+    let limited = app
+        .create(json!({"url": "https://example.com/once", "maxVisits": 1}))
+        .await;
+    app.visit(&limited).await.assert_status(302);
+
+    // Wait until the roll-up has happened, then delete the raw rows: the daily count must
+    // now come from `daily_visits` alone.
+    let mut marked = Value::Null;
+    for _ in 0..150 {
+        marked = app
+            .client
+            .get(&format!("/shorten/{limited}"), None)
+            .await
+            .json();
+        if marked["expiredAt"].is_string() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(marked["expiredAt"].is_string(), "{marked}");
+    execute_sql(&app.database_url, "DELETE FROM visits");
+    let stats = app
+        .client
+        .get(&format!("/shorten/{code}/stats?by=day"), None)
+        .await
+        .json();
+    assert_eq!(
+        stats["breakdown"],
+        json!([{"key": yesterday, "visits": 3}]),
+        "{stats}"
+    );
+    assert_eq!(stats["accessCount"], 3);
+
+    // Updating the link revives it; the next run would mark it again if still expired.
+    let updated = app
+        .client
+        .put(
+            &format!("/shorten/{limited}"),
+            None,
+            &json!({"url": "https://example.com/again", "maxVisits": 5}),
+        )
+        .await;
+    updated.assert_status(200);
+    assert!(updated.json().get("expiredAt").is_none());
+}
