@@ -2,8 +2,14 @@
 //! to the database on a miss, store what you found.
 //!
 //! In process (moka) by default; Redis when `REDIS_URL` is set, so every instance sees the
-//! same entries and an invalidation reaches all of them at once. Redis errors come back as
-//! [`CacheError`]: callers treat them as a miss and keep serving from the database.
+//! same entries. Redis errors come back as [`CacheError`]: callers treat them as a miss and
+//! keep serving from the database.
+//!
+//! With Redis, each process also keeps a *near cache*: an in-process copy of what it read from
+//! Redis, so a hot key costs no network round trip. [`Cache::delete`] publishes the key on a
+//! Redis pub/sub channel that every instance listens to, and each drops its copy. A process
+//! that is not listening (starting up, Redis gone) does not use its copies at all, and forgets
+//! them all when it listens again: an invalidation it may have missed can never be served.
 
 use std::time::{Duration, Instant};
 
@@ -19,12 +25,17 @@ pub enum CacheError {
     Decode(#[from] serde_json::Error),
 }
 
+/// Values as they are (no encoding on a hit) and the instant they stop being valid.
+type Entries<V> = moka::sync::Cache<String, (V, Instant)>;
+
 enum Store<V> {
-    /// Values as they are (no encoding on a hit) and the instant they stop being valid.
-    Local(moka::sync::Cache<String, (V, Instant)>),
-    /// Values as JSON, shared by every instance.
+    Local(Entries<V>),
+    /// Values as JSON, shared by every instance, with this process's near copies in front.
     #[cfg(feature = "redis")]
-    Redis(crate::redis::Redis),
+    Redis {
+        redis: crate::redis::Redis,
+        near: near::Near<V>,
+    },
 }
 
 /// A cache of `V` values by string key. Clones share the same entries.
@@ -37,7 +48,10 @@ impl<V> Clone for Cache<V> {
         let store = match &self.store {
             Store::Local(cache) => Store::Local(cache.clone()),
             #[cfg(feature = "redis")]
-            Store::Redis(redis) => Store::Redis(redis.clone()),
+            Store::Redis { redis, near } => Store::Redis {
+                redis: redis.clone(),
+                near: near.clone(),
+            },
         };
         Self { store }
     }
@@ -54,10 +68,15 @@ where
         }
     }
 
+    /// A cache in Redis, with near copies of at most `near_capacity` entries in this process.
+    /// Starts the invalidation listener, so it must be called inside a Tokio runtime.
     #[cfg(feature = "redis")]
-    pub fn redis(redis: crate::redis::Redis) -> Self {
+    pub fn redis(redis: crate::redis::Redis, near_capacity: u64) -> Self {
         Self {
-            store: Store::Redis(redis),
+            store: Store::Redis {
+                near: near::Near::listen(&redis, near_capacity),
+                redis,
+            },
         }
     }
 
@@ -72,12 +91,24 @@ where
                 None => None,
             }),
             #[cfg(feature = "redis")]
-            Store::Redis(redis) => {
-                let text: Option<String> = redis::cmd("GET")
+            Store::Redis { redis, near } => {
+                if let Some(value) = near.get(key) {
+                    return Ok(Some(value));
+                }
+                let epoch = near.epoch();
+                let (text, ttl_millis): (Option<String>, i64) = redis::pipe()
+                    .cmd("GET")
+                    .arg(redis.key(key))
+                    .cmd("PTTL")
                     .arg(redis.key(key))
                     .query_async(&mut redis.connection())
                     .await?;
-                Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+                let Some(text) = text else { return Ok(None) };
+                let value: V = serde_json::from_str(&text)?;
+                // PTTL is -1 for a key without expiry: the near copy's own bound applies.
+                let ttl = Duration::from_millis(ttl_millis.max(0) as u64);
+                near.keep(key, &value, epoch, (ttl_millis >= 0).then_some(ttl));
+                Ok(Some(value))
             }
         }
     }
@@ -93,7 +124,7 @@ where
                 Ok(())
             }
             #[cfg(feature = "redis")]
-            Store::Redis(redis) => {
+            Store::Redis { redis, .. } => {
                 let millis = ttl.as_millis().max(1) as u64;
                 redis::cmd("SET")
                     .arg(redis.key(key))
@@ -114,13 +145,183 @@ where
                 Ok(())
             }
             #[cfg(feature = "redis")]
-            Store::Redis(redis) => {
-                redis::cmd("DEL")
+            Store::Redis { redis, near } => {
+                // Our own copy goes at once; the other instances drop theirs on the message.
+                near.forget(key);
+                redis::pipe()
+                    .cmd("DEL")
                     .arg(redis.key(key))
+                    .ignore()
+                    .cmd("PUBLISH")
+                    .arg(near::channel(redis))
+                    .arg(key)
+                    .ignore()
                     .query_async::<()>(&mut redis.connection())
                     .await?;
+                // Again: a read racing the DEL may have copied the old value meanwhile.
+                near.forget(key);
                 Ok(())
             }
+        }
+    }
+}
+
+/// The near cache in front of Redis and the listener that keeps it honest.
+#[cfg(feature = "redis")]
+mod near {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    use futures_util::StreamExt;
+
+    use super::Entries;
+    use crate::redis::Redis;
+
+    /// However long Redis keeps an entry, a near copy is re-read after this. It bounds the
+    /// harm of an invalidation lost on a connection that failed without either side noticing.
+    const MAX_AGE: Duration = Duration::from_secs(60);
+
+    pub fn channel(redis: &Redis) -> String {
+        redis.key("cache-invalidations")
+    }
+
+    pub struct Near<V> {
+        entries: Entries<V>,
+        shared: Arc<Shared>,
+    }
+
+    impl<V> Clone for Near<V> {
+        fn clone(&self) -> Self {
+            Self {
+                entries: self.entries.clone(),
+                shared: self.shared.clone(),
+            }
+        }
+    }
+
+    struct Shared {
+        /// True while subscribed: only then are the near copies trusted.
+        listening: AtomicBool,
+        /// Counts invalidations heard; a Redis read that saw it change keeps no copy, since
+        /// the value it read may be the one just invalidated.
+        epoch: AtomicU64,
+        /// The listener task; it stops when the last clone of the cache is dropped.
+        listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    }
+
+    impl Drop for Shared {
+        fn drop(&mut self) {
+            if let Ok(Some(task)) = self.listener.get_mut().map(Option::take) {
+                task.abort();
+            }
+        }
+    }
+
+    impl<V: Clone + Send + Sync + 'static> Near<V> {
+        pub fn listen(redis: &Redis, capacity: u64) -> Self {
+            let near = Self {
+                entries: moka::sync::Cache::new(capacity),
+                shared: Arc::new(Shared {
+                    listening: AtomicBool::new(false),
+                    epoch: AtomicU64::new(0),
+                    listener: std::sync::Mutex::new(None),
+                }),
+            };
+            // The task holds no strong reference to `shared`, or it would keep itself alive.
+            let task = tokio::spawn(listener(
+                redis.clone(),
+                near.entries.clone(),
+                Arc::downgrade(&near.shared),
+            ));
+            *near.shared.listener.lock().expect("listener lock") = Some(task);
+            near
+        }
+
+        pub fn get(&self, key: &str) -> Option<V> {
+            if !self.shared.listening.load(Ordering::Acquire) {
+                return None;
+            }
+            match self.entries.get(key) {
+                Some((value, valid_until)) if Instant::now() < valid_until => Some(value),
+                Some(_) => {
+                    self.entries.invalidate(key);
+                    None
+                }
+                None => None,
+            }
+        }
+
+        pub fn epoch(&self) -> u64 {
+            self.shared.epoch.load(Ordering::Acquire)
+        }
+
+        /// Keeps a copy of what Redis returned, unless an invalidation arrived since `epoch`.
+        pub fn keep(&self, key: &str, value: &V, epoch: u64, ttl: Option<Duration>) {
+            let ttl = ttl.unwrap_or(MAX_AGE).min(MAX_AGE);
+            if self.shared.listening.load(Ordering::Acquire) && self.epoch() == epoch {
+                self.entries
+                    .insert(key.to_string(), (value.clone(), Instant::now() + ttl));
+            }
+        }
+
+        pub fn forget(&self, key: &str) {
+            self.shared.epoch.fetch_add(1, Ordering::AcqRel);
+            self.entries.invalidate(key);
+        }
+    }
+
+    /// Subscribes, forgets everything (it may have missed messages), then drops each key it
+    /// hears about. On any failure it stops trusting the copies and subscribes again.
+    async fn listener<V: Clone + Send + Sync + 'static>(
+        redis: Redis,
+        entries: Entries<V>,
+        shared: std::sync::Weak<Shared>,
+    ) {
+        let channel = channel(&redis);
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let subscribed = async {
+                let mut pubsub = redis.pubsub().await?;
+                pubsub.subscribe(&channel).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            };
+            match subscribed.await {
+                Ok(mut pubsub) => {
+                    let Some(state) = shared.upgrade() else {
+                        return;
+                    };
+                    entries.invalidate_all();
+                    state.epoch.fetch_add(1, Ordering::AcqRel);
+                    state.listening.store(true, Ordering::Release);
+                    drop(state);
+                    delay = Duration::from_millis(100);
+                    let mut messages = pubsub.on_message();
+                    while let Some(message) = messages.next().await {
+                        let Some(state) = shared.upgrade() else {
+                            return;
+                        };
+                        state.epoch.fetch_add(1, Ordering::AcqRel);
+                        if let Ok(key) = message.get_payload::<String>() {
+                            entries.invalidate(&key);
+                        }
+                    }
+                    tracing::warn!(
+                        "cache invalidation channel closed; near cache off until it is back"
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot subscribe to cache invalidations; near cache off")
+                }
+            }
+            let Some(state) = shared.upgrade() else {
+                return;
+            };
+            state.listening.store(false, Ordering::Release);
+            drop(state);
+            entries.invalidate_all();
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
         }
     }
 }

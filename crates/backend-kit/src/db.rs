@@ -165,11 +165,12 @@ impl DatabaseUrl {
                     std::fs::create_dir_all(dir)?;
                 }
                 let mut conn = SqliteConnection::establish(&self.target)?;
-                // WAL lets readers run while one writer writes; busy_timeout makes a second
-                // writer wait instead of failing with "database is locked".
+                // busy_timeout makes a second writer wait instead of failing with "database is
+                // locked"; it comes first because switching to WAL may itself wait for a lock.
+                // WAL lets readers run while one writer writes.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(DbError::Query)?;
                 Ok(AnyConnection::Sqlite(conn))

@@ -10,6 +10,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 #[derive(Clone)]
 pub struct Redis {
+    client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
 }
@@ -24,7 +25,8 @@ impl Redis {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(2));
         Ok(Self {
-            conn: ConnectionManager::new_lazy_with_config(client, config)?,
+            conn: ConnectionManager::new_lazy_with_config(client.clone(), config)?,
+            client,
             prefix: prefix.to_string(),
         })
     }
@@ -45,6 +47,11 @@ impl Redis {
 
     pub fn connection(&self) -> ConnectionManager {
         self.conn.clone()
+    }
+
+    /// A connection of its own for SUBSCRIBE (a subscribed connection can do nothing else).
+    pub async fn pubsub(&self) -> redis::RedisResult<redis::aio::PubSub> {
+        self.client.get_async_pubsub().await
     }
 
     pub async fn ping(&self) -> redis::RedisResult<()> {

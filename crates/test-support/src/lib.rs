@@ -3,6 +3,7 @@
 //! - [`TestDatabase`]: a fresh, empty database per test, dropped when the test ends.
 //! - [`TestRedis`]: a Redis URL plus a unique key prefix per test, or `None`.
 //! - [`TestClient`]: a `reqwest` client bound to a spawned server, with JSON helpers.
+//! - `browser::Browser` (feature `browser`): a headless Chromium over WebDriver, for served pages.
 //!
 //! Where the services come from, in order:
 //!
@@ -15,6 +16,8 @@
 //!
 //! The project's own `tests/api/helpers.rs` builds its server from these in a few lines.
 
+#[cfg(feature = "browser")]
+pub mod browser;
 mod client;
 mod containers;
 

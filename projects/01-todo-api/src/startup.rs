@@ -44,10 +44,7 @@ impl Application {
             redis.as_ref(),
             &settings,
         );
-        let readiness = web::Data::new(Readiness {
-            db: db.clone(),
-            redis,
-        });
+        let readiness = web::Data::new(Readiness::new(db.clone()).with_redis(redis));
         let db = web::Data::new(db);
         let openapi = ApiDoc::openapi();
 

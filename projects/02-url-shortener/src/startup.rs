@@ -58,7 +58,7 @@ impl Application {
         let db = Database::open(&settings, crate::db::migrations).await?;
         let redis = Redis::from_settings(&settings)?;
         let cache = match &redis {
-            Some(redis) => Cache::redis(redis.clone()),
+            Some(redis) => Cache::redis(redis.clone(), LOCAL_CACHE_ENTRIES),
             None => Cache::local(LOCAL_CACHE_ENTRIES),
         };
         let (visits, visit_writer) = VisitRecorder::start(db.clone(), config.visit_queue_capacity);
@@ -84,10 +84,11 @@ impl Application {
             redis.as_ref(),
             &settings,
         );
-        let readiness = web::Data::new(Readiness {
-            db: db.clone(),
-            redis,
-        });
+        let readiness = web::Data::new(
+            Readiness::new(db.clone())
+                .with_redis(redis)
+                .with_jobs(queue.clone()),
+        );
         let state = web::Data::new(AppState {
             hasher: backend_kit::auth::PasswordHasher::new(settings.bcrypt_cost),
             db,

@@ -19,6 +19,8 @@ use crate::db::links::{self, NewVisit};
 
 pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
 const MAX_BATCH: usize = 1_000;
+/// How often a batch being gathered takes what is queued.
+const DRAIN_EVERY: Duration = Duration::from_millis(5);
 
 /// A visit on its way to the database.
 #[derive(Debug, Clone)]
@@ -67,11 +69,20 @@ async fn write_batches(
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
-        while batch.len() < MAX_BATCH {
-            match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Some(visit)) => batch.push(visit),
-                Ok(None) | Err(_) => break,
+        // Drain what has queued up every few milliseconds rather than awaiting each visit:
+        // an await on an empty channel means one cross-thread wake-up per redirect.
+        loop {
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(visit) => batch.push(visit),
+                    Err(_) => break,
+                }
             }
+            let now = tokio::time::Instant::now();
+            if batch.len() >= MAX_BATCH || now >= deadline || receiver.is_closed() {
+                break;
+            }
+            tokio::time::sleep_until(deadline.min(now + DRAIN_EVERY)).await;
         }
         let size = batch.len() as u64;
         match flush(&db, batch).await {

@@ -1,3 +1,4 @@
+use redis::Commands;
 use serde_json::json;
 use test_support::TestRedis;
 
@@ -83,5 +84,64 @@ async fn redirects_keep_working_when_redis_is_down() {
     let ready = app.client.get("/ready", None).await;
     ready.assert_status(200);
     assert_eq!(ready.json()["status"], "degraded");
+    assert_eq!(ready.json()["redis"], "unavailable");
+    assert_eq!(ready.json()["database"], "ok");
+    assert_eq!(ready.json()["jobs"], "ok");
     assert_eq!(app.wait_for_count(&code, 3).await["accessCount"], 3);
+}
+
+#[actix_web::test]
+async fn each_instance_keeps_near_copies_that_a_change_anywhere_drops() {
+    let Some(redis) = TestRedis::new() else {
+        eprintln!("skipped here: needs TEST_REDIS_URL (set by .ci/run's second pass)");
+        return;
+    };
+    let first = spawn_app_with(|c| {
+        c.settings.redis_url = Some(backend_kit::secret::Secret::new(redis.url.clone()));
+        c.settings.redis_prefix = redis.prefix.clone();
+    })
+    .await;
+    let second = start(first.database_url.clone(), Some(redis.clone()), |_| {}).await;
+    let code = first.create(json!({"url": "https://example.com/0"})).await;
+
+    // Miss (database, then Redis), Redis hit (copied into the process), near hit.
+    for _ in 0..3 {
+        second.visit(&code).await.assert_status(302);
+    }
+    // The near copy answers without Redis: with the Redis entry gone and the database
+    // changed behind the service's back, the second instance still serves what it copied.
+    rewrite_in_database(&first.database_url, &code, "https://example.com/behind");
+    let mut conn = redis::Client::open(redis.url.as_str())
+        .and_then(|client| client.get_connection())
+        .expect("redis");
+    let _: () = conn
+        .del(format!("{}:link:{code}", redis.prefix))
+        .expect("DEL");
+    assert_eq!(
+        second.visit(&code).await.header("location"),
+        Some("https://example.com/0")
+    );
+
+    // Every change on the first instance reaches the second's copy before the next request.
+    for round in 1..=10 {
+        let url = format!("https://example.com/{round}");
+        first
+            .client
+            .put(&format!("/shorten/{code}"), None, &json!({ "url": url }))
+            .await
+            .assert_status(200);
+        for _ in 0..3 {
+            assert_eq!(
+                second.visit(&code).await.header("location"),
+                Some(url.as_str()),
+                "round {round}"
+            );
+        }
+    }
+    first
+        .client
+        .delete(&format!("/shorten/{code}"), None)
+        .await
+        .assert_status(204);
+    second.visit(&code).await.assert_status(404);
 }

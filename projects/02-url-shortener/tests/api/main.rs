@@ -6,4 +6,5 @@ mod helpers;
 mod jobs;
 mod links;
 mod owners;
+mod page;
 mod redirect;
