@@ -4,7 +4,7 @@
 //!   `TracingLogger` gives every request a span with a request id.
 //! - [`configure_extractors`]: JSON, path and query errors become `400 {"message": …}`
 //!   (actix answers in plain text by default), oversized bodies `413`, wrong content type `415`.
-//! - [`health`]: `/health` (the process is up) and `/ready` (its database and Redis answer).
+//! - [`health`]: `/health` (the process is up) and `/ready` (its database, Redis and job queue answer).
 //! - [`validation`]: `FieldErrors`, the 400 that lists every invalid field.
 //! - [`configure_docs`]: `/openapi.json` and Swagger UI at `/docs`, served from the binary.
 //! - [`bind`] and [`announce`]: listen on `HOST:PORT` (port 0 in tests) and say where.
