@@ -109,7 +109,8 @@ LUA
     # the database.
     echo "RSS after load: $(rss_mb) MB"
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-    start_server CACHE_TTL_SECS=0
+    # A fresh Redis prefix too: the first server's Redis entries would otherwise still answer.
+    start_server CACHE_TTL_SECS=0 REDIS_PREFIX="bench-miss-$$"
     run_wrk "GET /{code} cache miss" "" "$base/$code"
     ;;
   *) echo "no benchmark scenarios for $project yet" >&2; exit 2 ;;
