@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use backend_kit::db::{Database, DbError};
+use chrono::{NaiveDateTime, Timelike};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -103,9 +104,43 @@ pub async fn flush(db: &Database, batch: Vec<Visit>) -> Result<(), DbError> {
             *counts.entry(visit.row.link_id).or_default() += 1;
         }
     }
-    let rows: Vec<NewVisit> = batch.into_iter().map(|v| v.row).collect();
+    let rows = fold(batch.into_iter().map(|v| v.row));
     db.run(move |conn| links::record_visits(conn, &rows, &counts).map_err(DbError::from))
         .await
+}
+
+/// Identical visits (link, referrer host, browser, bot flag) in the same second become one
+/// row whose `hits` says how many: a link redirecting 100 000 times a second writes a row per
+/// second, not 100 000. The breakdowns sum `hits`, so they count exactly as before.
+fn fold(visits: impl Iterator<Item = NewVisit>) -> Vec<NewVisit> {
+    type Key = (i64, NaiveDateTime, Option<String>, String, bool);
+    let mut hits: BTreeMap<Key, i64> = BTreeMap::new();
+    for visit in visits {
+        let second = visit
+            .visited_at
+            .with_nanosecond(0)
+            .unwrap_or(visit.visited_at);
+        let key = (
+            visit.link_id,
+            second,
+            visit.referrer_host,
+            visit.browser,
+            visit.is_bot,
+        );
+        *hits.entry(key).or_default() += visit.hits;
+    }
+    hits.into_iter()
+        .map(
+            |((link_id, visited_at, referrer_host, browser, is_bot), hits)| NewVisit {
+                link_id,
+                visited_at,
+                referrer_host,
+                browser,
+                is_bot,
+                hits,
+            },
+        )
+        .collect()
 }
 
 /// Browser family and bot flag from a `User-Agent` header. Order matters: Edge and Opera
@@ -144,6 +179,51 @@ pub fn classify_user_agent(user_agent: &str) -> (&'static str, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn visit(link_id: i64, at: &str, browser: &str) -> NewVisit {
+        NewVisit {
+            link_id,
+            visited_at: NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S%.f").expect("time"),
+            referrer_host: None,
+            browser: browser.into(),
+            is_bot: false,
+            hits: 1,
+        }
+    }
+
+    #[test]
+    fn identical_visits_in_one_second_fold_into_one_row() {
+        let rows = fold(
+            [
+                visit(1, "2026-11-24 10:00:00.100", "Chrome"),
+                visit(1, "2026-11-24 10:00:00.900", "Chrome"),
+                visit(1, "2026-11-24 10:00:01.000", "Chrome"),
+                visit(1, "2026-11-24 10:00:00.500", "Firefox"),
+                visit(2, "2026-11-24 10:00:00.500", "Chrome"),
+            ]
+            .into_iter(),
+        );
+        let summary: Vec<(i64, String, &str, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.link_id,
+                    r.visited_at.to_string(),
+                    r.browser.as_str(),
+                    r.hits,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (1, "2026-11-24 10:00:00".into(), "Chrome", 2),
+                (1, "2026-11-24 10:00:00".into(), "Firefox", 1),
+                (1, "2026-11-24 10:00:01".into(), "Chrome", 1),
+                (2, "2026-11-24 10:00:00".into(), "Chrome", 1),
+            ]
+        );
+    }
 
     #[test]
     fn user_agents() {

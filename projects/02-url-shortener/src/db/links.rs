@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use backend_kit::db::AnyConnection;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::schema::{daily_visits, links, visits};
@@ -50,7 +49,7 @@ pub struct LinkChanges {
     pub expired_at: Option<Option<NaiveDateTime>>,
 }
 
-/// One visit, as the recorder batches it.
+/// A visit, or `hits` identical ones in the same second, as the recorder writes them.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = visits)]
 pub struct NewVisit {
@@ -59,6 +58,12 @@ pub struct NewVisit {
     pub referrer_host: Option<String>,
     pub browser: String,
     pub is_bot: bool,
+    pub hits: i64,
+}
+
+/// `SUM(hits)` as a BIGINT on both databases (PostgreSQL's SUM of a BIGINT is NUMERIC).
+fn total_hits() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql("CAST(SUM(hits) AS BIGINT)")
 }
 
 pub fn insert(conn: &mut AnyConnection, new: NewLink) -> QueryResult<Link> {
@@ -176,7 +181,7 @@ pub fn visits_by(
     let mut rows: Vec<(String, i64)> = if by_referrer {
         humans
             .group_by(visits::referrer_host)
-            .select((visits::referrer_host, count_star()))
+            .select((visits::referrer_host, total_hits()))
             .load::<(Option<String>, i64)>(conn)?
             .into_iter()
             .map(|(host, n)| (host.unwrap_or_else(|| "(direct)".into()), n))
@@ -184,7 +189,7 @@ pub fn visits_by(
     } else {
         humans
             .group_by(visits::browser)
-            .select((visits::browser, count_star()))
+            .select((visits::browser, total_hits()))
             .load(conn)?
     };
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -203,14 +208,14 @@ pub fn visits_by_day(conn: &mut AnyConnection, link_id: i64) -> QueryResult<Vec<
     let mut raw = visits::table
         .filter(visits::link_id.eq(link_id))
         .filter(visits::is_bot.eq(false))
-        .select(visits::visited_at)
+        .select((visits::visited_at, visits::hits))
         .into_boxed();
     if let Some(start) = unrolled_from(conn)? {
         raw = raw.filter(visits::visited_at.ge(start));
     }
     // Grouped in Rust: date functions differ between the two databases.
-    for t in raw.load::<NaiveDateTime>(conn)? {
-        *days.entry(t.date()).or_default() += 1;
+    for (t, hits) in raw.load::<(NaiveDateTime, i64)>(conn)? {
+        *days.entry(t.date()).or_default() += hits;
     }
     Ok(days.into_iter().map(|(d, n)| (d.to_string(), n)).collect())
 }
@@ -236,14 +241,14 @@ pub fn roll_up_visits(conn: &mut AnyConnection, today: NaiveDate) -> QueryResult
         let mut rows = visits::table
             .filter(visits::is_bot.eq(false))
             .filter(visits::visited_at.lt(end))
-            .select((visits::link_id, visits::visited_at))
+            .select((visits::link_id, visits::visited_at, visits::hits))
             .into_boxed();
         if let Some(start) = unrolled_from(conn)? {
             rows = rows.filter(visits::visited_at.ge(start));
         }
         let mut counts: BTreeMap<(i64, NaiveDate), i64> = BTreeMap::new();
-        for (link_id, at) in rows.load::<(i64, NaiveDateTime)>(conn)? {
-            *counts.entry((link_id, at.date())).or_default() += 1;
+        for (link_id, at, hits) in rows.load::<(i64, NaiveDateTime, i64)>(conn)? {
+            *counts.entry((link_id, at.date())).or_default() += hits;
         }
         for ((link_id, day), n) in &counts {
             diesel::insert_into(daily_visits::table)

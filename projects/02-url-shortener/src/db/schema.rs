@@ -60,6 +60,7 @@ diesel::table! {
         referrer_host -> Nullable<Text>,
         browser -> Text,
         is_bot -> Bool,
+        hits -> BigInt,
     }
 }
 

@@ -122,20 +122,8 @@ pub async fn import_csv(
     request: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    if !["text/csv", "text/plain"]
-        .iter()
-        .any(|t| essence.eq_ignore_ascii_case(t))
-    {
-        return Err(ApiError::UnsupportedMediaType(
-            "Content-Type must be text/csv".into(),
-        ));
-    }
+    // The body is read (or drained) before any refusal: a response sent over an unread body
+    // makes the server close the connection, and a client reusing it gets a broken pipe.
     let mut body = web::BytesMut::new();
     let mut received = 0;
     while let Some(chunk) = payload.next().await {
@@ -149,6 +137,20 @@ pub async fn import_csv(
         if received <= import::MAX_BYTES {
             body.extend_from_slice(&chunk);
         }
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if !["text/csv", "text/plain"]
+        .iter()
+        .any(|t| essence.eq_ignore_ascii_case(t))
+    {
+        return Err(ApiError::UnsupportedMediaType(
+            "Content-Type must be text/csv".into(),
+        ));
     }
     if received > import::MAX_BYTES {
         return Err(ApiError::PayloadTooLarge("CSV file over 1 MiB".into()));

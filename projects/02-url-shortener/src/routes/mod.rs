@@ -34,46 +34,53 @@ pub struct AppState {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter>) {
+    // Scopes match their static prefix with a string comparison, so a redirect (`/{code}`,
+    // tried after everything here) does not pay for these routes' patterns.
     cfg.service(
-        web::resource("/shorten")
-            .route(
-                web::post()
-                    .to(links::create)
-                    .wrap(shorten_limiter.middleware()),
+        web::scope("/shorten")
+            .service(
+                web::resource("")
+                    .route(
+                        web::post()
+                            .to(links::create)
+                            .wrap(shorten_limiter.middleware()),
+                    )
+                    .default_service(web::to(method_not_allowed)),
             )
-            .default_service(web::to(method_not_allowed)),
-    )
-    // Before `/shorten/{code}`, which would otherwise take "import" for a code.
-    .service(
-        web::resource("/shorten/import")
-            .route(
-                web::post()
-                    .to(jobs::import_csv)
-                    .wrap(shorten_limiter.middleware()),
+            // Before `/{code}`, which would otherwise take "import" for a code.
+            .service(
+                web::resource("/import")
+                    .route(
+                        web::post()
+                            .to(jobs::import_csv)
+                            .wrap(shorten_limiter.middleware()),
+                    )
+                    .default_service(web::to(method_not_allowed)),
             )
-            .default_service(web::to(method_not_allowed)),
+            .service(
+                web::resource("/{code}")
+                    .route(web::get().to(links::get))
+                    .route(web::put().to(links::update))
+                    .route(web::delete().to(links::delete))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/{code}/qr")
+                    .route(web::get().to(qr::qr))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/{code}/stats")
+                    .route(web::get().to(links::stats))
+                    .default_service(web::to(method_not_allowed)),
+            ),
     )
     .service(
-        web::resource("/jobs/{id}")
-            .route(web::get().to(jobs::get_job))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/shorten/{code}")
-            .route(web::get().to(links::get))
-            .route(web::put().to(links::update))
-            .route(web::delete().to(links::delete))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/shorten/{code}/qr")
-            .route(web::get().to(qr::qr))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/shorten/{code}/stats")
-            .route(web::get().to(links::stats))
-            .default_service(web::to(method_not_allowed)),
+        web::scope("/jobs").service(
+            web::resource("/{id}")
+                .route(web::get().to(jobs::get_job))
+                .default_service(web::to(method_not_allowed)),
+        ),
     )
     .route("/metrics", web::get().to(metrics))
     .route("/", web::get().to(home));

@@ -194,6 +194,7 @@ async fn count_visit(
             referrer_host,
             browser: browser.to_string(),
             is_bot,
+            hits: 1,
         },
         counted: limited,
     });
