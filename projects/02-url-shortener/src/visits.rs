@@ -19,7 +19,9 @@ use tokio::task::JoinHandle;
 use crate::db::links::{self, NewVisit};
 
 pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
-const MAX_BATCH: usize = 1_000;
+/// Visits are folded (same link, second, referrer, browser) before they are written, so a big
+/// batch is a small write; the bound caps the memory a batch holds (about 5 MB).
+const MAX_BATCH: usize = 50_000;
 /// How often a batch being gathered takes what is queued.
 const DRAIN_EVERY: Duration = Duration::from_millis(5);
 
@@ -67,6 +69,10 @@ async fn write_batches(
     mut receiver: mpsc::Receiver<Visit>,
     metrics: Arc<VisitMetrics>,
 ) {
+    // The write of the previous batch. It runs on its own task, so the queue keeps being
+    // drained while the database is slow: a stall makes the next batch bigger, not the
+    // redirects drop their visits.
+    let mut writing: Option<JoinHandle<()>> = None;
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
@@ -80,19 +86,36 @@ async fn write_batches(
                 }
             }
             let now = tokio::time::Instant::now();
-            if batch.len() >= MAX_BATCH || now >= deadline || receiver.is_closed() {
+            let due = batch.len() >= MAX_BATCH || now >= deadline || receiver.is_closed();
+            let previous_done = writing.as_ref().is_none_or(JoinHandle::is_finished);
+            if due && (previous_done || batch.len() >= MAX_BATCH || receiver.is_closed()) {
                 break;
             }
-            tokio::time::sleep_until(deadline.min(now + DRAIN_EVERY)).await;
+            let nap = if now < deadline {
+                (deadline - now).min(DRAIN_EVERY)
+            } else {
+                DRAIN_EVERY
+            };
+            tokio::time::sleep(nap).await;
         }
-        let size = batch.len() as u64;
-        match flush(&db, batch).await {
-            Ok(()) => metrics.recorded.fetch_add(size, Ordering::Relaxed),
-            Err(e) => {
-                tracing::error!(error = %e, visits = size, "could not write visits");
-                metrics.failed.fetch_add(size, Ordering::Relaxed)
-            }
-        };
+        // One write at a time, in order.
+        if let Some(previous) = writing.take() {
+            let _ = previous.await;
+        }
+        let (db, metrics) = (db.clone(), Arc::clone(&metrics));
+        writing = Some(tokio::spawn(async move {
+            let size = batch.len() as u64;
+            match flush(&db, batch).await {
+                Ok(()) => metrics.recorded.fetch_add(size, Ordering::Relaxed),
+                Err(e) => {
+                    tracing::error!(error = %e, visits = size, "could not write visits");
+                    metrics.failed.fetch_add(size, Ordering::Relaxed)
+                }
+            };
+        }));
+    }
+    if let Some(last) = writing {
+        let _ = last.await;
     }
 }
 
