@@ -46,6 +46,10 @@ impl TestClient {
             base_url: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // A connection per request. A pooled one may be one the server is closing (its
+                // keep-alive ran out while a slow request was handled, as on a loaded CI
+                // machine), and a POST sent on it fails with a reset instead of being retried.
+                .pool_max_idle_per_host(0)
                 .build()
                 .expect("build HTTP client"),
         }
