@@ -68,26 +68,14 @@ async fn ready(checks: web::Data<Readiness>) -> HttpResponse {
     #[cfg(feature = "redis")]
     let redis = match &checks.redis {
         None => "not configured",
-        Some(redis) => match redis.ping().await {
-            Ok(()) => "ok",
-            Err(e) => {
-                tracing::warn!(error = %e, "readiness: redis unavailable");
-                "unavailable"
-            }
-        },
+        Some(redis) => optional("redis", redis.ping().await),
     };
     #[cfg(not(feature = "redis"))]
     let redis = "not configured";
     #[cfg(feature = "jobs")]
     let jobs = match &checks.jobs {
         None => "not configured",
-        Some(queue) => match queue.ping().await {
-            Ok(()) => "ok",
-            Err(e) => {
-                tracing::warn!(error = %e, "readiness: job queue unavailable");
-                "unavailable"
-            }
-        },
+        Some(queue) => optional("job queue", queue.ping().await),
     };
     #[cfg(not(feature = "jobs"))]
     let jobs = "not configured";
@@ -102,4 +90,16 @@ async fn ready(checks: web::Data<Readiness>) -> HttpResponse {
         body["jobs"] = jobs.into();
     }
     response.json(body)
+}
+
+/// A dependency the service can run without: its outage is logged as a warning.
+#[cfg(feature = "redis")] // `jobs` implies `redis`
+fn optional<E: std::fmt::Display>(name: &str, ping: Result<(), E>) -> &'static str {
+    match ping {
+        Ok(()) => "ok",
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: {name} unavailable");
+            "unavailable"
+        }
+    }
 }

@@ -2,7 +2,7 @@ use redis::Commands;
 use serde_json::json;
 use test_support::TestRedis;
 
-use crate::helpers::{execute_sql, spawn_app, spawn_app_with, start};
+use crate::helpers::{TestApp, execute_sql, spawn_app, spawn_app_with, start};
 
 /// Changes a link's URL behind the service's back, straight in the database.
 fn rewrite_in_database(database_url: &str, code: &str, url: &str) {
@@ -10,6 +10,17 @@ fn rewrite_in_database(database_url: &str, code: &str, url: &str) {
         database_url,
         &format!("UPDATE links SET url = '{url}' WHERE code = '{code}'"),
     );
+}
+
+/// Two instances on one database and one Redis, as behind a load balancer.
+async fn two_instances_sharing(redis: &TestRedis) -> (TestApp, TestApp) {
+    let first = spawn_app_with(|c| {
+        c.settings.redis_url = Some(backend_kit::secret::Secret::new(redis.url.clone()));
+        c.settings.redis_prefix = redis.prefix.clone();
+    })
+    .await;
+    let second = start(first.database_url.clone(), Some(redis.clone()), |_| {}).await;
+    (first, second)
 }
 
 #[actix_web::test]
@@ -37,12 +48,7 @@ async fn invalidation_reaches_every_instance_sharing_redis() {
         eprintln!("skipped here: needs TEST_REDIS_URL (set by .ci/run's second pass)");
         return;
     };
-    let first = spawn_app_with(|c| {
-        c.settings.redis_url = Some(backend_kit::secret::Secret::new(redis.url.clone()));
-        c.settings.redis_prefix = redis.prefix.clone();
-    })
-    .await;
-    let second = start(first.database_url.clone(), Some(redis.clone()), |_| {}).await;
+    let (first, second) = two_instances_sharing(&redis).await;
 
     let code = first
         .create(json!({"url": "https://example.com/one"}))
@@ -96,12 +102,7 @@ async fn each_instance_keeps_near_copies_that_a_change_anywhere_drops() {
         eprintln!("skipped here: needs TEST_REDIS_URL (set by .ci/run's second pass)");
         return;
     };
-    let first = spawn_app_with(|c| {
-        c.settings.redis_url = Some(backend_kit::secret::Secret::new(redis.url.clone()));
-        c.settings.redis_prefix = redis.prefix.clone();
-    })
-    .await;
-    let second = start(first.database_url.clone(), Some(redis.clone()), |_| {}).await;
+    let (first, second) = two_instances_sharing(&redis).await;
     let code = first.create(json!({"url": "https://example.com/0"})).await;
 
     // Miss (database, then Redis), Redis hit (copied into the process), near hit.
