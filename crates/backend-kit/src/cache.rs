@@ -105,9 +105,14 @@ where
                     .await?;
                 let Some(text) = text else { return Ok(None) };
                 let value: V = serde_json::from_str(&text)?;
-                // PTTL is -1 for a key without expiry: the near copy's own bound applies.
-                let ttl = Duration::from_millis(ttl_millis.max(0) as u64);
-                near.keep(key, &value, epoch, (ttl_millis >= 0).then_some(ttl));
+                // PTTL is -1 for a key without expiry (the near copy's own bound applies) and
+                // -2 when the key expired between GET and PTTL: then no copy is kept at all.
+                let ttl = match ttl_millis {
+                    -1 => None,
+                    millis if millis >= 0 => Some(Duration::from_millis(millis as u64)),
+                    _ => return Ok(Some(value)),
+                };
+                near.keep(key, &value, epoch, ttl);
                 Ok(Some(value))
             }
         }
