@@ -19,9 +19,9 @@ use tokio::task::JoinHandle;
 use crate::db::links::{self, NewVisit};
 
 pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
-/// Visits are folded (same link, second, referrer, browser) before they are written, so a big
-/// batch is a small write; the bound caps the memory a batch holds (about 5 MB).
-const MAX_BATCH: usize = 50_000;
+/// A batch holds at most this many distinct rows (about 5 MB). Visits are folded as they
+/// arrive, so a batch of one busy link stays a few rows however many visits it carries.
+const MAX_ROWS: usize = 50_000;
 /// How often a batch being gathered takes what is queued.
 const DRAIN_EVERY: Duration = Duration::from_millis(5);
 
@@ -70,25 +70,25 @@ async fn write_batches(
     metrics: Arc<VisitMetrics>,
 ) {
     // The write of the previous batch. It runs on its own task, so the queue keeps being
-    // drained while the database is slow: a stall makes the next batch bigger, not the
-    // redirects drop their visits.
+    // drained while the database is slow: a stall makes the next batch carry more hits,
+    // not the redirects drop their visits.
     let mut writing: Option<JoinHandle<()>> = None;
     while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
+        let mut batch = Batch::default();
+        batch.add(first);
         let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
         // Drain what has queued up every few milliseconds rather than awaiting each visit:
         // an await on an empty channel means one cross-thread wake-up per redirect.
         loop {
-            while batch.len() < MAX_BATCH {
+            while !batch.is_full() {
                 match receiver.try_recv() {
-                    Ok(visit) => batch.push(visit),
+                    Ok(visit) => batch.add(visit),
                     Err(_) => break,
                 }
             }
             let now = tokio::time::Instant::now();
-            let due = batch.len() >= MAX_BATCH || now >= deadline || receiver.is_closed();
             let previous_done = writing.as_ref().is_none_or(JoinHandle::is_finished);
-            if due && (previous_done || batch.len() >= MAX_BATCH || receiver.is_closed()) {
+            if batch.is_full() || receiver.is_closed() || (now >= deadline && previous_done) {
                 break;
             }
             let nap = if now < deadline {
@@ -104,12 +104,12 @@ async fn write_batches(
         }
         let (db, metrics) = (db.clone(), Arc::clone(&metrics));
         writing = Some(tokio::spawn(async move {
-            let size = batch.len() as u64;
-            match flush(&db, batch).await {
-                Ok(()) => metrics.recorded.fetch_add(size, Ordering::Relaxed),
+            let visits = batch.visits;
+            match write(&db, batch).await {
+                Ok(()) => metrics.recorded.fetch_add(visits, Ordering::Relaxed),
                 Err(e) => {
-                    tracing::error!(error = %e, visits = size, "could not write visits");
-                    metrics.failed.fetch_add(size, Ordering::Relaxed)
+                    tracing::error!(error = %e, visits, "could not write visits");
+                    metrics.failed.fetch_add(visits, Ordering::Relaxed)
                 }
             };
         }));
@@ -119,51 +119,64 @@ async fn write_batches(
     }
 }
 
-/// Writes one batch now (also what tests call to avoid waiting).
-pub async fn flush(db: &Database, batch: Vec<Visit>) -> Result<(), DbError> {
-    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
-    for visit in &batch {
-        if !visit.counted && !visit.row.is_bot {
-            *counts.entry(visit.row.link_id).or_default() += 1;
-        }
-    }
-    let rows = fold(batch.into_iter().map(|v| v.row));
+async fn write(db: &Database, batch: Batch) -> Result<(), DbError> {
+    let (rows, counts) = batch.into_rows();
     db.run(move |conn| links::record_visits(conn, &rows, &counts).map_err(DbError::from))
         .await
 }
 
-/// Identical visits (link, referrer host, browser, bot flag) in the same second become one
-/// row whose `hits` says how many: a link redirecting 100 000 times a second writes a row per
-/// second, not 100 000. The breakdowns sum `hits`, so they count exactly as before.
-fn fold(visits: impl Iterator<Item = NewVisit>) -> Vec<NewVisit> {
-    type Key = (i64, NaiveDateTime, Option<String>, String, bool);
-    let mut hits: BTreeMap<Key, i64> = BTreeMap::new();
-    for visit in visits {
-        let second = visit
-            .visited_at
-            .with_nanosecond(0)
-            .unwrap_or(visit.visited_at);
+/// Link, second, referrer host, browser, bot flag: what makes two visits the same row.
+type RowKey = (i64, NaiveDateTime, Option<String>, String, bool);
+
+/// The visits of one write, folded as they arrive: identical visits in the same second become
+/// one row whose `hits` says how many. A link redirecting 100 000 times a second writes a row
+/// per second, not 100 000, and the breakdowns, which sum `hits`, count exactly as before.
+#[derive(Default)]
+struct Batch {
+    hits: BTreeMap<RowKey, i64>,
+    /// Per link, the visits still to add to `access_count` (bots are not counted).
+    counts: BTreeMap<i64, i64>,
+    visits: u64,
+}
+
+impl Batch {
+    fn add(&mut self, Visit { row, counted }: Visit) {
+        if !counted && !row.is_bot {
+            *self.counts.entry(row.link_id).or_default() += row.hits;
+        }
+        let second = row.visited_at.with_nanosecond(0).unwrap_or(row.visited_at);
         let key = (
-            visit.link_id,
+            row.link_id,
             second,
-            visit.referrer_host,
-            visit.browser,
-            visit.is_bot,
+            row.referrer_host,
+            row.browser,
+            row.is_bot,
         );
-        *hits.entry(key).or_default() += visit.hits;
+        *self.hits.entry(key).or_default() += row.hits;
+        self.visits += row.hits as u64;
     }
-    hits.into_iter()
-        .map(
-            |((link_id, visited_at, referrer_host, browser, is_bot), hits)| NewVisit {
-                link_id,
-                visited_at,
-                referrer_host,
-                browser,
-                is_bot,
-                hits,
-            },
-        )
-        .collect()
+
+    fn is_full(&self) -> bool {
+        self.hits.len() >= MAX_ROWS
+    }
+
+    fn into_rows(self) -> (Vec<NewVisit>, BTreeMap<i64, i64>) {
+        let rows = self
+            .hits
+            .into_iter()
+            .map(
+                |((link_id, visited_at, referrer_host, browser, is_bot), hits)| NewVisit {
+                    link_id,
+                    visited_at,
+                    referrer_host,
+                    browser,
+                    is_bot,
+                    hits,
+                },
+            )
+            .collect();
+        (rows, self.counts)
+    }
 }
 
 /// Browser family and bot flag from a `User-Agent` header. Order matters: Edge and Opera
@@ -216,16 +229,27 @@ mod tests {
 
     #[test]
     fn identical_visits_in_one_second_fold_into_one_row() {
-        let rows = fold(
-            [
-                visit(1, "2026-11-24 10:00:00.100", "Chrome"),
-                visit(1, "2026-11-24 10:00:00.900", "Chrome"),
-                visit(1, "2026-11-24 10:00:01.000", "Chrome"),
-                visit(1, "2026-11-24 10:00:00.500", "Firefox"),
-                visit(2, "2026-11-24 10:00:00.500", "Chrome"),
-            ]
-            .into_iter(),
-        );
+        let mut batch = Batch::default();
+        for (row, counted) in [
+            (visit(1, "2026-11-24 10:00:00.100", "Chrome"), false),
+            (visit(1, "2026-11-24 10:00:00.900", "Chrome"), true),
+            (visit(1, "2026-11-24 10:00:01.000", "Chrome"), false),
+            (visit(1, "2026-11-24 10:00:00.500", "Firefox"), false),
+            (visit(2, "2026-11-24 10:00:00.500", "Chrome"), false),
+            (
+                NewVisit {
+                    is_bot: true,
+                    ..visit(2, "2026-11-24 10:00:00.700", "Other")
+                },
+                false,
+            ),
+        ] {
+            batch.add(Visit { row, counted });
+        }
+        assert_eq!(batch.visits, 6);
+        let (rows, counts) = batch.into_rows();
+        // Written but not counted: the visit counted already (a link with maxVisits) and the bot.
+        assert_eq!(counts, BTreeMap::from([(1, 3), (2, 1)]));
         let summary: Vec<(i64, String, &str, i64)> = rows
             .iter()
             .map(|r| {
@@ -244,6 +268,7 @@ mod tests {
                 (1, "2026-11-24 10:00:00".into(), "Firefox", 1),
                 (1, "2026-11-24 10:00:01".into(), "Chrome", 1),
                 (2, "2026-11-24 10:00:00".into(), "Chrome", 1),
+                (2, "2026-11-24 10:00:00".into(), "Other", 1),
             ]
         );
     }
