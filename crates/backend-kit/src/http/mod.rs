@@ -3,7 +3,8 @@
 //! - [`telemetry`]: `tracing` logs, human-readable in development and JSON in production;
 //!   `TracingLogger` gives every request a span with a request id.
 //! - [`configure_extractors`]: JSON, path and query errors become `400 {"message": …}`
-//!   (actix answers in plain text by default), oversized bodies `413`, wrong content type `415`.
+//!   (a JSON body's also lists the problem under `errors.body`; actix answers in plain text
+//!   by default), oversized bodies `413`, wrong content type `415`.
 //! - [`health`]: `/health` (the process is up) and `/ready` (its database, Redis and job queue answer).
 //! - [`validation`]: `FieldErrors`, the 400 that lists every invalid field.
 //! - [`configure_docs`]: `/openapi.json` and Swagger UI at `/docs`, served from the binary.
@@ -78,18 +79,21 @@ fn json_error_response(err: &JsonPayloadError) -> HttpResponse {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type must be application/json",
         ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => error_response(
-            StatusCode::BAD_REQUEST,
-            format!("Invalid request body: {e}"),
-        ),
-        JsonPayloadError::Deserialize(e) => {
-            error_response(StatusCode::BAD_REQUEST, format!("Malformed JSON: {e}"))
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            invalid_body("Invalid request body", e.to_string())
         }
-        other => error_response(
-            StatusCode::BAD_REQUEST,
-            format!("Invalid request body: {other}"),
-        ),
+        JsonPayloadError::Deserialize(e) => invalid_body("Malformed JSON", e.to_string()),
+        other => invalid_body("Invalid request body", other.to_string()),
     }
+}
+
+/// A body that could not be read as the expected JSON: the same `{"message", "errors"}`
+/// shape as a validation failure, the problem listed under `body` (serde names no field).
+fn invalid_body(message: &str, problem: String) -> HttpResponse {
+    HttpResponse::build(StatusCode::BAD_REQUEST).json(json!({
+        "message": format!("{message}: {problem}"),
+        "errors": { "body": [problem] },
+    }))
 }
 
 /// The default service: unknown routes answer `404 {"message": "Not Found"}`.

@@ -16,11 +16,9 @@ async fn malformed_json_is_a_400_with_a_message() {
             .body(body);
         let response = app.client.send(request).await;
         response.assert_status(400);
-        assert!(
-            response.json()["message"].is_string(),
-            "{body:?}: {}",
-            response.text
-        );
+        let json = response.json();
+        assert!(json["message"].is_string(), "{body:?}: {json}");
+        assert!(json["errors"]["body"][0].is_string(), "{body:?}: {json}");
     }
 }
 

@@ -197,12 +197,36 @@ async fn get_update_delete_and_stats() {
 #[actix_web::test]
 async fn malformed_bodies_and_unknown_routes_answer_in_json() {
     let app = spawn_app().await;
-    let request = app
-        .client
-        .request(reqwest::Method::POST, "/shorten")
-        .header("Content-Type", "application/json")
-        .body("{bad");
-    app.client.send(request).await.assert_status(400);
+    let code = app.create(json!({"url": "https://example.com/"})).await;
+    // A body that is not the expected JSON is invalid input like any other: 400 with
+    // `message` and `errors`, on create and on update.
+    for (method, path) in [
+        (reqwest::Method::POST, "/shorten".to_string()),
+        (reqwest::Method::PUT, format!("/shorten/{code}")),
+    ] {
+        for body in [
+            "{bad",
+            "",
+            "[]",
+            "null",
+            r#""https://example.com""#,
+            r#"{"url": 123}"#,
+        ] {
+            let request = app
+                .client
+                .request(method.clone(), &path)
+                .header("Content-Type", "application/json")
+                .body(body);
+            let response = app.client.send(request).await;
+            response.assert_status(400);
+            let json = response.json();
+            assert!(json["message"].is_string(), "{method} {body:?}: {json}");
+            assert!(
+                json["errors"]["body"][0].is_string(),
+                "{method} {body:?}: {json}"
+            );
+        }
+    }
     let request = app
         .client
         .request(reqwest::Method::POST, "/shorten")
