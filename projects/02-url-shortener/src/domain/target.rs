@@ -118,13 +118,24 @@ fn is_private_v6(ip: Ipv6Addr) -> bool {
     if let Some(v4) = ip.to_ipv4_mapped() {
         return is_private_v4(v4);
     }
-    let first = ip.segments()[0];
+    let s = ip.segments();
+    // Prefixes that carry an IPv4 address, which a gateway on the way turns back into IPv4:
+    // NAT64 64:ff9b::/96 (last 32 bits) and 6to4 2002::/16 (bits 16–48).
+    let embedded_v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_private_v4(embedded_v4(s[6], s[7]));
+    }
+    if s[0] == 0x2002 {
+        return is_private_v4(embedded_v4(s[1], s[2]));
+    }
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // fc00::/7 unique local (AWS metadata fd00:ec2::254)
-        || (first & 0xffc0) == 0xfe80 // fe80::/10 link-local
-        || matches!(IpAddr::V6(ip), IpAddr::V6(v6) if v6.segments()[..6] == [0; 6]) // ::a.b.c.d (deprecated IPv4-compatible)
+        || (s[0] & 0xfe00) == 0xfc00 // fc00::/7 unique local (AWS metadata fd00:ec2::254)
+        || (s[0] & 0xffc0) == 0xfe80 // fe80::/10 link-local
+        || (s[0] & 0xffc0) == 0xfec0 // fec0::/10 site-local (deprecated, still routed in places)
+        || s[..3] == [0x64, 0xff9b, 1] // 64:ff9b:1::/48 NAT64 for local networks
+        || s[..6] == [0; 6] // ::a.b.c.d (deprecated IPv4-compatible)
 }
 
 #[cfg(test)]
@@ -152,6 +163,9 @@ mod tests {
         );
         assert!(check("https://8.8.8.8/dns").is_ok());
         assert!(check("https://[2001:4860:4860::8888]/").is_ok());
+        // Public IPv4 through NAT64 and 6to4 is as fine as the address itself.
+        assert!(check("https://[64:ff9b::808:808]/").is_ok());
+        assert!(check("https://[2002:808:808::1]/").is_ok());
     }
 
     #[test]
@@ -199,6 +213,11 @@ mod tests {
             "http://[fd00:ec2::254]/",
             "http://[fe80::1]/",
             "http://[::]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[64:ff9b:1::1]/",
+            "http://[2002:c0a8:101::1]/",
+            "http://[fec0::1]/",
             "http://metadata.google.internal/",
             "http://user:pw@example.com/",
         ] {
