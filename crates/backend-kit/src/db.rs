@@ -217,19 +217,48 @@ pub struct MigrationSet {
 /// A function because embedded migrations are consumed when run.
 pub type Migrations = fn() -> Vec<MigrationSet>;
 
+/// The PostgreSQL advisory lock held while migrating (any fixed number; this one spells
+/// "capstone" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6361_7073_746f_6e65;
+
 /// Runs each set in order on the right backend.
+///
+/// On PostgreSQL the whole run holds an advisory lock: instances of a scaled-out service
+/// start together, and two of them creating diesel's bookkeeping table or the same table at
+/// once fail with a unique violation in `pg_type`. The second one waits, then finds nothing
+/// pending. (A SQLite file serialises writers by itself.)
 pub fn run_migrations(
     conn: &mut AnyConnection,
     sets: impl IntoIterator<Item = MigrationSet>,
 ) -> Result<(), DbError> {
-    for set in sets {
-        let result = match conn {
-            AnyConnection::Postgresql(pg) => pg.run_pending_migrations(set.postgres).map(|_| ()),
-            AnyConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(set.sqlite).map(|_| ()),
-        };
-        result.map_err(|e| DbError::Migration(e.to_string()))?;
+    let migration_error = |e: &dyn std::fmt::Display| DbError::Migration(e.to_string());
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            let lock = |pg: &mut PgConnection, sql: &str| {
+                diesel::sql_query(sql)
+                    .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+                    .execute(pg)
+                    .map(|_| ())
+                    .map_err(|e| migration_error(&e))
+            };
+            lock(pg, "SELECT pg_advisory_lock($1)")?;
+            let result = sets.into_iter().try_for_each(|set| {
+                pg.run_pending_migrations(set.postgres)
+                    .map(|_| ())
+                    .map_err(|e| migration_error(&e))
+            });
+            // Unlocked even after a failure: the lock belongs to this session, which the
+            // pool may keep open.
+            let unlocked = lock(pg, "SELECT pg_advisory_unlock($1)");
+            result.and(unlocked)
+        }
+        AnyConnection::Sqlite(sqlite) => sets.into_iter().try_for_each(|set| {
+            sqlite
+                .run_pending_migrations(set.sqlite)
+                .map(|_| ())
+                .map_err(|e| migration_error(&e))
+        }),
     }
-    Ok(())
 }
 
 pub type Pool = r2d2::Pool<AnyConnectionManager>;

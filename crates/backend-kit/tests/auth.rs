@@ -276,3 +276,27 @@ where
     }
     out
 }
+
+#[test]
+fn instances_starting_together_all_migrate_the_same_fresh_database() {
+    // A scaled-out service starts its instances at once; each runs the migrations on start-up.
+    let db = TestDatabase::new();
+    let settings = Settings::for_tests("backend-kit-test", db.url().to_string());
+    let barrier = std::sync::Barrier::new(4);
+    std::thread::scope(|scope| {
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    Database::from_settings(&settings, migrations).map(|_| ())
+                })
+            })
+            .collect();
+        for start in starts {
+            start
+                .join()
+                .expect("no panic")
+                .expect("every instance starts");
+        }
+    });
+}
