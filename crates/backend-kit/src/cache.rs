@@ -10,6 +10,9 @@
 //! Redis pub/sub channel that every instance listens to, and each drops its copy. A process
 //! that is not listening (starting up, Redis gone) does not use its copies at all, and forgets
 //! them all when it listens again: an invalidation it may have missed can never be served.
+//!
+//! While Redis is down (its circuit breaker open), `get` misses and `set` does nothing without
+//! waiting on it; an invalidation that cannot reach Redis is retried until it does.
 
 use std::time::{Duration, Instant};
 
@@ -23,11 +26,16 @@ pub enum CacheError {
     Redis(#[from] redis::RedisError),
     #[error("cached value is not valid JSON: {0}")]
     Decode(#[from] serde_json::Error),
+    /// Redis failed a moment ago and is skipped for now (see `redis::Redis::run`).
+    #[error("redis is unreachable; skipped for now")]
+    Skipped,
 }
 
 /// Values as they are (no encoding on a hit) and the instant they stop being valid.
 type Entries<V> = moka::sync::Cache<String, (V, Instant)>;
 
+// One per cache, and a cache per process: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Store<V> {
     Local(Entries<V>),
     /// Values as JSON, shared by every instance, with this process's near copies in front.
@@ -35,6 +43,7 @@ enum Store<V> {
     Redis {
         redis: crate::redis::Redis,
         near: near::Near<V>,
+        pending: Pending,
     },
 }
 
@@ -48,9 +57,14 @@ impl<V> Clone for Cache<V> {
         let store = match &self.store {
             Store::Local(cache) => Store::Local(cache.clone()),
             #[cfg(feature = "redis")]
-            Store::Redis { redis, near } => Store::Redis {
+            Store::Redis {
+                redis,
+                near,
+                pending,
+            } => Store::Redis {
                 redis: redis.clone(),
                 near: near.clone(),
+                pending: pending.clone(),
             },
         };
         Self { store }
@@ -76,6 +90,7 @@ where
             store: Store::Redis {
                 near: near::Near::listen(&redis, near_capacity),
                 redis,
+                pending: Pending::default(),
             },
         }
     }
@@ -91,18 +106,34 @@ where
                 None => None,
             }),
             #[cfg(feature = "redis")]
-            Store::Redis { redis, near } => {
+            Store::Redis {
+                redis,
+                near,
+                pending,
+            } => {
                 if let Some(value) = near.get(key) {
                     return Ok(Some(value));
                 }
+                // Redis may still hold what a failed invalidation should have removed.
+                if pending.contains(key) {
+                    return Ok(None);
+                }
                 let epoch = near.epoch();
-                let (text, ttl_millis): (Option<String>, i64) = redis::pipe()
-                    .cmd("GET")
-                    .arg(redis.key(key))
-                    .cmd("PTTL")
-                    .arg(redis.key(key))
-                    .query_async(&mut redis.connection())
-                    .await?;
+                let redis_key = redis.key(key);
+                let read = redis.run(|mut conn| async move {
+                    redis::pipe()
+                        .cmd("GET")
+                        .arg(&redis_key)
+                        .cmd("PTTL")
+                        .arg(&redis_key)
+                        .query_async::<(Option<String>, i64)>(&mut conn)
+                        .await
+                });
+                // Redis is being skipped (it failed a moment ago): a miss.
+                let Some(read) = read.await else {
+                    return Ok(None);
+                };
+                let (text, ttl_millis) = read?;
                 let Some(text) = text else { return Ok(None) };
                 let value: V = serde_json::from_str(&text)?;
                 // PTTL is -1 for a key without expiry (the near copy's own bound applies) and
@@ -129,15 +160,23 @@ where
                 Ok(())
             }
             #[cfg(feature = "redis")]
-            Store::Redis { redis, .. } => {
-                let millis = ttl.as_millis().max(1) as u64;
-                redis::cmd("SET")
+            Store::Redis { redis, pending, .. } => {
+                if pending.contains(key) {
+                    return Ok(());
+                }
+                let mut command = redis::cmd("SET");
+                command
                     .arg(redis.key(key))
                     .arg(serde_json::to_string(value)?)
                     .arg("PX")
-                    .arg(millis)
-                    .query_async::<()>(&mut redis.connection())
-                    .await?;
+                    .arg(ttl.as_millis().max(1) as u64);
+                let written = redis
+                    .run(|mut conn| async move { command.query_async::<()>(&mut conn).await })
+                    .await;
+                // `None`: skipped while Redis is down; the next miss fills it.
+                if let Some(result) = written {
+                    result?;
+                }
                 Ok(())
             }
         }
@@ -150,22 +189,109 @@ where
                 Ok(())
             }
             #[cfg(feature = "redis")]
-            Store::Redis { redis, near } => {
+            Store::Redis {
+                redis,
+                near,
+                pending,
+            } => {
                 // Our own copy goes at once; the other instances drop theirs on the message.
                 near.forget(key);
-                redis::pipe()
-                    .cmd("DEL")
-                    .arg(redis.key(key))
-                    .ignore()
-                    .cmd("PUBLISH")
-                    .arg(near::channel(redis))
-                    .arg(key)
-                    .ignore()
-                    .query_async::<()>(&mut redis.connection())
-                    .await?;
+                let result = invalidate_in_redis(redis, key).await;
                 // Again: a read racing the DEL may have copied the old value meanwhile.
                 near.forget(key);
-                Ok(())
+                if result.is_err() {
+                    pending.add(redis, near, key);
+                }
+                result
+            }
+        }
+    }
+}
+
+/// Removes `key` from Redis and tells every instance to drop its near copy.
+#[cfg(feature = "redis")]
+async fn invalidate_in_redis(redis: &crate::redis::Redis, key: &str) -> Result<(), CacheError> {
+    let mut commands = redis::pipe();
+    commands
+        .cmd("DEL")
+        .arg(redis.key(key))
+        .ignore()
+        .cmd("PUBLISH")
+        .arg(near::channel(redis))
+        .arg(key)
+        .ignore();
+    let done = redis
+        .run(|mut conn| async move { commands.query_async::<()>(&mut conn).await })
+        .await;
+    match done {
+        Some(result) => Ok(result?),
+        None => Err(CacheError::Skipped),
+    }
+}
+
+/// Invalidations that could not reach Redis, retried until they do. Meanwhile this process
+/// reads those keys from the database, since Redis may still hold the old value (when it was
+/// unreachable from here but not gone); other instances see the change once a retry lands.
+#[cfg(feature = "redis")]
+#[derive(Clone, Default)]
+struct Pending {
+    keys: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    /// `keys` is not empty: lets the hot path skip the lock.
+    any: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[cfg(feature = "redis")]
+impl Pending {
+    /// How often failed invalidations are tried again.
+    const RETRY_EVERY: Duration = Duration::from_millis(500);
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+        self.keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.any.load(std::sync::atomic::Ordering::Acquire) && self.lock().contains(key)
+    }
+
+    /// Remembers `key`; the first pending key starts the task that retries them all.
+    fn add<V: Clone + Send + Sync + 'static>(
+        &self,
+        redis: &crate::redis::Redis,
+        near: &near::Near<V>,
+        key: &str,
+    ) {
+        let mut keys = self.lock();
+        let start = keys.is_empty();
+        keys.insert(key.to_string());
+        self.any.store(true, std::sync::atomic::Ordering::Release);
+        drop(keys);
+        if start {
+            tokio::spawn(self.clone().retry(redis.clone(), near.clone()));
+        }
+    }
+
+    async fn retry<V: Clone + Send + Sync + 'static>(
+        self,
+        redis: crate::redis::Redis,
+        near: near::Near<V>,
+    ) {
+        loop {
+            tokio::time::sleep(Self::RETRY_EVERY).await;
+            let keys: Vec<String> = self.lock().iter().cloned().collect();
+            for key in keys {
+                if invalidate_in_redis(&redis, &key).await.is_err() {
+                    break;
+                }
+                near.forget(&key);
+                let mut keys = self.lock();
+                keys.remove(&key);
+                if keys.is_empty() {
+                    self.any.store(false, std::sync::atomic::Ordering::Release);
+                    tracing::info!("pending cache invalidations delivered");
+                    return;
+                }
             }
         }
     }

@@ -115,18 +115,25 @@ impl RateLimiter {
             }
             Store::Redis(redis) => {
                 let key = redis.key(&format!("ratelimit:{}:{client}:{window_index}", self.name));
-                let result: redis::RedisResult<(u32, bool)> = redis::pipe()
+                let mut counting = redis::pipe();
+                counting
                     .atomic()
                     .incr(&key, 1)
-                    .expire(&key, window_secs as i64)
-                    .query_async(&mut redis.connection())
-                    .await;
+                    .expire(&key, window_secs as i64);
+                let result =
+                    redis
+                        .run(|mut conn| async move {
+                            counting.query_async::<(u32, bool)>(&mut conn).await
+                        })
+                        .await;
                 match result {
-                    Ok((count, _)) => count,
-                    Err(e) => {
+                    Some(Ok((count, _))) => count,
+                    Some(Err(e)) => {
                         tracing::warn!(error = %e, limiter = self.name, "rate limiter: redis unavailable, allowing request");
                         return Decision::Allow;
                     }
+                    // Redis failed a moment ago and is skipped for now: fail open at once.
+                    None => return Decision::Allow,
                 }
             }
         };

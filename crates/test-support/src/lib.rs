@@ -4,6 +4,7 @@
 //! - [`TestRedis`]: a Redis URL plus a unique key prefix per test, or `None`.
 //! - [`TestClient`]: a `reqwest` client bound to a spawned server, with JSON helpers.
 //! - `browser::Browser` (feature `browser`): a headless Chromium over WebDriver, for served pages.
+//! - [`TcpProxy`]: a forwarder a test can cut, to cut the service off from Redis alone.
 //!
 //! Where the services come from, in order:
 //!
@@ -20,6 +21,7 @@
 pub mod browser;
 mod client;
 mod containers;
+mod proxy;
 
 use std::sync::OnceLock;
 
@@ -27,6 +29,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
 pub use client::{TestClient, TestResponse};
+pub use proxy::TcpProxy;
 
 /// Random lower-case letters and digits, for database names and key prefixes.
 pub fn unique_suffix() -> String {

@@ -8,7 +8,7 @@
 //! every spelling the URL parser normalises: `http://2130706433/`, `http://0x7f.1/`,
 //! `http://[::ffff:127.0.0.1]/` are all 127.0.0.1.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 

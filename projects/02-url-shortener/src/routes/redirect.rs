@@ -44,8 +44,8 @@ pub fn cache_key(code: &str) -> String {
     format!("link:{code}")
 }
 
-/// Drops a code from the cache after its link changed. Failures are logged: the entry then
-/// lives until its TTL.
+/// Drops a code from the cache after its link changed. When Redis cannot be reached the cache
+/// retries until it can, and reads the code from the database meanwhile.
 pub async fn invalidate(state: &AppState, code: &str) {
     if let Err(e) = state.cache.delete(&cache_key(code)).await {
         tracing::warn!(error = %e, "cache invalidation failed");

@@ -146,3 +146,65 @@ async fn each_instance_keeps_near_copies_that_a_change_anywhere_drops() {
         .assert_status(204);
     second.visit(&code).await.assert_status(404);
 }
+
+#[actix_web::test]
+async fn a_change_made_while_cut_off_from_redis_reaches_it_once_it_is_back() {
+    let Some(redis) = TestRedis::new() else {
+        eprintln!("skipped here: needs TEST_REDIS_URL (set by .ci/run's second pass)");
+        return;
+    };
+    // The first instance reaches Redis through a proxy that can be cut: a partition between
+    // it and Redis, while the second instance and Redis itself carry on.
+    let target = url::Url::parse(&redis.url).expect("redis url");
+    let proxy = test_support::TcpProxy::start(&format!(
+        "{}:{}",
+        target.host_str().expect("host"),
+        target.port().unwrap_or(6379)
+    ))
+    .expect("proxy");
+    let first = spawn_app_with(|c| {
+        c.settings.redis_url = Some(backend_kit::secret::Secret::new(format!(
+            "redis://{}",
+            proxy.address()
+        )));
+        c.settings.redis_prefix = redis.prefix.clone();
+    })
+    .await;
+    let second = start(first.database_url.clone(), Some(redis.clone()), |_| {}).await;
+
+    let code = first.create(json!({"url": "https://example.com/1"})).await;
+    second.visit(&code).await.assert_status(302); // in Redis now
+    proxy.cut();
+    first
+        .client
+        .put(
+            &format!("/shorten/{code}"),
+            None,
+            &json!({"url": "https://example.com/2"}),
+        )
+        .await
+        .assert_status(200);
+    // The instance that made the change reads it from the database meanwhile, and quickly:
+    // Redis is skipped, not waited for, while it is unreachable.
+    for _ in 0..3 {
+        assert_eq!(
+            first.visit(&code).await.header("location"),
+            Some("https://example.com/2")
+        );
+    }
+    proxy.restore();
+    // Its invalidation is retried until Redis takes it; then the other instance sees the change.
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = second
+            .visit(&code)
+            .await
+            .header("location")
+            .map(str::to_string);
+        if seen.as_deref() == Some("https://example.com/2") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen.as_deref(), Some("https://example.com/2"));
+}
