@@ -77,10 +77,10 @@ run_wrk() { # name, script-or-empty, url
   report "$name" "$out"
 }
 
-start_server() { # extra VAR=value settings may follow
-  env "$@" DATABASE_URL="${admin_url%/*}/$db_name" PORT="$port" RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
+start_server() { # VAR=value settings that override the defaults below may follow
+  env DATABASE_URL="${admin_url%/*}/$db_name" PORT="$port" RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
     SHORTEN_RATE_LIMIT_PER_MINUTE=100000000 \
-    REDIS_URL="${BENCH_REDIS_URL:-}" JWT_SECRET="bench-secret-that-is-at-least-32-bytes" \
+    REDIS_URL="${BENCH_REDIS_URL:-}" JWT_SECRET="bench-secret-that-is-at-least-32-bytes" "$@" \
     "target/release/$project" >"$workdir/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 50); do curl -fs "$base/health" >/dev/null 2>&1 && return; sleep 0.2; done
@@ -127,6 +127,13 @@ LUA
     # A fresh Redis prefix too: the first server's Redis entries would otherwise still answer.
     start_server CACHE_TTL_SECS=0 REDIS_PREFIX="bench-miss-$$"
     run_wrk "GET /{code} cache miss" "" "$base/$code"
+    if [ -n "${BENCH_REDIS_URL:-}" ]; then
+      # Redis unreachable (nothing listens on port 1): redirects fall back to the database.
+      echo "RSS after load: $(rss_mb) MB"
+      kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+      start_server REDIS_URL=redis://127.0.0.1:1
+      run_wrk "GET /{code} Redis down" "" "$base/$code"
+    fi
     ;;
   *) echo "no benchmark scenarios for $project yet" >&2; exit 2 ;;
 esac
