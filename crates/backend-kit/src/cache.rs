@@ -235,7 +235,9 @@ async fn invalidate_in_redis(redis: &crate::redis::Redis, key: &str) -> Result<(
 #[cfg(feature = "redis")]
 #[derive(Clone, Default)]
 struct Pending {
-    keys: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    /// Key → how many times its invalidation failed, so a retry that lands does not forget a
+    /// newer failure of the same key.
+    keys: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
     /// `keys` is not empty: lets the hot path skip the lock.
     any: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
@@ -245,14 +247,14 @@ impl Pending {
     /// How often failed invalidations are tried again.
     const RETRY_EVERY: Duration = Duration::from_millis(500);
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, u64>> {
         self.keys
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn contains(&self, key: &str) -> bool {
-        self.any.load(std::sync::atomic::Ordering::Acquire) && self.lock().contains(key)
+        self.any.load(std::sync::atomic::Ordering::Acquire) && self.lock().contains_key(key)
     }
 
     /// Remembers `key`; the first pending key starts the task that retries them all.
@@ -264,7 +266,7 @@ impl Pending {
     ) {
         let mut keys = self.lock();
         let start = keys.is_empty();
-        keys.insert(key.to_string());
+        *keys.entry(key.to_string()).or_default() += 1;
         self.any.store(true, std::sync::atomic::Ordering::Release);
         drop(keys);
         if start {
@@ -279,14 +281,17 @@ impl Pending {
     ) {
         loop {
             tokio::time::sleep(Self::RETRY_EVERY).await;
-            let keys: Vec<String> = self.lock().iter().cloned().collect();
-            for key in keys {
+            let snapshot: Vec<(String, u64)> =
+                self.lock().iter().map(|(k, n)| (k.clone(), *n)).collect();
+            for (key, failures) in snapshot {
                 if invalidate_in_redis(&redis, &key).await.is_err() {
                     break;
                 }
                 near.forget(&key);
                 let mut keys = self.lock();
-                keys.remove(&key);
+                if keys.get(&key) == Some(&failures) {
+                    keys.remove(&key);
+                }
                 if keys.is_empty() {
                     self.any.store(false, std::sync::atomic::Ordering::Release);
                     tracing::info!("pending cache invalidations delivered");
