@@ -66,6 +66,12 @@ ratios = [float(b) / float(a) for a, b in (line.split() for line in sys.stdin)]
 print("ratio per round: " + ", ".join(f"{r:.0%}" for r in ratios) + f"   median {statistics.median(ratios):.0%}")'
 }
 
+# A freshly started server first fills its pools and connections: two seconds of load before
+# the measured run, so the figures are of the steady state.
+warm_up() { # url
+  wrk -t"$threads" -c"$connections" -d2s "$1" >/dev/null
+}
+
 token=""
 run_wrk() { # name, script-or-empty, url
   local name="$1" script="$2" url="$3"
@@ -118,7 +124,11 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"url":"https://example.com/a/long/path?with=query"}'
 LUA
+    warm_up "$base/$code"
     compare_rounds "GET /health (ceiling)" "$base/health" "GET /{code} cache hit" "$base/$code"
+    # Every redirect above queued its visit: how many the batch writer kept up with.
+    sleep 1
+    curl -fs "$base/metrics" | grep -E '^shortener_visits_(recorded|dropped|failed)_total' | tr '\n' ' '; echo
     run_wrk "POST /shorten" "$workdir/post.lua" "$base/shorten"
     # Cache misses: the same server with entries that expire at once, so every redirect reads
     # the database.
@@ -126,12 +136,14 @@ LUA
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
     # A fresh Redis prefix too: the first server's Redis entries would otherwise still answer.
     start_server CACHE_TTL_SECS=0 REDIS_PREFIX="bench-miss-$$"
+    warm_up "$base/$code"
     run_wrk "GET /{code} cache miss" "" "$base/$code"
     if [ -n "${BENCH_REDIS_URL:-}" ]; then
       # Redis unreachable (nothing listens on port 1): redirects fall back to the database.
       echo "RSS after load: $(rss_mb) MB"
       kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
       start_server REDIS_URL=redis://127.0.0.1:1
+      warm_up "$base/$code"
       run_wrk "GET /{code} Redis down" "" "$base/$code"
     fi
     ;;
