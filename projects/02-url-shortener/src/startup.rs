@@ -59,7 +59,16 @@ impl Application {
         let redis = Redis::from_settings(&settings)?;
         let cache = match &redis {
             Some(redis) => Cache::redis(redis.clone(), LOCAL_CACHE_ENTRIES),
-            None => Cache::local(LOCAL_CACHE_ENTRIES),
+            None => {
+                if db.backend() == backend_kit::db::Backend::Postgres {
+                    // A shared database suggests several instances; their caches would not be.
+                    tracing::info!(
+                        "no REDIS_URL: the cache and rate limits are this process's own; \
+                         to run several instances, set REDIS_URL so a change reaches them all at once"
+                    );
+                }
+                Cache::local(LOCAL_CACHE_ENTRIES)
+            }
         };
         let (visits, visit_writer) = VisitRecorder::start(db.clone(), config.visit_queue_capacity);
         let policy = TargetPolicy::new(&config.public_url, config.allow_private_targets);
