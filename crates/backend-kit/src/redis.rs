@@ -31,10 +31,12 @@ impl Redis {
     pub fn connect(url: &str, prefix: &str) -> redis::RedisResult<Self> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
-            // Fail fast: a request waiting on a dead Redis is worse than one without it.
+            // Fail fast: a request waiting on a dead Redis is worse than one without it. One
+            // connection attempt, no retry loop: the breaker below decides when to try again
+            // (with a retry, every request in flight when Redis went away waited ~150 ms).
             .set_connection_timeout(Some(Duration::from_millis(500)))
             .set_response_timeout(Some(Duration::from_millis(500)))
-            .set_number_of_retries(1)
+            .set_number_of_retries(0)
             .set_max_delay(Duration::from_secs(2));
         Ok(Self {
             conn: ConnectionManager::new_lazy_with_config(client.clone(), config)?,
