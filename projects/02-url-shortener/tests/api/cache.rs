@@ -14,8 +14,13 @@ fn rewrite_in_database(database_url: &str, code: &str, url: &str) {
 
 /// Two instances on one database and one Redis, as behind a load balancer.
 async fn two_instances_sharing(redis: &TestRedis) -> (TestApp, TestApp) {
+    two_instances_sharing_via(&redis.url, redis).await
+}
+
+/// The same, with the first instance reaching Redis at `first_url` (through a proxy, say).
+async fn two_instances_sharing_via(first_url: &str, redis: &TestRedis) -> (TestApp, TestApp) {
     let first = spawn_app_with(|c| {
-        c.settings.redis_url = Some(backend_kit::secret::Secret::new(redis.url.clone()));
+        c.settings.redis_url = Some(backend_kit::secret::Secret::new(first_url.to_string()));
         c.settings.redis_prefix = redis.prefix.clone();
     })
     .await;
@@ -162,15 +167,8 @@ async fn a_change_made_while_cut_off_from_redis_reaches_it_once_it_is_back() {
         target.port().unwrap_or(6379)
     ))
     .expect("proxy");
-    let first = spawn_app_with(|c| {
-        c.settings.redis_url = Some(backend_kit::secret::Secret::new(format!(
-            "redis://{}",
-            proxy.address()
-        )));
-        c.settings.redis_prefix = redis.prefix.clone();
-    })
-    .await;
-    let second = start(first.database_url.clone(), Some(redis.clone()), |_| {}).await;
+    let (first, second) =
+        two_instances_sharing_via(&format!("redis://{}", proxy.address()), &redis).await;
 
     let code = first.create(json!({"url": "https://example.com/1"})).await;
     second.visit(&code).await.assert_status(302); // in Redis now
