@@ -36,8 +36,7 @@ impl Redis {
             // (with a retry, every request in flight when Redis went away waited ~150 ms).
             .set_connection_timeout(Some(Duration::from_millis(500)))
             .set_response_timeout(Some(Duration::from_millis(500)))
-            .set_number_of_retries(0)
-            .set_max_delay(Duration::from_secs(2));
+            .set_number_of_retries(0);
         Ok(Self {
             conn: ConnectionManager::new_lazy_with_config(client.clone(), config)?,
             client,
