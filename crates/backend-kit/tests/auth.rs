@@ -280,6 +280,12 @@ where
 #[test]
 fn instances_starting_together_all_migrate_the_same_fresh_database() {
     // A scaled-out service starts its instances at once; each runs the migrations on start-up.
+    // Scaling out is on PostgreSQL; four processes opening one fresh SQLite file at once can
+    // still meet "database is locked" while it switches to WAL (seen once in CI).
+    if test_support::database_backend() != "postgres" {
+        eprintln!("skipped here: needs TEST_DATABASE_URL (set by .ci/run's second pass)");
+        return;
+    }
     let db = TestDatabase::new();
     let settings = Settings::for_tests("backend-kit-test", db.url().to_string());
     let barrier = std::sync::Barrier::new(4);
