@@ -14,6 +14,7 @@
 //! | `ACCESS_TOKEN_TTL_SECS` | 900 | access-token lifetime |
 //! | `REFRESH_TOKEN_TTL_SECS` | 2 592 000 (30 days) | refresh-token lifetime |
 //! | `TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind a proxy you run) |
+//! | `TRUSTED_PROXY_HOPS` | 1 with `TRUST_PROXY_HEADERS=true`, else 0 | how many proxies you run in front of the service: the client IP is that many entries from the right of `X-Forwarded-For` |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,74 @@ pub enum ConfigError {
     SecretFile { path: String, reason: String },
 }
 
+/// Reads variables by name, each with a default, and says which variable is wrong and why
+/// when one does not parse. The one parser every `Config` in the workspace uses.
+pub struct Env<L = fn(&str) -> Option<String>> {
+    lookup: L,
+}
+
+impl Env {
+    /// The process environment, after loading `.env` if there is one. Empty values count as
+    /// unset.
+    pub fn from_process() -> Self {
+        let _ = dotenvy::dotenv();
+        Env {
+            lookup: |name| std::env::var(name).ok().filter(|v| !v.is_empty()),
+        }
+    }
+}
+
+impl<L: Fn(&str) -> Option<String>> Env<L> {
+    /// Any lookup function: tests need not touch the real environment.
+    pub fn new(lookup: L) -> Self {
+        Env { lookup }
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+    }
+
+    /// `name` parsed as a `T`, or `default` when unset; `reason` says what was expected.
+    pub fn parse_or<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+        reason: &'static str,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+                name,
+                value,
+                reason,
+            }),
+        }
+    }
+
+    /// A whole number, or `default` when unset.
+    pub fn number<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        self.parse_or(name, default, "expected a whole number")
+    }
+
+    /// `true`/`false` (or `1`/`0`), or `default` when unset.
+    pub fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).as_deref().map(str::trim) {
+            None => Ok(default),
+            Some("true" | "1") => Ok(true),
+            Some("false" | "0") => Ok(false),
+            Some(other) => Err(ConfigError::Invalid {
+                name,
+                value: other.to_string(),
+                reason: "expected true or false",
+            }),
+        }
+    }
+}
+
 /// What every capstone needs to start. Projects wrap it in their own config with their extras.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -63,26 +132,32 @@ pub struct Settings {
     pub bcrypt_cost: u32,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
-    pub trust_proxy_headers: bool,
+    /// Proxies of ours in front of the service (0: none, trust no header). Each appends the
+    /// address it received from to `X-Forwarded-For`, so the client is this many entries from
+    /// the right; everything further left was written by the client and proves nothing.
+    pub trusted_proxy_hops: u32,
     pub log_filter: String,
 }
 
 impl Settings {
     /// Reads the process environment (after loading `.env` if there is one).
     pub fn from_env(app_name: &str, default_port: u16) -> Result<Self, ConfigError> {
-        let _ = dotenvy::dotenv();
-        Self::from_lookup(app_name, default_port, Path::new("var"), |name| {
-            std::env::var(name).ok().filter(|v| !v.is_empty())
-        })
+        Self::read(
+            &Env::from_process(),
+            app_name,
+            default_port,
+            Path::new("var"),
+        )
     }
 
-    /// The parsing itself, fed by any lookup function so tests need not touch the real environment.
-    pub fn from_lookup(
+    /// The parsing itself, from any [`Env`]; `var_dir` is where the development secret lives.
+    pub fn read<L: Fn(&str) -> Option<String>>(
+        env: &Env<L>,
         app_name: &str,
         default_port: u16,
         var_dir: &Path,
-        lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        let lookup = |name: &str| env.get(name);
         let app_env = match lookup("APP_ENV").as_deref() {
             None | Some("development") | Some("dev") | Some("local") => AppEnv::Development,
             Some("production") | Some("prod") => AppEnv::Production,
@@ -116,38 +191,34 @@ impl Settings {
         Ok(Self {
             app_name: app_name.to_string(),
             host: lookup("HOST").unwrap_or_else(|| "127.0.0.1".into()),
-            port: parse_or(&lookup, "PORT", default_port, "expected a port number")?,
+            port: env.parse_or("PORT", default_port, "expected a port number")?,
             database_url: Secret::new(database_url),
-            database_pool_size: parse_or(
-                &lookup,
-                "DATABASE_POOL_SIZE",
-                10,
-                "expected a positive number",
-            )?
-            .max(1),
+            database_pool_size: env
+                .parse_or("DATABASE_POOL_SIZE", 10, "expected a positive number")?
+                .max(1),
             redis_url: lookup("REDIS_URL").map(Secret::new),
             redis_prefix: lookup("REDIS_PREFIX").unwrap_or_else(|| app_name.to_string()),
             jwt_secret: Secret::new(jwt_secret),
             app_env,
-            bcrypt_cost: parse_or(&lookup, "BCRYPT_COST", 12, "expected a number from 4 to 31")?,
-            access_token_ttl: Duration::from_secs(parse_or(
-                &lookup,
+            bcrypt_cost: env.parse_or("BCRYPT_COST", 12, "expected a number from 4 to 31")?,
+            access_token_ttl: Duration::from_secs(env.parse_or(
                 "ACCESS_TOKEN_TTL_SECS",
                 15 * 60,
                 "expected seconds",
             )?),
-            refresh_token_ttl: Duration::from_secs(parse_or(
-                &lookup,
+            refresh_token_ttl: Duration::from_secs(env.parse_or(
                 "REFRESH_TOKEN_TTL_SECS",
                 30 * 24 * 3600,
                 "expected seconds",
             )?),
-            trust_proxy_headers: parse_or(
-                &lookup,
-                "TRUST_PROXY_HEADERS",
-                false,
-                "expected true or false",
-            )?,
+            trusted_proxy_hops: {
+                let trust = env.flag("TRUST_PROXY_HEADERS", false)?;
+                env.parse_or(
+                    "TRUSTED_PROXY_HOPS",
+                    u32::from(trust),
+                    "expected a whole number of proxies",
+                )?
+            },
             log_filter: lookup("RUST_LOG").unwrap_or_else(|| "info".into()),
         })
     }
@@ -167,29 +238,13 @@ impl Settings {
             bcrypt_cost: 4,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(3600),
-            trust_proxy_headers: false,
+            trusted_proxy_hops: 0,
             log_filter: "warn".into(),
         }
     }
 
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
-    }
-}
-
-fn parse_or<T: std::str::FromStr>(
-    lookup: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-    reason: &'static str,
-) -> Result<T, ConfigError> {
-    match lookup(name) {
-        None => Ok(default),
-        Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
-            name,
-            value,
-            reason,
-        }),
     }
 }
 
@@ -223,7 +278,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Settings::from_lookup("demo", 8080, dir, |name| map.get(name).cloned())
+        Settings::read(&Env::new(|name| map.get(name).cloned()), "demo", 8080, dir)
     }
 
     #[test]
@@ -290,6 +345,19 @@ mod tests {
                 .starts_with("PORT has an invalid value `eighty`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn proxy_hops_default_to_one_when_headers_are_trusted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hops = |vars: &[(&str, &str)]| settings(vars, dir.path()).unwrap().trusted_proxy_hops;
+        assert_eq!(hops(&[]), 0);
+        assert_eq!(hops(&[("TRUST_PROXY_HEADERS", "true")]), 1);
+        assert_eq!(
+            hops(&[("TRUST_PROXY_HEADERS", "true"), ("TRUSTED_PROXY_HOPS", "2")]),
+            2
+        );
+        assert_eq!(hops(&[("TRUSTED_PROXY_HOPS", "2")]), 2);
     }
 
     #[test]

@@ -64,9 +64,11 @@ pub enum DbError {
     #[error("database query failed: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("database migration failed: {0}")]
-    Migration(String),
+    Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("blocking task failed: {0}")]
-    Blocking(String),
+    Blocking(#[from] tokio::task::JoinError),
+    #[error("the connection pool is shut down")]
+    Closed(#[from] tokio::sync::AcquireError),
 }
 
 /// A `DATABASE_URL` after deciding which backend it names.
@@ -217,6 +219,30 @@ pub struct MigrationSet {
 /// A function because embedded migrations are consumed when run.
 pub type Migrations = fn() -> Vec<MigrationSet>;
 
+/// Defines a project's `pub fn migrations() -> Vec<MigrationSet>`: the auth tables' (users,
+/// refresh tokens) first, then the project's own from `migrations/postgres/` and
+/// `migrations/sqlite/` beside its `Cargo.toml`, embedded in the binary. The project depends
+/// on `diesel_migrations`, which `embed_migrations!` names.
+#[macro_export]
+macro_rules! project_migrations {
+    () => {
+        /// The auth tables' migrations, then this project's.
+        pub fn migrations() -> ::std::vec::Vec<$crate::db::MigrationSet> {
+            const POSTGRES: ::diesel_migrations::EmbeddedMigrations =
+                ::diesel_migrations::embed_migrations!("migrations/postgres");
+            const SQLITE: ::diesel_migrations::EmbeddedMigrations =
+                ::diesel_migrations::embed_migrations!("migrations/sqlite");
+            ::std::vec![
+                $crate::auth::migrations(),
+                $crate::db::MigrationSet {
+                    postgres: POSTGRES,
+                    sqlite: SQLITE,
+                },
+            ]
+        }
+    };
+}
+
 /// The PostgreSQL advisory lock held while migrating (any fixed number; this one spells
 /// "capstone" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6361_7073_746f_6e65;
@@ -231,7 +257,6 @@ pub fn run_migrations(
     conn: &mut AnyConnection,
     sets: impl IntoIterator<Item = MigrationSet>,
 ) -> Result<(), DbError> {
-    let migration_error = |e: &dyn std::fmt::Display| DbError::Migration(e.to_string());
     match conn {
         AnyConnection::Postgresql(pg) => {
             let lock = |pg: &mut PgConnection, sql: &str| {
@@ -239,13 +264,13 @@ pub fn run_migrations(
                     .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
                     .execute(pg)
                     .map(|_| ())
-                    .map_err(|e| migration_error(&e))
+                    .map_err(|e| DbError::Migration(e.into()))
             };
             lock(pg, "SELECT pg_advisory_lock($1)")?;
             let result = sets.into_iter().try_for_each(|set| {
                 pg.run_pending_migrations(set.postgres)
                     .map(|_| ())
-                    .map_err(|e| migration_error(&e))
+                    .map_err(DbError::Migration)
             });
             // Unlocked even after a failure: the lock belongs to this session, which the
             // pool may keep open.
@@ -256,7 +281,7 @@ pub fn run_migrations(
             sqlite
                 .run_pending_migrations(set.sqlite)
                 .map(|_| ())
-                .map_err(|e| migration_error(&e))
+                .map_err(DbError::Migration)
         }),
     }
 }
@@ -334,9 +359,7 @@ impl Database {
         migrations: Migrations,
     ) -> Result<Self, DbError> {
         let settings = settings.clone();
-        tokio::task::spawn_blocking(move || Self::from_settings(&settings, migrations))
-            .await
-            .map_err(|e| DbError::Blocking(e.to_string()))?
+        tokio::task::spawn_blocking(move || Self::from_settings(&settings, migrations)).await?
     }
 
     /// Runs `f` with a pooled connection on the calling thread. Only for code that is already
@@ -364,14 +387,14 @@ impl Database {
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
-            .map_err(|e| DbError::Blocking(e.to_string()))?;
+            .map_err(DbError::from)?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut conn = pool.get().map_err(DbError::from)?;
             f(&mut conn)
         })
         .await
-        .map_err(|e| DbError::Blocking(e.to_string()))?
+        .map_err(DbError::from)?
     }
 
     /// For `/ready`: can we get a connection and run a query?

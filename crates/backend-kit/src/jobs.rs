@@ -87,13 +87,13 @@ pub enum JobError {
     #[error("invalid JOBS_URL: {0}")]
     InvalidUrl(String),
     #[error("job queue: {0}")]
-    Storage(String),
+    Storage(#[source] BoxDynError),
     #[error("invalid cron schedule `{0}`: {1}")]
     Schedule(String, String),
 }
 
-fn storage(e: impl std::fmt::Display) -> JobError {
-    JobError::Storage(e.to_string())
+fn storage(e: impl Into<BoxDynError>) -> JobError {
+    JobError::Storage(e.into())
 }
 
 /// `JOBS_*` settings, with defaults.
@@ -134,28 +134,15 @@ impl Default for JobSettings {
 
 impl JobSettings {
     /// Reads `JOBS_URL`, `JOB_MAX_ATTEMPTS`, `JOB_CONCURRENCY` and `JOBS_HEARTBEAT_SECS`.
-    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let number = |name: &'static str, default: u64| match var(name) {
-            None => Ok(default),
-            Some(value) => {
-                value
-                    .trim()
-                    .parse::<u64>()
-                    .map_err(|_| crate::config::ConfigError::Invalid {
-                        name,
-                        value,
-                        reason: "expected a positive number",
-                    })
-            }
-        };
-        let defaults = Self::default();
+    pub fn read<L: Fn(&str) -> Option<String>>(
+        env: &crate::config::Env<L>,
+    ) -> Result<Self, crate::config::ConfigError> {
         Ok(Self {
-            url: var("JOBS_URL"),
-            max_attempts: number("JOB_MAX_ATTEMPTS", 5)?.max(1) as usize,
-            concurrency: number("JOB_CONCURRENCY", 2)?.max(1) as usize,
-            heartbeat: Duration::from_secs(number("JOBS_HEARTBEAT_SECS", 10)?.max(1)),
-            ..defaults
+            url: env.get("JOBS_URL"),
+            max_attempts: env.number("JOB_MAX_ATTEMPTS", 5usize)?.max(1),
+            concurrency: env.number("JOB_CONCURRENCY", 2usize)?.max(1),
+            heartbeat: Duration::from_secs(env.number("JOBS_HEARTBEAT_SECS", 10u64)?.max(1)),
+            ..Self::default()
         })
     }
 
@@ -525,6 +512,7 @@ impl JobRunner {
     }
 }
 
+#[derive(Clone)]
 pub struct JobKiller(Vec<tokio::task::AbortHandle>);
 
 impl JobKiller {

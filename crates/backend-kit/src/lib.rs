@@ -8,9 +8,11 @@
 //! | [`config`] | always | settings from environment variables (and `.env`), with defaults |
 //! | [`secret`] | always | a wrapper that keeps secrets out of logs and `Debug` output |
 //! | [`time`] | always | UTC timestamps stored identically on SQLite and PostgreSQL |
+//! | [`validation`] | always | `FieldErrors`: every problem with the input, per field |
 //! | [`db`] | `db` | one connection pool for PostgreSQL *or* SQLite, chosen from `DATABASE_URL`; migrations |
-//! | [`auth`] | `auth` | users, bcrypt passwords, JWT access tokens, rotating refresh tokens, extractors |
-//! | [`http`] | `http` | tracing with request ids, JSON extractor errors, `/health` and `/ready` |
+//! | [`auth`] | `auth` | users, bcrypt passwords, JWT access tokens, rotating refresh tokens (with `http`: extractors and account routes) |
+//! | [`http`] | `http` | the app builder, the one error type, tracing with request ids, `/health` and `/ready` |
+//! | [`cli`] | `http` + `auth` | the shared `main`: `serve`, `migrate`, a project's own subcommands |
 //! | [`rate_limit`] | `rate-limit` | per-client request budgets, in-process or shared through Redis |
 //! | [`cache`] | `cache` | a key-value cache with TTLs: in-process (moka) or Redis |
 //! | [`jobs`] | `jobs` | background jobs (apalis): a durable queue in SQLite, PostgreSQL or Redis, retries with backoff, cron schedules |
@@ -20,11 +22,14 @@
 pub mod config;
 pub mod secret;
 pub mod time;
+pub mod validation;
 
 #[cfg(feature = "auth")]
 pub mod auth;
 #[cfg(feature = "cache")]
 pub mod cache;
+#[cfg(all(feature = "http", feature = "auth"))]
+pub mod cli;
 #[cfg(feature = "db")]
 pub mod db;
 #[cfg(feature = "http")]

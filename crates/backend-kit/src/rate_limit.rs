@@ -20,10 +20,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::Error;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::middleware::{Next, from_fn};
 
-use crate::http::error_response;
+use crate::http::Error as HttpError;
 use crate::redis::Redis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,8 @@ pub struct RateLimiter {
     limit: u32,
     window: Duration,
     store: Store,
-    trust_proxy_headers: bool,
+    /// See [`Settings::trusted_proxy_hops`](crate::config::Settings::trusted_proxy_hops).
+    trusted_proxy_hops: u32,
 }
 
 /// Local counters are swept once the map holds this many clients.
@@ -55,7 +56,7 @@ impl RateLimiter {
         limit: u32,
         window: Duration,
         redis: Option<Redis>,
-        trust_proxy_headers: bool,
+        trusted_proxy_hops: u32,
     ) -> Self {
         Self {
             name,
@@ -65,7 +66,7 @@ impl RateLimiter {
                 Some(redis) => Store::Redis(redis),
                 None => Store::Local(Mutex::new(HashMap::new())),
             },
-            trust_proxy_headers,
+            trusted_proxy_hops,
         }
     }
 
@@ -82,7 +83,7 @@ impl RateLimiter {
             limit,
             Duration::from_secs(60),
             redis.cloned(),
-            settings.trust_proxy_headers,
+            settings.trusted_proxy_hops,
         ))
     }
 
@@ -144,23 +145,16 @@ impl RateLimiter {
         }
     }
 
-    /// The client's IP: the TCP peer, or the first `X-Forwarded-For` hop when the service sits
-    /// behind a proxy it trusts (otherwise anyone could pick their own IP with that header).
+    /// The client's IP: the TCP peer, or, behind `trusted_proxy_hops` proxies of ours, the
+    /// address the outermost of them received from. Each proxy *appends* to `X-Forwarded-For`,
+    /// so that address is `hops` entries from the right; entries further left were written by
+    /// the client and would let anyone pick a fresh budget per request.
     pub fn client_of(&self, req: &ServiceRequest) -> String {
-        let forwarded = self
-            .trust_proxy_headers
-            .then(|| {
-                req.connection_info()
-                    .realip_remote_addr()
-                    .map(str::to_string)
-            })
-            .flatten();
+        let forwarded = match self.trusted_proxy_hops {
+            0 => None,
+            hops => forwarded_client(req.headers(), hops as usize),
+        };
         forwarded
-            .and_then(|addr| {
-                addr.parse::<IpAddr>()
-                    .ok()
-                    .or_else(|| addr.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
-            })
             .or_else(|| req.peer_addr().map(|a| a.ip()))
             .map(|ip| ip.to_string())
             .unwrap_or_else(|| "unknown".into())
@@ -199,19 +193,31 @@ impl RateLimiter {
                 .call(req)
                 .await
                 .map(ServiceResponse::map_into_left_body),
-            Decision::Deny { retry_after_secs } => {
-                let mut response = error_response(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("Too many requests: retry in {retry_after_secs} seconds"),
-                );
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    header::HeaderValue::from(retry_after_secs),
-                );
-                Ok(req.into_response(response).map_into_right_body())
-            }
+            Decision::Deny { retry_after_secs } => Ok(req
+                .error_response(HttpError::TooManyRequests { retry_after_secs })
+                .map_into_right_body()),
         }
     }
+}
+
+/// The entry `hops` from the right of all `X-Forwarded-For` headers taken as one list (the
+/// left-most when there are fewer entries: the request passed fewer proxies, and the first
+/// one wrote it). `None` without the header or when that entry is not an IP address.
+fn forwarded_client(headers: &header::HeaderMap, hops: usize) -> Option<IpAddr> {
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let entry = entries
+        .len()
+        .checked_sub(hops)
+        .map_or(entries.first(), |i| entries.get(i))?;
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
 #[cfg(test)]
@@ -220,7 +226,7 @@ mod tests {
 
     #[actix_web::test]
     async fn local_limiter_allows_the_budget_then_denies() {
-        let limiter = RateLimiter::new("test", 3, Duration::from_secs(60), None, false);
+        let limiter = RateLimiter::new("test", 3, Duration::from_secs(60), None, 0);
         for _ in 0..3 {
             assert_eq!(limiter.check("1.2.3.4").await, Decision::Allow);
         }
@@ -233,5 +239,74 @@ mod tests {
             Decision::Allow,
             "budgets are per client"
         );
+    }
+
+    fn request(peer: &str, forwarded_for: &[&str]) -> ServiceRequest {
+        let mut request = actix_web::test::TestRequest::default().peer_addr(peer.parse().unwrap());
+        for value in forwarded_for {
+            request = request.append_header(("X-Forwarded-For", *value));
+        }
+        request.to_srv_request()
+    }
+
+    #[test]
+    fn the_client_is_read_from_the_right_of_x_forwarded_for() {
+        let one_proxy = RateLimiter::new("test", 3, Duration::from_secs(60), None, 1);
+        let two_proxies = RateLimiter::new("test", 3, Duration::from_secs(60), None, 2);
+        let untrusting = RateLimiter::new("test", 3, Duration::from_secs(60), None, 0);
+        let req = request("10.0.0.1:5000", &["6.6.6.6, 7.7.7.7", "203.0.113.9"]);
+        assert_eq!(one_proxy.client_of(&req), "203.0.113.9");
+        assert_eq!(two_proxies.client_of(&req), "7.7.7.7");
+        assert_eq!(untrusting.client_of(&req), "10.0.0.1");
+        // Fewer entries than proxies: the first proxy's entry.
+        assert_eq!(
+            two_proxies.client_of(&request("10.0.0.1:5000", &["203.0.113.9"])),
+            "203.0.113.9"
+        );
+        // No header, or garbage where the client should be: the TCP peer.
+        assert_eq!(
+            one_proxy.client_of(&request("10.0.0.1:5000", &[])),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            one_proxy.client_of(&request("10.0.0.1:5000", &["1.2.3.4, junk"])),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            one_proxy.client_of(&request("10.0.0.1:5000", &["[2001:db8::1]:443"])),
+            "2001:db8::1"
+        );
+    }
+
+    /// A client behind our proxy writes its own `X-Forwarded-For`; the proxy appends the real
+    /// address. A fresh fake entry per request must not buy a fresh budget.
+    #[actix_web::test]
+    async fn a_spoofed_forwarded_for_cannot_reset_a_budget() {
+        use actix_web::{App, HttpResponse, test, web};
+        let limiter = Arc::new(RateLimiter::new(
+            "spoof",
+            2,
+            Duration::from_secs(60),
+            None,
+            1,
+        ));
+        let app = test::init_service(
+            App::new().service(
+                web::resource("/")
+                    .wrap(limiter.middleware())
+                    .to(HttpResponse::Ok),
+            ),
+        )
+        .await;
+        let mut statuses = Vec::new();
+        for i in 0..4 {
+            let req = test::TestRequest::get()
+                .uri("/")
+                .peer_addr("10.0.0.1:5000".parse().unwrap())
+                .insert_header(("X-Forwarded-For", format!("198.51.100.{i}, 203.0.113.9")))
+                .to_request();
+            statuses.push(test::call_service(&app, req).await.status().as_u16());
+        }
+        assert_eq!(statuses, [200, 200, 429, 429]);
     }
 }

@@ -174,9 +174,9 @@ async fn concurrent_uses_of_one_refresh_token_rotate_it_once() {
     });
     let results = futures_join_all(attempts).await;
     let successes = results.iter().filter(|r| r.is_ok()).count();
-    assert!(
-        successes <= 1,
-        "a refresh token was rotated {successes} times"
+    assert_eq!(
+        successes, 1,
+        "exactly one concurrent use may rotate a refresh token"
     );
     for result in &results {
         assert!(
@@ -278,14 +278,16 @@ where
 }
 
 #[test]
+#[ignore = "needs TEST_DATABASE_URL"]
 fn instances_starting_together_all_migrate_the_same_fresh_database() {
     // A scaled-out service starts its instances at once; each runs the migrations on start-up.
     // Scaling out is on PostgreSQL; four processes opening one fresh SQLite file at once can
     // still meet "database is locked" while it switches to WAL (seen once in CI).
-    if test_support::database_backend() != "postgres" {
-        eprintln!("skipped here: needs TEST_DATABASE_URL (set by .ci/run's second pass)");
-        return;
-    }
+    assert_eq!(
+        test_support::database_backend(),
+        "postgres",
+        "this test needs PostgreSQL: set TEST_DATABASE_URL (`.ci/run` does)"
+    );
     let db = TestDatabase::new();
     let settings = Settings::for_tests("backend-kit-test", db.url().to_string());
     let barrier = std::sync::Barrier::new(4);

@@ -3,6 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+#[derive(Clone)]
 pub struct TestClient {
     pub base_url: String,
     http: reqwest::Client,

@@ -179,6 +179,15 @@ impl TestRedis {
             prefix: format!("test-{}", unique_suffix()),
         })
     }
+
+    /// For a test marked `#[ignore = "needs TEST_REDIS_URL"]`: run without Redis it fails
+    /// loudly instead of passing without testing anything.
+    pub fn required() -> Self {
+        Self::new().expect(
+            "this test needs Redis: set TEST_REDIS_URL (or TEST_BACKEND=docker); \
+             `.ci/run` does, and runs it with --include-ignored",
+        )
+    }
 }
 
 #[cfg(test)]

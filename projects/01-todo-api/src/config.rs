@@ -1,6 +1,6 @@
 //! The shared settings (see `backend_kit::config` for every variable) plus this project's own.
 
-use backend_kit::config::{ConfigError, Settings};
+use backend_kit::config::{ConfigError, Env, Settings};
 
 pub const DEFAULT_PORT: u16 = 8081;
 
@@ -15,20 +15,10 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let settings = Settings::from_env("todo-api", DEFAULT_PORT)?;
-        let auth_rate_limit_per_minute = match std::env::var("AUTH_RATE_LIMIT_PER_MINUTE") {
-            Ok(value) if !value.is_empty() => {
-                value.trim().parse().map_err(|_| ConfigError::Invalid {
-                    name: "AUTH_RATE_LIMIT_PER_MINUTE",
-                    value,
-                    reason: "expected a whole number",
-                })?
-            }
-            _ => 10,
-        };
+        let env = Env::from_process();
         Ok(Self {
-            settings,
-            auth_rate_limit_per_minute,
+            settings: Settings::from_env("todo-api", DEFAULT_PORT)?,
+            auth_rate_limit_per_minute: env.number("AUTH_RATE_LIMIT_PER_MINUTE", 10)?,
         })
     }
 }

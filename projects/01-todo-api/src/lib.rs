@@ -2,15 +2,16 @@
 //!
 //! A tour, in the order a request meets the code:
 //!
-//! - [`startup`] — builds the server: database pool and migrations, auth, rate limiter, routes.
-//! - [`routes`] — one file per resource: [`routes::auth`] (`/register`, `/login`, `/refresh`,
-//!   `/logout`) and [`routes::todos`] (`/todos` CRUD and listing). Handlers are thin: parse,
-//!   call the database, shape the JSON.
+//! - [`startup`] — builds the server: database pool and migrations, auth, rate limiter, routes
+//!   (the rest of the server comes from `backend_kit::http::AppBuilder`).
+//! - [`routes`] — one file per resource: [`routes::todos`] (`/todos` CRUD and listing); the
+//!   account routes (`/register`, `/login`, `/refresh`, `/logout`) are the kit's
+//!   (`backend_kit::auth::routes`). Handlers are thin: parse, call the database, shape the JSON.
 //! - [`domain`] — types that can only hold valid data (`Title`, `ListQuery`, …). Handlers parse
 //!   raw input into them once; everything after that can trust them.
 //! - [`db`] — the diesel schema and every SQL query, run off the async executor.
-//! - [`error`] — one enum for everything that can go wrong, mapped to status codes and JSON in
-//!   one place.
+//! - [`error`] — the kit's one error type, which maps everything that can go wrong to a status
+//!   code and this API's JSON in one place.
 //! - [`openapi`] — the OpenAPI 3.1 document served at `/openapi.json`, with docs at `/docs`.
 //!
 //! Shared parts (users, tokens, config, health checks, rate limiting) come from `backend-kit`.
@@ -24,4 +25,4 @@ pub mod routes;
 pub mod startup;
 
 pub use config::Config;
-pub use startup::{Application, StartupError, migrate};
+pub use startup::Application;

@@ -1,89 +1,79 @@
 //! Building and running the server (the pattern from *Zero To Production*):
 //! `Application::build(config)` does all the fallible set-up and binds the port, `port()`
 //! says which port (tests bind port 0), `run_until_stopped()` serves until SIGINT/SIGTERM.
+//! What every capstone's server has (request spans, JSON errors, `/health`, `/ready`, docs,
+//! graceful shutdown) comes from `backend_kit::http::AppBuilder`; this file adds what is
+//! this project's own: its state and its routes.
 
-use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use backend_kit::auth::{Auth, AuthScheme};
-use backend_kit::db::{Database, DbError};
-use backend_kit::http::{self, health::Readiness};
+use backend_kit::cli::Capstone;
+use backend_kit::config::{ConfigError, Settings};
+use backend_kit::db::{Database, Migrations};
+use backend_kit::http::{AppBuilder, Server, health::Readiness, server::StartupError};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
-use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 
 use crate::config::Config;
 use crate::openapi::ApiDoc;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Database(#[from] DbError),
-    #[error("invalid REDIS_URL: {0}")]
-    Redis(#[from] redis::RedisError),
-    #[error("could not bind the port: {0}")]
-    Io(#[from] std::io::Error),
-}
-
 pub struct Application {
-    port: u16,
     server: Server,
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let settings = config.settings.clone();
+        let settings = &config.settings;
         // Connecting and migrating block: `open` does it on a blocking thread.
-        let db = Database::open(&settings, crate::db::migrations).await?;
-        let redis = Redis::from_settings(&settings)?;
-
-        let auth = web::Data::new(Auth::new(db.clone(), &settings, AuthScheme::BEARER));
+        let db = Database::open(settings, crate::db::migrations).await?;
+        let redis = Redis::from_settings(settings)?;
+        let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::BEARER));
         let auth_limiter = RateLimiter::per_minute(
             "auth",
             config.auth_rate_limit_per_minute,
             redis.as_ref(),
-            &settings,
+            settings,
         );
-        let readiness = web::Data::new(Readiness::new(db.clone()).with_redis(redis));
+        let readiness = Readiness::new(db.clone()).with_redis(redis);
         let db = web::Data::new(db);
-        let openapi = ApiDoc::openapi();
 
-        let listener = http::bind(&settings)?;
-        let port = listener.local_addr()?.port();
-        http::announce(&settings, &listener);
-
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(TracingLogger::default())
-                .configure(http::configure_extractors)
-                .app_data(db.clone())
-                .app_data(auth.clone())
-                .app_data(readiness.clone())
-                .configure(http::health::routes)
-                .configure(|cfg| crate::routes::configure(cfg, &auth_limiter))
-                .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
-                .default_service(web::to(http::not_found))
-        })
-        .listen(listener)?
-        .shutdown_timeout(10)
-        .run();
-        Ok(Self { port, server })
+        let server = AppBuilder::new(settings, readiness, ApiDoc::openapi()).start(move |cfg| {
+            cfg.app_data(db.clone()).app_data(auth.clone());
+            crate::routes::configure(cfg, &auth_limiter);
+        })?;
+        Ok(Self { server })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     /// Serves until the process gets SIGINT or SIGTERM, then drains requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.server.run_until_stopped().await
     }
 }
 
-/// `todo-api migrate`: applies pending migrations and exits (for deploy pipelines that
-/// migrate before starting new instances).
-pub async fn migrate(config: &Config) -> Result<(), StartupError> {
-    Database::open(&config.settings, crate::db::migrations).await?;
-    tracing::info!("migrations are up to date");
-    Ok(())
+/// What the shared `main` (`backend_kit::cli`) needs to run this project.
+impl Capstone for Application {
+    type Config = Config;
+    const NAME: &'static str = "todo-api";
+    const MIGRATIONS: Migrations = crate::db::migrations;
+
+    fn config_from_env() -> Result<Config, ConfigError> {
+        Config::from_env()
+    }
+
+    fn settings(config: &Config) -> &Settings {
+        &config.settings
+    }
+
+    async fn build(config: Config) -> Result<Self, StartupError> {
+        Application::build(config).await
+    }
+
+    async fn run_until_stopped(self) -> std::io::Result<()> {
+        Application::run_until_stopped(self).await
+    }
 }

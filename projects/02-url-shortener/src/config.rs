@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use backend_kit::config::{ConfigError, Settings};
+use backend_kit::config::{ConfigError, Env, Settings};
 use backend_kit::jobs::JobSettings;
 
 pub const DEFAULT_PORT: u16 = 8082;
@@ -42,54 +42,25 @@ pub struct Config {
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let settings = Settings::from_env("url-shortener", DEFAULT_PORT)?;
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        fn num<T: std::str::FromStr>(
-            name: &'static str,
-            value: Option<String>,
-            default: T,
-        ) -> Result<T, ConfigError> {
-            match value {
-                None => Ok(default),
-                Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
-                    name,
-                    value,
-                    reason: "expected a number",
-                }),
-            }
-        }
-        let public_url = var("PUBLIC_URL")
-            .unwrap_or_else(|| format!("http://{}:{}", settings.host, settings.port));
+        let env = Env::from_process();
         Ok(Self {
-            public_url,
-            shorten_rate_limit_per_minute: num(
-                "SHORTEN_RATE_LIMIT_PER_MINUTE",
-                var("SHORTEN_RATE_LIMIT_PER_MINUTE"),
-                60,
-            )?,
-            auth_rate_limit_per_minute: num(
-                "AUTH_RATE_LIMIT_PER_MINUTE",
-                var("AUTH_RATE_LIMIT_PER_MINUTE"),
-                10,
-            )?,
-            link_password_attempts_per_minute: num(
-                "LINK_PASSWORD_ATTEMPTS_PER_MINUTE",
-                var("LINK_PASSWORD_ATTEMPTS_PER_MINUTE"),
-                10,
-            )?,
-            code_length: num("CODE_LENGTH", var("CODE_LENGTH"), 7usize)?.clamp(4, 32),
-            allow_private_targets: var("ALLOW_PRIVATE_TARGETS")
-                .is_some_and(|v| v == "true" || v == "1"),
-            cache_ttl: Duration::from_secs(num("CACHE_TTL_SECS", var("CACHE_TTL_SECS"), 300)?),
+            public_url: env
+                .get("PUBLIC_URL")
+                .unwrap_or_else(|| format!("http://{}:{}", settings.host, settings.port)),
+            shorten_rate_limit_per_minute: env.number("SHORTEN_RATE_LIMIT_PER_MINUTE", 60)?,
+            auth_rate_limit_per_minute: env.number("AUTH_RATE_LIMIT_PER_MINUTE", 10)?,
+            link_password_attempts_per_minute: env
+                .number("LINK_PASSWORD_ATTEMPTS_PER_MINUTE", 10)?,
+            code_length: env.number("CODE_LENGTH", 7usize)?.clamp(4, 32),
+            allow_private_targets: env.flag("ALLOW_PRIVATE_TARGETS", false)?,
+            cache_ttl: Duration::from_secs(env.number("CACHE_TTL_SECS", 300)?),
             negative_cache_ttl: Duration::from_secs(30),
-            visit_queue_capacity: num(
-                "VISIT_QUEUE_CAPACITY",
-                var("VISIT_QUEUE_CAPACITY"),
-                10_000usize,
-            )?
-            .max(1),
-            jobs: JobSettings::from_env()?,
-            rollup_schedule: var("ROLLUP_SCHEDULE").unwrap_or_else(|| "0 */10 * * * *".into()),
-            import_batch_size: num("IMPORT_BATCH_SIZE", var("IMPORT_BATCH_SIZE"), 100usize)?.max(1),
+            visit_queue_capacity: env.number("VISIT_QUEUE_CAPACITY", 10_000usize)?.max(1),
+            jobs: JobSettings::read(&env)?,
+            rollup_schedule: env
+                .get("ROLLUP_SCHEDULE")
+                .unwrap_or_else(|| "0 */10 * * * *".into()),
+            import_batch_size: env.number("IMPORT_BATCH_SIZE", 100usize)?.max(1),
             settings,
         })
     }

@@ -12,7 +12,7 @@
 //! - [`jobs`] — background work on apalis: CSV imports ([`routes::jobs`] queues them and
 //!   reports progress) and the cron job that rolls visits up per day and marks expired links.
 //! - [`db`] — schema and queries; the atomic `max_visits` check lives in [`db::links`].
-//! - [`error`] — one error enum mapped to status codes.
+//! - [`error`] — the kit's one error type, and this project's errors converted into it.
 
 pub mod config;
 pub mod db;
@@ -25,4 +25,4 @@ pub mod startup;
 pub mod visits;
 
 pub use config::Config;
-pub use startup::{Application, CrashHandle, StartupError, migrate};
+pub use startup::{Application, CrashHandle};

@@ -4,17 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::cache::Cache;
-use backend_kit::db::{Database, DbError};
-use backend_kit::http::{self, health::Readiness};
+use backend_kit::cli::Capstone;
+use backend_kit::config::{ConfigError, Settings};
+use backend_kit::db::{Database, Migrations};
+use backend_kit::http::{AppBuilder, Server, health::Readiness, server::StartupError};
 use backend_kit::jobs::{JobError, JobQueue, JobRunner};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
-use tokio::task::JoinHandle;
-use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 
 use crate::config::Config;
@@ -26,37 +25,26 @@ use crate::routes::AppState;
 use crate::routes::redirect::CachedLink;
 use crate::visits::VisitRecorder;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Database(#[from] DbError),
-    #[error("invalid REDIS_URL: {0}")]
-    Redis(#[from] redis::RedisError),
-    #[error(transparent)]
-    Jobs(#[from] JobError),
-    #[error("could not bind the port: {0}")]
-    Io(#[from] std::io::Error),
-}
-
 pub struct Application {
-    port: u16,
     server: Server,
-    visit_writer: JoinHandle<()>,
-    jobs: JobRunner,
+    crash: CrashHandle,
 }
 
 /// How long in-flight jobs may finish at shutdown before they are left to resume after restart.
 const JOBS_GRACE: Duration = Duration::from_secs(5);
+
+/// How long queued visits may take to be written at shutdown.
+const VISITS_GRACE: Duration = Duration::from_secs(5);
 
 /// Local cache size: entries, not bytes (an entry is a code and a URL).
 const LOCAL_CACHE_ENTRIES: u64 = 100_000;
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let settings = config.settings.clone();
+        let settings = &config.settings;
         // Connecting and migrating block: `open` does it on a blocking thread.
-        let db = Database::open(&settings, crate::db::migrations).await?;
-        let redis = Redis::from_settings(&settings)?;
+        let db = Database::open(settings, crate::db::migrations).await?;
+        let redis = Redis::from_settings(settings)?;
         let cache = match &redis {
             Some(redis) => Cache::redis(redis.clone(), LOCAL_CACHE_ENTRIES),
             None => {
@@ -72,32 +60,17 @@ impl Application {
         };
         let (visits, visit_writer) = VisitRecorder::start(db.clone(), config.visit_queue_capacity);
         let policy = TargetPolicy::new(&config.public_url, config.allow_private_targets);
-        let queue = JobQueue::connect(&settings, &config.jobs).await?;
+        let queue = JobQueue::connect(settings, &config.jobs).await?;
         let jobs = start_jobs(&config, &queue, &db, &cache, &policy)?;
-        let shorten_limiter = RateLimiter::per_minute(
-            "shorten",
-            config.shorten_rate_limit_per_minute,
-            redis.as_ref(),
-            &settings,
-        );
-        let auth_limiter = RateLimiter::per_minute(
-            "auth",
-            config.auth_rate_limit_per_minute,
-            redis.as_ref(),
-            &settings,
-        );
-        let auth = web::Data::new(Auth::new(db.clone(), &settings, AuthScheme::BEARER));
-        let password_limiter = RateLimiter::per_minute(
-            "link-password",
-            config.link_password_attempts_per_minute,
-            redis.as_ref(),
-            &settings,
-        );
-        let readiness = web::Data::new(
-            Readiness::new(db.clone())
-                .with_redis(redis)
-                .with_jobs(queue.clone()),
-        );
+        let limiter =
+            |name, per_minute| RateLimiter::per_minute(name, per_minute, redis.as_ref(), settings);
+        let shorten_limiter = limiter("shorten", config.shorten_rate_limit_per_minute);
+        let auth_limiter = limiter("auth", config.auth_rate_limit_per_minute);
+        let password_limiter = limiter("link-password", config.link_password_attempts_per_minute);
+        let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::BEARER));
+        let readiness = Readiness::new(db.clone())
+            .with_redis(redis.clone())
+            .with_jobs(queue.clone());
         let state = web::Data::new(AppState {
             hasher: backend_kit::auth::PasswordHasher::new(settings.bcrypt_cost),
             db,
@@ -110,66 +83,76 @@ impl Application {
             cache_ttl: config.cache_ttl,
             negative_cache_ttl: config.negative_cache_ttl,
         });
-        let openapi = ApiDoc::openapi();
 
-        let listener = http::bind(&settings)?;
-        let port = listener.local_addr()?.port();
-        http::announce(&settings, &listener);
-
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(TracingLogger::default())
-                .configure(http::configure_extractors)
-                .app_data(state.clone())
-                .app_data(readiness.clone())
-                .app_data(auth.clone())
-                .configure(http::health::routes)
-                .configure(|cfg| backend_kit::auth::routes::configure(cfg, &auth_limiter))
-                .configure(|cfg| crate::routes::configure(cfg, &shorten_limiter))
-                .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
-                .configure(|cfg| crate::routes::configure_redirect(cfg, &password_limiter))
-                .default_service(web::to(http::not_found))
-        })
-        .listen(listener)?
-        .shutdown_timeout(10)
-        .run();
-        Ok(Self {
-            port,
-            server,
-            visit_writer,
-            jobs,
-        })
+        let killer = jobs.killer();
+        let server = AppBuilder::new(settings, readiness, ApiDoc::openapi())
+            // Stopped taking requests: let running jobs finish (briefly), then write the
+            // visits still queued.
+            .on_shutdown(async move { jobs.shutdown(JOBS_GRACE).await })
+            .on_shutdown(async move {
+                if tokio::time::timeout(VISITS_GRACE, visit_writer)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("visit writer did not finish in 5 s; queued visits may be lost");
+                }
+            })
+            .start(move |cfg| {
+                cfg.app_data(state.clone()).app_data(auth.clone());
+                backend_kit::auth::routes::configure(cfg, &auth_limiter);
+                crate::routes::configure(cfg, &shorten_limiter);
+                // Last: `/{code}` would otherwise take every one-segment path.
+                crate::routes::configure_redirect(cfg, &password_limiter);
+            })?;
+        let crash = CrashHandle {
+            server: server.handle(),
+            jobs: killer,
+        };
+        Ok(Self { server, crash })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     /// A handle that stops this instance abruptly, as a crash would: tests use it to show
     /// that a job in flight is not lost.
     pub fn crash_handle(&self) -> CrashHandle {
-        CrashHandle {
-            server: self.server.handle(),
-            jobs: self.jobs.killer(),
-        }
+        self.crash.clone()
     }
 
     /// Serves until SIGINT/SIGTERM, then lets running jobs finish (briefly) and writes the
     /// visits still queued.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.await;
-        self.jobs.shutdown(JOBS_GRACE).await;
-        if tokio::time::timeout(Duration::from_secs(5), self.visit_writer)
-            .await
-            .is_err()
-        {
-            tracing::warn!("visit writer did not finish in 5 s; queued visits may be lost");
-        }
-        result
+        self.server.run_until_stopped().await
+    }
+}
+
+/// What the shared `main` (`backend_kit::cli`) needs to run this project.
+impl Capstone for Application {
+    type Config = Config;
+    const NAME: &'static str = "url-shortener";
+    const MIGRATIONS: Migrations = crate::db::migrations;
+
+    fn config_from_env() -> Result<Config, ConfigError> {
+        Config::from_env()
+    }
+
+    fn settings(config: &Config) -> &Settings {
+        &config.settings
+    }
+
+    async fn build(config: Config) -> Result<Self, StartupError> {
+        Application::build(config).await
+    }
+
+    async fn run_until_stopped(self) -> std::io::Result<()> {
+        Application::run_until_stopped(self).await
     }
 }
 
 /// Stops an [`Application`] without any graceful step.
+#[derive(Clone)]
 pub struct CrashHandle {
     server: actix_web::dev::ServerHandle,
     jobs: backend_kit::jobs::JobKiller,
@@ -205,11 +188,4 @@ fn start_jobs(
             maintenance::run(db.clone(), cache.clone())
         })?
         .start())
-}
-
-/// `url-shortener migrate`: applies pending migrations and exits.
-pub async fn migrate(config: &Config) -> Result<(), StartupError> {
-    Database::open(&config.settings, crate::db::migrations).await?;
-    tracing::info!("migrations are up to date");
-    Ok(())
 }

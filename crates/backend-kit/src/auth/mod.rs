@@ -7,37 +7,44 @@
 //! - [`tokens`]: short-lived JWT access tokens (HS256 only).
 //! - [`refresh`]: long-lived refresh tokens, stored hashed, rotated on every use, with reuse
 //!   detection.
-//! - [`extract`]: the `AuthUser` and `MaybeAuthUser` request extractors.
-//! - [`routes`]: `/register`, `/login`, `/refresh`, `/logout`, ready to mount.
+//! - [`scheme`]: how the token travels in the `Authorization` header (`Bearer` or `Token`).
 //!
-//! [`Auth`] ties them together; projects keep one in `web::Data` and call it from handlers.
+//! [`Auth`] ties them together. All of the above is plain Rust and diesel, no web framework:
+//! a CLI or a WebSocket server uses it as well as an HTTP handler. On top, with the `http`
+//! feature, [`http`] has the actix-web side: the `AuthUser` and `MaybeAuthUser` extractors and
+//! the `/register`, `/login`, `/refresh`, `/logout` routes (re-exported here as [`routes`]).
+//! Projects keep one `Auth` in `web::Data` and call it from handlers.
 
 pub mod email;
-pub mod extract;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod name;
 pub mod password;
 pub mod refresh;
-pub mod routes;
 pub mod schema;
+pub mod scheme;
 pub mod tokens;
+
+#[cfg(feature = "rate-limit")]
+pub use http::routes;
+#[cfg(feature = "http")]
+pub use http::{AuthUser, MaybeAuthUser};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use serde_json::json;
 
 use crate::config::Settings;
 use crate::db::{Database, DbError, MigrationSet};
-use crate::http::FieldErrors;
+use crate::validation::FieldErrors;
 pub use email::Email;
-pub use extract::{AuthScheme, AuthUser, MaybeAuthUser};
 pub use name::Name;
 pub use password::{Password, PasswordHasher};
 use schema::users;
+pub use scheme::AuthScheme;
 pub use tokens::TokenKeys;
 
 /// The auth tables' migrations; run them before the project's own.
@@ -71,48 +78,13 @@ pub enum AuthError {
 impl AuthError {
     /// A single-field validation error.
     pub fn invalid(field: &'static str, problem: impl Into<String>) -> Self {
-        let mut errors = FieldErrors::default();
-        errors.add(field, problem);
-        AuthError::Validation(errors)
+        AuthError::Validation(FieldErrors::single(field, problem))
     }
 }
 
 impl From<DieselError> for AuthError {
     fn from(e: DieselError) -> Self {
         AuthError::Db(DbError::Query(e))
-    }
-}
-
-/// Projects usually map `AuthError` into their own error enum; this mapping is what the
-/// extractors answer with directly.
-impl ResponseError for AuthError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AuthError::EmailTaken => StatusCode::CONFLICT,
-            AuthError::InvalidCredentials | AuthError::InvalidToken => StatusCode::UNAUTHORIZED,
-            AuthError::PasswordTooLong | AuthError::Validation(_) => StatusCode::BAD_REQUEST,
-            AuthError::Hashing(_) | AuthError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let message = match self {
-            AuthError::Validation(errors) => return errors.to_response(),
-            AuthError::PasswordTooLong => {
-                return {
-                    let mut errors = FieldErrors::default();
-                    errors.add("password", "must be at most 72 bytes");
-                    errors.to_response()
-                };
-            }
-            AuthError::InvalidCredentials | AuthError::InvalidToken => "Unauthorized".to_string(),
-            AuthError::Hashing(_) | AuthError::Db(_) => {
-                tracing::error!(error = %self, "auth failure");
-                "Internal Server Error".to_string()
-            }
-            other => other.to_string(),
-        };
-        HttpResponse::build(self.status_code()).json(json!({ "message": message }))
     }
 }
 

@@ -1,6 +1,6 @@
 //! A user's display name.
 
-use crate::http::reject_nul;
+use crate::validation::reject_nul;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);

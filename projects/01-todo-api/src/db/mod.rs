@@ -5,18 +5,5 @@
 pub mod schema;
 pub mod todos;
 
-use backend_kit::db::MigrationSet;
-use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-
-/// The auth crate's migrations (users, refresh tokens), then this project's.
-pub fn migrations() -> Vec<MigrationSet> {
-    const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-    const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-    vec![
-        backend_kit::auth::migrations(),
-        MigrationSet {
-            postgres: POSTGRES,
-            sqlite: SQLITE,
-        },
-    ]
-}
+// `migrations()`: the auth tables', then `migrations/{postgres,sqlite}/` of this project.
+backend_kit::project_migrations!();

@@ -9,5 +9,5 @@ pub mod todo;
 pub use listing::{ListQuery, SortKey};
 pub use todo::{Description, Title};
 
-/// Shared with every capstone: see `backend_kit::http::validation`.
-pub use backend_kit::http::{FieldErrors, reject_nul};
+/// Shared with every capstone: see `backend_kit::validation`.
+pub use backend_kit::validation::{FieldErrors, reject_nul};

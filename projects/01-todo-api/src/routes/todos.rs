@@ -40,7 +40,7 @@ impl TodoRequest {
             (Some(title), Some(description)) => {
                 Ok((title, description, self.completed.unwrap_or(false)))
             }
-            _ => Err(ApiError::Validation(errors)),
+            _ => Err(ApiError::validation(errors)),
         }
     }
 }
@@ -162,7 +162,7 @@ pub async fn list(
     user: AuthUser,
     raw: web::Query<RawListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = ListQuery::parse(raw.into_inner()).map_err(ApiError::Validation)?;
+    let query = ListQuery::parse(raw.into_inner()).map_err(ApiError::validation)?;
     let (page, limit) = (query.page, query.limit);
     let (rows, total) = db
         .run(move |conn| queries::list(conn, user.id, &query).map_err(ApiError::from))
@@ -246,7 +246,7 @@ pub async fn update(
         .description
         .map(|raw| errors.check("description", Description::parse(raw)));
     if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
+        return Err(ApiError::validation(errors));
     }
     let changes = TodoChanges {
         title: title.flatten().map(Title::into_inner),

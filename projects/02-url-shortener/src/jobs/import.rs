@@ -59,58 +59,108 @@ pub struct Row {
     pub problem: Option<String>,
 }
 
-/// Splits the file into rows. A first line whose first field is `url` is a header and
+/// The file has more data rows than an import takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("has {rows} rows; at most {max} per import")]
+pub struct TooManyRows {
+    pub rows: usize,
+    pub max: usize,
+}
+
+/// Splits the file into rows. Past `max_rows` nothing more is kept: the rest is only counted,
+/// for the [`TooManyRows`] message. A first line whose first field is `url` is a header and
 /// skipped; blank lines are ignored. Quoting follows RFC 4180, so URLs may contain commas.
-pub fn parse_rows(csv_text: &str) -> Vec<Row> {
+///
+/// Linear in the file's size: one record buffer is reused, and line numbers are counted on
+/// from the previous record, not from the start of the file for every record.
+pub fn parse_rows(csv_text: &str, max_rows: usize) -> Result<Vec<Row>, TooManyRows> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(csv_text.as_bytes());
-    // From the byte offset: csv's own line counter skips blank lines and `\r\n` endings. A
-    // record's offset is that of the line break before it, hence the inclusive range.
-    let line_at = |position: Option<&csv::Position>| {
-        position.map_or(0, |p| {
-            let end =
-                usize::try_from(p.byte()).map_or(csv_text.len(), |b| (b + 1).min(csv_text.len()));
-            csv_text.as_bytes()[..end]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as i64
-                + 1
-        })
-    };
-    let mut rows = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let row = match record {
-            Ok(record) => {
-                let line = line_at(record.position());
-                if index == 0 && record.get(0).is_some_and(|f| f.eq_ignore_ascii_case("url")) {
+    let mut lines = LineCounter::new(csv_text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    let (mut rows, mut counted) = (Vec::new(), 0);
+    let mut first = true;
+    loop {
+        let row = match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let is_header =
+                    first && record.get(0).is_some_and(|f| f.eq_ignore_ascii_case("url"));
+                first = false;
+                // A line with nothing but whitespace, or the header.
+                if is_header || (record.len() <= 2 && record.iter().all(str::is_empty)) {
+                    continue;
+                }
+                counted += 1;
+                if counted > max_rows {
                     continue;
                 }
                 let field = |i: usize| record.get(i).unwrap_or_default().to_string();
                 Row {
-                    line,
+                    line: lines.line_at(record.position()),
                     url: field(0),
                     custom_code: Some(field(1)).filter(|c| !c.is_empty()),
                     problem: (record.len() > 2)
                         .then(|| "expected at most 2 fields: url,customCode".to_string()),
                 }
             }
-            Err(e) => Row {
-                line: line_at(e.position()),
-                url: String::new(),
-                custom_code: None,
-                problem: Some(format!("unreadable CSV: {e}")),
-            },
+            Err(e) => {
+                first = false;
+                counted += 1;
+                if counted > max_rows {
+                    continue;
+                }
+                Row {
+                    line: lines.line_at(e.position()),
+                    url: String::new(),
+                    custom_code: None,
+                    problem: Some(format!("unreadable CSV: {e}")),
+                }
+            }
         };
-        // A line with nothing but whitespace.
-        if row.url.is_empty() && row.custom_code.is_none() && row.problem.is_none() {
-            continue;
-        }
         rows.push(row);
     }
-    rows
+    if counted > max_rows {
+        return Err(TooManyRows {
+            rows: counted,
+            max: max_rows,
+        });
+    }
+    Ok(rows)
+}
+
+/// 1-based line numbers from byte offsets that only grow (csv's own line counter skips blank
+/// lines and `\r\n` endings). Each byte of the file is scanned once.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    scanned: usize,
+    newlines: i64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Self {
+            text,
+            scanned: 0,
+            newlines: 0,
+        }
+    }
+
+    /// A record's offset is that of the line break before it, hence the `+ 1`.
+    fn line_at(&mut self, position: Option<&csv::Position>) -> i64 {
+        let Some(position) = position else { return 0 };
+        let end = usize::try_from(position.byte())
+            .map_or(self.text.len(), |b| (b + 1).min(self.text.len()));
+        if end > self.scanned {
+            let fresh = &self.text[self.scanned..end];
+            self.newlines += fresh.iter().filter(|&&b| b == b'\n').count() as i64;
+            self.scanned = end;
+        }
+        self.newlines + 1
+    }
 }
 
 /// The worker's entry point: one attempt at one import.
@@ -142,7 +192,8 @@ async fn import(importer: &Importer, id: &str) -> Result<(), ApiError> {
     else {
         return Ok(()); // deleted, or already finished: nothing to do
     };
-    let rows = parse_rows(&job.csv);
+    // The file was checked against MAX_ROWS when it was queued.
+    let rows = parse_rows(&job.csv, usize::MAX).unwrap_or_default();
     let done = usize::try_from(job.processed).unwrap_or(usize::MAX);
     let remaining: Vec<Row> = rows.into_iter().skip(done).collect();
     for batch in remaining.chunks(importer.batch_size) {
@@ -269,7 +320,9 @@ mod tests {
     fn header_blank_lines_quotes_and_extra_fields() {
         let rows = parse_rows(
             "url,customCode\nhttps://a.example/x, mine\n\n\"https://b.example/?a=1,2\"\nhttps://c.example,x,y\n",
-        );
+            10,
+        )
+        .unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[0].url, "https://a.example/x");
@@ -283,8 +336,27 @@ mod tests {
 
     #[test]
     fn no_header_keeps_the_first_row() {
-        let rows = parse_rows("https://a.example/\r\nhttps://b.example/");
+        let rows = parse_rows("https://a.example/\r\nhttps://b.example/", 10).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].line, 2);
+    }
+
+    #[test]
+    fn rows_are_counted_as_they_are_read() {
+        let csv = "url\nhttps://a.example/\n\nhttps://b.example/\n";
+        assert_eq!(parse_rows(csv, 2).map(|rows| rows.len()), Ok(2));
+        assert_eq!(parse_rows(csv, 1), Err(TooManyRows { rows: 2, max: 1 }));
+        // Half a million short lines: refused at the limit, and line numbers stay right.
+        let long = "x\n".repeat(500_000);
+        assert_eq!(
+            parse_rows(&long, 10),
+            Err(TooManyRows {
+                rows: 500_000,
+                max: 10
+            })
+        );
+        let rows = parse_rows(&long, usize::MAX).unwrap();
+        assert_eq!(rows.len(), 500_000);
+        assert_eq!(rows[499_999].line, 500_000);
     }
 }

@@ -155,21 +155,9 @@ pub async fn import_csv(
     if received > import::MAX_BYTES {
         return Err(ApiError::PayloadTooLarge("CSV file over 1 MiB".into()));
     }
-    let csv = String::from_utf8(body.to_vec())
-        .map_err(|_| ApiError::invalid("body", "must be UTF-8 text"))?;
-    if csv.contains('\0') {
-        return Err(ApiError::invalid("body", "must not contain NUL characters"));
-    }
-    let total = import::parse_rows(&csv).len();
-    if total == 0 {
-        return Err(ApiError::invalid("body", "has no rows: one url per line"));
-    }
-    if total > import::MAX_ROWS {
-        return Err(ApiError::invalid(
-            "body",
-            format!("has {total} rows; at most {} per import", import::MAX_ROWS),
-        ));
-    }
+    // Checking and counting the rows is linear work on up to 1 MiB: a blocking thread does
+    // it, so the workers keep answering other requests meanwhile.
+    let (csv, total) = web::block(move || check_upload(body.freeze())).await??;
 
     let id = new_job_id();
     let owned = id.clone();
@@ -225,6 +213,20 @@ pub async fn get_job(
         })
         .await?;
     Ok(HttpResponse::Ok().json(JobResponse::new(job, failures)))
+}
+
+/// The upload as text, with its number of data rows; every reason to refuse it, as a 400.
+fn check_upload(body: web::Bytes) -> Result<(String, usize), ApiError> {
+    let csv = String::from_utf8(body.into())
+        .map_err(|_| ApiError::invalid("body", "must be UTF-8 text"))?;
+    if csv.contains('\0') {
+        return Err(ApiError::invalid("body", "must not contain NUL characters"));
+    }
+    let total = import::parse_rows(&csv, import::MAX_ROWS)?.len();
+    if total == 0 {
+        return Err(ApiError::invalid("body", "has no rows: one url per line"));
+    }
+    Ok((csv, total))
 }
 
 /// 128 random bits, base62: unguessable, since anonymous jobs are open to whoever has the id.

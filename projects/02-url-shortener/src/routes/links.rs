@@ -214,7 +214,7 @@ pub async fn create(
         .map(|raw| errors.check("customCode", CustomCode::parse(raw)));
     let options = parse_options(&body, &mut errors);
     let Some(url) = url.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+        return Err(ApiError::validation(errors));
     };
     let custom = custom.flatten();
     let password_hash = hash(&state, options.password).await?;
@@ -248,7 +248,10 @@ pub async fn create(
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
                 if custom.is_some() =>
             {
-                return Err(ApiError::Conflict("customCode is already taken".into()));
+                return Err(ApiError::Conflict {
+                    field: "customCode",
+                    message: "customCode is already taken".into(),
+                });
             }
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => continue,
             Err(other) => return Err(other.into()),
@@ -288,6 +291,7 @@ pub async fn get(
         (status = 404, description = "No such code", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 429, description = "Too many writes from this IP (shares the `POST /shorten` budget)", body = ErrorBody),
     ))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -304,8 +308,18 @@ pub async fn update(
     }
     let options = parse_options(&body, &mut errors);
     let Some(url) = url.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::Validation(errors));
+        return Err(ApiError::validation(errors));
     };
+    // Ownership first: hashing a new password costs ~250 ms of CPU, which nobody may spend
+    // on someone else's link.
+    let owned = code.clone();
+    state
+        .db
+        .run(move |conn| {
+            let link = links::find(conn, &owned)?.ok_or(ApiError::NotFound)?;
+            check_owner(link.user_id, user)
+        })
+        .await?;
     let changes = LinkChanges {
         url: Some(url.into_inner()),
         redirect_type: options.redirect_type.map(Some),
@@ -315,14 +329,12 @@ pub async fn update(
         updated_at: None,
         expired_at: None,
     };
+    // A link's owner never changes, so the check above still holds; a concurrent delete
+    // leaves nothing to update (404).
     let owned = code.clone();
     let link = state
         .db
-        .run(move |conn| {
-            let link = links::find(conn, &owned)?.ok_or(ApiError::NotFound)?;
-            check_owner(link.user_id, user)?;
-            links::update(conn, &owned, changes)?.ok_or(ApiError::NotFound)
-        })
+        .run(move |conn| links::update(conn, &owned, changes)?.ok_or(ApiError::NotFound))
         .await?;
     invalidate(&state, &code).await;
     Ok(HttpResponse::Ok().json(LinkResponse::from(&link)))
@@ -335,6 +347,7 @@ pub async fn update(
         (status = 401, description = "The link has an owner and no valid token was sent", body = ErrorBody),
         (status = 403, description = "The link belongs to another user", body = ErrorBody),
         (status = 404, description = "No such code", body = ErrorBody),
+        (status = 429, description = "Too many writes from this IP (shares the `POST /shorten` budget)", body = ErrorBody),
     ))]
 pub async fn delete(
     state: web::Data<AppState>,

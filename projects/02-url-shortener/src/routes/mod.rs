@@ -60,8 +60,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter
             .service(
                 web::resource("/{code}")
                     .route(web::get().to(links::get))
-                    .route(web::put().to(links::update))
-                    .route(web::delete().to(links::delete))
+                    // Writes share the creation budget: a PUT may hash a password.
+                    .route(
+                        web::put()
+                            .to(links::update)
+                            .wrap(shorten_limiter.middleware()),
+                    )
+                    .route(
+                        web::delete()
+                            .to(links::delete)
+                            .wrap(shorten_limiter.middleware()),
+                    )
                     .default_service(web::to(method_not_allowed)),
             )
             .service(

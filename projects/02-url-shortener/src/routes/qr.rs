@@ -63,7 +63,15 @@ pub async fn qr(
         .ok_or(ApiError::NotFound)?;
 
     let short_url = format!("{}/{code}", state.public_url.trim_end_matches('/'));
-    let qr = QrCode::new(short_url.as_bytes()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Drawing and PNG-encoding up to 2048×2048 pixels is CPU work: on a blocking thread, so
+    // the worker keeps serving other requests.
+    let (content_type, body) = web::block(move || render(&short_url, size, png)).await??;
+    Ok(HttpResponse::Ok().content_type(content_type).body(body))
+}
+
+/// The QR code of `short_url`, at least `size` pixels wide: `(content type, bytes)`.
+fn render(short_url: &str, size: u32, png: bool) -> Result<(&'static str, Vec<u8>), ApiError> {
+    let qr = QrCode::new(short_url.as_bytes()).map_err(ApiError::internal)?;
     if png {
         let image = qr
             .render::<image::Luma<u8>>()
@@ -72,15 +80,13 @@ pub async fn qr(
         let mut bytes = Cursor::new(Vec::new());
         image
             .write_to(&mut bytes, image::ImageFormat::Png)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(HttpResponse::Ok()
-            .content_type("image/png")
-            .body(bytes.into_inner()))
+            .map_err(ApiError::internal)?;
+        Ok(("image/png", bytes.into_inner()))
     } else {
         let image = qr
             .render::<svg::Color<'_>>()
             .min_dimensions(size, size)
             .build();
-        Ok(HttpResponse::Ok().content_type("image/svg+xml").body(image))
+        Ok(("image/svg+xml", image.into_bytes()))
     }
 }

@@ -123,7 +123,8 @@ pub struct PasswordForm {
 
 /// `POST /{code}` from the password form: the right password redirects (303, so the browser
 /// follows with a GET); a wrong one shows the form again with `401`. Guesses are rate
-/// limited per client (`LINK_PASSWORD_ATTEMPTS_PER_MINUTE`).
+/// limited per client (`LINK_PASSWORD_ATTEMPTS_PER_MINUTE`). On a link without a password it
+/// is a visit like `GET`: counted, and `410` once `maxVisits` is used up.
 pub async fn unlock(
     state: web::Data<AppState>,
     code: web::Path<String>,
@@ -142,6 +143,8 @@ pub async fn unlock(
         return Err(ApiError::Gone);
     }
     let Some(hash) = link.password_hash.clone() else {
+        // Not (or no longer) protected: a visit like any other, counted and limited as a GET.
+        count_visit(&state, &req, link.id, link.max_visits.is_some()).await?;
         return Ok(redirect_to(StatusCode::SEE_OTHER, link.url));
     };
     let password = form.into_inner().password;

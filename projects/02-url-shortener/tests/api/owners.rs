@@ -86,3 +86,64 @@ async fn an_invalid_token_is_refused_not_ignored() {
     response.assert_status(401);
     assert_eq!(response.json(), json!({"message": "Unauthorized"}));
 }
+
+/// A new link password is hashed (bcrypt) only once the caller is known to own the link: a
+/// stranger's `PUT` must not make the server burn a hash. The second instance hashes at cost
+/// 16 (seconds per hash), so a hash before the owner check shows as a slow `403`.
+#[actix_web::test]
+async fn a_strangers_update_is_refused_before_any_password_is_hashed() {
+    let app = spawn_app().await;
+    let owner = token(&app).await;
+    let stranger = token(&app).await;
+    let code = app
+        .client
+        .post(
+            "/shorten",
+            Some(&owner),
+            &json!({"url": "https://example.com/"}),
+        )
+        .await
+        .json()["shortCode"]
+        .as_str()
+        .expect("code")
+        .to_string();
+    let expensive = crate::helpers::start(app.database_url.clone(), None, |c| {
+        c.settings.bcrypt_cost = 16;
+    })
+    .await;
+    let body = json!({"url": "https://example.com/x", "password": "a-new-password"});
+    let started = std::time::Instant::now();
+    for token in [None, Some(stranger.as_str())] {
+        let response = expensive
+            .client
+            .put(&format!("/shorten/{code}"), token, &body)
+            .await;
+        assert!(
+            matches!(response.status.as_u16(), 401 | 403),
+            "{}",
+            response.status
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "refusing two strangers took {:?}: a password was hashed first",
+        started.elapsed()
+    );
+}
+
+#[actix_web::test]
+async fn updates_and_deletes_share_the_write_budget() {
+    let app = crate::helpers::spawn_app_with(|c| c.shorten_rate_limit_per_minute = 3).await;
+    let code = app.create(json!({"url": "https://example.com/"})).await;
+    let path = format!("/shorten/{code}");
+    let body = json!({"url": "https://example.com/changed"});
+    app.client.put(&path, None, &body).await.assert_status(200);
+    app.client.put(&path, None, &body).await.assert_status(200);
+    let limited = app.client.put(&path, None, &body).await;
+    limited.assert_status(429);
+    assert!(limited.header("retry-after").is_some());
+    app.client.delete(&path, None).await.assert_status(429);
+    // Reads and redirects are not limited.
+    app.client.get(&path, None).await.assert_status(200);
+    app.visit(&code).await.assert_status(302);
+}

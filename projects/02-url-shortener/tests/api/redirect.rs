@@ -252,3 +252,27 @@ async fn password_guesses_are_rate_limited() {
     limited.assert_status(429);
     assert!(limited.header("retry-after").is_some());
 }
+
+/// `POST /{code}` on a link without a password is a visit like `GET`: it counts, and a
+/// used-up link answers `410` whichever method asks.
+#[actix_web::test]
+async fn a_post_to_an_unprotected_link_is_counted_and_limited_like_a_get() {
+    let app = spawn_app().await;
+    let visited = app
+        .create(json!({"url": "https://example.com/once", "maxVisits": 1}))
+        .await;
+    app.visit(&visited).await.assert_status(302);
+    unlock(&app, &visited, "").await.assert_status(410);
+    app.visit(&visited).await.assert_status(410);
+    assert_eq!(app.wait_for_count(&visited, 1).await["accessCount"], 1);
+
+    let posted = app
+        .create(json!({"url": "https://example.com/posted", "maxVisits": 1}))
+        .await;
+    let first = unlock(&app, &posted, "").await;
+    first.assert_status(303);
+    assert_eq!(first.header("location"), Some("https://example.com/posted"));
+    app.visit(&posted).await.assert_status(410);
+    unlock(&app, &posted, "").await.assert_status(410);
+    assert_eq!(app.wait_for_count(&posted, 1).await["accessCount"], 1);
+}

@@ -8,9 +8,10 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Auth, AuthError, Email, Name, Password, TokenPair};
-use crate::http::{ErrorBody, FieldErrors, ValidationErrorBody, method_not_allowed};
+use crate::auth::{Auth, AuthError, Email, Name, Password, TokenPair};
+use crate::http::{Error, ErrorBody, ValidationErrorBody, method_not_allowed};
 use crate::rate_limit::RateLimiter;
+use crate::validation::FieldErrors;
 
 /// Registers the four endpoints; `limiter` guards `/register`, `/login` and `/refresh` (the
 /// doors of password guessing and account spam) with one budget per client.
@@ -98,7 +99,7 @@ impl From<TokenPair> for TokenResponse {
 pub async fn register(
     auth: web::Data<Auth>,
     body: web::Json<RegisterRequest>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let name = errors
@@ -111,7 +112,7 @@ pub async fn register(
         .required("password", body.password)
         .and_then(|p| errors.check("password", Password::parse(p)));
     let (Some(name), Some(email), Some(password)) = (name, email, password) else {
-        return Err(AuthError::Validation(errors));
+        return Err(Error::validation(errors));
     };
     let (_, tokens) = auth.register(name.into_inner(), email, password).await?;
     Ok(HttpResponse::Created().json(TokenResponse::from(tokens)))
@@ -130,13 +131,13 @@ pub async fn register(
 pub async fn login(
     auth: web::Data<Auth>,
     body: web::Json<LoginRequest>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let email = errors.required("email", body.email);
     let password = errors.required("password", body.password);
     let (Some(email), Some(password)) = (email, password) else {
-        return Err(AuthError::Validation(errors));
+        return Err(Error::validation(errors));
     };
     let (_, tokens) = auth.login(&email, &password).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
@@ -156,7 +157,7 @@ pub async fn login(
 pub async fn refresh(
     auth: web::Data<Auth>,
     body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, Error> {
     let token = body.into_inner().token()?;
     let (_, tokens) = auth.refresh(&token).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
@@ -173,7 +174,7 @@ pub async fn refresh(
 pub async fn logout(
     auth: web::Data<Auth>,
     body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, Error> {
     let token = body.into_inner().token()?;
     auth.logout(&token).await?;
     Ok(HttpResponse::NoContent().finish())

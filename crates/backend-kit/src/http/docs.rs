@@ -1,0 +1,51 @@
+//! The API documentation: the OpenAPI document at `/openapi.json`, Swagger UI at `/docs`, and
+//! the schemas of the error bodies every capstone shares.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use utoipa::ToSchema;
+
+/// Serves `openapi` at `/openapi.json` and Swagger UI at `/docs` (its assets are compiled into
+/// the binary, so it works offline; `/docs` redirects to `/docs/`).
+pub fn configure_docs(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::OpenApi) {
+    cfg.route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                .finish()
+        }),
+    )
+    .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi));
+}
+
+/// Declares the `bearer` (JWT) security scheme in a project's OpenAPI document:
+/// `#[openapi(modifiers(&backend_kit::http::BearerAuth))]`.
+pub struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// OpenAPI schema of every error body.
+#[derive(ToSchema)]
+pub struct ErrorBody {
+    #[schema(example = "Not Found")]
+    pub message: String,
+}
+
+/// OpenAPI schema of a 400: the message plus, per field, what is wrong with it.
+#[derive(ToSchema)]
+pub struct ValidationErrorBody {
+    #[schema(example = "Validation failed")]
+    pub message: String,
+    #[schema(example = json!({"title": ["must not be empty"]}))]
+    pub errors: Option<BTreeMap<String, Vec<String>>>,
+}

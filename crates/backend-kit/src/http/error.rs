@@ -1,0 +1,266 @@
+//! The one HTTP error type every capstone answers with, and the one place statuses are mapped.
+//!
+//! Handlers return `Result<_, backend_kit::http::Error>` (projects alias it as `ApiError`) and
+//! use `?`: a project's domain errors, [`AuthError`](crate::auth::AuthError) and
+//! [`DbError`] convert into it. How the body looks is the project's contract, chosen once with
+//! an [`ErrorFormat`]:
+//!
+//! | variant | status | [`ErrorFormat::Message`] body | [`ErrorFormat::RealWorld`] |
+//! |---|---|---|---|
+//! | `Validation` | 400 | `{"message": "Validation failed", "errors": {"field": ["why"]}}` | 422 `{"errors": {"field": ["why"]}}` |
+//! | `BadRequest` | 400 | `{"message": …}` | 422 `{"errors": {"body": [why]}}` |
+//! | `Unauthorized` | 401 | `{"message": "Unauthorized"}` | `{"errors": {"body": ["Unauthorized"]}}` |
+//! | `Forbidden`, `NotFound`, `MethodNotAllowed`, `Gone` | 403, 404, 405, 410 | `{"message": …}` | `{"errors": {"body": […]}}` |
+//! | `Conflict` | 409 | `{"message": …}` | 422 `{"errors": {field: [why]}}` (a taken username or e-mail) |
+//! | `PayloadTooLarge`, `UnsupportedMediaType` | 413, 415 | `{"message": …}` | `{"errors": {"body": […]}}` |
+//! | `TooManyRequests` | 429 + `Retry-After` | `{"message": "Too many requests: retry in N seconds"}` | `{"errors": {"body": […]}}` |
+//! | `Unavailable` | 503 | `{"message": …}` | `{"errors": {"body": […]}}` |
+//! | `Database`, `Internal` | 500 | `{"message": "Internal Server Error"}`; the cause goes to the log only | `{"errors": {"body": ["Internal Server Error"]}}` |
+//!
+//! Errors render in the `Message` format by themselves; an app built with another format
+//! (`AppBuilder::error_format`) re-renders every error response on its way out — including
+//! those of extractors, the rate limiter and unknown routes — so a project never formats one.
+
+use std::borrow::Cow;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::db::DbError;
+use crate::validation::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that does not parse, listed per field.
+    #[error("{message}")]
+    Validation {
+        message: Cow<'static, str>,
+        errors: FieldErrors,
+    },
+    /// A request the server cannot read at all (a bad path or query parameter).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("Forbidden")]
+    Forbidden,
+    #[error("Not Found")]
+    NotFound,
+    #[error("Method Not Allowed")]
+    MethodNotAllowed,
+    /// A unique value that is taken: `field` names it for formats that list fields.
+    #[error("{message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    /// The resource existed but has expired or been used up.
+    #[error("Gone")]
+    Gone,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("Too many requests: retry in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// A service we depend on is down; worth retrying later.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A validation error listing `errors`.
+    pub fn validation(errors: FieldErrors) -> Self {
+        Error::Validation {
+            message: Cow::Borrowed("Validation failed"),
+            errors,
+        }
+    }
+
+    /// A single-field validation error.
+    pub fn invalid(field: &'static str, problem: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::default();
+        errors.add(field, problem);
+        Self::validation(errors)
+    }
+
+    /// An unexpected failure: the client sees a bare 500, the cause is logged.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Error::Internal(cause.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            // A row that vanished between two statements (a concurrent delete).
+            diesel::result::Error::NotFound => Error::NotFound,
+            other => Error::Database(DbError::Query(other)),
+        }
+    }
+}
+
+#[cfg(feature = "auth")]
+impl From<crate::auth::AuthError> for Error {
+    fn from(e: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        match e {
+            AuthError::Validation(errors) => Error::validation(errors),
+            AuthError::EmailTaken => Error::Conflict {
+                field: "email",
+                message: e.to_string(),
+            },
+            AuthError::InvalidCredentials | AuthError::InvalidToken => Error::Unauthorized,
+            AuthError::PasswordTooLong => Error::invalid("password", "must be at most 72 bytes"),
+            AuthError::Db(e) => Error::Database(e),
+            AuthError::Hashing(e) => Error::Internal(e),
+        }
+    }
+}
+
+/// Lets `web::block(..).await?` propagate: a blocking task that panicked or was cancelled.
+impl From<actix_web::error::BlockingError> for Error {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Error::internal(e)
+    }
+}
+
+/// How a project's error bodies look: its API contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorFormat {
+    /// `{"message": …}`, plus `"errors": {field: [..]}` for invalid input (capstones 1 and 2).
+    #[default]
+    Message,
+    /// The RealWorld spec: `{"errors": {field: [..]}}`, invalid input and taken values `422`.
+    RealWorld,
+}
+
+impl ErrorFormat {
+    /// The response for `error` in this format.
+    pub fn render(self, error: &Error) -> HttpResponse {
+        let status = self.status(error);
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            // The details stay in the log; the client learns nothing about internals.
+            tracing::error!(error = %error, "request failed");
+        }
+        let body = match (self, error) {
+            (ErrorFormat::Message, Error::Validation { message, errors }) => {
+                json!({ "message": message, "errors": errors.0 })
+            }
+            (ErrorFormat::RealWorld, Error::Validation { errors, .. }) => {
+                json!({ "errors": errors.0 })
+            }
+            (ErrorFormat::RealWorld, Error::Conflict { field, message }) => {
+                json!({ "errors": { *field: [message] } })
+            }
+            (ErrorFormat::Message, _) => json!({ "message": public_message(error) }),
+            (ErrorFormat::RealWorld, _) => json!({ "errors": { "body": [public_message(error)] } }),
+        };
+        let mut response = HttpResponse::build(status);
+        if let Error::TooManyRequests { retry_after_secs } = error {
+            response.insert_header((header::RETRY_AFTER, *retry_after_secs));
+        }
+        response.json(body)
+    }
+
+    fn status(self, error: &Error) -> StatusCode {
+        match (self, error) {
+            (ErrorFormat::RealWorld, Error::Validation { .. } | Error::Conflict { .. }) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            (ErrorFormat::RealWorld, Error::BadRequest(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => error.status_code(),
+        }
+    }
+}
+
+/// What the client may read of an error: everything but the internals of a 500.
+fn public_message(error: &Error) -> Cow<'_, str> {
+    match error {
+        Error::Database(_) | Error::Internal(_) => Cow::Borrowed("Internal Server Error"),
+        other => Cow::Owned(other.to_string()),
+    }
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Error::Validation { .. } | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::Gone => StatusCode::GONE,
+            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        ErrorFormat::Message.render(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body(response: HttpResponse) -> serde_json::Value {
+        let bytes = response.into_body().try_into_bytes().expect("a full body");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    #[test]
+    fn message_format_is_the_capstones_contract() {
+        let r = Error::invalid("title", "must not be empty").error_response();
+        assert_eq!(r.status(), 400);
+        assert_eq!(
+            body(r),
+            json!({"message": "Validation failed", "errors": {"title": ["must not be empty"]}})
+        );
+        let r = Error::Internal("secret detail".into()).error_response();
+        assert_eq!(r.status(), 500);
+        assert_eq!(body(r), json!({"message": "Internal Server Error"}));
+        let r = Error::TooManyRequests {
+            retry_after_secs: 7,
+        }
+        .error_response();
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers().get("retry-after").unwrap(), "7");
+        assert_eq!(
+            body(r),
+            json!({"message": "Too many requests: retry in 7 seconds"})
+        );
+    }
+
+    #[test]
+    fn realworld_format_lists_fields_with_422() {
+        let f = ErrorFormat::RealWorld;
+        let r = f.render(&Error::invalid("title", "can't be blank"));
+        assert_eq!(r.status(), 422);
+        assert_eq!(body(r), json!({"errors": {"title": ["can't be blank"]}}));
+        let taken = Error::Conflict {
+            field: "username",
+            message: "has already been taken".into(),
+        };
+        let r = f.render(&taken);
+        assert_eq!(r.status(), 422);
+        assert_eq!(
+            body(r),
+            json!({"errors": {"username": ["has already been taken"]}})
+        );
+        let r = f.render(&Error::Forbidden);
+        assert_eq!(r.status(), 403);
+        assert_eq!(body(r), json!({"errors": {"body": ["Forbidden"]}}));
+    }
+}

@@ -1,0 +1,171 @@
+//! The one app builder: everything a capstone's server has that is not its own.
+//!
+//! ```ignore
+//! let server = AppBuilder::new(&settings, Readiness::new(db.clone()), ApiDoc::openapi())
+//!     .on_shutdown(async move { visit_writer.await.ok(); })
+//!     .start(move |cfg| {
+//!         cfg.app_data(state.clone());
+//!         crate::routes::configure(cfg);
+//!     })?;
+//! ```
+//!
+//! In the order a request meets it: a `tracing` span with a request id ([`TracingLogger`]),
+//! errors re-rendered in the project's [`ErrorFormat`], the extractor settings (JSON errors,
+//! the 64 KiB body limit), `/health` and `/ready`, `/openapi.json` and `/docs`, the project's
+//! routes, and a JSON `404` for everything else. The server binds `HOST:PORT` (port 0 in
+//! tests: [`Server::port`] says which), logs where it listens, and on SIGINT/SIGTERM drains
+//! requests in flight, then runs the shutdown hooks in order.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Condition, Next, from_fn};
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use super::health::Readiness;
+use super::{Error, ErrorFormat};
+use crate::config::Settings;
+
+/// Requests in flight get this long to finish after SIGTERM.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
+type Hook = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] crate::db::DbError),
+    #[cfg(feature = "redis")]
+    #[error("invalid REDIS_URL: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[cfg(feature = "jobs")]
+    #[error(transparent)]
+    Jobs(#[from] crate::jobs::JobError),
+    #[error("could not bind the port: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct AppBuilder {
+    settings: Settings,
+    readiness: Readiness,
+    openapi: utoipa::openapi::OpenApi,
+    error_format: ErrorFormat,
+    shutdown_hooks: Vec<Hook>,
+}
+
+impl AppBuilder {
+    /// `readiness` is what `/ready` checks; `openapi` is served at `/openapi.json`.
+    pub fn new(
+        settings: &Settings,
+        readiness: Readiness,
+        openapi: utoipa::openapi::OpenApi,
+    ) -> Self {
+        Self {
+            settings: settings.clone(),
+            readiness,
+            openapi,
+            error_format: ErrorFormat::Message,
+            shutdown_hooks: Vec::new(),
+        }
+    }
+
+    /// How error bodies look (default [`ErrorFormat::Message`]).
+    pub fn error_format(mut self, format: ErrorFormat) -> Self {
+        self.error_format = format;
+        self
+    }
+
+    /// Work to finish once the server has stopped taking requests (drain a queue, stop
+    /// workers); hooks run in the order they were added.
+    pub fn on_shutdown(mut self, hook: impl Future<Output = ()> + 'static) -> Self {
+        self.shutdown_hooks.push(Box::pin(hook));
+        self
+    }
+
+    /// Binds and starts serving. `routes` registers the project's state (`cfg.app_data`) and
+    /// routes; it runs once per worker thread.
+    pub fn start<F>(self, routes: F) -> std::io::Result<Server>
+    where
+        F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
+        let listener = super::bind(&self.settings)?;
+        let port = listener.local_addr()?.port();
+        super::announce(&self.settings, &listener);
+        let readiness = web::Data::new(self.readiness);
+        let (openapi, format) = (self.openapi, self.error_format);
+        let server = HttpServer::new(move || {
+            let routes = routes.clone();
+            App::new()
+                .wrap(Condition::new(
+                    format != ErrorFormat::Message,
+                    from_fn(move |req, next| render_errors(format, req, next)),
+                ))
+                .wrap(TracingLogger::default())
+                .configure(super::configure_extractors)
+                .app_data(readiness.clone())
+                .configure(super::health::routes)
+                .configure(|cfg| super::configure_docs(cfg, openapi.clone()))
+                .configure(move |cfg| routes(cfg))
+                .default_service(web::to(super::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .run();
+        Ok(Server {
+            port,
+            server,
+            shutdown_hooks: self.shutdown_hooks,
+        })
+    }
+}
+
+/// A started server: serve it with [`Server::run_until_stopped`].
+pub struct Server {
+    port: u16,
+    server: actix_web::dev::Server,
+    shutdown_hooks: Vec<Hook>,
+}
+
+impl Server {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server from elsewhere (tests, a crash simulation).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (or [`ServerHandle::stop`]), lets requests in flight
+    /// finish, then runs the shutdown hooks.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        for hook in self.shutdown_hooks {
+            hook.await;
+        }
+        result
+    }
+}
+
+/// Re-renders the kit's errors (whoever raised them: a handler, an extractor, the rate
+/// limiter, the 404 service) in the project's format.
+async fn render_errors(
+    format: ErrorFormat,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let rendered = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<Error>())
+        .map(|e| format.render(e));
+    Ok(match rendered {
+        Some(response) => res.into_response(response).map_into_right_body(),
+        None => res.map_into_left_body(),
+    })
+}
