@@ -7,33 +7,52 @@
 //!     backend_kit::cli::main::<todo_api::Application>()
 //! }
 //! ```
+//!
+//! The project describes itself by implementing [`Capstone`] for its `Application` (and
+//! [`AppConfig`] for its `Config`).
 
 use std::process::ExitCode;
 
 use crate::config::{ConfigError, Settings};
 use crate::db::{Database, Migrations};
-use crate::http::server::StartupError;
+use crate::http::server::{Server, StartupError};
 
 /// Any error a command can end with; printed, then the process exits with status 1.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// What a capstone hands the shared `main`.
+/// A project's configuration: the kit's [`Settings`] plus its own variables.
+pub trait AppConfig: Sized {
+    fn from_env() -> Result<Self, ConfigError>;
+    fn settings(&self) -> &Settings;
+}
+
+/// A capstone's server, as the shared `main` and the tests see it (the *Zero To Production*
+/// shape): `build` does all the fallible set-up and binds the port, `port` says which one
+/// (tests bind port 0), `run_until_stopped` serves until SIGINT/SIGTERM.
 // The futures run on actix's single-threaded runtime, so they need no `Send` bound.
 #[allow(async_fn_in_trait)]
 pub trait Capstone: Sized {
-    /// The project's configuration: the kit's [`Settings`] plus its own.
-    type Config;
+    type Config: AppConfig;
     /// The binary's name, for messages.
     const NAME: &'static str;
+    /// The migration sets, in order (see [`project_migrations!`](crate::project_migrations)).
+    const MIGRATIONS: Migrations;
     /// The usage line's commands.
     const USAGE: &'static str = "[serve|migrate]";
 
-    fn config_from_env() -> Result<Self::Config, ConfigError>;
-    fn settings(config: &Self::Config) -> &Settings;
-    /// The migration sets, in order (see [`project_migrations!`](crate::project_migrations)).
-    const MIGRATIONS: Migrations;
     async fn build(config: Self::Config) -> Result<Self, StartupError>;
-    async fn run_until_stopped(self) -> std::io::Result<()>;
+    fn server(&self) -> &Server;
+    fn into_server(self) -> Server;
+
+    fn port(&self) -> u16 {
+        self.server().port()
+    }
+
+    /// Serves until SIGINT/SIGTERM, lets requests in flight finish, then runs the shutdown
+    /// hooks the project gave its [`AppBuilder`](crate::http::AppBuilder).
+    async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.into_server().run_until_stopped().await
+    }
 
     /// A subcommand of the project's own (`blog jobs`, `chat connect`…); `None` when `name`
     /// is not one of them.
@@ -52,14 +71,14 @@ pub fn main<C: Capstone>() -> ExitCode {
 }
 
 async fn run<C: Capstone>(args: Vec<String>) -> ExitCode {
-    let config = match C::config_from_env() {
+    let config = match C::Config::from_env() {
         Ok(config) => config,
         Err(e) => {
             eprintln!("{}: configuration error: {e}", C::NAME);
             return ExitCode::FAILURE;
         }
     };
-    crate::http::telemetry::init(C::settings(&config));
+    crate::http::telemetry::init(config.settings());
 
     let (name, rest) = match args.split_first() {
         Some((name, rest)) => (name.as_str(), rest),
@@ -96,7 +115,7 @@ async fn run<C: Capstone>(args: Vec<String>) -> ExitCode {
 /// `<project> migrate`: applies pending migrations and exits (for deploy pipelines that
 /// migrate before starting new instances).
 async fn migrate<C: Capstone>(config: &C::Config) -> Result<(), BoxError> {
-    Database::open(C::settings(config), C::MIGRATIONS).await?;
+    Database::open(config.settings(), C::MIGRATIONS).await?;
     tracing::info!("migrations are up to date");
     Ok(())
 }

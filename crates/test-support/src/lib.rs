@@ -180,6 +180,12 @@ impl TestRedis {
         })
     }
 
+    /// Points a server's settings at this Redis, under this test's key prefix.
+    pub fn configure(&self, settings: &mut backend_kit::config::Settings) {
+        settings.redis_url = Some(backend_kit::secret::Secret::new(self.url.clone()));
+        settings.redis_prefix = self.prefix.clone();
+    }
+
     /// For a test marked `#[ignore = "needs TEST_REDIS_URL"]`: run without Redis it fails
     /// loudly instead of passing without testing anything.
     pub fn required() -> Self {

@@ -1,5 +1,6 @@
 //! The shared settings (see `backend_kit::config` for every variable) plus this project's own.
 
+use backend_kit::cli::AppConfig;
 use backend_kit::config::{ConfigError, Env, Settings};
 
 pub const DEFAULT_PORT: u16 = 8081;
@@ -13,12 +14,16 @@ pub struct Config {
     pub auth_rate_limit_per_minute: u32,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
+impl AppConfig for Config {
+    fn from_env() -> Result<Self, ConfigError> {
         let env = Env::from_process();
         Ok(Self {
             settings: Settings::from_env("todo-api", DEFAULT_PORT)?,
             auth_rate_limit_per_minute: env.number("AUTH_RATE_LIMIT_PER_MINUTE", 10)?,
         })
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.settings
     }
 }

@@ -1,11 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and
 //! the request/response types, so it cannot drift from the code. Served at `/openapi.json`;
-//! Swagger UI at `/docs` (its assets are compiled into the binary: works offline).
+//! Swagger UI at `/docs` (its assets are compiled into the binary: works offline). The
+//! account endpoints are the kit's: `backend_kit::auth::routes::documented` adds them.
 
 use utoipa::OpenApi;
-
-use backend_kit::auth::routes as auth;
-use backend_kit::http::BearerAuth;
 
 use crate::routes::todos;
 
@@ -18,14 +16,12 @@ pub use backend_kit::http::{ErrorBody, ValidationErrorBody};
         description = "Capstone 1 of Backend Roadmap Capstones: a todo-list REST API with JWT authentication.",
         version = "0.1.0"
     ),
-    paths(
-        auth::register, auth::login, auth::refresh, auth::logout,
-        todos::create, todos::list, todos::get, todos::replace, todos::update, todos::delete,
-    ),
-    modifiers(&BearerAuth),
-    tags(
-        (name = "auth", description = "Accounts and tokens"),
-        (name = "todos", description = "The caller's todos"),
-    )
+    paths(todos::create, todos::list, todos::get, todos::replace, todos::update, todos::delete),
+    tags((name = "todos", description = "The caller's todos"))
 )]
 pub struct ApiDoc;
+
+/// The whole document: this project's paths and the kit's account endpoints.
+pub fn document() -> utoipa::openapi::OpenApi {
+    backend_kit::auth::routes::documented(ApiDoc::openapi())
+}

@@ -1,6 +1,7 @@
-//! Building and running the server (the pattern from *Zero To Production*):
-//! `Application::build(config)` does all the fallible set-up and binds the port, `port()`
-//! says which port (tests bind port 0), `run_until_stopped()` serves until SIGINT/SIGTERM.
+//! Building and running the server (the pattern from *Zero To Production*, through the kit's
+//! `Capstone` trait): `Application::build(config)` does all the fallible set-up and binds the
+//! port, `port()` says which port (tests bind port 0), `run_until_stopped()` serves until
+//! SIGINT/SIGTERM.
 //! What every capstone's server has (request spans, JSON errors, `/health`, `/ready`, docs,
 //! graceful shutdown) comes from `backend_kit::http::AppBuilder`; this file adds what is
 //! this project's own: its state and its routes.
@@ -8,25 +9,26 @@
 use actix_web::web;
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::cli::Capstone;
-use backend_kit::config::{ConfigError, Settings};
 use backend_kit::db::{Database, Migrations};
 use backend_kit::http::{AppBuilder, Server, health::Readiness, server::StartupError};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
-use utoipa::OpenApi;
 
 use crate::config::Config;
-use crate::openapi::ApiDoc;
 
 pub struct Application {
     server: Server,
 }
 
-impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
+impl Capstone for Application {
+    type Config = Config;
+    const NAME: &'static str = "todo-api";
+    const MIGRATIONS: Migrations = crate::db::migrations;
+
+    async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = &config.settings;
         // Connecting and migrating block: `open` does it on a blocking thread.
-        let db = Database::open(settings, crate::db::migrations).await?;
+        let db = Database::open(settings, Self::MIGRATIONS).await?;
         let redis = Redis::from_settings(settings)?;
         let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::BEARER));
         let auth_limiter = RateLimiter::per_minute(
@@ -38,42 +40,19 @@ impl Application {
         let readiness = Readiness::new(db.clone()).with_redis(redis);
         let db = web::Data::new(db);
 
-        let server = AppBuilder::new(settings, readiness, ApiDoc::openapi()).start(move |cfg| {
-            cfg.app_data(db.clone()).app_data(auth.clone());
-            crate::routes::configure(cfg, &auth_limiter);
-        })?;
+        let server =
+            AppBuilder::new(settings, readiness, crate::openapi::document()).start(move |cfg| {
+                cfg.app_data(db.clone()).app_data(auth.clone());
+                crate::routes::configure(cfg, &auth_limiter);
+            })?;
         Ok(Self { server })
     }
 
-    pub fn port(&self) -> u16 {
-        self.server.port()
+    fn server(&self) -> &Server {
+        &self.server
     }
 
-    /// Serves until the process gets SIGINT or SIGTERM, then drains requests in flight.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.run_until_stopped().await
-    }
-}
-
-/// What the shared `main` (`backend_kit::cli`) needs to run this project.
-impl Capstone for Application {
-    type Config = Config;
-    const NAME: &'static str = "todo-api";
-    const MIGRATIONS: Migrations = crate::db::migrations;
-
-    fn config_from_env() -> Result<Config, ConfigError> {
-        Config::from_env()
-    }
-
-    fn settings(config: &Config) -> &Settings {
-        &config.settings
-    }
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
-        Application::build(config).await
-    }
-
-    async fn run_until_stopped(self) -> std::io::Result<()> {
-        Application::run_until_stopped(self).await
+    fn into_server(self) -> Server {
+        self.server
     }
 }

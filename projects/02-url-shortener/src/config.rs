@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use backend_kit::cli::AppConfig;
 use backend_kit::config::{ConfigError, Env, Settings};
 use backend_kit::jobs::JobSettings;
 
@@ -39,8 +40,8 @@ pub struct Config {
     pub import_batch_size: usize,
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
+impl AppConfig for Config {
+    fn from_env() -> Result<Self, ConfigError> {
         let settings = Settings::from_env("url-shortener", DEFAULT_PORT)?;
         let env = Env::from_process();
         Ok(Self {
@@ -65,6 +66,12 @@ impl Config {
         })
     }
 
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+impl Config {
     /// Defaults for a test server on port 0.
     pub fn for_tests(settings: Settings) -> Self {
         Self {

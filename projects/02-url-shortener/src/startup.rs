@@ -1,5 +1,6 @@
 //! Building and running the server: `Application::build(config)`, `port()`,
-//! `run_until_stopped()` (see capstone 1 for the pattern).
+//! `run_until_stopped()` through the kit's `Capstone` trait (see capstone 1 for the pattern).
+//! At shutdown the job workers get a grace period, then the queued visits are written.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,19 +9,16 @@ use actix_web::web;
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::cache::Cache;
 use backend_kit::cli::Capstone;
-use backend_kit::config::{ConfigError, Settings};
 use backend_kit::db::{Database, Migrations};
 use backend_kit::http::{AppBuilder, Server, health::Readiness, server::StartupError};
 use backend_kit::jobs::{JobError, JobQueue, JobRunner};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
-use utoipa::OpenApi;
 
 use crate::config::Config;
 use crate::domain::TargetPolicy;
 use crate::jobs::import::{self, ImportCsv, Importer};
 use crate::jobs::maintenance;
-use crate::openapi::ApiDoc;
 use crate::routes::AppState;
 use crate::routes::redirect::CachedLink;
 use crate::visits::VisitRecorder;
@@ -39,11 +37,15 @@ const VISITS_GRACE: Duration = Duration::from_secs(5);
 /// Local cache size: entries, not bytes (an entry is a code and a URL).
 const LOCAL_CACHE_ENTRIES: u64 = 100_000;
 
-impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
+impl Capstone for Application {
+    type Config = Config;
+    const NAME: &'static str = "url-shortener";
+    const MIGRATIONS: Migrations = crate::db::migrations;
+
+    async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = &config.settings;
         // Connecting and migrating block: `open` does it on a blocking thread.
-        let db = Database::open(settings, crate::db::migrations).await?;
+        let db = Database::open(settings, Self::MIGRATIONS).await?;
         let redis = Redis::from_settings(settings)?;
         let cache = match &redis {
             Some(redis) => Cache::redis(redis.clone(), LOCAL_CACHE_ENTRIES),
@@ -85,7 +87,7 @@ impl Application {
         });
 
         let killer = jobs.killer();
-        let server = AppBuilder::new(settings, readiness, ApiDoc::openapi())
+        let server = AppBuilder::new(settings, readiness, crate::openapi::document())
             // Stopped taking requests: let running jobs finish (briefly), then write the
             // visits still queued.
             .on_shutdown(async move { jobs.shutdown(JOBS_GRACE).await })
@@ -111,43 +113,20 @@ impl Application {
         Ok(Self { server, crash })
     }
 
-    pub fn port(&self) -> u16 {
-        self.server.port()
+    fn server(&self) -> &Server {
+        &self.server
     }
 
+    fn into_server(self) -> Server {
+        self.server
+    }
+}
+
+impl Application {
     /// A handle that stops this instance abruptly, as a crash would: tests use it to show
     /// that a job in flight is not lost.
     pub fn crash_handle(&self) -> CrashHandle {
         self.crash.clone()
-    }
-
-    /// Serves until SIGINT/SIGTERM, then lets running jobs finish (briefly) and writes the
-    /// visits still queued.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.run_until_stopped().await
-    }
-}
-
-/// What the shared `main` (`backend_kit::cli`) needs to run this project.
-impl Capstone for Application {
-    type Config = Config;
-    const NAME: &'static str = "url-shortener";
-    const MIGRATIONS: Migrations = crate::db::migrations;
-
-    fn config_from_env() -> Result<Config, ConfigError> {
-        Config::from_env()
-    }
-
-    fn settings(config: &Config) -> &Settings {
-        &config.settings
-    }
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
-        Application::build(config).await
-    }
-
-    async fn run_until_stopped(self) -> std::io::Result<()> {
-        Application::run_until_stopped(self).await
     }
 }
 

@@ -2,10 +2,12 @@
 //! HTTP client plumbing comes from the shared `test-support` crate.
 
 use backend_kit::config::Settings;
-use backend_kit::secret::Secret;
 use serde_json::{Value, json};
 use test_support::{TestClient, TestDatabase, TestRedis, TestResponse, unique_suffix};
 use todo_api::{Application, Config};
+
+// `Application::build`, `port`, `run_until_stopped`.
+use backend_kit::cli::Capstone;
 
 pub struct TestApp {
     pub client: TestClient,
@@ -28,8 +30,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::new();
     let mut settings = Settings::for_tests("todo-api", database.url().to_string());
     if let Some(redis) = TestRedis::new() {
-        settings.redis_url = Some(Secret::new(redis.url));
-        settings.redis_prefix = redis.prefix;
+        redis.configure(&mut settings);
     }
     let mut config = Config {
         settings,

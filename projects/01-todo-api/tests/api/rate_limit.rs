@@ -41,8 +41,7 @@ async fn instances_sharing_redis_enforce_one_budget() {
     let redis = TestRedis::required();
     let share = |c: &mut todo_api::Config| {
         c.auth_rate_limit_per_minute = 4;
-        c.settings.redis_url = Some(backend_kit::secret::Secret::new(redis.url.clone()));
-        c.settings.redis_prefix = redis.prefix.clone();
+        redis.configure(&mut c.settings);
     };
     let first = spawn_app_with(share).await;
     let second = spawn_app_with(share).await;

@@ -3,12 +3,14 @@
 use std::time::Duration;
 
 use backend_kit::config::Settings;
-use backend_kit::secret::Secret;
 use diesel::RunQueryDsl;
 use serde_json::Value;
 use serde_json::json;
 use test_support::{TestClient, TestDatabase, TestRedis, TestResponse, unique_suffix};
 use url_shortener::{Application, Config, CrashHandle};
+
+// `Application::build`, `port`, `run_until_stopped`.
+use backend_kit::cli::Capstone;
 
 pub struct TestApp {
     pub client: TestClient,
@@ -39,8 +41,7 @@ pub async fn start(
 ) -> TestApp {
     let mut settings = Settings::for_tests("url-shortener", database_url.clone());
     if let Some(redis) = redis {
-        settings.redis_url = Some(Secret::new(redis.url));
-        settings.redis_prefix = redis.prefix;
+        redis.configure(&mut settings);
     }
     let mut config = Config::for_tests(settings);
     customize(&mut config);

@@ -1,6 +1,6 @@
 //! `/register`, `/login`, `/refresh`, `/logout`: accounts and tokens, the same in every
-//! capstone that has users. Register them with [`configure`] and list them in the project's
-//! OpenAPI document (`paths(backend_kit::auth::routes::register, …)`).
+//! capstone that has users. Register them with [`configure`] and add them to the project's
+//! OpenAPI document with [`documented`].
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Auth, AuthError, Email, Name, Password, TokenPair};
-use crate::http::{Error, ErrorBody, ValidationErrorBody, method_not_allowed};
+use crate::http::{BearerAuth, Error, ErrorBody, ValidationErrorBody, method_not_allowed};
 use crate::rate_limit::RateLimiter;
 use crate::validation::FieldErrors;
 
@@ -33,6 +33,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, limiter: &Arc<RateLimiter>) {
                 .default_service(web::to(method_not_allowed)),
         );
     }
+}
+
+/// The four endpoints in OpenAPI, with the `bearer` security scheme.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(register, login, refresh, logout),
+    modifiers(&BearerAuth),
+    tags((name = "auth", description = "Accounts and tokens"))
+)]
+struct AccountsDoc;
+
+/// A project's OpenAPI document with the account endpoints (and the `bearer` scheme) added.
+pub fn documented(mut project: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    project.merge(AccountsDoc::openapi());
+    project
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
