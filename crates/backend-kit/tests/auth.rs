@@ -308,3 +308,37 @@ fn instances_starting_together_all_migrate_the_same_fresh_database() {
         }
     });
 }
+
+/// `users.username` is optional (capstones 1 and 2 never set it) and unique where set (the
+/// blog's and the chat's public handles).
+#[actix_web::test]
+async fn usernames_are_optional_and_unique_where_set() {
+    use diesel::prelude::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    let db = TestDatabase::new();
+    let auth = auth_with(&db, |_| {});
+    let mut ids = Vec::new();
+    for address in ["a@example.com", "b@example.com", "c@example.com"] {
+        let (user, _) = auth
+            .register("Ann".into(), email(address), password("password-1"))
+            .await
+            .expect("registers without a username");
+        assert_eq!(user.username, None);
+        ids.push(user.id);
+    }
+    let url = backend_kit::db::DatabaseUrl::parse(db.url()).expect("url");
+    let mut conn = url.connect().expect("connects");
+    let set = |conn: &mut backend_kit::db::AnyConnection, id: i64, name: &str| {
+        diesel::sql_query(format!(
+            "UPDATE users SET username = '{name}' WHERE id = {id}"
+        ))
+        .execute(conn)
+    };
+    set(&mut conn, ids[0], "ann").expect("a first handle");
+    set(&mut conn, ids[1], "bob").expect("another handle");
+    assert!(matches!(
+        set(&mut conn, ids[2], "ann"),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+    ));
+}

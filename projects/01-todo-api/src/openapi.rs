@@ -9,13 +9,9 @@ use crate::routes::todos;
 
 pub use backend_kit::http::{ErrorBody, ValidationErrorBody};
 
+/// Title, version and description come from `Cargo.toml`.
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "todo-api",
-        description = "Capstone 1 of Backend Roadmap Capstones: a todo-list REST API with JWT authentication.",
-        version = "0.1.0"
-    ),
     paths(todos::create, todos::list, todos::get, todos::replace, todos::update, todos::delete),
     tags((name = "todos", description = "The caller's todos"))
 )]

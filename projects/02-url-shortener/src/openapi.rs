@@ -7,13 +7,9 @@ use crate::routes::{jobs, links, qr};
 
 pub use backend_kit::http::{ErrorBody, ValidationErrorBody};
 
+/// Title, version and description come from `Cargo.toml`.
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "url-shortener",
-        description = "Capstone 2 of Backend Roadmap Capstones: a URL shortener. `GET /{code}` redirects (not listed: it is not JSON).",
-        version = "0.1.0"
-    ),
     paths(links::create, links::get, links::update, links::delete, links::stats, qr::qr, jobs::import_csv, jobs::get_job),
     tags((name = "links", description = "Short links"), (name = "jobs", description = "Background imports"))
 )]

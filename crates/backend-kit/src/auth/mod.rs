@@ -95,6 +95,8 @@ pub struct User {
     pub id: i64,
     pub email: String,
     pub name: String,
+    /// A public handle (the blog's and the chat's); `None` for accounts made without one.
+    pub username: Option<String>,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
 }
@@ -159,6 +161,7 @@ impl Auth {
                         users::id,
                         users::email,
                         users::name,
+                        users::username,
                         users::created_at,
                         users::updated_at,
                     ))

@@ -5,6 +5,8 @@ diesel::table! {
         id -> BigInt,
         email -> Text,
         name -> Text,
+        /// Unique where set; see the `users_username` migration.
+        username -> Nullable<Text>,
         password_hash -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
