@@ -5,6 +5,8 @@
 //! - [`startup`] — builds the server: database, cache (moka or Redis), visit recorder, routes.
 //! - [`routes`] — [`routes::links`] (`/shorten` CRUD and stats) and [`routes::redirect`]
 //!   (`GET /{code}`: the hot path, served from the cache).
+//! - [`link_cache`] — cache-aside for redirects (in process, or Redis), negative caching,
+//!   invalidation after every write.
 //! - [`domain`] — `TargetUrl` (what may be shortened: the SSRF rules), `ShortCode` and
 //!   `CustomCode`, `RedirectType`.
 //! - [`visits`] — visits go into a bounded channel and are written in batches, so counting
@@ -19,6 +21,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod jobs;
+pub mod link_cache;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

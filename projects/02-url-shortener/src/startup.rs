@@ -19,8 +19,8 @@ use crate::config::Config;
 use crate::domain::TargetPolicy;
 use crate::jobs::import::{self, ImportCsv, Importer};
 use crate::jobs::maintenance;
+use crate::link_cache::LinkCache;
 use crate::routes::AppState;
-use crate::routes::redirect::CachedLink;
 use crate::visits::VisitRecorder;
 
 pub struct Application {
@@ -47,7 +47,7 @@ impl Capstone for Application {
         // Connecting and migrating block: `open` does it on a blocking thread.
         let db = Database::open(settings, Self::MIGRATIONS).await?;
         let redis = Redis::from_settings(settings)?;
-        let cache = match &redis {
+        let store = match &redis {
             Some(redis) => Cache::redis(redis.clone(), LOCAL_CACHE_ENTRIES),
             None => {
                 if db.backend() == backend_kit::db::Backend::Postgres {
@@ -60,6 +60,7 @@ impl Capstone for Application {
                 Cache::local(LOCAL_CACHE_ENTRIES)
             }
         };
+        let cache = LinkCache::new(store, config.cache_ttl, config.negative_cache_ttl);
         let (visits, visit_writer) = VisitRecorder::start(db.clone(), config.visit_queue_capacity);
         let policy = TargetPolicy::new(&config.public_url, config.allow_private_targets);
         let queue = JobQueue::connect(settings, &config.jobs).await?;
@@ -76,14 +77,12 @@ impl Capstone for Application {
         let state = web::Data::new(AppState {
             hasher: backend_kit::auth::PasswordHasher::new(settings.bcrypt_cost),
             db,
-            cache,
+            links: cache,
             visits,
             jobs: queue,
             policy,
             public_url: config.public_url.clone(),
             code_length: config.code_length,
-            cache_ttl: config.cache_ttl,
-            negative_cache_ttl: config.negative_cache_ttl,
         });
 
         let killer = jobs.killer();
@@ -149,7 +148,7 @@ fn start_jobs(
     config: &Config,
     queue: &JobQueue,
     db: &Database,
-    cache: &Cache<CachedLink>,
+    cache: &LinkCache,
     policy: &TargetPolicy,
 ) -> Result<JobRunner, JobError> {
     let importer = Arc::new(Importer {

@@ -34,12 +34,29 @@ pub struct ImportFailure {
     pub reason: String,
 }
 
-pub const QUEUED: &str = "queued";
-pub const RUNNING: &str = "running";
-/// An attempt failed; another follows after a backoff.
-pub const RETRYING: &str = "retrying";
-pub const SUCCEEDED: &str = "succeeded";
-pub const FAILED: &str = "failed";
+/// Where an import is; stored (and shown) as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportStatus {
+    Queued,
+    Running,
+    /// An attempt failed; another follows after a backoff.
+    Retrying,
+    Succeeded,
+    /// Gave up after the last attempt.
+    Failed,
+}
+
+impl ImportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Retrying => "retrying",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+}
 
 pub fn insert(
     conn: &mut AnyConnection,
@@ -53,7 +70,7 @@ pub fn insert(
         .values((
             import_jobs::id.eq(id),
             import_jobs::user_id.eq(user_id),
-            import_jobs::status.eq(QUEUED),
+            import_jobs::status.eq(ImportStatus::Queued.as_str()),
             import_jobs::csv.eq(csv),
             import_jobs::total.eq(total),
             import_jobs::created_at.eq(now),
@@ -85,10 +102,13 @@ pub fn start_attempt(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<I
     diesel::update(
         import_jobs::table
             .find(id)
-            .filter(import_jobs::status.ne_all([SUCCEEDED, FAILED])),
+            .filter(import_jobs::status.ne_all([
+                ImportStatus::Succeeded.as_str(),
+                ImportStatus::Failed.as_str(),
+            ])),
     )
     .set((
-        import_jobs::status.eq(RUNNING),
+        import_jobs::status.eq(ImportStatus::Running.as_str()),
         import_jobs::attempts.eq(import_jobs::attempts + 1),
         import_jobs::updated_at.eq(backend_kit::time::now()),
     ))
@@ -125,13 +145,13 @@ pub fn save_progress(
 pub fn finish(
     conn: &mut AnyConnection,
     id: &str,
-    status: &str,
+    status: ImportStatus,
     error: Option<&str>,
 ) -> QueryResult<()> {
     let now = backend_kit::time::now();
     diesel::update(import_jobs::table.find(id))
         .set((
-            import_jobs::status.eq(status),
+            import_jobs::status.eq(status.as_str()),
             import_jobs::error.eq(error),
             import_jobs::updated_at.eq(now),
             import_jobs::finished_at.eq(now),
@@ -144,7 +164,7 @@ pub fn finish(
 pub fn retrying(conn: &mut AnyConnection, id: &str, error: &str) -> QueryResult<()> {
     diesel::update(import_jobs::table.find(id))
         .set((
-            import_jobs::status.eq(RETRYING),
+            import_jobs::status.eq(ImportStatus::Retrying.as_str()),
             import_jobs::error.eq(error),
             import_jobs::updated_at.eq(backend_kit::time::now()),
         ))

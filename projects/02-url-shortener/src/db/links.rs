@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use backend_kit::db::AnyConnection;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::{daily_visits, links, visits};
+use crate::domain::{Breakdown, CustomCode, ShortCode};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = links)]
@@ -25,8 +27,9 @@ pub struct Link {
     pub expired_at: Option<NaiveDateTime>,
 }
 
+/// A link to insert; its code is chosen by [`insert_with_code`].
+#[derive(Debug, Clone)]
 pub struct NewLink {
-    pub code: String,
     pub url: String,
     pub user_id: Option<i64>,
     pub redirect_type: Option<i32>,
@@ -66,11 +69,62 @@ fn total_hits() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
     diesel::dsl::sql("CAST(SUM(hits) AS BIGINT)")
 }
 
-pub fn insert(conn: &mut AnyConnection, new: NewLink) -> QueryResult<Link> {
+/// Fresh random codes tried before giving up: a collision at 62^7 is rare, five in a row
+/// means something else is wrong.
+const CODE_ATTEMPTS: usize = 5;
+
+/// Why a link could not be given a code.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    #[error("customCode is already taken")]
+    Taken,
+    #[error("could not find a free short code")]
+    Exhausted,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Inserts `new` under `custom`, or under a fresh random code of `code_length` characters,
+/// trying again when a random code is taken (the UNIQUE index decides, so concurrent inserts
+/// are safe). Inside a transaction, pass `savepoint`: on PostgreSQL a failed INSERT would
+/// otherwise abort the whole transaction.
+pub fn insert_with_code(
+    conn: &mut AnyConnection,
+    new: &NewLink,
+    custom: Option<&CustomCode>,
+    code_length: usize,
+    savepoint: bool,
+) -> Result<Link, CodeError> {
+    let attempts = if custom.is_some() { 1 } else { CODE_ATTEMPTS };
+    for _ in 0..attempts {
+        let code = match custom {
+            Some(custom) => ShortCode::from(custom.clone()),
+            None => ShortCode::generate(code_length),
+        };
+        let inserted = if savepoint {
+            conn.transaction(|conn| insert(conn, new, code.as_str()))
+        } else {
+            insert(conn, new, code.as_str())
+        };
+        match inserted {
+            Ok(link) => return Ok(link),
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                if custom.is_some() {
+                    return Err(CodeError::Taken);
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(CodeError::Exhausted)
+}
+
+fn insert(conn: &mut AnyConnection, new: &NewLink, code: &str) -> QueryResult<Link> {
+    let new = new.clone();
     let now = backend_kit::time::now();
     diesel::insert_into(links::table)
         .values((
-            links::code.eq(new.code),
+            links::code.eq(code),
             links::url.eq(new.url),
             links::user_id.eq(new.user_id),
             links::redirect_type.eq(new.redirect_type),
@@ -175,28 +229,29 @@ pub fn record_visits(
     })
 }
 
-/// Non-bot visits grouped by referrer host or browser family, most first.
+/// Non-bot visits broken down as asked: per day (oldest first), or grouped by referrer host
+/// or browser family (most first).
 pub fn visits_by(
     conn: &mut AnyConnection,
     link_id: i64,
-    by_referrer: bool,
+    by: Breakdown,
 ) -> QueryResult<Vec<(String, i64)>> {
     let humans = visits::table
         .filter(visits::link_id.eq(link_id))
         .filter(visits::is_bot.eq(false));
-    let mut rows: Vec<(String, i64)> = if by_referrer {
-        humans
+    let mut rows: Vec<(String, i64)> = match by {
+        Breakdown::Day => return visits_by_day(conn, link_id),
+        Breakdown::Referrer => humans
             .group_by(visits::referrer_host)
             .select((visits::referrer_host, total_hits()))
             .load::<(Option<String>, i64)>(conn)?
             .into_iter()
             .map(|(host, n)| (host.unwrap_or_else(|| "(direct)".into()), n))
-            .collect()
-    } else {
-        humans
+            .collect(),
+        Breakdown::Browser => humans
             .group_by(visits::browser)
             .select((visits::browser, total_hits()))
-            .load(conn)?
+            .load(conn)?,
     };
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok(rows)
@@ -204,7 +259,7 @@ pub fn visits_by(
 
 /// Non-bot visits per UTC day, oldest first: the rolled-up days from `daily_visits`, then the
 /// days after the last roll-up counted from the raw rows.
-pub fn visits_by_day(conn: &mut AnyConnection, link_id: i64) -> QueryResult<Vec<(String, i64)>> {
+fn visits_by_day(conn: &mut AnyConnection, link_id: i64) -> QueryResult<Vec<(String, i64)>> {
     let mut days: BTreeMap<NaiveDate, i64> = daily_visits::table
         .filter(daily_visits::link_id.eq(link_id))
         .select((daily_visits::day, daily_visits::visits))

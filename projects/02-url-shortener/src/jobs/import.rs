@@ -9,25 +9,20 @@
 
 use std::sync::Arc;
 
-use backend_kit::cache::Cache;
 use backend_kit::db::{AnyConnection, Database};
 use backend_kit::jobs::{BoxDynError, Job, Run};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
 
-use crate::db::imports::{self, ImportFailure};
-use crate::db::links::{self, NewLink};
-use crate::domain::{CustomCode, ShortCode, TargetPolicy, TargetUrl};
+use crate::db::imports::{self, ImportFailure, ImportStatus};
+use crate::db::links::{self, CodeError, NewLink};
+use crate::domain::{CustomCode, TargetPolicy, TargetUrl};
 use crate::error::ApiError;
-use crate::routes::redirect::{CachedLink, cache_key};
+use crate::link_cache::LinkCache;
 
 /// Largest CSV accepted, and most rows in it.
 pub const MAX_BYTES: usize = 1024 * 1024;
 pub const MAX_ROWS: usize = 10_000;
-
-/// Fresh random codes tried per row before giving up on it.
-const CODE_ATTEMPTS: usize = 5;
 
 /// The queued task: which import to run.
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,7 +37,7 @@ impl Job for ImportCsv {
 /// What the worker needs.
 pub struct Importer {
     pub db: Database,
-    pub cache: Cache<CachedLink>,
+    pub cache: LinkCache,
     pub policy: TargetPolicy,
     pub code_length: usize,
     pub batch_size: usize,
@@ -172,7 +167,7 @@ pub async fn run(importer: Arc<Importer>, job: ImportCsv, run: Run) -> Result<()
             .db
             .run(move |conn| {
                 if last {
-                    imports::finish(conn, &id, imports::FAILED, Some(&message))
+                    imports::finish(conn, &id, ImportStatus::Failed, Some(&message))
                 } else {
                     imports::retrying(conn, &id, &message)
                 }
@@ -209,17 +204,13 @@ async fn import(importer: &Importer, id: &str) -> Result<(), ApiError> {
             })
             .await?;
         // An earlier miss may have cached "no such code" for a custom code.
-        for code in codes {
-            if let Err(e) = importer.cache.delete(&cache_key(&code)).await {
-                tracing::warn!(error = %e, "cache invalidation failed");
-            }
-        }
+        importer.cache.invalidate_all(codes).await;
     }
     let id = id.to_string();
     importer
         .db
         .run(move |conn| {
-            imports::finish(conn, &id, imports::SUCCEEDED, None).map_err(ApiError::from)
+            imports::finish(conn, &id, ImportStatus::Succeeded, None).map_err(ApiError::from)
         })
         .await
 }
@@ -244,8 +235,8 @@ fn import_batch(
             reason,
         };
         match create_link(conn, row, policy, code_length, user_id)? {
-            Ok(code) => created.push(code),
-            Err(reason) => failures.push(fail(reason)),
+            RowOutcome::Created(code) => created.push(code),
+            RowOutcome::Failed(reason) => failures.push(fail(reason)),
         }
     }
     imports::save_progress(
@@ -258,20 +249,29 @@ fn import_batch(
     Ok(created)
 }
 
-/// `Ok(Err(reason))` is a bad row; `Err` is a database failure that fails the attempt.
+/// What became of one row.
+enum RowOutcome {
+    /// A link was created under this code.
+    Created(String),
+    /// The row was refused, for this reason.
+    Failed(String),
+}
+
+/// One row: a bad row is a [`RowOutcome::Failed`]; `Err` is a database failure that fails the
+/// attempt.
 fn create_link(
     conn: &mut AnyConnection,
     row: &Row,
     policy: &TargetPolicy,
     code_length: usize,
     user_id: Option<i64>,
-) -> Result<Result<String, String>, ApiError> {
+) -> Result<RowOutcome, ApiError> {
     if let Some(problem) = &row.problem {
-        return Ok(Err(problem.clone()));
+        return Ok(RowOutcome::Failed(problem.clone()));
     }
     let url = match TargetUrl::parse(&row.url, policy) {
         Ok(url) => url,
-        Err(e) => return Ok(Err(format!("url {e}"))),
+        Err(e) => return Ok(RowOutcome::Failed(format!("url {e}"))),
     };
     let custom = match row
         .custom_code
@@ -280,36 +280,22 @@ fn create_link(
         .transpose()
     {
         Ok(custom) => custom,
-        Err(e) => return Ok(Err(format!("customCode {e}"))),
+        Err(e) => return Ok(RowOutcome::Failed(format!("customCode {e}"))),
     };
-    let attempts = if custom.is_some() { 1 } else { CODE_ATTEMPTS };
-    for _ in 0..attempts {
-        let code = match &custom {
-            Some(custom) => ShortCode::from(custom.clone()),
-            None => ShortCode::generate(code_length),
-        };
-        let new = NewLink {
-            code: code.into_inner(),
-            url: url.as_str().to_string(),
-            user_id,
-            redirect_type: None,
-            expires_at: None,
-            max_visits: None,
-            password_hash: None,
-        };
-        // A savepoint: on PostgreSQL a failed INSERT would otherwise abort the whole batch.
-        match conn.transaction(|conn| links::insert(conn, new)) {
-            Ok(link) => return Ok(Ok(link.code)),
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
-                if custom.is_some() =>
-            {
-                return Ok(Err("customCode is already taken".into()));
-            }
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => continue,
-            Err(other) => return Err(other.into()),
-        }
+    let new = NewLink {
+        url: url.as_str().to_string(),
+        user_id,
+        redirect_type: None,
+        expires_at: None,
+        max_visits: None,
+        password_hash: None,
+    };
+    // The batch is one transaction: each attempt in a savepoint.
+    match links::insert_with_code(conn, &new, custom.as_ref(), code_length, true) {
+        Ok(link) => Ok(RowOutcome::Created(link.code)),
+        Err(CodeError::Db(e)) => Err(e.into()),
+        Err(refused) => Ok(RowOutcome::Failed(refused.to_string())),
     }
-    Ok(Err("could not find a free short code".into()))
 }
 
 #[cfg(test)]

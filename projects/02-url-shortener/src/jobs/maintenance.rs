@@ -1,16 +1,15 @@
 //! The cron job: daily visit roll-ups and expired-link marking. Idempotent, so every instance
 //! may run it on its own schedule.
 
-use backend_kit::cache::Cache;
 use backend_kit::db::Database;
 use backend_kit::jobs::BoxDynError;
 use chrono::Utc;
 
 use crate::db::links;
 use crate::error::ApiError;
-use crate::routes::redirect::{CachedLink, cache_key};
+use crate::link_cache::LinkCache;
 
-pub async fn run(db: Database, cache: Cache<CachedLink>) -> Result<(), BoxDynError> {
+pub async fn run(db: Database, cache: LinkCache) -> Result<(), BoxDynError> {
     let now = Utc::now();
     let (rolled, expired) = db
         .run(move |conn| {
@@ -20,9 +19,7 @@ pub async fn run(db: Database, cache: Cache<CachedLink>) -> Result<(), BoxDynErr
         })
         .await?;
     // The redirect checks expiry itself; evicting frees the entries now rather than at TTL.
-    for code in &expired {
-        cache.delete(&cache_key(code)).await?;
-    }
+    cache.invalidate_all(&expired).await;
     if rolled > 0 || !expired.is_empty() {
         tracing::info!(
             daily_rows = rolled,

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::links::check_owner;
-use crate::db::imports::{self, ImportFailure, ImportJob};
+use crate::db::imports::{self, ImportFailure, ImportJob, ImportStatus};
 use crate::error::ApiError;
 use crate::jobs::import::{self, ImportCsv};
 use crate::openapi::{ErrorBody, ValidationErrorBody};
@@ -175,7 +175,7 @@ pub async fn import_csv(
         state
             .db
             .run(move |conn| {
-                imports::finish(conn, &owned, imports::FAILED, Some(&message))
+                imports::finish(conn, &owned, ImportStatus::Failed, Some(&message))
                     .map_err(ApiError::from)
             })
             .await?;

@@ -3,20 +3,14 @@
 use actix_web::{HttpResponse, web};
 use backend_kit::auth::{MaybeAuthUser, Password};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::redirect::invalidate;
-use crate::db::links::{self, Link, LinkChanges, NewLink};
-use crate::domain::{CustomCode, FieldErrors, RedirectType, ShortCode, TargetUrl};
+use crate::db::links::{self, CodeError, Link, LinkChanges, NewLink};
+use crate::domain::{Breakdown, CustomCode, FieldErrors, RedirectType, TargetUrl};
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, ValidationErrorBody};
-
-/// Attempts at a fresh random code before giving up (a collision at 62^7 is rare; five in a
-/// row means something else is wrong).
-const CODE_ATTEMPTS: usize = 5;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -219,47 +213,33 @@ pub async fn create(
     let custom = custom.flatten();
     let password_hash = hash(&state, options.password).await?;
 
-    let attempts = if custom.is_some() { 1 } else { CODE_ATTEMPTS };
-    for _ in 0..attempts {
-        let code = match &custom {
-            Some(custom) => ShortCode::from(custom.clone()),
-            None => ShortCode::generate(state.code_length),
-        };
-        let new = NewLink {
-            code: code.into_inner(),
-            url: url.as_str().to_string(),
-            user_id: user.0.map(|u| u.id),
-            redirect_type: options.redirect_type,
-            expires_at: options.expires_at,
-            max_visits: options.max_visits,
-            password_hash: password_hash.clone(),
-        };
-        let code = new.code.clone();
-        match state
-            .db
-            .run(move |conn| Ok::<_, ApiError>(links::insert(conn, new)))
-            .await?
-        {
-            Ok(link) => {
-                // A negative entry may be cached for this code from an earlier miss.
-                invalidate(&state, &code).await;
-                return Ok(HttpResponse::Created().json(LinkResponse::from(&link)));
-            }
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
-                if custom.is_some() =>
-            {
-                return Err(ApiError::Conflict {
-                    field: "customCode",
-                    message: "customCode is already taken".into(),
-                });
-            }
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => continue,
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(ApiError::Internal(
-        "could not find a free short code".into(),
-    ))
+    let new = NewLink {
+        url: url.as_str().to_string(),
+        user_id: user.0.map(|u| u.id),
+        redirect_type: options.redirect_type,
+        expires_at: options.expires_at,
+        max_visits: options.max_visits,
+        password_hash,
+    };
+    let code_length = state.code_length;
+    let link = state
+        .db
+        .run(move |conn| {
+            links::insert_with_code(conn, &new, custom.as_ref(), code_length, false).map_err(|e| {
+                match e {
+                    CodeError::Taken => ApiError::Conflict {
+                        field: "customCode",
+                        message: e.to_string(),
+                    },
+                    CodeError::Exhausted => ApiError::internal(e),
+                    CodeError::Db(e) => e.into(),
+                }
+            })
+        })
+        .await?;
+    // A negative entry may be cached for this code from an earlier miss.
+    state.links.invalidate(&link.code).await;
+    Ok(HttpResponse::Created().json(LinkResponse::from(&link)))
 }
 
 /// The link behind a code.
@@ -336,7 +316,7 @@ pub async fn update(
         .db
         .run(move |conn| links::update(conn, &owned, changes)?.ok_or(ApiError::NotFound))
         .await?;
-    invalidate(&state, &code).await;
+    state.links.invalidate(&code).await;
     Ok(HttpResponse::Ok().json(LinkResponse::from(&link)))
 }
 
@@ -364,7 +344,7 @@ pub async fn delete(
             Ok::<_, ApiError>(links::delete(conn, &owned)?)
         })
         .await?;
-    invalidate(&state, &code).await;
+    state.links.invalidate(&code).await;
     if deleted == 0 {
         return Err(ApiError::NotFound);
     }
@@ -386,23 +366,22 @@ pub async fn stats(
     code: web::Path<String>,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let by = match query.into_inner().by.as_deref() {
-        None => None,
-        Some(by @ ("day" | "referrer" | "browser")) => Some(by.to_string()),
-        Some(_) => return Err(ApiError::invalid("by", "must be day, referrer or browser")),
-    };
+    let by = query
+        .into_inner()
+        .by
+        .as_deref()
+        .map(Breakdown::parse)
+        .transpose()
+        .map_err(|problem| ApiError::invalid("by", problem))?;
     let code = code.into_inner();
     let (link, breakdown) = state
         .db
         .run(move |conn| {
             let link = links::find(conn, &code)?.ok_or(ApiError::NotFound)?;
             check_owner(link.user_id, user)?;
-            let breakdown = match by.as_deref() {
-                Some("day") => Some(links::visits_by_day(conn, link.id)?),
-                Some("referrer") => Some(links::visits_by(conn, link.id, true)?),
-                Some(_) => Some(links::visits_by(conn, link.id, false)?),
-                None => None,
-            };
+            let breakdown = by
+                .map(|by| links::visits_by(conn, link.id, by))
+                .transpose()?;
             Ok::<_, ApiError>((link, breakdown))
         })
         .await?;

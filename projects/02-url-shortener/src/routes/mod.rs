@@ -6,22 +6,22 @@ pub mod qr;
 pub mod redirect;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use backend_kit::cache::Cache;
 use backend_kit::db::Database;
 use backend_kit::http::method_not_allowed;
 use backend_kit::jobs::JobQueue;
 use backend_kit::rate_limit::RateLimiter;
 
 use crate::domain::TargetPolicy;
+use crate::link_cache::LinkCache;
 use crate::visits::VisitRecorder;
 
 /// What the handlers share.
 pub struct AppState {
     pub db: Database,
-    pub cache: Cache<redirect::CachedLink>,
+    /// The redirect cache: every write to a link ends with `links.invalidate(code)`.
+    pub links: LinkCache,
     /// bcrypt for link passwords (same cost as account passwords).
     pub hasher: backend_kit::auth::PasswordHasher,
     pub visits: VisitRecorder,
@@ -29,8 +29,6 @@ pub struct AppState {
     pub policy: TargetPolicy,
     pub public_url: String,
     pub code_length: usize,
-    pub cache_ttl: Duration,
-    pub negative_cache_ttl: Duration,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter>) {

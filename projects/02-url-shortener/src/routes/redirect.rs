@@ -1,88 +1,16 @@
-//! `GET /{code}`: the hot path. Cache-aside: a hit answers without touching the database; a
-//! miss reads the database and fills the cache, also with "no such code" (negative caching),
-//! so a flood of unknown codes does not become a flood of queries.
+//! `GET /{code}`: the hot path, served from the link cache ([`crate::link_cache`]): a hit
+//! answers without touching the database.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{NaiveDateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use serde::Deserialize;
 
 use super::AppState;
-use crate::db::links::{self, Link, NewVisit};
+use crate::db::links::{self, NewVisit};
 use crate::error::ApiError;
+use crate::link_cache::CachedLink;
 use crate::visits::{Visit, classify_user_agent};
-
-/// What the cache keeps per code.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum CachedLink {
-    Found {
-        id: i64,
-        url: String,
-        status: u16,
-        expires_at: Option<NaiveDateTime>,
-        limited: bool,
-        /// Needs a password: the redirect shows a form instead.
-        protected: bool,
-    },
-    Missing,
-}
-
-impl From<&Link> for CachedLink {
-    fn from(link: &Link) -> Self {
-        CachedLink::Found {
-            id: link.id,
-            url: link.url.clone(),
-            status: link.redirect_type.map(|s| s as u16).unwrap_or(302),
-            expires_at: link.expires_at,
-            limited: link.max_visits.is_some(),
-            protected: link.password_hash.is_some(),
-        }
-    }
-}
-
-pub fn cache_key(code: &str) -> String {
-    format!("link:{code}")
-}
-
-/// Drops a code from the cache after its link changed. When Redis cannot be reached the cache
-/// retries until it can, and reads the code from the database meanwhile.
-pub async fn invalidate(state: &AppState, code: &str) {
-    if let Err(e) = state.cache.delete(&cache_key(code)).await {
-        tracing::warn!(error = %e, "cache invalidation failed");
-    }
-}
-
-async fn lookup(state: &AppState, code: &str) -> Result<CachedLink, ApiError> {
-    let key = cache_key(code);
-    match state.cache.get(&key).await {
-        Ok(Some(hit)) => return Ok(hit),
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "cache unavailable, reading the database"),
-    }
-    let owned = code.to_string();
-    let link = state
-        .db
-        .run(move |conn| links::find(conn, &owned).map_err(ApiError::from))
-        .await?;
-    let (entry, ttl) = match &link {
-        Some(link) => {
-            let mut ttl = state.cache_ttl;
-            // Never cache past the expiry time.
-            if let Some(expires_at) = link.expires_at {
-                let left = (expires_at - Utc::now().naive_utc())
-                    .to_std()
-                    .unwrap_or_default();
-                ttl = ttl.min(left.max(std::time::Duration::from_millis(1)));
-            }
-            (CachedLink::from(link), ttl)
-        }
-        None => (CachedLink::Missing, state.negative_cache_ttl),
-    };
-    if let Err(e) = state.cache.set(&key, &entry, ttl).await {
-        tracing::warn!(error = %e, "cache fill failed");
-    }
-    Ok(entry)
-}
 
 pub async fn follow(
     state: web::Data<AppState>,
@@ -100,7 +28,7 @@ pub async fn follow(
         expires_at,
         limited,
         protected,
-    } = lookup(&state, &code).await?
+    } = state.links.get(&state.db, &code).await?
     else {
         return Err(ApiError::NotFound);
     };

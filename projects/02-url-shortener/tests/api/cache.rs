@@ -200,3 +200,74 @@ async fn a_change_made_while_cut_off_from_redis_reaches_it_once_it_is_back() {
     }
     assert_eq!(seen.as_deref(), Some("https://example.com/2"));
 }
+
+/// Many cold-cache redirects released together with a change: those that read the database
+/// before the change must not fill the cache after its invalidation. Once the change has been
+/// answered, no instance may serve the old answer. Both directions: a `PUT` racing reads of
+/// the old target, and a `POST` with a `customCode` racing reads that find nothing yet.
+async fn no_stale_answer_survives_a_racing_change(writer: &TestApp, readers: [&TestApp; 2]) {
+    use futures_util::future::join_all;
+
+    let reads = |code: String| {
+        join_all((0..16).map(move |i| {
+            let (reader, code) = (readers[i % 2], code.clone());
+            async move { reader.visit(&code).await.status.as_u16() }
+        }))
+    };
+    let mut stale = Vec::new();
+    for round in 0..25 {
+        let code = format!("race-{round}-{}", test_support::unique_suffix());
+        let old = format!("https://example.com/{round}/old");
+        let new = format!("https://example.com/{round}/new");
+
+        // The mirror case first: reads find no such code while it is being created.
+        let body = json!({"url": old, "customCode": code});
+        let create = writer.shorten(&body);
+        let (created, _) = futures_util::join!(create, reads(code.clone()));
+        created.assert_status(201);
+        for reader in readers {
+            let status = reader.visit(&code).await.status.as_u16();
+            if status != 302 {
+                stale.push(format!("round {round}: {status} after the create"));
+            }
+        }
+
+        // Now a change of target, with the cache cold again (each round uses a fresh code,
+        // and the reads above filled it, so empty it through another change first).
+        let path = format!("/shorten/{code}");
+        writer
+            .client
+            .put(&path, None, &json!({"url": old}))
+            .await
+            .assert_status(200);
+        let body = json!({"url": new});
+        let update = writer.client.put(&path, None, &body);
+        let (updated, _) = futures_util::join!(update, reads(code.clone()));
+        updated.assert_status(200);
+        for reader in readers {
+            let location = reader
+                .visit(&code)
+                .await
+                .header("location")
+                .map(str::to_string);
+            if location.as_deref() != Some(new.as_str()) {
+                stale.push(format!("round {round}: {location:?} after the update"));
+            }
+        }
+    }
+    assert!(stale.is_empty(), "stale answers: {stale:#?}");
+}
+
+#[actix_web::test]
+async fn racing_reads_never_refill_the_in_process_cache_with_a_stale_answer() {
+    let app = spawn_app().await;
+    no_stale_answer_survives_a_racing_change(&app, [&app, &app]).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs TEST_REDIS_URL"]
+async fn racing_reads_never_refill_redis_with_a_stale_answer() {
+    let redis = TestRedis::required();
+    let (first, second) = two_instances_sharing(&redis).await;
+    no_stale_answer_survives_a_racing_change(&first, [&first, &second]).await;
+}

@@ -1,0 +1,159 @@
+//! The near cache in front of Redis and the listener that keeps it honest: each process keeps
+//! an in-process copy of what it read from Redis, and drops it when any instance publishes an
+//! invalidation. Copies are used only while subscribed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+
+use super::local::Entries;
+use crate::redis::Redis;
+
+/// However long Redis keeps an entry, a near copy is re-read after this. It bounds the
+/// harm of an invalidation lost on a connection that failed without either side noticing.
+const MAX_AGE: Duration = Duration::from_secs(60);
+
+pub fn channel(redis: &Redis) -> String {
+    redis.key("cache-invalidations")
+}
+
+pub struct Near<V> {
+    entries: Entries<V>,
+    shared: Arc<Shared>,
+}
+
+impl<V> Clone for Near<V> {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+struct Shared {
+    /// True while subscribed: only then are the near copies trusted.
+    listening: AtomicBool,
+    /// Counts invalidations heard; a Redis read that saw it change keeps no copy, since
+    /// the value it read may be the one just invalidated.
+    epoch: AtomicU64,
+    /// The listener task; it stops when the last clone of the cache is dropped.
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Ok(Some(task)) = self.listener.get_mut().map(Option::take) {
+            task.abort();
+        }
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> Near<V> {
+    pub fn listen(redis: &Redis, capacity: u64) -> Self {
+        let near = Self {
+            entries: moka::sync::Cache::new(capacity),
+            shared: Arc::new(Shared {
+                listening: AtomicBool::new(false),
+                epoch: AtomicU64::new(0),
+                listener: std::sync::Mutex::new(None),
+            }),
+        };
+        // The task holds no strong reference to `shared`, or it would keep itself alive.
+        let task = tokio::spawn(listener(
+            redis.clone(),
+            near.entries.clone(),
+            Arc::downgrade(&near.shared),
+        ));
+        *near.shared.listener.lock().expect("listener lock") = Some(task);
+        near
+    }
+
+    pub fn get(&self, key: &str) -> Option<V> {
+        if !self.shared.listening.load(Ordering::Acquire) {
+            return None;
+        }
+        match self.entries.get(key) {
+            Some((value, valid_until)) if Instant::now() < valid_until => Some(value),
+            Some(_) => {
+                self.entries.invalidate(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.shared.epoch.load(Ordering::Acquire)
+    }
+
+    /// Keeps a copy of what Redis returned, unless an invalidation arrived since `epoch`.
+    pub fn keep(&self, key: &str, value: &V, epoch: u64, ttl: Option<Duration>) {
+        let ttl = ttl.unwrap_or(MAX_AGE).min(MAX_AGE);
+        if self.shared.listening.load(Ordering::Acquire) && self.epoch() == epoch {
+            self.entries
+                .insert(key.to_string(), (value.clone(), Instant::now() + ttl));
+        }
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.shared.epoch.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate(key);
+    }
+}
+
+/// Subscribes, forgets everything (it may have missed messages), then drops each key it
+/// hears about. On any failure it stops trusting the copies and subscribes again.
+async fn listener<V: Clone + Send + Sync + 'static>(
+    redis: Redis,
+    entries: Entries<V>,
+    shared: std::sync::Weak<Shared>,
+) {
+    let channel = channel(&redis);
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let subscribed = async {
+            let mut pubsub = redis.pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match subscribed.await {
+            Ok(mut pubsub) => {
+                let Some(state) = shared.upgrade() else {
+                    return;
+                };
+                entries.invalidate_all();
+                state.epoch.fetch_add(1, Ordering::AcqRel);
+                state.listening.store(true, Ordering::Release);
+                drop(state);
+                delay = Duration::from_millis(100);
+                let mut messages = pubsub.on_message();
+                while let Some(message) = messages.next().await {
+                    let Some(state) = shared.upgrade() else {
+                        return;
+                    };
+                    state.epoch.fetch_add(1, Ordering::AcqRel);
+                    if let Ok(key) = message.get_payload::<String>() {
+                        entries.invalidate(&key);
+                    }
+                }
+                tracing::warn!(
+                    "cache invalidation channel closed; near cache off until it is back"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot subscribe to cache invalidations; near cache off")
+            }
+        }
+        let Some(state) = shared.upgrade() else {
+            return;
+        };
+        state.listening.store(false, Ordering::Release);
+        drop(state);
+        entries.invalidate_all();
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
