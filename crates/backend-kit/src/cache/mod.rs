@@ -18,9 +18,9 @@
 //! [`Cache::invalidate`] moves it on, and a fill whose generation has moved is dropped.
 //!
 //! Where the entries live:
-//! - [`local`]: in process (moka), the default.
-//! - [`shared`] (with `REDIS_URL`): in Redis, so every instance sees the same entries — with
-//!   the multi-instance machinery: near copies in each process ([`near`], dropped on a pub/sub
+//! - `local.rs`: in process (moka), the default.
+//! - `shared.rs` (with `REDIS_URL`): in Redis, so every instance sees the same entries — with
+//!   the multi-instance machinery: near copies in each process (`near.rs`, dropped on a pub/sub
 //!   message), invalidations that could not reach Redis retried until they do, versions
 //!   checked on fill by a Lua script. While Redis is down (its circuit breaker open), lookups
 //!   miss and fills do nothing, without waiting on it. Redis errors come back as
