@@ -6,5 +6,6 @@ mod helpers;
 mod jobs;
 mod links;
 mod owners;
+#[cfg(feature = "browser-tests")]
 mod page;
 mod redirect;

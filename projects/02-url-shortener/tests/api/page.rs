@@ -1,5 +1,6 @@
 //! The home page in a real (headless) Chromium: what a visitor clicks, end to end.
-//! Ignored by default; CI installs the browser and runs these with `--ignored`.
+//! Built with `--features browser-tests` only, and ignored even then unless run with
+//! `--ignored` (they need a browser); `.ci/run` installs Chromium and runs them.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use test_support::browser::{Browser, Client, Key, Locator};
 use crate::helpers::spawn_app;
 
 #[actix_web::test]
-#[ignore = "needs Chromium: apt-get install chromium chromium-driver, then run with --ignored"]
+#[ignore = "needs Chromium: apt-get install chromium chromium-driver"]
 async fn the_home_page_shortens_a_url_and_shows_its_qr_code_copy_button_and_visits() {
     let app = spawn_app().await;
     let browser = Browser::launch().await;
@@ -79,7 +80,7 @@ async fn the_home_page_shortens_a_url_and_shows_its_qr_code_copy_button_and_visi
 }
 
 #[actix_web::test]
-#[ignore = "needs Chromium: apt-get install chromium chromium-driver, then run with --ignored"]
+#[ignore = "needs Chromium: apt-get install chromium chromium-driver"]
 async fn the_home_page_shows_why_a_url_is_refused() {
     let app = spawn_app().await;
     let browser = Browser::launch().await;
