@@ -3,15 +3,16 @@
 //! (`http::Error::Validation`, rendered in the project's format). No HTTP here, so the auth
 //! core and domain types use it without actix.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Field name → what is wrong with it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FieldErrors(pub BTreeMap<&'static str, Vec<String>>);
+pub struct FieldErrors(pub BTreeMap<Cow<'static, str>, Vec<String>>);
 
 impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, problem: impl Into<String>) {
-        self.0.entry(field).or_default().push(problem.into());
+    pub fn add(&mut self, field: impl Into<Cow<'static, str>>, problem: impl Into<String>) {
+        self.0.entry(field.into()).or_default().push(problem.into());
     }
 
     /// Keeps the value if it parsed, records the problem under `field` if not.
@@ -36,17 +37,20 @@ impl FieldErrors {
     }
 
     /// One problem with one field.
-    pub fn single(field: &'static str, problem: impl Into<String>) -> Self {
+    pub fn single(field: impl Into<Cow<'static, str>>, problem: impl Into<String>) -> Self {
         let mut errors = Self::default();
         errors.add(field, problem);
         errors
     }
 }
 
+/// What is wrong with a value holding U+0000.
+pub const NUL_PROBLEM: &str = "must not contain the NUL character (U+0000)";
+
 /// PostgreSQL cannot store U+0000 in TEXT; refuse it up front on both databases.
 pub fn reject_nul(value: &str) -> Result<(), &'static str> {
     if value.contains('\0') {
-        Err("must not contain the NUL character (U+0000)")
+        Err(NUL_PROBLEM)
     } else {
         Ok(())
     }

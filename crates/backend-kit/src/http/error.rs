@@ -83,10 +83,11 @@ impl Error {
     }
 
     /// A single-field validation error.
-    pub fn invalid(field: &'static str, problem: impl Into<String>) -> Self {
-        let mut errors = FieldErrors::default();
-        errors.add(field, problem);
-        Self::validation(errors)
+    pub fn invalid(
+        field: impl Into<std::borrow::Cow<'static, str>>,
+        problem: impl Into<String>,
+    ) -> Self {
+        Self::validation(FieldErrors::single(field, problem))
     }
 
     /// An unexpected failure: the client sees a bare 500, the cause is logged.
@@ -119,6 +120,21 @@ impl From<crate::auth::AuthError> for Error {
             AuthError::PasswordTooLong => Error::invalid("password", "must be at most 72 bytes"),
             AuthError::Db(e) => Error::Database(e),
             AuthError::Hashing(e) => Error::Internal(e),
+        }
+    }
+}
+
+impl Error {
+    /// For an INSERT of a row owned by the caller (its user id taken from the token): a
+    /// foreign-key failure means the token is validly signed but its user has been deleted
+    /// since — a `401`, as for any token that no longer names an account, not a `500`.
+    pub fn from_caller_insert(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error as DieselError};
+        match e {
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                Error::Unauthorized
+            }
+            other => other.into(),
         }
     }
 }

@@ -16,13 +16,15 @@
 pub mod docs;
 pub mod error;
 pub mod health;
+pub mod json;
 pub mod server;
 pub mod telemetry;
 
 pub use crate::validation::{FieldErrors, reject_nul};
 pub use docs::{BearerAuth, ErrorBody, ValidationErrorBody, configure_docs};
 pub use error::{Error, ErrorFormat};
-pub use server::{AppBuilder, Server};
+pub use json::Json;
+pub use server::{AppBuilder, Server, is_head};
 
 use std::borrow::Cow;
 use std::net::TcpListener;
@@ -75,7 +77,7 @@ fn json_error(err: &JsonPayloadError) -> Error {
 
 /// A body that could not be read as the expected JSON: a validation failure whose problem is
 /// listed under `body` (serde names no field).
-fn invalid_body(message: &str, problem: String) -> Error {
+pub(crate) fn invalid_body(message: &str, problem: String) -> Error {
     Error::Validation {
         message: Cow::Owned(format!("{message}: {problem}")),
         errors: FieldErrors::single("body", problem),

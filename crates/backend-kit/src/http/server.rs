@@ -10,7 +10,8 @@
 //! ```
 //!
 //! In the order a request meets it: a `tracing` span with a request id ([`TracingLogger`]),
-//! errors re-rendered in the project's [`ErrorFormat`], the extractor settings (JSON errors,
+//! `HEAD` answered by every `GET` route, `%00` refused in paths and query strings, security headers on HTML pages, errors re-rendered in
+//! the project's [`ErrorFormat`], the extractor settings (JSON errors,
 //! the 64 KiB body limit), `/health` and `/ready`, `/openapi.json` and `/docs`, the project's
 //! routes, and a JSON `404` for everything else. The server binds `HOST:PORT` (port 0 in
 //! tests: [`Server::port`] says which), logs where it listens, and on SIGINT/SIGTERM drains
@@ -19,8 +20,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::body::MessageBody;
+use actix_web::HttpMessage;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
 use actix_web::middleware::{Condition, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
@@ -28,6 +31,7 @@ use tracing_actix_web::TracingLogger;
 use super::health::Readiness;
 use super::{Error, ErrorFormat};
 use crate::config::Settings;
+use crate::validation::NUL_PROBLEM;
 
 /// Requests in flight get this long to finish after SIGTERM.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
@@ -104,6 +108,8 @@ impl AppBuilder {
                     format != ErrorFormat::Message,
                     from_fn(move |req, next| render_errors(format, req, next)),
                 ))
+                .wrap(from_fn(html_security_headers))
+                .wrap(from_fn(edge))
                 .wrap(TracingLogger::default())
                 .configure(super::configure_extractors)
                 .app_data(readiness.clone())
@@ -149,6 +155,74 @@ impl Server {
         }
         result
     }
+}
+
+/// Marks a request that arrived as `HEAD` and is routed as the `GET` it asks about: a handler
+/// with side effects (counting a visit) can leave them out. Read it with [`is_head`].
+#[derive(Debug, Clone, Copy)]
+pub struct HeadRequest;
+
+/// Whether this request is a `HEAD` answered by a `GET` route.
+pub fn is_head(req: &actix_web::HttpRequest) -> bool {
+    req.extensions().contains::<HeadRequest>()
+}
+
+/// What every request goes through before routing:
+/// - every `GET` route answers `HEAD` too (load balancers and link checkers use it): the
+///   request is routed as `GET`, and actix sends the headers without the body (it decided
+///   that from the method on the wire);
+/// - U+0000 (`%00`) in the path is a `404` and in the query string a `400`: PostgreSQL cannot
+///   store it, and a path parameter holding it would otherwise reach a query and fail there.
+async fn edge(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let has_nul = |part: &str| part.as_bytes().windows(3).any(|w| w == b"%00");
+    if has_nul(req.path()) {
+        return Ok(req.error_response(Error::NotFound).map_into_right_body());
+    }
+    if has_nul(req.query_string()) {
+        let refusal = Error::BadRequest(format!("Invalid query string: {NUL_PROBLEM}"));
+        return Ok(req.error_response(refusal).map_into_right_body());
+    }
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(HeadRequest);
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// What every HTML page sends: no script but the site's own files (so injected markup cannot
+/// run), no framing (clickjacking), no MIME sniffing, and no full URL in `Referer` to other
+/// sites. Inline `style` attributes stay allowed: they cannot run code. No `form-action`:
+/// browsers apply it to the redirect after a form, which is what a password-protected link
+/// does.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
+    base-uri 'none'; frame-ancestors 'none'";
+
+async fn html_security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if is_html {
+        let headers = res.headers_mut();
+        for (name, value) in [
+            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+        ] {
+            headers.insert(name, header::HeaderValue::from_static(value));
+        }
+    }
+    Ok(res)
 }
 
 /// Re-renders the kit's errors (whoever raised them: a handler, an extractor, the rate

@@ -204,7 +204,7 @@ mod tests {
             ("sort", "x"),
         ]))
         .expect_err("invalid");
-        let fields: Vec<_> = errors.0.keys().copied().collect();
+        let fields: Vec<_> = errors.0.keys().map(|k| k.as_ref()).collect();
         assert_eq!(fields, ["completed", "limit", "page", "sort"]);
     }
 

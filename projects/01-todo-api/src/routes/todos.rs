@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use backend_kit::auth::AuthUser;
 use backend_kit::db::Database;
+use backend_kit::http::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -136,7 +137,7 @@ async fn save_changes(
 pub async fn create(
     db: web::Data<Database>,
     user: AuthUser,
-    body: web::Json<TodoRequest>,
+    body: Json<TodoRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (title, description, _) = body.into_inner().parse()?;
     let new = NewTodo {
@@ -145,7 +146,7 @@ pub async fn create(
         description: description.into_inner(),
     };
     let todo = db
-        .run(move |conn| queries::insert(conn, new).map_err(ApiError::from))
+        .run(move |conn| queries::insert(conn, new).map_err(ApiError::from_caller_insert))
         .await?;
     Ok(HttpResponse::Created().json(TodoResponse::from(todo)))
 }
@@ -208,7 +209,7 @@ pub async fn replace(
     db: web::Data<Database>,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<TodoRequest>,
+    body: Json<TodoRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (title, description, completed) = body.into_inner().parse()?;
     let changes = TodoChanges {
@@ -235,7 +236,7 @@ pub async fn update(
     db: web::Data<Database>,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<TodoPatch>,
+    body: Json<TodoPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();

@@ -6,6 +6,7 @@ mod auth;
 mod docs;
 mod errors;
 mod helpers;
+mod hostile;
 mod listing;
 mod rate_limit;
 mod todos;

@@ -180,6 +180,19 @@ pub fn take_limited_visit(conn: &mut AnyConnection, link_id: i64) -> QueryResult
     Ok(updated == 1)
 }
 
+/// Whether a link may still give a redirect (no limit, or visits left), without taking one:
+/// for visits that are not counted (bots, `HEAD`).
+pub fn has_visits_left(conn: &mut AnyConnection, link_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        links::table.filter(links::id.eq(link_id)).filter(
+            links::max_visits
+                .is_null()
+                .or(links::access_count.lt(links::max_visits.assume_not_null())),
+        ),
+    ))
+    .get_result(conn)
+}
+
 /// Writes a batch of visits in one transaction: the raw rows, and per link the number of
 /// (non-bot, not already counted) visits added to `access_count`.
 pub fn record_visits(

@@ -25,7 +25,7 @@ pub struct TargetPolicy {
 impl TargetPolicy {
     pub fn new(public_url: &str, allow_private: bool) -> Self {
         let own_origin = Url::parse(public_url).ok().and_then(|u| {
-            let host = u.host_str()?.to_ascii_lowercase();
+            let host = canonical_host(u.host_str()?);
             Some((host, u.port_or_known_default()?))
         });
         Self {
@@ -56,9 +56,11 @@ impl TargetUrl {
         }
         let host = url.host().ok_or("must have a host")?;
         if let Some((own_host, own_port)) = &policy.own_origin {
+            // `sho.rt.` is `sho.rt` (the root's trailing dot), and the parser has already
+            // dropped a default port (`:443` on https), so both spellings loop alike.
             let same_host = url
                 .host_str()
-                .is_some_and(|h| h.eq_ignore_ascii_case(own_host));
+                .is_some_and(|h| canonical_host(h) == *own_host);
             if same_host && url.port_or_known_default() == Some(*own_port) {
                 return Err("must not point at this service");
             }
@@ -101,14 +103,21 @@ impl TargetUrl {
     }
 }
 
+/// A host name as DNS sees it: lower-case, without the trailing dot of the root.
+fn canonical_host(host: &str) -> String {
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
 fn is_private_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     ip.is_loopback()            // 127.0.0.0/8
         || ip.is_private()      // 10/8, 172.16/12, 192.168/16
         || ip.is_link_local()   // 169.254/16, including the 169.254.169.254 metadata service
         || ip.is_unspecified()  // 0.0.0.0
         || a == 0               // 0.0.0.0/8 ("this network")
         || (a == 100 && (64..128).contains(&b)) // 100.64/10 carrier-grade NAT (Alibaba metadata)
+        || (a == 192 && b == 0 && c == 0) // 192.0.0.0/24 IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19)) // 198.18/15 benchmarking networks
         || ip.is_broadcast()
         || ip.is_multicast()
         || a >= 240 // reserved
@@ -135,6 +144,7 @@ fn is_private_v6(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfe80 // fe80::/10 link-local
         || (s[0] & 0xffc0) == 0xfec0 // fec0::/10 site-local (deprecated, still routed in places)
         || s[..3] == [0x64, 0xff9b, 1] // 64:ff9b:1::/48 NAT64 for local networks
+        || s[..2] == [0x2001, 0] // 2001::/32 Teredo (tunnels to an IPv4 host)
         || s[..6] == [0; 6] // ::a.b.c.d (deprecated IPv4-compatible)
 }
 
@@ -220,6 +230,12 @@ mod tests {
             "http://[fec0::1]/",
             "http://metadata.google.internal/",
             "http://user:pw@example.com/",
+            "http://localhost./",
+            "http://192.0.0.170/",
+            "http://198.18.0.1/",
+            "http://198.19.255.255/",
+            "http://[2001::1]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
         ] {
             assert!(check(bad).is_err(), "{bad} must be refused");
         }
@@ -235,10 +251,24 @@ mod tests {
             check("https://SHO.RT:443/abc"),
             Err("must not point at this service")
         );
+        for spelling in [
+            "https://sho.rt./abc",
+            "https://sho.rt.:443/abc",
+            "https://Sho.Rt./",
+        ] {
+            assert_eq!(
+                check(spelling),
+                Err("must not point at this service"),
+                "{spelling}"
+            );
+        }
         assert!(
             check("https://sho.rt:8443/abc").is_ok(),
             "another port is another service"
         );
+        // A public URL written with the trailing dot protects itself as well.
+        let dotted = TargetPolicy::new("https://sho.rt./", false);
+        assert!(TargetUrl::parse("https://sho.rt/x", &dotted).is_err());
     }
 
     #[test]

@@ -165,7 +165,8 @@ pub async fn import_csv(
     state
         .db
         .run(move |conn| {
-            imports::insert(conn, &owned, user_id, &csv, total as i64).map_err(ApiError::from)
+            imports::insert(conn, &owned, user_id, &csv, total as i64)
+                .map_err(ApiError::from_caller_insert)
         })
         .await?;
     if let Err(e) = state.jobs.push(&ImportCsv { id: id.clone() }).await {

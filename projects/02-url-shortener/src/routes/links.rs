@@ -1,7 +1,8 @@
 //! `/shorten` and `/shorten/{code}`: the link resource of the URL Shortening Service spec.
 
 use actix_web::{HttpResponse, web};
-use backend_kit::auth::{MaybeAuthUser, Password};
+use backend_kit::auth::{AuthUser, MaybeAuthUser, Password};
+use backend_kit::http::Json;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -39,7 +40,10 @@ pub struct ShortenRequest {
 pub struct LinkResponse {
     #[schema(example = "1")]
     pub id: String,
-    pub url: String,
+    /// The target. Absent when the link is password-protected and the caller is not its
+    /// owner: only the redirect, after the password, reveals it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     #[schema(example = "abc123X")]
     pub short_code: String,
     #[serde(serialize_with = "backend_kit::time::rfc3339")]
@@ -64,11 +68,31 @@ pub struct LinkResponse {
     pub expired_at: Option<String>,
 }
 
+impl LinkResponse {
+    /// The link as a caller who may not know its target sees it: a password-protected link
+    /// hides its `url` (anonymous links have no owner who could see it).
+    fn public(link: &Link) -> Self {
+        let mut response = Self::from(link);
+        if link.password_hash.is_some() {
+            response.url = None;
+        }
+        response
+    }
+
+    /// The link as its owner (who may see everything), or anyone else, sees it.
+    fn for_caller(link: &Link, caller: Option<AuthUser>) -> Self {
+        match (link.user_id, caller) {
+            (Some(owner), Some(caller)) if owner == caller.id => Self::from(link),
+            _ => Self::public(link),
+        }
+    }
+}
+
 impl From<&Link> for LinkResponse {
     fn from(link: &Link) -> Self {
         Self {
             id: link.id.to_string(),
-            url: link.url.clone(),
+            url: Some(link.url.clone()),
             short_code: link.code.clone(),
             created_at: link.created_at,
             updated_at: link.updated_at,
@@ -197,7 +221,7 @@ pub fn check_owner(owner: Option<i64>, user: MaybeAuthUser) -> Result<(), ApiErr
 pub async fn create(
     state: web::Data<AppState>,
     user: MaybeAuthUser,
-    body: web::Json<ShortenRequest>,
+    body: Json<ShortenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
@@ -232,7 +256,7 @@ pub async fn create(
                         message: e.to_string(),
                     },
                     CodeError::Exhausted => ApiError::internal(e),
-                    CodeError::Db(e) => e.into(),
+                    CodeError::Db(e) => ApiError::from_caller_insert(e),
                 }
             })
         })
@@ -242,23 +266,31 @@ pub async fn create(
     Ok(HttpResponse::Created().json(LinkResponse::from(&link)))
 }
 
-/// The link behind a code.
-#[utoipa::path(get, path = "/shorten/{code}", tag = "links", params(("code" = String, Path, example = "example")),
+/// The link behind a code. A link made with a token is its owner's alone (as its stats
+/// are); a password-protected link never shows its `url` to anyone else.
+#[utoipa::path(get, path = "/shorten/{code}", tag = "links", security((), ("bearer" = [])), params(("code" = String, Path, example = "example")),
     responses(
         (status = 200, description = "The link", body = LinkResponse),
+        (status = 401, description = "The link has an owner and no valid token was sent", body = ErrorBody),
+        (status = 403, description = "The link belongs to another user", body = ErrorBody),
         (status = 404, description = "No such code", body = ErrorBody),
     ))]
 pub async fn get(
     state: web::Data<AppState>,
+    user: MaybeAuthUser,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
+    let caller = user.0;
     let link = state
         .db
-        .run(move |conn| links::find(conn, &code).map_err(ApiError::from))
+        .run(move |conn| {
+            let link = links::find(conn, &code)?.ok_or(ApiError::NotFound)?;
+            check_owner(link.user_id, user)?;
+            Ok::<_, ApiError>(link)
+        })
         .await?;
-    let link = link.ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(LinkResponse::from(&link)))
+    Ok(HttpResponse::Ok().json(LinkResponse::for_caller(&link, caller)))
 }
 
 /// Point a code at a new URL (and change its options, if sent).
@@ -277,7 +309,7 @@ pub async fn update(
     state: web::Data<AppState>,
     user: MaybeAuthUser,
     code: web::Path<String>,
-    body: web::Json<ShortenRequest>,
+    body: Json<ShortenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
     let body = body.into_inner();
@@ -374,6 +406,7 @@ pub async fn stats(
         .transpose()
         .map_err(|problem| ApiError::invalid("by", problem))?;
     let code = code.into_inner();
+    let caller = user.0;
     let (link, breakdown) = state
         .db
         .run(move |conn| {
@@ -386,7 +419,7 @@ pub async fn stats(
         })
         .await?;
     Ok(HttpResponse::Ok().json(StatsResponse {
-        link: LinkResponse::from(&link),
+        link: LinkResponse::for_caller(&link, caller),
         access_count: link.access_count,
         breakdown: breakdown.map(|rows| {
             rows.into_iter()

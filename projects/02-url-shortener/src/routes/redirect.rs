@@ -90,7 +90,8 @@ pub async fn unlock(
 }
 
 /// Counts a visit: at once and atomically for links with a visit limit (`410` when used up),
-/// through the batch writer otherwise. Bots are never counted.
+/// through the batch writer otherwise. Bots and `HEAD` requests (link checkers, previews) are
+/// not visitors and are never counted — but a used-up link is `410` for them too.
 async fn count_visit(
     state: &AppState,
     req: &HttpRequest,
@@ -103,14 +104,26 @@ async fn count_visit(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let (browser, is_bot) = classify_user_agent(user_agent);
-    if limited && !is_bot {
+    let head = backend_kit::http::is_head(req);
+    let counted = !is_bot && !head;
+    if limited {
         let allowed = state
             .db
-            .run(move |conn| links::take_limited_visit(conn, id).map_err(ApiError::from))
+            .run(move |conn| {
+                if counted {
+                    links::take_limited_visit(conn, id)
+                } else {
+                    links::has_visits_left(conn, id)
+                }
+                .map_err(ApiError::from)
+            })
             .await?;
         if !allowed {
             return Err(ApiError::Gone);
         }
+    }
+    if head {
+        return Ok(());
     }
     let referrer_host = req
         .headers()
@@ -127,7 +140,7 @@ async fn count_visit(
             is_bot,
             hits: 1,
         },
-        counted: limited,
+        counted: limited && counted,
     });
     Ok(())
 }

@@ -298,5 +298,9 @@ async fn the_home_page_is_served_without_a_build_step() {
             .is_some_and(|t| t.starts_with("text/html"))
     );
     assert!(page.text.contains("<form id=\"shorten\">"));
-    assert!(page.text.contains("fetch(\"/shorten\""));
+    // Its script is a file of its own (the pages' CSP allows no inline script).
+    assert!(page.text.contains("<script src=\"/app.js\"></script>"));
+    let script = app.client.get("/app.js", None).await;
+    script.assert_status(200);
+    assert!(script.text.contains("fetch(\"/shorten\""));
 }

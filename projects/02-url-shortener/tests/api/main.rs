@@ -3,6 +3,7 @@
 
 mod cache;
 mod helpers;
+mod hostile;
 mod jobs;
 mod links;
 mod owners;

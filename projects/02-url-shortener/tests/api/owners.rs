@@ -23,12 +23,12 @@ async fn a_link_made_with_a_token_belongs_to_its_user() {
     let path = format!("/shorten/{code}");
     let body = json!({"url": "https://example.com/changed"});
 
-    // Reading the link and following it stay public.
-    app.client.get(&path, None).await.assert_status(200);
+    // Following it stays public; reading it, like its stats, is the owner's.
     app.visit(&code).await.assert_status(302);
 
     for (token, status) in [(None, 401), (Some(stranger.as_str()), 403)] {
         for response in [
+            app.client.get(&path, token).await,
             app.client.put(&path, token, &body).await,
             app.client.delete(&path, token).await,
             app.client.get(&format!("{path}/stats"), token).await,

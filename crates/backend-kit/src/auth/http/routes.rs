@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Auth, AuthError, Email, Name, Password, TokenPair};
-use crate::http::{BearerAuth, Error, ErrorBody, ValidationErrorBody, method_not_allowed};
+use crate::http::{BearerAuth, Error, ErrorBody, Json, ValidationErrorBody, method_not_allowed};
 use crate::rate_limit::RateLimiter;
 use crate::validation::FieldErrors;
 
@@ -114,7 +114,7 @@ impl From<TokenPair> for TokenResponse {
     ))]
 pub async fn register(
     auth: web::Data<Auth>,
-    body: web::Json<RegisterRequest>,
+    body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
@@ -144,10 +144,7 @@ pub async fn register(
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 429, description = "Too many requests from this IP", body = ErrorBody),
     ))]
-pub async fn login(
-    auth: web::Data<Auth>,
-    body: web::Json<LoginRequest>,
-) -> Result<HttpResponse, Error> {
+pub async fn login(auth: web::Data<Auth>, body: Json<LoginRequest>) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let mut errors = FieldErrors::default();
     let email = errors.required("email", body.email);
@@ -172,7 +169,7 @@ pub async fn login(
     ))]
 pub async fn refresh(
     auth: web::Data<Auth>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, Error> {
     let token = body.into_inner().token()?;
     let (_, tokens) = auth.refresh(&token).await?;
@@ -189,7 +186,7 @@ pub async fn refresh(
     ))]
 pub async fn logout(
     auth: web::Data<Auth>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, Error> {
     let token = body.into_inner().token()?;
     auth.logout(&token).await?;

@@ -1,0 +1,195 @@
+//! What a hostile (or merely unusual) client sends: NUL bytes, `HEAD`, bot user agents, a
+//! token of a deleted account, reads of links that are not theirs. Found black-box in
+//! capstones 1–2; most of the fixes live in backend-kit, so every capstone has them.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, execute_sql, spawn_app, token};
+
+async fn head(app: &TestApp, path: &str) -> test_support::TestResponse {
+    let request = app.client.request(reqwest::Method::HEAD, path);
+    app.client.send(request).await
+}
+
+#[actix_web::test]
+async fn nul_in_a_path_or_a_json_string_is_refused_not_a_500() {
+    let app = spawn_app().await;
+    for path in [
+        "/x%00y",
+        "/shorten/x%00y",
+        "/shorten/x%00y/stats",
+        "/jobs/%00",
+    ] {
+        let response = app.client.get(path, None).await;
+        response.assert_status(404);
+        assert_eq!(response.json(), json!({"message": "Not Found"}), "{path}");
+    }
+    app.client
+        .get("/shorten/abc/stats?by=%00", None)
+        .await
+        .assert_status(400);
+    let login = app
+        .client
+        .post(
+            "/login",
+            None,
+            &json!({"email": "a\u{0}@x.io", "password": "password-123"}),
+        )
+        .await;
+    login.assert_status(400);
+    assert_eq!(
+        login.json()["errors"]["email"][0],
+        "must not contain the NUL character (U+0000)"
+    );
+    let shorten = app
+        .shorten(&json!({"url": "https://example.com/\u{0}"}))
+        .await;
+    shorten.assert_status(400);
+    assert!(shorten.json()["errors"]["url"].is_array());
+}
+
+#[actix_web::test]
+async fn a_valid_token_of_a_deleted_account_is_a_401() {
+    let app = spawn_app().await;
+    let token = token(&app).await;
+    execute_sql(&app.database_url, "DELETE FROM users");
+    let response = app
+        .client
+        .post(
+            "/shorten",
+            Some(&token),
+            &json!({"url": "https://example.com/"}),
+        )
+        .await;
+    response.assert_status(401);
+    assert_eq!(response.json(), json!({"message": "Unauthorized"}));
+    let import = app.import("https://example.com/\n", Some(&token)).await;
+    import.assert_status(401);
+}
+
+#[actix_web::test]
+async fn head_is_answered_wherever_get_is_and_never_counts_a_visit() {
+    let app = spawn_app().await;
+    for path in ["/health", "/ready", "/", "/openapi.json"] {
+        let response = head(&app, path).await;
+        response.assert_status(200);
+        assert!(response.text.is_empty(), "{path}: HEAD has no body");
+    }
+    let code = app
+        .create(json!({"url": "https://example.com/once", "maxVisits": 1}))
+        .await;
+    for _ in 0..3 {
+        let response = head(&app, &format!("/{code}")).await;
+        response.assert_status(302);
+        assert_eq!(
+            response.header("location"),
+            Some("https://example.com/once")
+        );
+    }
+    head(&app, &format!("/shorten/{code}"))
+        .await
+        .assert_status(200);
+    app.visit(&code).await.assert_status(302);
+    // Used up now: 410 for HEAD too.
+    head(&app, &format!("/{code}")).await.assert_status(410);
+    assert_eq!(app.wait_for_count(&code, 1).await["accessCount"], 1);
+}
+
+#[actix_web::test]
+async fn a_used_up_link_is_gone_for_bots_too_and_bots_are_not_counted() {
+    let app = spawn_app().await;
+    let bot = |code: &str| {
+        let request = app
+            .client
+            .request(reqwest::Method::GET, &format!("/{code}"))
+            .header("User-Agent", "Slackbot-LinkExpanding 1.0");
+        app.client.send(request)
+    };
+    let code = app
+        .create(json!({"url": "https://example.com/", "maxVisits": 1}))
+        .await;
+    bot(&code).await.assert_status(302);
+    assert_eq!(app.wait_for_count(&code, 0).await["accessCount"], 0);
+    app.visit(&code).await.assert_status(302);
+    bot(&code).await.assert_status(410);
+    app.visit(&code).await.assert_status(410);
+}
+
+#[actix_web::test]
+async fn html_pages_carry_security_headers() {
+    let app = spawn_app().await;
+    let code = app
+        .create(json!({"url": "https://example.com/", "password": "open-sesame"}))
+        .await;
+    for path in ["/".to_string(), format!("/{code}")] {
+        let page = app.client.get(&path, None).await;
+        page.assert_status(200);
+        let csp = page.header("content-security-policy").expect("CSP");
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"));
+        assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+        assert!(page.header("referrer-policy").is_some());
+        assert!(!page.text.contains("<script>"), "{path}: no inline script");
+    }
+    // JSON answers are not pages.
+    let json = app.client.get("/health", None).await;
+    assert!(json.header("content-security-policy").is_none());
+}
+
+#[actix_web::test]
+async fn an_owned_link_and_a_protected_links_target_are_not_public() {
+    let app = spawn_app().await;
+    let owner = token(&app).await;
+    let stranger = token(&app).await;
+    let owned = app
+        .client
+        .post(
+            "/shorten",
+            Some(&owner),
+            &json!({"url": "https://example.com/private", "maxVisits": 5}),
+        )
+        .await
+        .json()["shortCode"]
+        .as_str()
+        .expect("code")
+        .to_string();
+    for path in [
+        format!("/shorten/{owned}"),
+        format!("/shorten/{owned}/stats"),
+    ] {
+        app.client.get(&path, None).await.assert_status(401);
+        app.client
+            .get(&path, Some(&stranger))
+            .await
+            .assert_status(403);
+        let mine = app.client.get(&path, Some(&owner)).await;
+        mine.assert_status(200);
+        assert_eq!(mine.json()["url"], "https://example.com/private");
+    }
+
+    let protected = app
+        .create(json!({"url": "https://example.com/secret", "password": "open-sesame"}))
+        .await;
+    for path in [
+        format!("/shorten/{protected}"),
+        format!("/shorten/{protected}/stats"),
+    ] {
+        for caller in [None, Some(stranger.as_str())] {
+            let response = app.client.get(&path, caller).await;
+            response.assert_status(200);
+            assert!(
+                response.json().get("url").is_none(),
+                "{path}: {}",
+                response.text
+            );
+            assert!(!response.text.contains("example.com/secret"));
+            assert_eq!(response.json()["passwordProtected"], true);
+        }
+    }
+    // Nor anywhere else a stranger can look.
+    for path in [format!("/{protected}"), format!("/shorten/{protected}/qr")] {
+        let response = app.client.get(&path, None).await;
+        assert!(!response.text.contains("example.com/secret"), "{path}");
+        assert!(response.header("location").is_none(), "{path}");
+    }
+}
