@@ -15,6 +15,7 @@
 //! | `REFRESH_TOKEN_TTL_SECS` | 2 592 000 (30 days) | refresh-token lifetime |
 //! | `TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind a proxy you run) |
 //! | `TRUSTED_PROXY_HOPS` | 1 with `TRUST_PROXY_HEADERS=true`, else 0 | how many proxies you run in front of the service: the client IP is that many entries from the right of `X-Forwarded-For` |
+//! | `BODY_READ_TIMEOUT_SECS` | 10 | a request body must arrive within this, or `408` |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::path::{Path, PathBuf};
@@ -136,6 +137,10 @@ pub struct Settings {
     /// address it received from to `X-Forwarded-For`, so the client is this many entries from
     /// the right; everything further left was written by the client and proves nothing.
     pub trusted_proxy_hops: u32,
+    /// `BODY_READ_TIMEOUT_SECS` (10): a request body must have arrived this long after its
+    /// headers, or the request is answered `408` (a client sending a byte a second would
+    /// otherwise hold its connection for as long as it likes).
+    pub body_read_timeout: Duration,
     pub log_filter: String,
 }
 
@@ -219,6 +224,9 @@ impl Settings {
                     "expected a whole number of proxies",
                 )?
             },
+            body_read_timeout: Duration::from_secs(
+                env.number("BODY_READ_TIMEOUT_SECS", 10u64)?.max(1),
+            ),
             log_filter: lookup("RUST_LOG").unwrap_or_else(|| "info".into()),
         })
     }
@@ -239,6 +247,7 @@ impl Settings {
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(3600),
             trusted_proxy_hops: 0,
+            body_read_timeout: Duration::from_secs(10),
             log_filter: "warn".into(),
         }
     }

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `TEST_DATABASE_URL=postgres://…/postgres` | a new `test_<random>` database on that server | — |
 //! | `TEST_REDIS_URL=redis://…` | — | that server, keys under a random prefix |
-//! | `TEST_BACKEND=docker` (and the above unset) | PostgreSQL 17 from testcontainers | Redis 7 from testcontainers |
+//! | `TEST_BACKEND=docker` (and the above unset; feature `docker`) | PostgreSQL 17 from testcontainers | Redis 7 from testcontainers |
 //! | nothing | a SQLite file in a temp directory | none (in-process) |
 //!
 //! The project's own `tests/api/helpers.rs` builds its server from these in a few lines.
@@ -20,6 +20,7 @@
 #[cfg(feature = "browser")]
 pub mod browser;
 mod client;
+#[cfg(feature = "docker")]
 mod containers;
 mod proxy;
 
@@ -47,6 +48,24 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// The containers, when this crate was built with them.
+#[cfg(feature = "docker")]
+use containers as docker;
+
+#[cfg(not(feature = "docker"))]
+mod docker {
+    const HINT: &str = "TEST_BACKEND=docker needs the containers compiled in: \
+        cargo test --workspace --features test-support/docker";
+
+    pub fn postgres_url() -> String {
+        panic!("{HINT}")
+    }
+
+    pub fn redis_url() -> String {
+        panic!("{HINT}")
+    }
+}
+
 fn docker_requested() -> bool {
     env("TEST_BACKEND").is_some_and(|v| v.eq_ignore_ascii_case("docker"))
 }
@@ -55,7 +74,7 @@ fn docker_requested() -> bool {
 fn postgres_admin_url() -> Option<String> {
     static URL: OnceLock<Option<String>> = OnceLock::new();
     URL.get_or_init(|| {
-        env("TEST_DATABASE_URL").or_else(|| docker_requested().then(containers::postgres_url))
+        env("TEST_DATABASE_URL").or_else(|| docker_requested().then(docker::postgres_url))
     })
     .clone()
 }
@@ -171,7 +190,7 @@ impl TestRedis {
         static URL: OnceLock<Option<String>> = OnceLock::new();
         let url = URL
             .get_or_init(|| {
-                env("TEST_REDIS_URL").or_else(|| docker_requested().then(containers::redis_url))
+                env("TEST_REDIS_URL").or_else(|| docker_requested().then(docker::redis_url))
             })
             .clone()?;
         Some(Self {

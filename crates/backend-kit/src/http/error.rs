@@ -12,7 +12,7 @@
 //! | `Unauthorized` | 401 | `{"message": "Unauthorized"}` | `{"errors": {"body": ["Unauthorized"]}}` |
 //! | `Forbidden`, `NotFound`, `MethodNotAllowed`, `Gone` | 403, 404, 405, 410 | `{"message": …}` | `{"errors": {"body": […]}}` |
 //! | `Conflict` | 409 | `{"message": …}` | 422 `{"errors": {field: [why]}}` (a taken username or e-mail) |
-//! | `PayloadTooLarge`, `UnsupportedMediaType` | 413, 415 | `{"message": …}` | `{"errors": {"body": […]}}` |
+//! | `RequestTimeout`, `PayloadTooLarge`, `UnsupportedMediaType` | 408, 413, 415 | `{"message": …}` | `{"errors": {"body": […]}}` |
 //! | `TooManyRequests` | 429 + `Retry-After` | `{"message": "Too many requests: retry in N seconds"}` | `{"errors": {"body": […]}}` |
 //! | `Unavailable` | 503 | `{"message": …}` | `{"errors": {"body": […]}}` |
 //! | `Database`, `Internal` | 500 | `{"message": "Internal Server Error"}`; the cause goes to the log only | `{"errors": {"body": ["Internal Server Error"]}}` |
@@ -58,6 +58,8 @@ pub enum Error {
     /// The resource existed but has expired or been used up.
     #[error("Gone")]
     Gone,
+    #[error("The request body did not arrive in time")]
+    RequestTimeout,
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -139,6 +141,21 @@ impl Error {
     }
 }
 
+/// Reading a request body failed: it timed out (see `BODY_READ_TIMEOUT_SECS`), or it was
+/// broken on the wire.
+impl From<actix_web::error::PayloadError> for Error {
+    fn from(e: actix_web::error::PayloadError) -> Self {
+        use actix_web::error::PayloadError;
+        match e {
+            PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                Error::RequestTimeout
+            }
+            PayloadError::Overflow => Error::PayloadTooLarge("Request body is too large".into()),
+            other => Error::invalid("body", other.to_string()),
+        }
+    }
+}
+
 /// Lets `web::block(..).await?` propagate: a blocking task that panicked or was cancelled.
 impl From<actix_web::error::BlockingError> for Error {
     fn from(e: actix_web::error::BlockingError) -> Self {
@@ -213,6 +230,7 @@ impl ResponseError for Error {
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Gone => StatusCode::GONE,
+            Error::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

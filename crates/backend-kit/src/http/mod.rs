@@ -64,6 +64,11 @@ fn json_error(err: &JsonPayloadError) -> Error {
             too_large()
         }
         JsonPayloadError::Payload(PayloadError::Overflow) => too_large(),
+        JsonPayloadError::Payload(PayloadError::Io(e))
+            if e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            Error::RequestTimeout
+        }
         JsonPayloadError::ContentType => {
             Error::UnsupportedMediaType("Content-Type must be application/json".into())
         }

@@ -26,6 +26,7 @@ use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::{Condition, Next, from_fn};
 use actix_web::{App, HttpServer, web};
+use futures_core::Stream;
 use tracing_actix_web::TracingLogger;
 
 use super::health::Readiness;
@@ -101,6 +102,7 @@ impl AppBuilder {
         super::announce(&self.settings, &listener);
         let readiness = web::Data::new(self.readiness);
         let (openapi, format) = (self.openapi, self.error_format);
+        let body_timeout = self.settings.body_read_timeout;
         let server = HttpServer::new(move || {
             let routes = routes.clone();
             App::new()
@@ -109,7 +111,7 @@ impl AppBuilder {
                     from_fn(move |req, next| render_errors(format, req, next)),
                 ))
                 .wrap(from_fn(html_security_headers))
-                .wrap(from_fn(edge))
+                .wrap(from_fn(move |req, next| edge(body_timeout, req, next)))
                 .wrap(TracingLogger::default())
                 .configure(super::configure_extractors)
                 .app_data(readiness.clone())
@@ -172,8 +174,10 @@ pub fn is_head(req: &actix_web::HttpRequest) -> bool {
 ///   request is routed as `GET`, and actix sends the headers without the body (it decided
 ///   that from the method on the wire);
 /// - U+0000 (`%00`) in the path is a `404` and in the query string a `400`: PostgreSQL cannot
-///   store it, and a path parameter holding it would otherwise reach a query and fail there.
+///   store it, and a path parameter holding it would otherwise reach a query and fail there;
+/// - a body must arrive within `body_timeout` ([`BodyDeadline`]).
 async fn edge(
+    body_timeout: std::time::Duration,
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
@@ -189,7 +193,49 @@ async fn edge(
         req.head_mut().method = Method::GET;
         req.extensions_mut().insert(HeadRequest);
     }
+    let has_body = req.headers().contains_key(header::CONTENT_LENGTH)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    if has_body {
+        let body = BodyDeadline {
+            body: req.take_payload(),
+            deadline: Box::pin(tokio::time::sleep(body_timeout)),
+        };
+        req.set_payload(actix_web::dev::Payload::from(
+            Box::pin(body) as Pin<Box<dyn Stream<Item = <BodyDeadline as Stream>::Item>>>
+        ));
+    }
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// A request body that must have arrived by a deadline; past it, reading fails with a
+/// time-out (answered `408`). Without it, a client that sends a byte a second keeps a
+/// connection, and a handler reading its body, busy for as long as it likes.
+struct BodyDeadline {
+    body: actix_web::dev::Payload,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Stream for BodyDeadline {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if let Poll::Ready(item) = Pin::new(&mut self.body).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the request body did not arrive in time",
+                ),
+            )))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 /// What every HTML page sends: no script but the site's own files (so injected markup cannot

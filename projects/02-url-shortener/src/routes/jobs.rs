@@ -127,7 +127,7 @@ pub async fn import_csv(
     let mut body = web::BytesMut::new();
     let mut received = 0;
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::invalid("body", e.to_string()))?;
+        let chunk = chunk?;
         received += chunk.len();
         // Past the limit, read on (up to a bound) without keeping anything, so the client
         // gets its 413 instead of a connection reset in the middle of its upload.

@@ -193,3 +193,56 @@ async fn an_owned_link_and_a_protected_links_target_are_not_public() {
         assert!(response.header("location").is_none(), "{path}");
     }
 }
+
+/// A client that announces a body and then sends it a byte at a time (or never) gets a `408`
+/// once the body read deadline passes, instead of holding the connection for ever.
+#[actix_web::test]
+async fn a_body_that_does_not_arrive_in_time_is_a_408() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.settings.body_read_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let address = app
+        .client
+        .base_url
+        .trim_start_matches("http://")
+        .to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            b"POST /shorten HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+              Content-Length: 60000\r\n\r\n{\"url\": \"https://exa",
+        )
+        .await
+        .expect("write");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    // Drip a byte a second; the server must answer (and stop reading) within its deadline.
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "no answer after {:?}",
+            started.elapsed()
+        );
+        let _ = stream.write_all(b"m").await;
+        match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buffer)).await {
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buffer[..n]),
+            Ok(Err(_)) => break,
+            Err(_) => {}
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
