@@ -223,6 +223,10 @@ pub type Migrations = fn() -> Vec<MigrationSet>;
 /// refresh tokens) first, then the project's own from `migrations/postgres/` and
 /// `migrations/sqlite/` beside its `Cargo.toml`, embedded in the binary. The project depends
 /// on `diesel_migrations`, which `embed_migrations!` names.
+///
+/// Diesel knows a migration by the date-time at the start of its folder name, in one table
+/// for all sets: a project's must never reuse one of the kit's (`2026-11-26-000000` is the
+/// kit's `users_username`), or it is taken as applied and silently skipped.
 #[macro_export]
 macro_rules! project_migrations {
     () => {

@@ -44,6 +44,32 @@ impl FieldErrors {
     }
 }
 
+/// Characters that show nothing: zero-width spaces and joiners, direction marks and
+/// overrides (`U+202E` turns `txt.exe` around), the BOM, soft hyphens, invisible operators,
+/// variation selectors, Hangul fillers, tags. A name or title made only of them looks empty,
+/// and an e-mail address holding one looks like another address.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Empty once white space and invisible characters are left out: what a person would call
+/// blank.
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| c.is_whitespace() || is_invisible(c))
+}
+
+/// `text` as case-insensitive search compares it: Unicode NFC (one spelling per accented
+/// letter), then Unicode lower case — the same in Rust whatever the database's locale.
+pub fn fold_case(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfc().collect::<String>().to_lowercase()
+}
+
 /// What is wrong with a value holding U+0000.
 pub const NUL_PROBLEM: &str = "must not contain the NUL character (U+0000)";
 
@@ -53,5 +79,27 @@ pub fn reject_nul(value: &str) -> Result<(), &'static str> {
         Err(NUL_PROBLEM)
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invisible_only_text_is_blank() {
+        for blank in [
+            "",
+            "   ",
+            "\u{200b}",
+            "\u{feff}\u{00ad}",
+            " \u{202e} ",
+            "\u{3164}",
+        ] {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        for text in ["a", " \u{200b}a", "é", "日本"] {
+            assert!(!is_blank(text), "{text:?}");
+        }
     }
 }

@@ -257,7 +257,7 @@ async fn refresh_tokens_are_stored_only_as_hashes() {
         .expect("query");
     assert_eq!(
         stored_hashes,
-        vec![backend_kit::auth::refresh::hash_token(&pair.refresh_token)]
+        vec![backend_kit::auth::opaque::hash_token(&pair.refresh_token)]
     );
     assert!(!stored_hashes.contains(&pair.refresh_token));
     assert!(password_hash.starts_with("$2b$04$"), "{password_hash}");

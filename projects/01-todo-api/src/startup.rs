@@ -9,7 +9,7 @@
 use actix_web::web;
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::cli::Capstone;
-use backend_kit::db::{Database, Migrations};
+use backend_kit::db::{Database, DbError, Migrations};
 use backend_kit::http::{AppBuilder, Server, health::Readiness, server::StartupError};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
@@ -29,6 +29,13 @@ impl Capstone for Application {
         let settings = &config.settings;
         // Connecting and migrating block: `open` does it on a blocking thread.
         let db = Database::open(settings, Self::MIGRATIONS).await?;
+        // Rows from before `todos.search_text` existed get it now, before any search.
+        let filled = db
+            .run(|conn| crate::db::todos::fill_search_text(conn).map_err(DbError::Query))
+            .await?;
+        if filled > 0 {
+            tracing::info!(todos = filled, "search text filled in for older todos");
+        }
         let redis = Redis::from_settings(settings)?;
         let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::BEARER));
         let auth_limiter = RateLimiter::per_minute(

@@ -8,6 +8,15 @@ use backend_kit::jobs::JobSettings;
 
 pub const DEFAULT_PORT: u16 = 8082;
 
+/// Who may change or delete a link made without an account (`ANONYMOUS_EDITS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnonymousEdits {
+    /// Anyone who knows the code (`open`, the default: what the public spec describes).
+    Open,
+    /// Whoever shows the link's manage token in `X-Manage-Token` (`token`).
+    Token,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub settings: Settings,
@@ -38,6 +47,12 @@ pub struct Config {
     pub rollup_schedule: String,
     /// `IMPORT_BATCH_SIZE` (100): CSV rows written per transaction; progress is saved after each.
     pub import_batch_size: usize,
+    /// `ANONYMOUS_EDITS` (`open`): see [`AnonymousEdits`].
+    pub anonymous_edits: AnonymousEdits,
+    /// `IMPORT_RETENTION_DAYS` (7): how long a finished import's report is kept.
+    pub import_retention: Duration,
+    /// `IMPORT_MAX_UNFINISHED` (3): imports a user may have queued or running at once.
+    pub import_max_unfinished: i64,
 }
 
 impl AppConfig for Config {
@@ -62,6 +77,22 @@ impl AppConfig for Config {
                 .get("ROLLUP_SCHEDULE")
                 .unwrap_or_else(|| "0 */10 * * * *".into()),
             import_batch_size: env.number("IMPORT_BATCH_SIZE", 100usize)?.max(1),
+            import_retention: Duration::from_secs(
+                env.number("IMPORT_RETENTION_DAYS", 7u64)?
+                    .saturating_mul(24 * 3600),
+            ),
+            anonymous_edits: match env.get("ANONYMOUS_EDITS").as_deref() {
+                None | Some("open") => AnonymousEdits::Open,
+                Some("token") => AnonymousEdits::Token,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "ANONYMOUS_EDITS",
+                        value: other.to_string(),
+                        reason: "expected `open` or `token`",
+                    });
+                }
+            },
+            import_max_unfinished: env.number("IMPORT_MAX_UNFINISHED", 3i64)?.max(1),
             settings,
         })
     }
@@ -88,6 +119,9 @@ impl Config {
             // Every second, so tests see the roll-up without waiting.
             rollup_schedule: "* * * * * *".into(),
             import_batch_size: 100,
+            import_retention: Duration::from_secs(7 * 24 * 3600),
+            anonymous_edits: AnonymousEdits::Open,
+            import_max_unfinished: 3,
             settings,
         }
     }

@@ -83,6 +83,8 @@ impl Capstone for Application {
             policy,
             public_url: config.public_url.clone(),
             code_length: config.code_length,
+            import_max_unfinished: config.import_max_unfinished,
+            anonymous_edits: config.anonymous_edits,
         });
 
         let killer = jobs.killer();
@@ -158,12 +160,12 @@ fn start_jobs(
         code_length: config.code_length,
         batch_size: config.import_batch_size,
     });
-    let (db, cache) = (db.clone(), cache.clone());
+    let (db, cache, retention) = (db.clone(), cache.clone(), config.import_retention);
     Ok(queue
         .workers()
         .handle(move |job: ImportCsv, run| import::run(importer.clone(), job, run))
         .every("maintenance", &config.rollup_schedule, move || {
-            maintenance::run(db.clone(), cache.clone())
+            maintenance::run(db.clone(), cache.clone(), retention)
         })?
         .start())
 }

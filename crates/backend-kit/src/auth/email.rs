@@ -1,13 +1,24 @@
 //! An e-mail address, parsed once. Deliberately simple: one `@`, a non-empty local part, a
 //! dotted domain, no spaces; the only real check of an address is sending it mail.
 
+use crate::validation::{fold_case, is_invisible};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
-    /// Trims and lower-cases, so `Ann@Example.com` and `ann@example.com` are one account.
+    /// The form an address is stored and looked up in: trimmed, Unicode NFC (`é` typed as
+    /// one code point or as `e` + U+0301 is the same address), lower-cased — so
+    /// `Ann@Example.com` and `ann@example.com` are one account.
+    pub fn normalize(raw: &str) -> String {
+        fold_case(raw.trim())
+    }
+
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let email = raw.trim().to_lowercase();
+        let email = Self::normalize(raw);
+        if email.chars().any(|c| c.is_control() || is_invisible(c)) {
+            return Err("must not contain control or invisible characters");
+        }
         if email.is_empty() {
             return Err("is required");
         }
@@ -68,5 +79,20 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn one_address_whatever_its_unicode_spelling() {
+        let composed = Email::parse("x\u{e9}@example.com").expect("NFC");
+        let decomposed = Email::parse("xe\u{301}@example.com").expect("NFD");
+        assert_eq!(composed, decomposed);
+        assert_eq!(Email::normalize("XE\u{301}@Example.com"), composed.as_ref());
+        for hidden in [
+            "a\u{200b}@example.com",
+            "a@exa\u{202e}mple.com",
+            "\u{feff}a@example.com",
+        ] {
+            assert!(Email::parse(hidden).is_err(), "{hidden:?}");
+        }
     }
 }

@@ -5,6 +5,8 @@
 //!   dummy hash so a login takes as long for them as for real accounts.
 //! - [`email`]: an e-mail address parsed once, stored lower-cased.
 //! - [`tokens`]: short-lived JWT access tokens (HS256 only).
+//! - [`opaque`]: random secrets stored only as their SHA-256 (refresh tokens, manage tokens,
+//!   e-mail links).
 //! - [`refresh`]: long-lived refresh tokens, stored hashed, rotated on every use, with reuse
 //!   detection.
 //! - [`scheme`]: how the token travels in the `Authorization` header (`Bearer` or `Token`).
@@ -19,6 +21,7 @@ pub mod email;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod name;
+pub mod opaque;
 pub mod password;
 pub mod refresh;
 pub mod schema;
@@ -184,7 +187,7 @@ impl Auth {
         if password.len() > password::MAX_BYTES {
             return Err(AuthError::PasswordTooLong);
         }
-        let email = email.trim().to_lowercase();
+        let email = Email::normalize(email);
         let found = self
             .db
             .run(move |conn| {

@@ -1,16 +1,20 @@
 //! A user's display name.
 
-use crate::validation::reject_nul;
+use crate::validation::{is_blank, reject_nul};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
 
 impl Name {
-    /// Surrounding white space is dropped; 1 to 100 characters must remain.
+    /// Surrounding white space is dropped; 1 to 100 characters must remain, and not only
+    /// invisible ones.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let name = raw.trim();
         if name.is_empty() {
             return Err("is required");
+        }
+        if is_blank(name) {
+            return Err("must contain visible characters");
         }
         if name.chars().count() > 100 {
             return Err("must be at most 100 characters");
@@ -35,6 +39,7 @@ mod tests {
             Ok("Ann".to_string())
         );
         assert!(Name::parse("   ").is_err());
+        assert!(Name::parse("\u{200b}\u{feff}").is_err());
         assert!(Name::parse(&"ß".repeat(100)).is_ok());
         assert!(Name::parse(&"ß".repeat(101)).is_err());
     }

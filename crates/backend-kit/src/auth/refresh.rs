@@ -6,22 +6,12 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::AuthError;
+use super::opaque::{hash_token, new_token};
 use super::schema::refresh_tokens as rt;
 use crate::db::AnyConnection;
-
-fn random_token() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-}
-
-pub fn hash_token(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
-}
 
 fn insert(
     conn: &mut AnyConnection,
@@ -29,7 +19,7 @@ fn insert(
     family_id: &str,
     ttl: Duration,
 ) -> QueryResult<String> {
-    let token = random_token();
+    let token = new_token();
     let now = crate::time::now();
     let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(30));
     diesel::insert_into(rt::table)
@@ -50,7 +40,7 @@ pub fn start_family(
     user_id: i64,
     ttl: Duration,
 ) -> Result<String, AuthError> {
-    Ok(insert(conn, user_id, &random_token(), ttl)?)
+    Ok(insert(conn, user_id, &new_token(), ttl)?)
 }
 
 /// Marks `presented` used and returns `(user_id, successor)`.

@@ -13,5 +13,7 @@ diesel::table! {
         completed -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// Title and description folded for search (`db::todos::search_text`).
+        search_text -> Nullable<Text>,
     }
 }

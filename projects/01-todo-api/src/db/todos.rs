@@ -13,8 +13,14 @@ use crate::domain::{ListQuery, SortKey};
 
 diesel::define_sql_function! {
     /// SQL `lower()`: ASCII-only on SQLite and on `COLLATE "C"` columns, so both databases
-    /// fold case identically.
+    /// sort `sort=title` identically.
     fn lower(x: Text) -> Text;
+}
+
+/// What `?q=` matches against: title and description, NFC and lower-cased here in Rust — the
+/// same for all of Unicode on both databases (`Élan`, `ÄÖÜ`, `İstanbul`).
+pub fn search_text(title: &str, description: &str) -> String {
+    backend_kit::validation::fold_case(&format!("{title}\n{description}"))
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
@@ -28,6 +34,26 @@ pub struct Todo {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+/// The columns a [`Todo`] is read from, for `RETURNING` (diesel's `as_returning()` does not
+/// work across backends; `search_text` is never read back).
+const TODO_COLUMNS: (
+    todos::id,
+    todos::user_id,
+    todos::title,
+    todos::description,
+    todos::completed,
+    todos::created_at,
+    todos::updated_at,
+) = (
+    todos::id,
+    todos::user_id,
+    todos::title,
+    todos::description,
+    todos::completed,
+    todos::created_at,
+    todos::updated_at,
+);
 
 /// A row to insert; `id` comes from the database.
 pub struct NewTodo {
@@ -44,20 +70,24 @@ pub struct TodoChanges {
     pub description: Option<String>,
     pub completed: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
+    /// Set by [`update`] when the title or description changes.
+    pub search_text: Option<String>,
 }
 
 pub fn insert(conn: &mut AnyConnection, new: NewTodo) -> QueryResult<Todo> {
     let now = backend_kit::time::now();
+    let search = search_text(&new.title, &new.description);
     diesel::insert_into(todos::table)
         .values((
             todos::user_id.eq(new.user_id),
             todos::title.eq(new.title),
             todos::description.eq(new.description),
+            todos::search_text.eq(search),
             todos::completed.eq(false),
             todos::created_at.eq(now),
             todos::updated_at.eq(now),
         ))
-        .returning(todos::all_columns)
+        .returning(TODO_COLUMNS)
         .get_result(conn)
 }
 
@@ -69,16 +99,57 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Todo>> {
         .optional()
 }
 
-/// Applies `changes` and bumps `updated_at`; an empty change set returns the row untouched.
-pub fn update(conn: &mut AnyConnection, id: i64, mut changes: TodoChanges) -> QueryResult<Todo> {
+/// Applies `changes` to `current` and bumps `updated_at`; an empty change set returns the
+/// row untouched.
+pub fn update(
+    conn: &mut AnyConnection,
+    current: &Todo,
+    mut changes: TodoChanges,
+) -> QueryResult<Todo> {
     if changes.title.is_none() && changes.description.is_none() && changes.completed.is_none() {
-        return todos::table.find(id).select(Todo::as_select()).first(conn);
+        return todos::table
+            .find(current.id)
+            .select(Todo::as_select())
+            .first(conn);
+    }
+    if changes.title.is_some() || changes.description.is_some() {
+        let title = changes.title.as_deref().unwrap_or(&current.title);
+        let description = changes
+            .description
+            .as_deref()
+            .unwrap_or(&current.description);
+        changes.search_text = Some(search_text(title, description));
     }
     changes.updated_at = Some(backend_kit::time::now());
-    diesel::update(todos::table.find(id))
+    diesel::update(todos::table.find(current.id))
         .set(&changes)
-        .returning(todos::all_columns)
+        .returning(TODO_COLUMNS)
         .get_result(conn)
+}
+
+/// Fills `search_text` for rows made before it existed (NULL), in batches; run at start-up.
+/// How many rows it filled.
+pub fn fill_search_text(conn: &mut AnyConnection) -> QueryResult<usize> {
+    let mut filled = 0;
+    loop {
+        let batch: Vec<(i64, String, String)> = todos::table
+            .filter(todos::search_text.is_null())
+            .select((todos::id, todos::title, todos::description))
+            .limit(500)
+            .load(conn)?;
+        if batch.is_empty() {
+            return Ok(filled);
+        }
+        conn.transaction(|conn| {
+            for (id, title, description) in &batch {
+                diesel::update(todos::table.find(id))
+                    .set(todos::search_text.eq(search_text(title, description)))
+                    .execute(conn)?;
+            }
+            QueryResult::Ok(())
+        })?;
+        filled += batch.len();
+    }
 }
 
 pub fn delete(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
@@ -128,13 +199,9 @@ fn filtered(user_id: i64, query: &ListQuery) -> todos::BoxedQuery<'static, AnyBa
         q = q.filter(todos::completed.eq(completed));
     }
     if let Some(search) = &query.search {
-        let pattern = format!("%{}%", escape_like(search));
-        q = q.filter(
-            lower(todos::title)
-                .like(lower(pattern.clone()))
-                .escape('\\')
-                .or(lower(todos::description).like(lower(pattern)).escape('\\')),
-        );
+        let folded = backend_kit::validation::fold_case(search);
+        let pattern = format!("%{}%", escape_like(&folded));
+        q = q.filter(todos::search_text.like(pattern).escape('\\'));
     }
     q
 }

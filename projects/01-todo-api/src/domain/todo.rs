@@ -12,7 +12,8 @@ pub struct Title(String);
 
 impl Title {
     pub fn parse(raw: String) -> Result<Self, &'static str> {
-        if raw.trim().is_empty() {
+        // Invisible characters alone (U+200B, U+FEFF, …) make a title that looks empty.
+        if backend_kit::validation::is_blank(&raw) {
             return Err("must not be empty");
         }
         if raw.chars().count() > TITLE_MAX_CHARS {
@@ -61,6 +62,17 @@ mod tests {
     fn blank_titles_are_refused() {
         for blank in ["", " ", "\t\n"] {
             assert_eq!(Title::parse(blank.into()), Err("must not be empty"));
+        }
+    }
+
+    #[test]
+    fn invisible_only_titles_are_empty() {
+        for blank in ["\u{200b}", "\u{feff}", " \u{00ad} "] {
+            assert_eq!(
+                Title::parse(blank.into()),
+                Err("must not be empty"),
+                "{blank:?}"
+            );
         }
     }
 

@@ -119,7 +119,7 @@ async fn save_changes(
     changes: TodoChanges,
 ) -> Result<HttpResponse, ApiError> {
     let todo = with_owned_todo(db, user, id, move |conn, todo| {
-        Ok(queries::update(conn, todo.id, changes)?)
+        Ok(queries::update(conn, &todo, changes)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(TodoResponse::from(todo)))
@@ -216,7 +216,7 @@ pub async fn replace(
         title: Some(title.into_inner()),
         description: Some(description.into_inner()),
         completed: Some(completed),
-        updated_at: None,
+        ..TodoChanges::default()
     };
     save_changes(&db, user, id.into_inner(), changes).await
 }
@@ -253,7 +253,7 @@ pub async fn update(
         title: title.flatten().map(Title::into_inner),
         description: description.flatten().map(Description::into_inner),
         completed: body.completed,
-        updated_at: None,
+        ..TodoChanges::default()
     };
     save_changes(&db, user, id.into_inner(), changes).await
 }

@@ -63,3 +63,85 @@ async fn a_valid_token_of_a_deleted_account_is_a_401() {
     response.assert_status(401);
     assert_eq!(response.json(), json!({"message": "Unauthorized"}));
 }
+
+/// One account per address whatever its Unicode spelling, and no invisible characters in
+/// addresses or names.
+#[actix_web::test]
+async fn e_mail_and_names_are_unicode_safe() {
+    let app = spawn_app().await;
+    app.register("x\u{e9}@example.com", "password-123")
+        .await
+        .assert_status(201);
+    let again = app.register("xe\u{301}@Example.com", "password-123").await;
+    again.assert_status(409);
+    // And it logs in whichever way it is typed.
+    app.client
+        .post(
+            "/login",
+            None,
+            &json!({"email": "XE\u{301}@example.com", "password": "password-123"}),
+        )
+        .await
+        .assert_status(200);
+    for hidden in ["a\u{200b}@example.com", "a@exa\u{202e}mple.com"] {
+        let response = app.register(hidden, "password-123").await;
+        response.assert_status(400);
+        assert!(response.json()["errors"]["email"].is_array(), "{hidden:?}");
+    }
+    for name in ["\u{200b}", "\u{feff}", "\u{00ad}"] {
+        let response = app
+            .client
+            .post(
+                "/register",
+                None,
+                &json!({"name": name, "email": "n@example.com", "password": "password-123"}),
+            )
+            .await;
+        response.assert_status(400);
+        assert!(response.json()["errors"]["name"].is_array(), "{name:?}");
+    }
+}
+
+/// `?q=` ignores case for all of Unicode, the same on SQLite and PostgreSQL.
+#[actix_web::test]
+async fn search_ignores_case_beyond_ascii_on_every_database() {
+    let app = spawn_app().await;
+    let session = app.new_user().await;
+    for title in ["Élan vital", "ÄÖÜ umlauts", "İstanbul trip", "plain"] {
+        app.create_todo(&session.token, json!({"title": title}))
+            .await;
+    }
+    for (q, expected) in [
+        ("élan", "Élan vital"),
+        ("ÉLAN", "Élan vital"),
+        ("e\u{301}lan", "Élan vital"),
+        ("äöü", "ÄÖÜ umlauts"),
+        ("İSTANBUL", "İstanbul trip"),
+        ("İstanbul", "İstanbul trip"),
+    ] {
+        let path = format!("/todos?q={}", percent_encode(q));
+        let page = app.client.get(&path, Some(&session.token)).await;
+        page.assert_status(200);
+        let titles: Vec<String> = page.json()["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|t| t["title"].as_str().expect("title").to_string())
+            .collect();
+        assert_eq!(titles, vec![expected.to_string()], "q={q}");
+    }
+    let invisible = app
+        .client
+        .post(
+            "/todos",
+            Some(&session.token),
+            &json!({"title": "\u{200b}\u{feff}"}),
+        )
+        .await;
+    invisible.assert_status(400);
+    assert!(invisible.json()["errors"]["title"].is_array());
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}

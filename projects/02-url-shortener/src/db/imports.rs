@@ -23,6 +23,10 @@ pub struct ImportJob {
     pub finished_at: Option<NaiveDateTime>,
 }
 
+/// How much of a refused row's URL a report keeps: a report must not cost more disk than
+/// the links it was about.
+pub const MAX_REPORTED_CHARS: usize = 2048;
+
 /// A CSV row that did not become a link.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = import_failures)]
@@ -153,11 +157,31 @@ pub fn finish(
         .set((
             import_jobs::status.eq(status.as_str()),
             import_jobs::error.eq(error),
+            // The file is not needed any more: only the report is kept.
+            import_jobs::csv.eq(""),
             import_jobs::updated_at.eq(now),
             import_jobs::finished_at.eq(now),
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Imports of `user_id` not finished yet (queued, running or retrying).
+pub fn unfinished_of(conn: &mut AnyConnection, user_id: i64) -> QueryResult<i64> {
+    import_jobs::table
+        .filter(import_jobs::user_id.eq(user_id))
+        .filter(import_jobs::finished_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// Deletes the reports of imports finished before `cutoff` (their failed rows go with them,
+/// `ON DELETE CASCADE`); how many.
+pub fn delete_finished_before(
+    conn: &mut AnyConnection,
+    cutoff: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(import_jobs::table.filter(import_jobs::finished_at.lt(cutoff))).execute(conn)
 }
 
 /// An attempt failed and another will follow.

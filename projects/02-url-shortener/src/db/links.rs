@@ -25,6 +25,8 @@ pub struct Link {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub expired_at: Option<NaiveDateTime>,
+    /// SHA-256 of an anonymous link's manage token (see `routes::links::check_change`).
+    pub manage_token_hash: Option<String>,
 }
 
 /// A link to insert; its code is chosen by [`insert_with_code`].
@@ -36,6 +38,7 @@ pub struct NewLink {
     pub expires_at: Option<NaiveDateTime>,
     pub max_visits: Option<i64>,
     pub password_hash: Option<String>,
+    pub manage_token_hash: Option<String>,
 }
 
 /// Columns to change; `None` leaves a column as it is.
@@ -131,6 +134,7 @@ fn insert(conn: &mut AnyConnection, new: &NewLink, code: &str) -> QueryResult<Li
             links::expires_at.eq(new.expires_at),
             links::max_visits.eq(new.max_visits),
             links::password_hash.eq(new.password_hash),
+            links::manage_token_hash.eq(new.manage_token_hash),
             links::access_count.eq(0),
             links::created_at.eq(now),
             links::updated_at.eq(now),

@@ -14,6 +14,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         expired_at -> Nullable<Timestamp>,
+        manage_token_hash -> Nullable<Text>,
     }
 }
 

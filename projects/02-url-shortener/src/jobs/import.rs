@@ -230,8 +230,8 @@ fn import_batch(
         let fail = |reason: String| ImportFailure {
             job_id: job_id.to_string(),
             line: row.line,
-            url: row.url.clone(),
-            custom_code: row.custom_code.clone(),
+            url: truncated(&row.url),
+            custom_code: row.custom_code.as_deref().map(truncated),
             reason,
         };
         match create_link(conn, row, policy, code_length, user_id)? {
@@ -247,6 +247,11 @@ fn import_batch(
         &failures,
     )?;
     Ok(created)
+}
+
+/// At most [`imports::MAX_REPORTED_CHARS`] characters of `text`.
+fn truncated(text: &str) -> String {
+    text.chars().take(imports::MAX_REPORTED_CHARS).collect()
 }
 
 /// What became of one row.
@@ -289,6 +294,8 @@ fn create_link(
         expires_at: None,
         max_visits: None,
         password_hash: None,
+        // Imported links are their importer's: no manage token.
+        manage_token_hash: None,
     };
     // The batch is one transaction: each attempt in a savepoint.
     match links::insert_with_code(conn, &new, custom.as_ref(), code_length, true) {

@@ -5,6 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::auth::MaybeAuthUser;
 use chrono::NaiveDateTime;
+use diesel::Connection;
 use futures_util::StreamExt;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -102,18 +103,20 @@ impl JobResponse {
 }
 
 /// Import links from a CSV file (`text/csv`, up to 1 MiB and 10 000 rows): one `url` per
-/// line, optionally `,customCode`; a header line `url,customCode` is allowed. Answers at once;
-/// a background worker creates the links. With a token, they belong to its user.
-#[utoipa::path(post, path = "/shorten/import", tag = "jobs", security((), ("bearer" = [])),
+/// line, optionally `,customCode`; a header line `url,customCode` is allowed. Needs an account:
+/// the links belong to its user, who may have a few imports unfinished at once. Answers at
+/// once; a background worker creates the links.
+#[utoipa::path(post, path = "/shorten/import", tag = "jobs", security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv", example = "url,customCode\nhttps://example.com/a,my-a\nhttps://example.com/b\n"),
     responses(
         (status = 202, description = "Queued; poll the job", body = ImportAccepted,
             headers(("Location" = String, description = "/jobs/{jobId}"))),
         (status = 400, description = "Not UTF-8, no rows, or too many rows", body = ValidationErrorBody),
-        (status = 401, description = "A token was sent but is invalid", body = ErrorBody),
+        (status = 401, description = "No valid token: importing needs an account", body = ErrorBody),
+        (status = 408, description = "The file did not arrive in time", body = ErrorBody),
         (status = 413, description = "File over 1 MiB", body = ErrorBody),
         (status = 415, description = "Not text/csv", body = ErrorBody),
-        (status = 429, description = "Too many requests from this IP", body = ErrorBody),
+        (status = 429, description = "Too many requests from this IP, or too many unfinished imports", body = ErrorBody),
         (status = 503, description = "The job queue is unavailable", body = ErrorBody),
     ))]
 pub async fn import_csv(
@@ -155,18 +158,33 @@ pub async fn import_csv(
     if received > import::MAX_BYTES {
         return Err(ApiError::PayloadTooLarge("CSV file over 1 MiB".into()));
     }
+    // An account, because an import stores a file and a report: anonymous uploads were a
+    // way to fill the disk. Checked after draining the body, for the reason above.
+    let Some(user) = user.0 else {
+        return Err(ApiError::Unauthorized);
+    };
     // Checking and counting the rows is linear work on up to 1 MiB: a blocking thread does
     // it, so the workers keep answering other requests meanwhile.
     let (csv, total) = web::block(move || check_upload(body.freeze())).await??;
 
     let id = new_job_id();
     let owned = id.clone();
-    let user_id = user.0.map(|u| u.id);
+    let max_unfinished = state.import_max_unfinished;
     state
         .db
         .run(move |conn| {
-            imports::insert(conn, &owned, user_id, &csv, total as i64)
-                .map_err(ApiError::from_caller_insert)
+            // Check and insert in one transaction (on SQLite writers are serialised; on
+            // PostgreSQL two uploads racing may both pass, which costs one extra import).
+            conn.transaction(|conn| {
+                if imports::unfinished_of(conn, user.id)? >= max_unfinished {
+                    return Err(ApiError::TooManyRequests {
+                        retry_after_secs: 10,
+                    });
+                }
+                imports::insert(conn, &owned, Some(user.id), &csv, total as i64)
+                    .map_err(ApiError::from_caller_insert)?;
+                Ok(())
+            })
         })
         .await?;
     if let Err(e) = state.jobs.push(&ImportCsv { id: id.clone() }).await {

@@ -1,13 +1,14 @@
 //! `/shorten` and `/shorten/{code}`: the link resource of the URL Shortening Service spec.
 
-use actix_web::{HttpResponse, web};
-use backend_kit::auth::{AuthUser, MaybeAuthUser, Password};
+use actix_web::{HttpRequest, HttpResponse, web};
+use backend_kit::auth::{AuthUser, MaybeAuthUser, Password, opaque};
 use backend_kit::http::Json;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use crate::config::AnonymousEdits;
 use crate::db::links::{self, CodeError, Link, LinkChanges, NewLink};
 use crate::domain::{Breakdown, CustomCode, FieldErrors, RedirectType, TargetUrl};
 use crate::error::ApiError;
@@ -66,6 +67,11 @@ pub struct LinkResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expired_at: Option<String>,
+    /// Only in the answer that creates an anonymous link, and never again: the secret that
+    /// proves you made it (`X-Manage-Token` on `PUT`/`DELETE` when the server runs with
+    /// `ANONYMOUS_EDITS=token`). Keep it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manage_token: Option<String>,
 }
 
 impl LinkResponse {
@@ -101,6 +107,7 @@ impl From<&Link> for LinkResponse {
             redirect_type: link.redirect_type,
             password_protected: link.password_hash.as_ref().map(|_| true),
             expired_at: link.expired_at.as_ref().map(backend_kit::time::format),
+            manage_token: None,
         }
     }
 }
@@ -198,6 +205,36 @@ fn parse_url(state: &AppState, raw: Option<&str>, errors: &mut FieldErrors) -> O
 
 /// Something with an owner (a link, an import job) is for that owner only: no token is `401`,
 /// another user's token `403`. Anonymous ones stay open to anyone, as the spec has it.
+/// Whether the caller may change or delete `link`: an owned link only its owner; an
+/// anonymous one anyone (`ANONYMOUS_EDITS=open`, the spec's behaviour) or whoever shows its
+/// manage token (`token`: `401` without it, `403` with a wrong one).
+fn check_change(
+    link: &Link,
+    user: MaybeAuthUser,
+    presented: Option<&str>,
+    mode: AnonymousEdits,
+) -> Result<(), ApiError> {
+    match (link.user_id, mode) {
+        (Some(_), _) | (None, AnonymousEdits::Open) => check_owner(link.user_id, user),
+        (None, AnonymousEdits::Token) => {
+            let presented = presented.ok_or(ApiError::Unauthorized)?;
+            match &link.manage_token_hash {
+                Some(hash) if *hash == opaque::hash_token(presented) => Ok(()),
+                _ => Err(ApiError::Forbidden),
+            }
+        }
+    }
+}
+
+/// The `X-Manage-Token` header, if sent.
+fn manage_token(request: &HttpRequest) -> Option<String> {
+    request
+        .headers()
+        .get("x-manage-token")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+}
+
 pub fn check_owner(owner: Option<i64>, user: MaybeAuthUser) -> Result<(), ApiError> {
     match (owner, user.0) {
         (None, _) => Ok(()),
@@ -237,6 +274,8 @@ pub async fn create(
     let custom = custom.flatten();
     let password_hash = hash(&state, options.password).await?;
 
+    // An anonymous link gets a manage token: shown once, stored as its hash.
+    let manage_token = user.0.is_none().then(opaque::new_token);
     let new = NewLink {
         url: url.as_str().to_string(),
         user_id: user.0.map(|u| u.id),
@@ -244,6 +283,7 @@ pub async fn create(
         expires_at: options.expires_at,
         max_visits: options.max_visits,
         password_hash,
+        manage_token_hash: manage_token.as_deref().map(opaque::hash_token),
     };
     let code_length = state.code_length;
     let link = state
@@ -263,7 +303,9 @@ pub async fn create(
         .await?;
     // A negative entry may be cached for this code from an earlier miss.
     state.links.invalidate(&link.code).await;
-    Ok(HttpResponse::Created().json(LinkResponse::from(&link)))
+    let mut response = LinkResponse::from(&link);
+    response.manage_token = manage_token;
+    Ok(HttpResponse::Created().json(response))
 }
 
 /// The link behind a code. A link made with a token is its owner's alone (as its stats
@@ -294,11 +336,13 @@ pub async fn get(
 }
 
 /// Point a code at a new URL (and change its options, if sent).
-#[utoipa::path(put, path = "/shorten/{code}", tag = "links", request_body = ShortenRequest, security((), ("bearer" = [])), params(("code" = String, Path, example = "example")),
+#[utoipa::path(put, path = "/shorten/{code}", tag = "links", request_body = ShortenRequest, security((), ("bearer" = [])),
+    params(("code" = String, Path, example = "example"),
+        ("X-Manage-Token" = Option<String>, Header, description = "An anonymous link's manage token (needed with ANONYMOUS_EDITS=token)")),
     responses(
         (status = 200, description = "Updated", body = LinkResponse),
-        (status = 401, description = "The link has an owner and no valid token was sent", body = ErrorBody),
-        (status = 403, description = "The link belongs to another user", body = ErrorBody),
+        (status = 401, description = "The link has an owner and no valid token was sent (or, with ANONYMOUS_EDITS=token, no X-Manage-Token)", body = ErrorBody),
+        (status = 403, description = "The link belongs to another user (or the manage token is wrong)", body = ErrorBody),
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
         (status = 404, description = "No such code", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
@@ -308,6 +352,7 @@ pub async fn get(
 pub async fn update(
     state: web::Data<AppState>,
     user: MaybeAuthUser,
+    request: HttpRequest,
     code: web::Path<String>,
     body: Json<ShortenRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -325,11 +370,12 @@ pub async fn update(
     // Ownership first: hashing a new password costs ~250 ms of CPU, which nobody may spend
     // on someone else's link.
     let owned = code.clone();
+    let (presented, mode) = (manage_token(&request), state.anonymous_edits);
     state
         .db
         .run(move |conn| {
             let link = links::find(conn, &owned)?.ok_or(ApiError::NotFound)?;
-            check_owner(link.user_id, user)
+            check_change(&link, user, presented.as_deref(), mode)
         })
         .await?;
     let changes = LinkChanges {
@@ -353,7 +399,9 @@ pub async fn update(
 }
 
 /// Delete a link; its code stops redirecting at once.
-#[utoipa::path(delete, path = "/shorten/{code}", tag = "links", security((), ("bearer" = [])), params(("code" = String, Path, example = "example")),
+#[utoipa::path(delete, path = "/shorten/{code}", tag = "links", security((), ("bearer" = [])),
+    params(("code" = String, Path, example = "example"),
+        ("X-Manage-Token" = Option<String>, Header, description = "An anonymous link's manage token (needed with ANONYMOUS_EDITS=token)")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "The link has an owner and no valid token was sent", body = ErrorBody),
@@ -364,15 +412,17 @@ pub async fn update(
 pub async fn delete(
     state: web::Data<AppState>,
     user: MaybeAuthUser,
+    request: HttpRequest,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
     let owned = code.clone();
+    let (presented, mode) = (manage_token(&request), state.anonymous_edits);
     let deleted = state
         .db
         .run(move |conn| {
             let link = links::find(conn, &owned)?.ok_or(ApiError::NotFound)?;
-            check_owner(link.user_id, user)?;
+            check_change(&link, user, presented.as_deref(), mode)?;
             Ok::<_, ApiError>(links::delete(conn, &owned)?)
         })
         .await?;

@@ -29,6 +29,10 @@ pub struct AppState {
     pub policy: TargetPolicy,
     pub public_url: String,
     pub code_length: usize,
+    /// Who may change an anonymous link.
+    pub anonymous_edits: crate::config::AnonymousEdits,
+    /// Imports one user may have unfinished at once.
+    pub import_max_unfinished: i64,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter>) {

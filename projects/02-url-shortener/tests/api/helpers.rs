@@ -123,11 +123,22 @@ impl TestApp {
         self.client.send(request).await
     }
 
-    /// Polls `GET /jobs/{id}` until `done` says so (at most `secs` seconds); returns the job.
-    pub async fn wait_for_job(&self, id: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+    /// Polls `GET /jobs/{id}` as `token`'s user until `done` says so (at most `secs`
+    /// seconds); returns the job.
+    pub async fn wait_for_job(
+        &self,
+        id: &str,
+        token: &str,
+        secs: u64,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = std::time::Instant::now() + Duration::from_secs(secs);
         loop {
-            let job = self.client.get(&format!("/jobs/{id}"), None).await.json();
+            let job = self
+                .client
+                .get(&format!("/jobs/{id}"), Some(token))
+                .await
+                .json();
             if done(&job) || std::time::Instant::now() > deadline {
                 return job;
             }

@@ -38,9 +38,10 @@ async fn an_import_creates_links_and_reports_the_rows_that_failed() {
                \"https://example.com/four?a=1,2\",imported-four\n\
                https://example.com/five,imported-one\n\
                https://example.com/six,a!\n";
-    let id = queue_import(&app, csv, None).await;
+    let owner = token(&app).await;
+    let id = queue_import(&app, csv, Some(&owner)).await;
 
-    let job = app.wait_for_job(&id, 20, finished).await;
+    let job = app.wait_for_job(&id, &owner, 20, finished).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["kind"], "import");
     assert_eq!(job["total"], 7);
@@ -94,7 +95,8 @@ async fn an_import_refuses_what_it_cannot_read() {
         json!({"message": "Content-Type must be text/csv"})
     );
 
-    let empty = app.import("url,customCode\n\n", None).await;
+    let owner = token(&app).await;
+    let empty = app.import("url,customCode\n\n", Some(&owner)).await;
     empty.assert_status(400);
     assert_eq!(
         empty.json()["errors"]["body"][0],
@@ -102,7 +104,7 @@ async fn an_import_refuses_what_it_cannot_read() {
     );
 
     let too_many = "https://example.com/\n".repeat(10_001);
-    let response = app.import(&too_many, None).await;
+    let response = app.import(&too_many, Some(&owner)).await;
     response.assert_status(400);
     assert_eq!(
         response.json()["errors"]["body"][0],
@@ -187,9 +189,10 @@ fn break_link_inserts(database_url: &str) {
 async fn a_job_that_keeps_failing_is_retried_then_left_failed() {
     let app = spawn_app().await; // 3 attempts, 50–200 ms backoff (JobSettings::for_tests)
     break_link_inserts(&app.database_url);
-    let id = queue_import(&app, "https://example.com/doomed\n", None).await;
+    let owner = token(&app).await;
+    let id = queue_import(&app, "https://example.com/doomed\n", Some(&owner)).await;
 
-    let job = app.wait_for_job(&id, 20, finished).await;
+    let job = app.wait_for_job(&id, &owner, 20, finished).await;
     assert_eq!(job["status"], "failed", "{job}");
     assert_eq!(job["attempts"], 3, "{job}");
     assert_eq!(job["processed"], 0);
@@ -217,15 +220,16 @@ async fn an_import_survives_a_crash(
     let csv: String = (0..ROWS)
         .map(|i| format!("https://example.com/{i}\n"))
         .collect();
-    let id = queue_import(&first, &csv, None).await;
+    let owner = token(&first).await;
+    let id = queue_import(&first, &csv, Some(&owner)).await;
     let job = first
-        .wait_for_job(&id, 20, |job| job["processed"].as_i64() > Some(0))
+        .wait_for_job(&id, &owner, 20, |job| job["processed"].as_i64() > Some(0))
         .await;
     assert_eq!(job["status"], "running", "{job}");
     first.crash().await;
 
     let second = start(url.clone(), redis, configure).await;
-    let job = second.wait_for_job(&id, 30, finished).await;
+    let job = second.wait_for_job(&id, &owner, 30, finished).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["processed"], ROWS as i64);
     assert_eq!(job["imported"], ROWS as i64);
@@ -362,5 +366,93 @@ async fn a_huge_import_is_refused_at_once_and_stalls_nothing() {
         p99 < Duration::from_millis(50),
         "/health p99 {p99:?} over {} requests during the upload",
         latencies.len()
+    );
+}
+
+/// Imports store a file and a report, so they need an account (anonymous uploads filled the
+/// disk: twenty 1 MiB files grew the database by ~42 MB); a refused row's report keeps at
+/// most 2 048 characters of it, and the file itself is dropped once processed.
+#[actix_web::test]
+async fn an_import_needs_an_account_and_keeps_only_a_small_report() {
+    let app = spawn_app().await;
+    let anonymous = app.import("https://example.com/\n", None).await;
+    anonymous.assert_status(401);
+    assert_eq!(anonymous.json(), json!({"message": "Unauthorized"}));
+
+    let owner = token(&app).await;
+    let huge_url = format!("https://example.com/{}", "a".repeat(100_000));
+    let id = queue_import(
+        &app,
+        &format!("{huge_url}\nhttps://example.com/ok\n"),
+        Some(&owner),
+    )
+    .await;
+    let job = app.wait_for_job(&id, &owner, 20, finished).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["imported"], 1);
+    let reported = job["failedRows"][0]["url"].as_str().expect("url");
+    assert_eq!(reported.chars().count(), 2048);
+    assert!(huge_url.starts_with(reported));
+    assert_eq!(
+        count(
+            &app.database_url,
+            &format!("SELECT COUNT(*) AS n FROM import_jobs WHERE id = '{id}' AND csv = ''")
+        ),
+        1,
+        "the file is dropped once processed"
+    );
+}
+
+/// A user may have a few imports unfinished at once (`IMPORT_MAX_UNFINISHED`); more wait.
+#[actix_web::test]
+async fn unfinished_imports_are_capped_per_user() {
+    let app = crate::helpers::spawn_app_with(|c| c.import_max_unfinished = 1).await;
+    let owner = token(&app).await;
+    let user_id = count(&app.database_url, "SELECT MAX(id) AS n FROM users");
+    // One import of theirs that is still queued.
+    execute_sql(
+        &app.database_url,
+        &format!(
+            "INSERT INTO import_jobs (id, user_id, status, csv, total, processed, imported, \
+             attempts, created_at, updated_at) VALUES ('pending-one', {user_id}, 'queued', \
+             'https://example.com/', 1, 0, 0, 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        ),
+    );
+    let refused = app.import("https://example.com/two\n", Some(&owner)).await;
+    refused.assert_status(429);
+    assert!(refused.header("retry-after").is_some());
+    // Someone else is not held up by it.
+    let other = token(&app).await;
+    app.import("https://example.com/three\n", Some(&other))
+        .await
+        .assert_status(202);
+}
+
+/// Finished imports' reports are deleted by the maintenance job after
+/// `IMPORT_RETENTION_DAYS` (zero here, so at its next run).
+#[actix_web::test]
+async fn finished_import_reports_are_deleted_after_the_retention() {
+    let app =
+        crate::helpers::spawn_app_with(|c| c.import_retention = std::time::Duration::ZERO).await;
+    let owner = token(&app).await;
+    let id = queue_import(&app, "https://example.com/kept\n", Some(&owner)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let status = app
+            .client
+            .get(&format!("/jobs/{id}"), Some(&owner))
+            .await
+            .status
+            .as_u16();
+        if status == 404 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "report still there");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The links it made stay.
+    assert_eq!(
+        count(&app.database_url, "SELECT COUNT(*) AS n FROM links"),
+        1
     );
 }

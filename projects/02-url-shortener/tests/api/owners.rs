@@ -147,3 +147,69 @@ async fn updates_and_deletes_share_the_write_budget() {
     app.client.get(&path, None).await.assert_status(200);
     app.visit(&code).await.assert_status(302);
 }
+
+/// With `ANONYMOUS_EDITS=token`, an anonymous link can be changed or deleted only with the
+/// manage token its creation answered with (and shown nowhere else).
+#[actix_web::test]
+async fn in_token_mode_anonymous_links_need_their_manage_token() {
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.anonymous_edits = url_shortener::config::AnonymousEdits::Token;
+    })
+    .await;
+    let created = app.shorten(&json!({"url": "https://example.com/"})).await;
+    created.assert_status(201);
+    let link = created.json();
+    let code = link["shortCode"].as_str().expect("code").to_string();
+    let manage = link["manageToken"]
+        .as_str()
+        .expect("manageToken")
+        .to_string();
+    assert_eq!(manage.len(), 43);
+    let path = format!("/shorten/{code}");
+    assert!(
+        app.client
+            .get(&path, None)
+            .await
+            .json()
+            .get("manageToken")
+            .is_none()
+    );
+
+    let send = |method: reqwest::Method, header: Option<&str>| {
+        let mut request = app.client.request(method.clone(), &path);
+        if method == reqwest::Method::PUT {
+            request = request.json(&json!({"url": "https://example.com/changed"}));
+        }
+        if let Some(value) = header {
+            request = request.header("X-Manage-Token", value);
+        }
+        app.client.send(request)
+    };
+    send(reqwest::Method::PUT, None).await.assert_status(401);
+    send(reqwest::Method::DELETE, None).await.assert_status(401);
+    send(reqwest::Method::PUT, Some("not-the-token"))
+        .await
+        .assert_status(403);
+    send(reqwest::Method::DELETE, Some("not-the-token"))
+        .await
+        .assert_status(403);
+    let changed = send(reqwest::Method::PUT, Some(&manage)).await;
+    changed.assert_status(200);
+    assert_eq!(changed.json()["url"], "https://example.com/changed");
+    send(reqwest::Method::DELETE, Some(&manage))
+        .await
+        .assert_status(204);
+
+    // A link made with an account has no manage token: its owner's token is the proof.
+    let owner = token(&app).await;
+    let owned = app
+        .client
+        .post(
+            "/shorten",
+            Some(&owner),
+            &json!({"url": "https://example.com/mine"}),
+        )
+        .await;
+    owned.assert_status(201);
+    assert!(owned.json().get("manageToken").is_none());
+}
