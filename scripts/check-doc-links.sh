@@ -7,7 +7,8 @@ status=0
 while IFS= read -r readme; do
   dir=$(dirname "$readme")
   # [text](target) where target is not a URL or an anchor; the anchor part is dropped.
-  grep -oE '\]\([^)#]+(#[^)]*)?\)' "$readme" | sed -E 's/^\]\(([^)#]+).*/\1/' | grep -vE '^(https?|mailto):' |
+  { grep -oE '\]\([^)#]+(#[^)]*)?\)' "$readme" || true; } | sed -E 's/^\]\(([^)#]+).*/\1/' |
+    { grep -vE '^(https?|mailto):' || true; } |
     { bad=0
       while IFS= read -r target; do
         [ -e "$dir/$target" ] || { echo "$readme: broken link to $target"; bad=1; }

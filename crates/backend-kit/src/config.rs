@@ -101,9 +101,14 @@ impl<L: Fn(&str) -> Option<String>> Env<L> {
         self.parse_or(name, default, "expected a whole number")
     }
 
-    /// `true`/`false` (or `1`/`0`), or `default` when unset.
+    /// `true`/`false` (any case, or `1`/`0`), or `default` when unset; anything else is an
+    /// error, not a silent `false`.
     pub fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-        match self.get(name).as_deref().map(str::trim) {
+        match self
+            .get(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
             None => Ok(default),
             Some("true" | "1") => Ok(true),
             Some("false" | "0") => Ok(false),

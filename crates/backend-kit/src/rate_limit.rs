@@ -156,7 +156,7 @@ impl RateLimiter {
         };
         forwarded
             .or_else(|| req.peer_addr().map(|a| a.ip()))
-            .map(|ip| ip.to_string())
+            .map(budget_key)
             .unwrap_or_else(|| "unknown".into())
     }
 
@@ -197,6 +197,21 @@ impl RateLimiter {
                 .error_response(HttpError::TooManyRequests { retry_after_secs })
                 .map_into_right_body()),
         }
+    }
+}
+
+/// Whose budget a request spends: an IPv4 address, or an IPv6 /64 — one customer's network
+/// holds 2^64 addresses, and a budget per address would be a fresh budget per request.
+fn budget_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
     }
 }
 
@@ -274,7 +289,12 @@ mod tests {
         );
         assert_eq!(
             one_proxy.client_of(&request("10.0.0.1:5000", &["[2001:db8::1]:443"])),
-            "2001:db8::1"
+            "2001:db8:0:0::/64"
+        );
+        // Every address of one /64 is one client.
+        assert_eq!(
+            one_proxy.client_of(&request("10.0.0.1:5000", &["2001:db8::ffff:1"])),
+            "2001:db8:0:0::/64"
         );
     }
 

@@ -34,6 +34,9 @@ const JOBS_GRACE: Duration = Duration::from_secs(5);
 /// How long queued visits may take to be written at shutdown.
 const VISITS_GRACE: Duration = Duration::from_secs(5);
 
+/// QR codes drawn at once (see `AppState::qr_renders`).
+const QR_RENDERS: usize = 4;
+
 /// Local cache size: entries, not bytes (an entry is a code and a URL).
 const LOCAL_CACHE_ENTRIES: u64 = 100_000;
 
@@ -85,6 +88,7 @@ impl Capstone for Application {
             code_length: config.code_length,
             import_max_unfinished: config.import_max_unfinished,
             anonymous_edits: config.anonymous_edits,
+            qr_renders: tokio::sync::Semaphore::new(QR_RENDERS),
         });
 
         let killer = jobs.killer();

@@ -95,6 +95,10 @@ impl<V: Clone + Send + Sync + 'static> Near<V> {
         if self.shared.listening.load(Ordering::Acquire) && self.epoch() == epoch {
             self.entries
                 .insert(key.to_string(), (value.clone(), Instant::now() + ttl));
+            // An invalidation heard between the check and the insert: take the copy back.
+            if self.epoch() != epoch {
+                self.entries.invalidate(key);
+            }
         }
     }
 

@@ -2,7 +2,8 @@
 //! copies ([`Near`]) in front and the invalidations that could not reach Redis ([`Pending`])
 //! retried behind.
 //!
-//! Each key has a *version* in Redis (`cache-version:<key>`) that an invalidation increments.
+//! Each key has a *version* in Redis (`cache-version:<key>`), a fresh random value at every
+//! invalidation.
 //! A miss reads it together with the value (one round trip); the fill is a small Lua script
 //! that writes only if the version is still the one read, so a reader on any instance that
 //! read the database before a change cannot put the old value back after the change was
@@ -20,7 +21,7 @@ use crate::redis::Redis;
 
 /// How long a key's version outlives its last invalidation. Long against any fill (which
 /// follows its read by milliseconds); when it has expired, a fill that read a version is
-/// refused, never wrongly accepted.
+/// refused (random versions never come back).
 const VERSION_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// `SET` only if the version is still the one the reader saw (`''` for none).
@@ -100,7 +101,14 @@ where
                 kind: TicketKind::Shared(version.unwrap_or_default()),
             }));
         };
-        let value: V = serde_json::from_str(&text)?;
+        // An entry this version of the code cannot read (an older format): a miss, so the
+        // fill replaces it, rather than an error on every read until it expires.
+        let Ok(value) = serde_json::from_str::<V>(&text) else {
+            return Ok(Lookup::Miss(Ticket {
+                key: key.to_string(),
+                kind: TicketKind::Shared(version.unwrap_or_default()),
+            }));
+        };
         // PTTL is -1 for a key without expiry (the near copy's own bound applies) and -2 when
         // the key expired between GET and PTTL: then no copy is kept at all.
         let ttl = match ttl_millis {
@@ -143,26 +151,28 @@ where
         // Our own copy goes at once; the other instances drop theirs on the message.
         self.near.forget(key);
         let result = invalidate_in_redis(&self.redis, key).await;
-        // Again: a read racing the DEL may have copied the old value meanwhile.
-        self.near.forget(key);
+        // Pending before forgetting again, so no read in between keeps Redis' old value.
         if result.is_err() {
             self.pending.add(&self.redis, &self.near, key);
         }
+        // Again: a read racing the DEL may have copied the old value meanwhile.
+        self.near.forget(key);
         result
     }
 }
 
-/// Bumps `key`'s version, removes it from Redis and tells every instance to drop its near
+/// Gives `key` a new version, removes it from Redis and tells every instance to drop its near
 /// copy.
 async fn invalidate_in_redis(redis: &Redis, key: &str) -> Result<(), CacheError> {
     let version = version_key(redis, key);
+    // A random version, not a counter: a counter whose key expired would start again at a
+    // value a slow reader may have seen.
     let mut commands = redis::pipe();
     commands
-        .cmd("INCR")
+        .cmd("SET")
         .arg(&version)
-        .ignore()
-        .cmd("PEXPIRE")
-        .arg(&version)
+        .arg(format!("{:032x}", rand::random::<u128>()))
+        .arg("PX")
         .arg(VERSION_TTL.as_millis() as u64)
         .ignore()
         .cmd("DEL")

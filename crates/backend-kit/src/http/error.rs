@@ -177,10 +177,6 @@ impl ErrorFormat {
     /// The response for `error` in this format.
     pub fn render(self, error: &Error) -> HttpResponse {
         let status = self.status(error);
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            // The details stay in the log; the client learns nothing about internals.
-            tracing::error!(error = %error, "request failed");
-        }
         let body = match (self, error) {
             (ErrorFormat::Message, Error::Validation { message, errors }) => {
                 json!({ "message": message, "errors": errors.0 })
@@ -239,7 +235,12 @@ impl ResponseError for Error {
         }
     }
 
+    /// Called once per error that becomes a response: the one place a 500's cause is logged
+    /// (the client learns nothing about internals).
     fn error_response(&self) -> HttpResponse {
+        if self.status_code() == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self, "request failed");
+        }
         ErrorFormat::Message.render(self)
     }
 }

@@ -45,6 +45,11 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
             .error_handler(|err, _req| json_error(&err).into()),
     )
     .app_data(web::PayloadConfig::new(BODY_LIMIT))
+    .app_data(
+        web::FormConfig::default()
+            .limit(BODY_LIMIT)
+            .error_handler(|err, _req| form_error(err).into()),
+    )
     .app_data(web::PathConfig::default().error_handler(|err, _req| {
         Error::BadRequest(format!("Invalid path parameter: {err}")).into()
     }))
@@ -53,7 +58,7 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
     }));
 }
 
-fn json_error(err: &JsonPayloadError) -> Error {
+pub(crate) fn json_error(err: &JsonPayloadError) -> Error {
     let too_large = || {
         Error::PayloadTooLarge(format!(
             "Request body is too large: the limit is {BODY_LIMIT} bytes"
@@ -77,6 +82,23 @@ fn json_error(err: &JsonPayloadError) -> Error {
         }
         JsonPayloadError::Deserialize(e) => invalid_body("Malformed JSON", e.to_string()),
         other => invalid_body("Invalid request body", other.to_string()),
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`) that could not be read.
+fn form_error(err: actix_web::error::UrlencodedError) -> Error {
+    use actix_web::error::UrlencodedError;
+    match err {
+        UrlencodedError::Overflow { .. } | UrlencodedError::UnknownLength => {
+            Error::PayloadTooLarge(format!(
+                "Request body is too large: the limit is {BODY_LIMIT} bytes"
+            ))
+        }
+        UrlencodedError::ContentType => Error::UnsupportedMediaType(
+            "Content-Type must be application/x-www-form-urlencoded".into(),
+        ),
+        UrlencodedError::Payload(e) => e.into(),
+        other => invalid_body("Invalid form body", other.to_string()),
     }
 }
 

@@ -105,13 +105,17 @@ impl AppBuilder {
         let body_timeout = self.settings.body_read_timeout;
         let server = HttpServer::new(move || {
             let routes = routes.clone();
+            // The last `wrap` is the outermost: a request meets the logger first.
             App::new()
+                .wrap(from_fn(html_security_headers))
+                // `edge` rewrites the request head: nothing outside it may hold a clone of the
+                // request yet (actix's `head_mut` requires the only reference).
+                .wrap(from_fn(move |req, next| edge(body_timeout, req, next)))
+                // Outside `edge`, so its own refusals are rendered in the project's format too.
                 .wrap(Condition::new(
                     format != ErrorFormat::Message,
                     from_fn(move |req, next| render_errors(format, req, next)),
                 ))
-                .wrap(from_fn(html_security_headers))
-                .wrap(from_fn(move |req, next| edge(body_timeout, req, next)))
                 .wrap(TracingLogger::default())
                 .configure(super::configure_extractors)
                 .app_data(readiness.clone())
@@ -175,7 +179,7 @@ pub fn is_head(req: &actix_web::HttpRequest) -> bool {
 ///   that from the method on the wire);
 /// - U+0000 (`%00`) in the path is a `404` and in the query string a `400`: PostgreSQL cannot
 ///   store it, and a path parameter holding it would otherwise reach a query and fail there;
-/// - a body must arrive within `body_timeout` ([`BodyDeadline`]).
+/// - a body must arrive within `body_timeout` per MiB it announces ([`BodyDeadline`]).
 async fn edge(
     body_timeout: std::time::Duration,
     mut req: ServiceRequest,
@@ -196,9 +200,16 @@ async fn edge(
     let has_body = req.headers().contains_key(header::CONTENT_LENGTH)
         || req.headers().contains_key(header::TRANSFER_ENCODING);
     if has_body {
+        // `body_timeout` per MiB announced (up to 8): a large upload on a slow link still
+        // arrives, a few bytes a second never do.
+        let mib_announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .map_or(1, |length| length.div_ceil(1024 * 1024).clamp(1, 8));
         let body = BodyDeadline {
             body: req.take_payload(),
-            deadline: Box::pin(tokio::time::sleep(body_timeout)),
+            deadline: Box::pin(tokio::time::sleep(body_timeout * mib_announced as u32)),
         };
         req.set_payload(actix_web::dev::Payload::from(
             Box::pin(body) as Pin<Box<dyn Stream<Item = <BodyDeadline as Stream>::Item>>>

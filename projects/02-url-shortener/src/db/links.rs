@@ -151,14 +151,16 @@ pub fn find(conn: &mut AnyConnection, code: &str) -> QueryResult<Option<Link>> {
         .optional()
 }
 
+/// Updates the link with this `id` (not code: a code deleted and made again is another link,
+/// and a check made on the first must not let a change reach the second).
 pub fn update(
     conn: &mut AnyConnection,
-    code: &str,
+    id: i64,
     mut changes: LinkChanges,
 ) -> QueryResult<Option<Link>> {
     changes.updated_at = Some(backend_kit::time::now());
     changes.expired_at = Some(None);
-    diesel::update(links::table.filter(links::code.eq(code)))
+    diesel::update(links::table.find(id))
         .set(&changes)
         .returning(links::all_columns)
         .get_result(conn)

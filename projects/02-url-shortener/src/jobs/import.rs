@@ -187,8 +187,12 @@ async fn import(importer: &Importer, id: &str) -> Result<(), ApiError> {
     else {
         return Ok(()); // deleted, or already finished: nothing to do
     };
-    // The file was checked against MAX_ROWS when it was queued.
-    let rows = parse_rows(&job.csv, usize::MAX).unwrap_or_default();
+    // The file was checked against MAX_ROWS when it was queued; parsing up to 1 MiB is
+    // linear CPU work, done on a blocking thread like the route's.
+    let csv = job.csv;
+    let rows = tokio::task::spawn_blocking(move || parse_rows(&csv, MAX_ROWS))
+        .await
+        .map_err(ApiError::internal)??;
     let done = usize::try_from(job.processed).unwrap_or(usize::MAX);
     let remaining: Vec<Row> = rows.into_iter().skip(done).collect();
     for batch in remaining.chunks(importer.batch_size) {

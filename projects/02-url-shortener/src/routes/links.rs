@@ -371,11 +371,12 @@ pub async fn update(
     // on someone else's link.
     let owned = code.clone();
     let (presented, mode) = (manage_token(&request), state.anonymous_edits);
-    state
+    let id = state
         .db
         .run(move |conn| {
             let link = links::find(conn, &owned)?.ok_or(ApiError::NotFound)?;
-            check_change(&link, user, presented.as_deref(), mode)
+            check_change(&link, user, presented.as_deref(), mode)?;
+            Ok::<_, ApiError>(link.id)
         })
         .await?;
     let changes = LinkChanges {
@@ -387,12 +388,11 @@ pub async fn update(
         updated_at: None,
         expired_at: None,
     };
-    // A link's owner never changes, so the check above still holds; a concurrent delete
-    // leaves nothing to update (404).
-    let owned = code.clone();
+    // By id, the link that was checked: if its code was deleted and made again while the
+    // password was hashed, the new link is not touched (404).
     let link = state
         .db
-        .run(move |conn| links::update(conn, &owned, changes)?.ok_or(ApiError::NotFound))
+        .run(move |conn| links::update(conn, id, changes)?.ok_or(ApiError::NotFound))
         .await?;
     state.links.invalidate(&code).await;
     Ok(HttpResponse::Ok().json(LinkResponse::from(&link)))

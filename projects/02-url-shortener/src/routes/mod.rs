@@ -31,6 +31,9 @@ pub struct AppState {
     pub code_length: usize,
     /// Who may change an anonymous link.
     pub anonymous_edits: crate::config::AnonymousEdits,
+    /// QR codes being drawn at once: each holds a blocking thread and up to 2048² pixels,
+    /// so a flood of them waits here instead of exhausting threads and memory.
+    pub qr_renders: tokio::sync::Semaphore,
     /// Imports one user may have unfinished at once.
     pub import_max_unfinished: i64,
 }

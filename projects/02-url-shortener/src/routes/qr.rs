@@ -64,8 +64,14 @@ pub async fn qr(
 
     let short_url = format!("{}/{code}", state.public_url.trim_end_matches('/'));
     // Drawing and PNG-encoding up to 2048×2048 pixels is CPU work: on a blocking thread, so
-    // the worker keeps serving other requests.
+    // the worker keeps serving other requests — a few at a time.
+    let _drawing = state
+        .qr_renders
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let (content_type, body) = web::block(move || render(&short_url, size, png)).await??;
+
     Ok(HttpResponse::Ok().content_type(content_type).body(body))
 }
 

@@ -36,6 +36,15 @@ pub async fn follow(
         return Err(ApiError::Gone);
     }
     if protected {
+        // A used-up link is gone before anyone types a password for it.
+        let used_up = limited
+            && !state
+                .db
+                .run(move |conn| links::has_visits_left(conn, id).map_err(ApiError::from))
+                .await?;
+        if used_up {
+            return Err(ApiError::Gone);
+        }
         return Ok(password_form(&code, StatusCode::OK, None));
     }
     count_visit(&state, &req, id, limited).await?;
