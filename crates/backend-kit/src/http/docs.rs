@@ -34,6 +34,16 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// What any endpoint with a JSON body may answer before its handler runs; list it in a
+/// path's `responses(...)` instead of repeating both lines.
+#[derive(utoipa::IntoResponses)]
+pub enum JsonBodyErrors {
+    #[response(status = 413, description = "Body over 64 KiB")]
+    TooLarge(ErrorBody),
+    #[response(status = 415, description = "Body is not JSON")]
+    NotJson(ErrorBody),
+}
+
 /// OpenAPI schema of every error body.
 #[derive(ToSchema)]
 pub struct ErrorBody {

@@ -107,7 +107,6 @@ impl AppBuilder {
             let routes = routes.clone();
             // The last `wrap` is the outermost: a request meets the logger first.
             App::new()
-                .wrap(from_fn(html_security_headers))
                 // `edge` rewrites the request head: nothing outside it may hold a clone of the
                 // request yet (actix's `head_mut` requires the only reference).
                 .wrap(from_fn(move |req, next| edge(body_timeout, req, next)))
@@ -179,7 +178,10 @@ pub fn is_head(req: &actix_web::HttpRequest) -> bool {
 ///   that from the method on the wire);
 /// - U+0000 (`%00`) in the path is a `404` and in the query string a `400`: PostgreSQL cannot
 ///   store it, and a path parameter holding it would otherwise reach a query and fail there;
-/// - a body must arrive within `body_timeout` per MiB it announces ([`BodyDeadline`]).
+/// - a body must arrive within `body_timeout` per MiB it announces ([`BodyDeadline`]);
+/// - an HTML response gets the security headers ([`add_security_headers`]).
+///
+/// One middleware for all of it: each `from_fn` layer costs every request a boxed future.
 async fn edge(
     body_timeout: std::time::Duration,
     mut req: ServiceRequest,
@@ -215,7 +217,9 @@ async fn edge(
             Box::pin(body) as Pin<Box<dyn Stream<Item = <BodyDeadline as Stream>::Item>>>
         ));
     }
-    Ok(next.call(req).await?.map_into_left_body())
+    let mut res = next.call(req).await?;
+    add_security_headers(&mut res);
+    Ok(res.map_into_left_body())
 }
 
 /// A request body that must have arrived by a deadline; past it, reading fails with a
@@ -258,11 +262,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
     base-uri 'none'; frame-ancestors 'none'";
 
-async fn html_security_headers(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut res = next.call(req).await?;
+/// On an HTML response, the headers of [`CONTENT_SECURITY_POLICY`] and its companions.
+fn add_security_headers<B>(res: &mut ServiceResponse<B>) {
     let is_html = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -279,7 +280,6 @@ async fn html_security_headers(
             headers.insert(name, header::HeaderValue::from_static(value));
         }
     }
-    Ok(res)
 }
 
 /// Re-renders the kit's errors (whoever raised them: a handler, an extractor, the rate

@@ -12,7 +12,7 @@ use crate::db::todos::{self as queries, NewTodo, Todo, TodoChanges};
 use crate::domain::listing::RawListQuery;
 use crate::domain::{Description, FieldErrors, ListQuery, Title};
 use crate::error::ApiError;
-use crate::openapi::{ErrorBody, ValidationErrorBody};
+use crate::openapi::{ErrorBody, JsonBodyErrors, ValidationErrorBody};
 
 /// Body of `POST /todos` and `PUT /todos/{id}`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -131,8 +131,7 @@ async fn save_changes(
         (status = 201, description = "Created", body = TodoResponse),
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        JsonBodyErrors,
     ))]
 pub async fn create(
     db: web::Data<Database>,
@@ -202,8 +201,7 @@ pub async fn get(
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Someone else's todo", body = ErrorBody),
         (status = 404, description = "No such todo", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        JsonBodyErrors,
     ))]
 pub async fn replace(
     db: web::Data<Database>,
@@ -229,8 +227,7 @@ pub async fn replace(
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Someone else's todo", body = ErrorBody),
         (status = 404, description = "No such todo", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        JsonBodyErrors,
     ))]
 pub async fn update(
     db: web::Data<Database>,

@@ -12,7 +12,7 @@ use crate::config::AnonymousEdits;
 use crate::db::links::{self, CodeError, Link, LinkChanges, NewLink};
 use crate::domain::{Breakdown, CustomCode, FieldErrors, RedirectType, TargetUrl};
 use crate::error::ApiError;
-use crate::openapi::{ErrorBody, ValidationErrorBody};
+use crate::openapi::{ErrorBody, JsonBodyErrors, ValidationErrorBody};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -251,8 +251,7 @@ pub fn check_owner(owner: Option<i64>, user: MaybeAuthUser) -> Result<(), ApiErr
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
         (status = 401, description = "A token was sent but is invalid", body = ErrorBody),
         (status = 409, description = "customCode is taken", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        JsonBodyErrors,
         (status = 429, description = "Too many requests from this IP", body = ErrorBody),
     ))]
 pub async fn create(
@@ -345,8 +344,7 @@ pub async fn get(
         (status = 403, description = "The link belongs to another user (or the manage token is wrong)", body = ErrorBody),
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
         (status = 404, description = "No such code", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        JsonBodyErrors,
         (status = 429, description = "Too many writes from this IP (shares the `POST /shorten` budget)", body = ErrorBody),
     ))]
 pub async fn update(

@@ -104,6 +104,25 @@ pub async fn token(app: &TestApp) -> String {
 }
 
 impl TestApp {
+    /// One run of the maintenance job (roll-up, expiry marking, report retention), now,
+    /// instead of waiting for its schedule. Reports older than `import_retention` go.
+    pub async fn run_maintenance(&self, import_retention: Duration) {
+        let settings = Settings::for_tests("url-shortener", self.database_url.clone());
+        let db = backend_kit::db::Database::open(&settings, url_shortener::db::migrations)
+            .await
+            .expect("database");
+        // The server's own cache is not this one: tests read what the step wrote through the
+        // database-backed endpoints.
+        let cache = url_shortener::link_cache::LinkCache::new(
+            backend_kit::cache::Cache::local(10),
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+        url_shortener::jobs::maintenance::run(db, cache, import_retention)
+            .await
+            .expect("maintenance runs");
+    }
+
     /// Stops the server and its job workers at once, as `kill -9` would. The database (and
     /// the job queue in it) stays for the next instance.
     pub async fn crash(&mut self) {

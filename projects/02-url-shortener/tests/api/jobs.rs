@@ -255,7 +255,7 @@ async fn an_import_in_flight_survives_a_crash_with_the_queue_in_redis() {
 
 #[actix_web::test]
 async fn the_cron_job_rolls_visits_up_per_day_and_marks_expired_links() {
-    let app = spawn_app().await; // maintenance runs every second in tests
+    let app = spawn_app().await;
     let code = app
         .create(json!({"url": "https://example.com/daily"}))
         .await;
@@ -279,21 +279,17 @@ async fn the_cron_job_rolls_visits_up_per_day_and_marks_expired_links() {
         .create(json!({"url": "https://example.com/once", "maxVisits": 1}))
         .await;
     app.visit(&limited).await.assert_status(302);
+    app.wait_for_count(&limited, 1).await;
 
-    // Wait until the roll-up has happened, then delete the raw rows: the daily count must
-    // now come from `daily_visits` alone.
-    let mut marked = Value::Null;
-    for _ in 0..150 {
-        marked = app
-            .client
-            .get(&format!("/shorten/{limited}"), None)
-            .await
-            .json();
-        if marked["expiredAt"].is_string() {
-            break;
-        }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    // One run of the step; then delete the raw rows: the daily count must now come from
+    // `daily_visits` alone.
+    app.run_maintenance(std::time::Duration::from_secs(3600))
+        .await;
+    let marked = app
+        .client
+        .get(&format!("/shorten/{limited}"), None)
+        .await
+        .json();
     assert!(marked["expiredAt"].is_string(), "{marked}");
     execute_sql(&app.database_url, "DELETE FROM visits");
     let stats = app
@@ -429,27 +425,21 @@ async fn unfinished_imports_are_capped_per_user() {
 }
 
 /// Finished imports' reports are deleted by the maintenance job after
-/// `IMPORT_RETENTION_DAYS` (zero here, so at its next run).
+/// `IMPORT_RETENTION_DAYS`; younger ones stay.
 #[actix_web::test]
 async fn finished_import_reports_are_deleted_after_the_retention() {
-    let app =
-        crate::helpers::spawn_app_with(|c| c.import_retention = std::time::Duration::ZERO).await;
+    let app = spawn_app().await;
     let owner = token(&app).await;
     let id = queue_import(&app, "https://example.com/kept\n", Some(&owner)).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let status = app
-            .client
-            .get(&format!("/jobs/{id}"), Some(&owner))
-            .await
-            .status
-            .as_u16();
-        if status == 404 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "report still there");
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let job = app.wait_for_job(&id, &owner, 20, finished).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let path = format!("/jobs/{id}");
+
+    app.run_maintenance(std::time::Duration::from_secs(3600))
+        .await;
+    app.client.get(&path, Some(&owner)).await.assert_status(200);
+    app.run_maintenance(std::time::Duration::ZERO).await;
+    app.client.get(&path, Some(&owner)).await.assert_status(404);
     // The links it made stay.
     assert_eq!(
         count(&app.database_url, "SELECT COUNT(*) AS n FROM links"),

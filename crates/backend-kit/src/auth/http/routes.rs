@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Auth, AuthError, Email, Name, Password, TokenPair};
-use crate::http::{BearerAuth, Error, ErrorBody, Json, ValidationErrorBody, method_not_allowed};
+use crate::http::{
+    BearerAuth, Error, ErrorBody, Json, JsonBodyErrors, ValidationErrorBody, method_not_allowed,
+};
 use crate::rate_limit::RateLimiter;
 use crate::validation::FieldErrors;
 
@@ -108,8 +110,7 @@ impl From<TokenPair> for TokenResponse {
         (status = 201, description = "Account created", body = TokenResponse),
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
         (status = 409, description = "E-mail already registered", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        JsonBodyErrors,
         (status = 429, description = "Too many requests from this IP", body = ErrorBody),
     ))]
 pub async fn register(
@@ -140,8 +141,7 @@ pub async fn register(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "Missing fields", body = ValidationErrorBody),
         (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        JsonBodyErrors,
         (status = 429, description = "Too many requests from this IP", body = ErrorBody),
     ))]
 pub async fn login(auth: web::Data<Auth>, body: Json<LoginRequest>) -> Result<HttpResponse, Error> {
@@ -163,8 +163,7 @@ pub async fn login(auth: web::Data<Auth>, body: Json<LoginRequest>) -> Result<Ht
         (status = 200, description = "New tokens", body = TokenResponse),
         (status = 400, description = "Missing refreshToken", body = ValidationErrorBody),
         (status = 401, description = "Unknown, used, revoked or expired token", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        JsonBodyErrors,
         (status = 429, description = "Too many requests from this IP", body = ErrorBody),
     ))]
 pub async fn refresh(
@@ -181,8 +180,7 @@ pub async fn refresh(
     responses(
         (status = 204, description = "Logged out"),
         (status = 400, description = "Missing refreshToken", body = ValidationErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        JsonBodyErrors,
     ))]
 pub async fn logout(
     auth: web::Data<Auth>,
