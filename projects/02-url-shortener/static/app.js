@@ -17,6 +17,9 @@ $("shorten").addEventListener("submit", async (event) => {
     return;
   }
   code = body.shortCode;
+  // The secret that proves we made this anonymous link (X-Manage-Token): shown, never stored.
+  $("manage").textContent = body.manageToken || "";
+  $("manage-row").hidden = !body.manageToken;
   $("short").textContent = `${location.origin}/${code}`;
   $("qr").src = `/shorten/${encodeURIComponent(code)}/qr?format=svg&size=200`;
   $("stats").href = `/shorten/${encodeURIComponent(code)}/stats`;

@@ -101,6 +101,11 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<Todo>> {
 
 /// Applies `changes` to `current` and bumps `updated_at`; an empty change set returns the
 /// row untouched.
+///
+/// `search_text` is folded from the title and description the row will have, so the UPDATE
+/// only applies if they are still those of `current`: a concurrent PATCH of the other field
+/// makes it read the row again and retry, instead of storing a fold of a pair that never
+/// existed.
 pub fn update(
     conn: &mut AnyConnection,
     current: &Todo,
@@ -112,19 +117,36 @@ pub fn update(
             .select(Todo::as_select())
             .first(conn);
     }
-    if changes.title.is_some() || changes.description.is_some() {
+    changes.updated_at = Some(backend_kit::time::now());
+    let mut current = current.clone();
+    loop {
         let title = changes.title.as_deref().unwrap_or(&current.title);
         let description = changes
             .description
             .as_deref()
             .unwrap_or(&current.description);
         changes.search_text = Some(search_text(title, description));
-    }
-    changes.updated_at = Some(backend_kit::time::now());
-    diesel::update(todos::table.find(current.id))
+        let updated = diesel::update(
+            todos::table
+                .find(current.id)
+                .filter(todos::title.eq(&current.title))
+                .filter(todos::description.eq(&current.description)),
+        )
         .set(&changes)
         .returning(TODO_COLUMNS)
         .get_result(conn)
+        .optional()?;
+        match updated {
+            Some(todo) => return Ok(todo),
+            // Changed (or deleted) meanwhile: read it again; NotFound if it is gone.
+            None => {
+                current = todos::table
+                    .find(current.id)
+                    .select(Todo::as_select())
+                    .first(conn)?;
+            }
+        }
+    }
 }
 
 /// Fills `search_text` for rows made before it existed (NULL), in batches; run at start-up.
@@ -142,7 +164,8 @@ pub fn fill_search_text(conn: &mut AnyConnection) -> QueryResult<usize> {
         }
         conn.transaction(|conn| {
             for (id, title, description) in &batch {
-                diesel::update(todos::table.find(id))
+                // Only if still unfilled: an edit meanwhile has written the right text.
+                diesel::update(todos::table.find(id).filter(todos::search_text.is_null()))
                     .set(todos::search_text.eq(search_text(title, description)))
                     .execute(conn)?;
             }

@@ -166,6 +166,10 @@ pub fn finish(
         .map(|_| ())
 }
 
+pub fn delete(conn: &mut AnyConnection, id: &str) -> QueryResult<usize> {
+    diesel::delete(import_jobs::table.find(id)).execute(conn)
+}
+
 /// Imports of `user_id` not finished yet (queued, running or retrying).
 pub fn unfinished_of(conn: &mut AnyConnection, user_id: i64) -> QueryResult<i64> {
     import_jobs::table
@@ -177,11 +181,25 @@ pub fn unfinished_of(conn: &mut AnyConnection, user_id: i64) -> QueryResult<i64>
 
 /// Deletes the reports of imports finished before `cutoff` (their failed rows go with them,
 /// `ON DELETE CASCADE`); how many.
+/// In batches of 100 jobs (each with up to 10 000 failed rows), each its own statement, so a
+/// backlog never holds the database in one long delete.
 pub fn delete_finished_before(
     conn: &mut AnyConnection,
     cutoff: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::delete(import_jobs::table.filter(import_jobs::finished_at.lt(cutoff))).execute(conn)
+    let mut deleted = 0;
+    loop {
+        let ids: Vec<String> = import_jobs::table
+            .filter(import_jobs::finished_at.lt(cutoff))
+            .select(import_jobs::id)
+            .limit(100)
+            .load(conn)?;
+        if ids.is_empty() {
+            return Ok(deleted);
+        }
+        deleted +=
+            diesel::delete(import_jobs::table.filter(import_jobs::id.eq_any(ids))).execute(conn)?;
+    }
 }
 
 /// An attempt failed and another will follow.

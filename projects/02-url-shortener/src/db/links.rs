@@ -167,8 +167,8 @@ pub fn update(
         .optional()
 }
 
-pub fn delete(conn: &mut AnyConnection, code: &str) -> QueryResult<usize> {
-    diesel::delete(links::table.filter(links::code.eq(code))).execute(conn)
+pub fn delete(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(links::table.find(id)).execute(conn)
 }
 
 /// Counts one visit of a link with `max_visits`, if the limit allows: the limit is in the

@@ -21,9 +21,14 @@ pub async fn run(
         .run(move |conn| {
             let rolled = links::roll_up_visits(conn, now.date_naive())?;
             let expired = links::mark_expired(conn, backend_kit::time::now())?;
-            let cutoff = backend_kit::time::now()
-                - chrono::Duration::from_std(import_retention).unwrap_or(chrono::Duration::MAX);
-            let reports = imports::delete_finished_before(conn, cutoff)?;
+            // A retention too long to subtract keeps everything.
+            let cutoff = chrono::Duration::from_std(import_retention)
+                .ok()
+                .and_then(|d| backend_kit::time::now().checked_sub_signed(d));
+            let reports = match cutoff {
+                Some(cutoff) => imports::delete_finished_before(conn, cutoff)?,
+                None => 0,
+            };
             Ok::<_, ApiError>((rolled, expired, reports))
         })
         .await?;

@@ -203,8 +203,6 @@ fn parse_url(state: &AppState, raw: Option<&str>, errors: &mut FieldErrors) -> O
     }
 }
 
-/// Something with an owner (a link, an import job) is for that owner only: no token is `401`,
-/// another user's token `403`. Anonymous ones stay open to anyone, as the spec has it.
 /// Whether the caller may change or delete `link`: an owned link only its owner; an
 /// anonymous one anyone (`ANONYMOUS_EDITS=open`, the spec's behaviour) or whoever shows its
 /// manage token (`token`: `401` without it, `403` with a wrong one).
@@ -235,6 +233,8 @@ fn manage_token(request: &HttpRequest) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
+/// Something with an owner (a link, an import job) is for that owner only: no token is `401`,
+/// another user's token `403`. Anonymous ones stay open to anyone, as the spec has it.
 pub fn check_owner(owner: Option<i64>, user: MaybeAuthUser) -> Result<(), ApiError> {
     match (owner, user.0) {
         (None, _) => Ok(()),
@@ -421,7 +421,8 @@ pub async fn delete(
         .run(move |conn| {
             let link = links::find(conn, &owned)?.ok_or(ApiError::NotFound)?;
             check_change(&link, user, presented.as_deref(), mode)?;
-            Ok::<_, ApiError>(links::delete(conn, &owned)?)
+            // By id: the link just checked, not whatever holds the code by now.
+            Ok::<_, ApiError>(links::delete(conn, link.id)?)
         })
         .await?;
     state.links.invalidate(&code).await;
