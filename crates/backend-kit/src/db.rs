@@ -225,8 +225,9 @@ pub type Migrations = fn() -> Vec<MigrationSet>;
 /// on `diesel_migrations`, which `embed_migrations!` names.
 ///
 /// Diesel knows a migration by the date-time at the start of its folder name, in one table
-/// for all sets: a project's must never reuse one of the kit's (`2026-11-26-000000` is the
-/// kit's `users_username`), or it is taken as applied and silently skipped.
+/// per database — and capstones may share a database — so a version must be unique across the
+/// whole workspace, kit included, or the second migration is taken as applied and silently
+/// skipped. `scripts/check-migrations.sh` (run by `.ci/run`) checks it.
 #[macro_export]
 macro_rules! project_migrations {
     () => {
