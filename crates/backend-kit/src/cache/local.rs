@@ -14,6 +14,22 @@ use std::time::{Duration, Instant};
 /// Values as they are (no encoding on a hit) and the instant they stop being valid.
 pub(super) type Entries<V> = moka::sync::Cache<String, (V, Instant)>;
 
+/// The entry for `key` if it has not expired; an expired one is dropped on the way (moka
+/// bounds the size, the instants bound the age).
+pub(super) fn fresh<V: Clone + Send + Sync + 'static>(
+    entries: &Entries<V>,
+    key: &str,
+) -> Option<V> {
+    match entries.get(key) {
+        Some((value, valid_until)) if Instant::now() < valid_until => Some(value),
+        Some(_) => {
+            entries.invalidate(key);
+            None
+        }
+        None => None,
+    }
+}
+
 /// Few enough to be small, enough that unrelated keys rarely share one (a shared stripe only
 /// costs a skipped fill).
 const STRIPES: usize = 64;
@@ -41,14 +57,7 @@ impl<V: Clone + Send + Sync + 'static> Local<V> {
     }
 
     pub fn get(&self, key: &str) -> Option<V> {
-        match self.entries.get(key) {
-            Some((value, valid_until)) if Instant::now() < valid_until => Some(value),
-            Some(_) => {
-                self.entries.invalidate(key);
-                None
-            }
-            None => None,
-        }
+        fresh(&self.entries, key)
     }
 
     /// The generation a fill of `key` must still see.

@@ -75,14 +75,7 @@ impl<V: Clone + Send + Sync + 'static> Near<V> {
         if !self.shared.listening.load(Ordering::Acquire) {
             return None;
         }
-        match self.entries.get(key) {
-            Some((value, valid_until)) if Instant::now() < valid_until => Some(value),
-            Some(_) => {
-                self.entries.invalidate(key);
-                None
-            }
-            None => None,
-        }
+        super::local::fresh(&self.entries, key)
     }
 
     pub fn epoch(&self) -> u64 {
