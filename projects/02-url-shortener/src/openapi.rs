@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::routes::{jobs, links, qr};
 
-pub use backend_kit::http::{ErrorBody, JsonBodyErrors, ValidationErrorBody};
+pub use backend_kit::http::{ErrorBody, JsonBodyErrors, OwnerOnlyErrors, ValidationErrorBody};
 
 /// Title, version and description come from `Cargo.toml`.
 #[derive(OpenApi)]

@@ -44,6 +44,21 @@ pub enum JsonBodyErrors {
     NotJson(ErrorBody),
 }
 
+/// What a request for something with an owner may answer: no valid token, someone else's,
+/// no such thing (`check_owner`-style rules). The 401 also covers a token that is invalid.
+#[derive(utoipa::IntoResponses)]
+pub enum OwnerOnlyErrors {
+    #[response(
+        status = 401,
+        description = "No valid token, and the resource has an owner"
+    )]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "The resource belongs to another user")]
+    Forbidden(ErrorBody),
+    #[response(status = 404, description = "No such resource")]
+    NotFound(ErrorBody),
+}
+
 /// OpenAPI schema of every error body.
 #[derive(ToSchema)]
 pub struct ErrorBody {

@@ -21,7 +21,9 @@ pub mod server;
 pub mod telemetry;
 
 pub use crate::validation::{FieldErrors, reject_nul};
-pub use docs::{BearerAuth, ErrorBody, JsonBodyErrors, ValidationErrorBody, configure_docs};
+pub use docs::{
+    BearerAuth, ErrorBody, JsonBodyErrors, OwnerOnlyErrors, ValidationErrorBody, configure_docs,
+};
 pub use error::{Error, ErrorFormat};
 pub use json::Json;
 pub use server::{AppBuilder, Server, is_head};

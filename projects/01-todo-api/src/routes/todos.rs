@@ -12,7 +12,7 @@ use crate::db::todos::{self as queries, NewTodo, Todo, TodoChanges};
 use crate::domain::listing::RawListQuery;
 use crate::domain::{Description, FieldErrors, ListQuery, Title};
 use crate::error::ApiError;
-use crate::openapi::{ErrorBody, JsonBodyErrors, ValidationErrorBody};
+use crate::openapi::{ErrorBody, JsonBodyErrors, OwnerOnlyErrors, ValidationErrorBody};
 
 /// Body of `POST /todos` and `PUT /todos/{id}`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -180,9 +180,7 @@ pub async fn list(
     responses(
         (status = 200, description = "The todo", body = TodoResponse),
         (status = 400, description = "id is not a number", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Someone else's todo", body = ErrorBody),
-        (status = 404, description = "No such todo", body = ErrorBody),
+        OwnerOnlyErrors,
     ))]
 pub async fn get(
     db: web::Data<Database>,
@@ -198,10 +196,8 @@ pub async fn get(
     responses(
         (status = 200, description = "Updated", body = TodoResponse),
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Someone else's todo", body = ErrorBody),
-        (status = 404, description = "No such todo", body = ErrorBody),
         JsonBodyErrors,
+        OwnerOnlyErrors,
     ))]
 pub async fn replace(
     db: web::Data<Database>,
@@ -224,10 +220,8 @@ pub async fn replace(
     responses(
         (status = 200, description = "Updated", body = TodoResponse),
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Someone else's todo", body = ErrorBody),
-        (status = 404, description = "No such todo", body = ErrorBody),
         JsonBodyErrors,
+        OwnerOnlyErrors,
     ))]
 pub async fn update(
     db: web::Data<Database>,
@@ -260,9 +254,7 @@ pub async fn update(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "id is not a number", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Someone else's todo", body = ErrorBody),
-        (status = 404, description = "No such todo", body = ErrorBody),
+        OwnerOnlyErrors,
     ))]
 pub async fn delete(
     db: web::Data<Database>,

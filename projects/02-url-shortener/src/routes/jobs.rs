@@ -14,7 +14,7 @@ use super::links::check_owner;
 use crate::db::imports::{self, ImportFailure, ImportJob, ImportStatus};
 use crate::error::ApiError;
 use crate::jobs::import::{self, ImportCsv};
-use crate::openapi::{ErrorBody, ValidationErrorBody};
+use crate::openapi::{ErrorBody, OwnerOnlyErrors, ValidationErrorBody};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -212,9 +212,7 @@ pub async fn import_csv(
 #[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", security((), ("bearer" = [])), params(("id" = String, Path)),
     responses(
         (status = 200, description = "The job", body = JobResponse),
-        (status = 401, description = "The job has an owner and no valid token was sent", body = ErrorBody),
-        (status = 403, description = "The job belongs to another user", body = ErrorBody),
-        (status = 404, description = "No such job", body = ErrorBody),
+        OwnerOnlyErrors,
     ))]
 pub async fn get_job(
     state: web::Data<AppState>,

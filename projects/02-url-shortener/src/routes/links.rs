@@ -12,7 +12,7 @@ use crate::config::AnonymousEdits;
 use crate::db::links::{self, CodeError, Link, LinkChanges, NewLink};
 use crate::domain::{Breakdown, CustomCode, FieldErrors, RedirectType, TargetUrl};
 use crate::error::ApiError;
-use crate::openapi::{ErrorBody, JsonBodyErrors, ValidationErrorBody};
+use crate::openapi::{ErrorBody, JsonBodyErrors, OwnerOnlyErrors, ValidationErrorBody};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -312,9 +312,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/shorten/{code}", tag = "links", security((), ("bearer" = [])), params(("code" = String, Path, example = "example")),
     responses(
         (status = 200, description = "The link", body = LinkResponse),
-        (status = 401, description = "The link has an owner and no valid token was sent", body = ErrorBody),
-        (status = 403, description = "The link belongs to another user", body = ErrorBody),
-        (status = 404, description = "No such code", body = ErrorBody),
+        OwnerOnlyErrors,
     ))]
 pub async fn get(
     state: web::Data<AppState>,
@@ -340,12 +338,10 @@ pub async fn get(
         ("X-Manage-Token" = Option<String>, Header, description = "An anonymous link's manage token (needed with ANONYMOUS_EDITS=token)")),
     responses(
         (status = 200, description = "Updated", body = LinkResponse),
-        (status = 401, description = "The link has an owner and no valid token was sent (or, with ANONYMOUS_EDITS=token, no X-Manage-Token)", body = ErrorBody),
-        (status = 403, description = "The link belongs to another user (or the manage token is wrong)", body = ErrorBody),
         (status = 400, description = "Invalid input", body = ValidationErrorBody),
-        (status = 404, description = "No such code", body = ErrorBody),
         JsonBodyErrors,
         (status = 429, description = "Too many writes from this IP (shares the `POST /shorten` budget)", body = ErrorBody),
+        OwnerOnlyErrors,
     ))]
 pub async fn update(
     state: web::Data<AppState>,
@@ -402,10 +398,8 @@ pub async fn update(
         ("X-Manage-Token" = Option<String>, Header, description = "An anonymous link's manage token (needed with ANONYMOUS_EDITS=token)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "The link has an owner and no valid token was sent", body = ErrorBody),
-        (status = 403, description = "The link belongs to another user", body = ErrorBody),
-        (status = 404, description = "No such code", body = ErrorBody),
         (status = 429, description = "Too many writes from this IP (shares the `POST /shorten` budget)", body = ErrorBody),
+        OwnerOnlyErrors,
     ))]
 pub async fn delete(
     state: web::Data<AppState>,
@@ -436,10 +430,8 @@ pub async fn delete(
 #[utoipa::path(get, path = "/shorten/{code}/stats", tag = "links", security((), ("bearer" = [])), params(("code" = String, Path, example = "example"), StatsQuery),
     responses(
         (status = 200, description = "The link and its statistics", body = StatsResponse),
-        (status = 401, description = "The link has an owner and no valid token was sent", body = ErrorBody),
-        (status = 403, description = "The link belongs to another user", body = ErrorBody),
         (status = 400, description = "Unknown breakdown", body = ValidationErrorBody),
-        (status = 404, description = "No such code", body = ErrorBody),
+        OwnerOnlyErrors,
     ))]
 pub async fn stats(
     state: web::Data<AppState>,
