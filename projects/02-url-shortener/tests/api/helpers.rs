@@ -179,6 +179,16 @@ impl TestApp {
             .to_string()
     }
 
+    /// Creates a link as `token`'s user (it owns it) and returns its code.
+    pub async fn create_as(&self, token: &str, body: Value) -> String {
+        let response = self.client.post("/shorten", Some(token), &body).await;
+        response.assert_status(201);
+        response.json()["shortCode"]
+            .as_str()
+            .expect("shortCode")
+            .to_string()
+    }
+
     /// Follows `/{code}` once (without following the redirect).
     pub async fn visit(&self, code: &str) -> TestResponse {
         self.client.get(&format!("/{code}"), None).await

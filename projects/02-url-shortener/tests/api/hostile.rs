@@ -142,17 +142,11 @@ async fn an_owned_link_and_a_protected_links_target_are_not_public() {
     let owner = token(&app).await;
     let stranger = token(&app).await;
     let owned = app
-        .client
-        .post(
-            "/shorten",
-            Some(&owner),
-            &json!({"url": "https://example.com/private", "maxVisits": 5}),
+        .create_as(
+            &owner,
+            json!({"url": "https://example.com/private", "maxVisits": 5}),
         )
-        .await
-        .json()["shortCode"]
-        .as_str()
-        .expect("code")
-        .to_string();
+        .await;
     for path in [
         format!("/shorten/{owned}"),
         format!("/shorten/{owned}/stats"),

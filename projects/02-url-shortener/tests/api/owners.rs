@@ -7,19 +7,9 @@ async fn a_link_made_with_a_token_belongs_to_its_user() {
     let app = spawn_app().await;
     let owner = token(&app).await;
     let stranger = token(&app).await;
-    let response = app
-        .client
-        .post(
-            "/shorten",
-            Some(&owner),
-            &json!({"url": "https://example.com/mine"}),
-        )
+    let code = app
+        .create_as(&owner, json!({"url": "https://example.com/mine"}))
         .await;
-    response.assert_status(201);
-    let code = response.json()["shortCode"]
-        .as_str()
-        .expect("code")
-        .to_string();
     let path = format!("/shorten/{code}");
     let body = json!({"url": "https://example.com/changed"});
 
@@ -96,17 +86,8 @@ async fn a_strangers_update_is_refused_before_any_password_is_hashed() {
     let owner = token(&app).await;
     let stranger = token(&app).await;
     let code = app
-        .client
-        .post(
-            "/shorten",
-            Some(&owner),
-            &json!({"url": "https://example.com/"}),
-        )
-        .await
-        .json()["shortCode"]
-        .as_str()
-        .expect("code")
-        .to_string();
+        .create_as(&owner, json!({"url": "https://example.com/"}))
+        .await;
     let expensive = crate::helpers::start(app.database_url.clone(), None, |c| {
         c.settings.bcrypt_cost = 16;
     })
