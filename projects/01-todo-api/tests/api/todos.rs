@@ -300,6 +300,9 @@ async fn text_is_stored_byte_exact() {
 
 /// Arbitrary Unicode (bar U+0000, which PostgreSQL cannot store and the API refuses) goes
 /// through JSON, the database and back unchanged.
+///
+/// Found by this test in CI: a generated title of white space ending in an invisible
+/// character, which the rule "not only invisible characters" now refuses.
 #[test]
 fn arbitrary_unicode_round_trips_exactly() {
     let system = actix_web::rt::System::new();
@@ -311,6 +314,9 @@ fn arbitrary_unicode_round_trips_exactly() {
     let title = "[^\u{0}]{0,199}[^\u{0}\\s]";
     let description = "[^\u{0}]{0,300}";
     proptest!(ProptestConfig::with_cases(48), |(title in title, description in description)| {
+        // A title of white space and invisible characters only (U+200B, U+FEFF, …) is blank
+        // and refused by design; every other one must come back unchanged.
+        prop_assume!(!backend_kit::validation::is_blank(&title));
         let fetched = system.block_on(async {
             let todo = app.create_todo(&token, json!({"title": title, "description": description})).await;
             app.client.get(&format!("/todos/{}", todo["id"]), Some(&token)).await.json()
