@@ -2,7 +2,11 @@
 # Load benchmark of a capstone: release build, real PostgreSQL, wrk on the same machine.
 # Prints req/s, p50, p99 and errors per scenario, plus the server's resident memory.
 #
-#   scripts/bench.sh todo-api
+#   scripts/bench.sh todo-api          # or url-shortener, or blog
+#
+# blog: seeds 100 users (through the API), 1 000 articles with 3 of 20 tags each, 10 follows
+# per user and 0–10 favorites per article (in SQL), then measures the reads as a logged-in
+# user (`Authorization: Token`), POST /api/articles and /health.
 #
 # Env: BENCH_DATABASE_URL (a PostgreSQL maintenance URL; default postgres://postgres@127.0.0.1:5432/postgres),
 #      BENCH_REDIS_URL (optional), BENCH_CONNECTIONS (64), BENCH_DURATION (15s), BENCH_THREADS (2).
@@ -73,10 +77,11 @@ warm_up() { # url
 }
 
 token=""
+auth_scheme=Bearer
 run_wrk() { # name, script-or-empty, url
   local name="$1" script="$2" url="$3"
   local args=(-t"$threads" -c"$connections" -d"$duration" --latency)
-  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+  [ -n "$token" ] && args+=(-H "Authorization: $auth_scheme $token")
   [ -n "$script" ] && args+=(-s "$script")
   local out="$workdir/wrk-$RANDOM.txt"
   wrk "${args[@]}" "$url" >"$out"
@@ -93,8 +98,15 @@ start_server() { # VAR=value settings that override the defaults below may follo
   cat "$workdir/server.log"; echo "server did not start" >&2; exit 1
 }
 
+# Settings on top of start_server's defaults, for this project's servers.
+server_env=()
+# The blog: cheap bcrypt for registering the seed accounts (no measured request hashes), a
+# token that outlives the run, and a Redis prefix of its own so nothing cached by another run
+# answers.
+[ "$project" = blog ] && server_env=(BCRYPT_COST=4 ACCESS_TOKEN_TTL_SECS=86400 REDIS_PREFIX="bench-$db_name")
+
 echo "$project — $(date -u +%Y-%m-%d), $(nproc) cores, wrk -t$threads -c$connections -d$duration, PostgreSQL, redis: ${BENCH_REDIS_URL:-none}"
-start_server
+start_server "${server_env[@]}"
 sleep 1
 echo "idle RSS after start: $(rss_mb) MB"
 
@@ -146,6 +158,119 @@ LUA
       warm_up "$base/$code"
       run_wrk "GET /{code} Redis down" "" "$base/$code"
     fi
+    ;;
+  blog)
+    # Seed: 100 accounts through the API (real password hashes), then in one transaction 1 000
+    # articles (10 per user, 3 of 20 tags each), 10 follows per user and 0–10 favorites per
+    # article, with favorites_count and articles_count recounted from the rows.
+    for i in $(seq 0 99); do
+      curl -fs -o /dev/null -X POST "$base/api/users" -H 'Content-Type: application/json' \
+        -d "{\"user\":{\"username\":\"bench_user_$i\",\"email\":\"bench$i@example.com\",\"password\":\"password-123\"}}" ||
+        { tail -n 20 "$workdir/server.log"; echo "registering bench_user_$i failed" >&2; exit 1; }
+    done
+    psql -X -q -v ON_ERROR_STOP=1 "${admin_url%/*}/$db_name" <<'SQL'
+BEGIN;
+-- Users numbered 0..99 in registration order.
+CREATE TEMP TABLE u ON COMMIT DROP AS
+  SELECT id, (row_number() OVER (ORDER BY id) - 1)::int AS n FROM users;
+INSERT INTO profiles (user_id, bio, image)
+  SELECT id, 'Seeded by scripts/bench.sh.', '' FROM u
+  ON CONFLICT (user_id) DO NOTHING;
+
+INSERT INTO tags (name)
+  SELECT unnest(ARRAY['rust', 'postgres', 'sqlite', 'redis', 'http', 'actix', 'diesel', 'tokio',
+                      'testing', 'security', 'performance', 'caching', 'auth', 'jwt', 'openapi',
+                      'docker', 'ci', 'observability', 'design', 'realworld']);
+CREATE TEMP TABLE t ON COMMIT DROP AS
+  SELECT id, (row_number() OVER (ORDER BY id) - 1)::int AS n FROM tags;
+
+-- Article g (0..999) by user g % 100, one minute apart, newest last.
+INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at)
+  SELECT 'seeded-article-' || g, 'Seeded article ' || g, 'What seeded article ' || g || ' is about',
+         repeat('A paragraph of a seeded article, about as long as a real one. ', 40),
+         u.id, c.ts, c.ts
+  FROM generate_series(0, 999) AS g
+  JOIN u ON u.n = g % 100
+  CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE 'UTC') - (1000 - g) * interval '1 minute' AS ts) AS c;
+CREATE TEMP TABLE a ON COMMIT DROP AS
+  SELECT id, substring(slug FROM 16)::int AS n FROM articles WHERE slug LIKE 'seeded-article-%';
+
+-- Three distinct tags: offsets 0, 1..9 and 10..19 from n % 20.
+INSERT INTO article_tags (article_id, tag_id)
+  SELECT a.id, t.id
+  FROM a
+  CROSS JOIN LATERAL (VALUES (a.n % 20),
+                             ((a.n + 1 + (a.n / 20) % 9) % 20),
+                             ((a.n + 10 + (a.n / 7) % 10) % 20)) AS k(tn)
+  JOIN t ON t.n = k.tn;
+
+-- User n follows users n+1, n+8, …, n+64 (mod 100).
+INSERT INTO follows (follower_id, followee_id, created_at)
+  SELECT f.id, e.id, now() AT TIME ZONE 'UTC'
+  FROM u AS f
+  CROSS JOIN generate_series(0, 9) AS k
+  JOIN u AS e ON e.n = (f.n + 1 + 7 * k) % 100;
+
+-- Article n is favorited by (37 n) mod 11 users, never its author.
+INSERT INTO favorites (user_id, article_id, created_at)
+  SELECT u.id, a.id, now() AT TIME ZONE 'UTC'
+  FROM a
+  CROSS JOIN LATERAL generate_series(0, (a.n * 37) % 11 - 1) AS j
+  JOIN u ON u.n = (a.n + 3 + 9 * j) % 100;
+
+-- Absolute recounts: right whether or not something else counted the inserts above.
+UPDATE articles SET favorites_count = (SELECT count(*) FROM favorites AS f WHERE f.article_id = articles.id);
+UPDATE tags SET articles_count = (SELECT count(*) FROM article_tags AS x WHERE x.tag_id = tags.id);
+COMMIT;
+ANALYZE;
+SQL
+    psql -X -At "${admin_url%/*}/$db_name" -c "SELECT format('seeded: %s users, %s articles, %s tags, %s article tags, %s follows, %s favorites',
+      (SELECT count(*) FROM users), (SELECT count(*) FROM articles), (SELECT count(*) FROM tags),
+      (SELECT count(*) FROM article_tags), (SELECT count(*) FROM follows), (SELECT count(*) FROM favorites))"
+    # A fresh server, so nothing it cached before the seed answers.
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    start_server "${server_env[@]}"
+    # bench_user_0 follows 10 authors: a feed of 100 articles.
+    token=$(curl -fs -X POST "$base/api/users/login" -H 'Content-Type: application/json' \
+      -d '{"user":{"email":"bench0@example.com","password":"password-123"}}' |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["token"])')
+    auth_scheme=Token
+    slug=$(curl -fs "$base/api/articles?limit=1" -H "Authorization: Token $token" | python3 -c '
+import json, sys
+page = json.load(sys.stdin)
+count = page["articlesCount"]
+assert count == 1000, f"the API lists {count} articles, 1000 were seeded"
+print(page["articles"][0]["slug"])')
+    feed=$(curl -fs "$base/api/articles/feed?limit=1" -H "Authorization: Token $token" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["articlesCount"])')
+    echo "feed of bench_user_0: $feed articles; single-article slug: $slug"
+    # Each request a title of its own (thread number and a per-thread counter), so a slug of its own.
+    cat >"$workdir/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local tags = { "rust", "postgres", "sqlite", "redis", "http", "actix", "diesel", "tokio", "testing", "security",
+               "performance", "caching", "auth", "jwt", "openapi", "docker", "ci", "observability", "design", "realworld" }
+local threads = 0
+function setup(thread)
+  thread:set("thread_id", threads)
+  threads = threads + 1
+end
+local counter = 0
+function request()
+  counter = counter + 1
+  local body = string.format(
+    '{"article":{"title":"Bench article %d-%d","description":"Created by wrk","body":"A body written under load.","tagList":["%s","%s"]}}',
+    thread_id, counter, tags[counter % 20 + 1], tags[(counter + 7) % 20 + 1])
+  return wrk.format(nil, nil, nil, body)
+end
+LUA
+    warm_up "$base/api/articles?limit=20"
+    run_wrk "GET /health" "" "$base/health"
+    run_wrk "GET /api/articles?limit=20" "" "$base/api/articles?limit=20"
+    run_wrk "GET /api/articles/feed" "" "$base/api/articles/feed?limit=20"
+    run_wrk "GET /api/articles/{slug}" "" "$base/api/articles/$slug"
+    run_wrk "GET /api/tags" "" "$base/api/tags"
+    run_wrk "POST /api/articles" "$workdir/post.lua" "$base/api/articles"
     ;;
   *) echo "no benchmark scenarios for $project yet" >&2; exit 2 ;;
 esac

@@ -19,34 +19,15 @@ if ! command -v schemathesis >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check 'schemathesis>=4.3,<5'
 fi
 
-workdir="$(mktemp -d)"
-admin_url="${DATABASE_URL:-}"
-db_name=""
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  if [ -n "$db_name" ]; then psql "$admin_url" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null || true; fi
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-
-if [[ "$admin_url" == postgres* ]]; then
-  db_name="schemathesis_$(date +%s)_$$"
-  psql "$admin_url" -qc "CREATE DATABASE $db_name" >/dev/null
-  export DATABASE_URL="${admin_url%/*}/$db_name"
-  backend=postgres
-else
-  export DATABASE_URL="$workdir/$project.db"
-  backend=sqlite
-fi
+# shellcheck source=scripts/lib/serve.sh
+. scripts/lib/serve.sh
+serve_fresh_db schemathesis "$serve_workdir/$project.db"
+backend="$serve_backend"
 
 cargo build -q -p "$project"
-PORT="$port" BCRYPT_COST=4 RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=100000 SHORTEN_RATE_LIMIT_PER_MINUTE=100000 \
-  JWT_SECRET="schemathesis-secret-at-least-32-bytes-long" "target/debug/$project" >"$workdir/server.log" 2>&1 &
-server_pid=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 50); do curl -fs "$base/health" >/dev/null 2>&1 && break; sleep 0.2; done
-curl -fs "$base/health" >/dev/null || { cat "$workdir/server.log"; echo "server did not start" >&2; exit 1; }
+serve_start "target/debug/$project" "$port" BCRYPT_COST=4 RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=100000 \
+  SHORTEN_RATE_LIMIT_PER_MINUTE=100000 JWT_SECRET="schemathesis-secret-at-least-32-bytes-long"
+base="$serve_base"
 
 # A real account, so the authenticated operations are exercised past the 401.
 auth_header=()
@@ -55,6 +36,13 @@ if curl -fs "$base/openapi.json" | grep -q '"/register"'; then
     -d '{"name":"Schemathesis","email":"schemathesis@example.com","password":"password-123"}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   auth_header=(-H "Authorization: Bearer $token")
+fi
+# The blog (RealWorld): accounts under /api/users, and `Authorization: Token <jwt>`.
+if curl -fs "$base/openapi.json" | grep -q '"/api/users"'; then
+  token=$(curl -fs -X POST "$base/api/users" -H 'Content-Type: application/json' \
+    -d '{"user":{"username":"schemathesis","email":"schemathesis@example.com","password":"password-123"}}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["token"])')
+  auth_header=(-H "Authorization: Token $token")
 fi
 # The shortener's documented example code, so operations on /shorten/{code} reach a real link.
 if curl -fs "$base/openapi.json" | grep -q '"/shorten"'; then
@@ -71,7 +59,7 @@ schemathesis run "$base/openapi.json" --url "$base" \
   --request-timeout 10 || status=$?
 
 # Any 500 is logged by the error mapping as "request failed" (or "auth failure").
-if grep -qE "request failed|auth failure|panicked" "$workdir/server.log"; then
-  echo "server log shows errors:" >&2; grep -E "request failed|auth failure|panicked" "$workdir/server.log" | head -20 >&2; status=1
+if grep -qE "request failed|auth failure|panicked" "$serve_workdir/server.log"; then
+  echo "server log shows errors:" >&2; grep -E "request failed|auth failure|panicked" "$serve_workdir/server.log" | head -20 >&2; status=1
 fi
 exit $status

@@ -66,6 +66,8 @@ pub enum AuthError {
     Validation(FieldErrors),
     #[error("Email is already registered")]
     EmailTaken,
+    #[error("has already been taken")]
+    UsernameTaken,
     #[error("wrong e-mail or password")]
     InvalidCredentials,
     #[error("missing, invalid or expired token")]
@@ -102,6 +104,49 @@ pub struct User {
     pub username: Option<String>,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
+}
+
+/// The columns of [`User`], for `RETURNING` (diesel's `as_returning` does not work through
+/// the two-backend connection).
+const USER_COLUMNS: (
+    users::id,
+    users::email,
+    users::name,
+    users::username,
+    users::created_at,
+    users::updated_at,
+) = (
+    users::id,
+    users::email,
+    users::name,
+    users::username,
+    users::created_at,
+    users::updated_at,
+);
+
+/// Which unique index refused a write to `users`: PostgreSQL names the constraint
+/// (`users_username_key`), SQLite the column (`UNIQUE constraint failed: users.username`).
+fn taken_or_db_error(e: DieselError) -> AuthError {
+    match &e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            let names_username = info.constraint_name().is_some_and(|c| c.contains("username"))
+                || info.message().contains("users.username");
+            if names_username {
+                AuthError::UsernameTaken
+            } else {
+                AuthError::EmailTaken
+            }
+        }
+        _ => e.into(),
+    }
+}
+
+/// What [`Auth::update_account`] changes; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct AccountChanges {
+    pub email: Option<Email>,
+    pub username: Option<String>,
+    pub password: Option<Password>,
 }
 
 /// An access token and a refresh token, as handed to a client after login.
@@ -147,6 +192,29 @@ impl Auth {
         email: Email,
         password: Password,
     ) -> Result<(User, TokenPair), AuthError> {
+        self.create_account(name, None, email, password).await
+    }
+
+    /// [`Auth::register`] for capstones whose users have a public handle (the blog's
+    /// profiles): the handle is also the display name. A taken handle is
+    /// [`AuthError::UsernameTaken`], decided by the unique index like the e-mail.
+    pub async fn register_with_username(
+        &self,
+        username: String,
+        email: Email,
+        password: Password,
+    ) -> Result<(User, TokenPair), AuthError> {
+        self.create_account(username.clone(), Some(username), email, password)
+            .await
+    }
+
+    async fn create_account(
+        &self,
+        name: String,
+        username: Option<String>,
+        email: Email,
+        password: Password,
+    ) -> Result<(User, TokenPair), AuthError> {
         let hash = self.hasher.hash(password).await?;
         let user = self
             .db
@@ -156,29 +224,59 @@ impl Auth {
                     .values((
                         users::email.eq(email.as_ref()),
                         users::name.eq(&name),
+                        users::username.eq(&username),
                         users::password_hash.eq(&hash),
                         users::created_at.eq(now),
                         users::updated_at.eq(now),
                     ))
-                    .returning((
-                        users::id,
-                        users::email,
-                        users::name,
-                        users::username,
-                        users::created_at,
-                        users::updated_at,
-                    ))
+                    .returning(USER_COLUMNS)
                     .get_result::<User>(conn)
-                    .map_err(|e| match e {
-                        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                            AuthError::EmailTaken
-                        }
-                        other => other.into(),
-                    })
+                    .map_err(taken_or_db_error)
             })
             .await?;
         let pair = self.start_session(user.id).await?;
         Ok((user, pair))
+    }
+
+    /// Changes what is given of e-mail, handle and password (the blog's `PUT /api/user`).
+    /// A new password is hashed off the executor and ends every session of the account: a
+    /// password is changed because it may be known to someone else, whose refresh tokens must
+    /// stop working too.
+    pub async fn update_account(
+        &self,
+        id: i64,
+        changes: AccountChanges,
+    ) -> Result<User, AuthError> {
+        let hash = match changes.password {
+            Some(password) => Some(self.hasher.hash(password).await?),
+            None => None,
+        };
+        self.db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let now = crate::time::now();
+                    let user = diesel::update(users::table.find(id))
+                        .set((
+                            changes.email.as_ref().map(|e| users::email.eq(e.as_ref())),
+                            changes.username.as_ref().map(|u| {
+                                (users::username.eq(Some(u.as_str())), users::name.eq(u.as_str()))
+                            }),
+                            hash.as_ref().map(|h| users::password_hash.eq(h)),
+                            users::updated_at.eq(now),
+                        ))
+                        .returning(USER_COLUMNS)
+                        .get_result::<User>(conn)
+                        .map_err(|e| match e {
+                            DieselError::NotFound => AuthError::InvalidToken,
+                            other => taken_or_db_error(other),
+                        })?;
+                    if hash.is_some() {
+                        refresh::revoke_all_of_user(conn, id)?;
+                    }
+                    Ok(user)
+                })
+            })
+            .await
     }
 
     /// Checks the password. Unknown e-mails and wrong passwords give the same error after the

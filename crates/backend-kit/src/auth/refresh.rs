@@ -105,6 +105,17 @@ pub fn revoke_family_of(conn: &mut AnyConnection, presented: &str) -> Result<(),
     Ok(())
 }
 
+/// Ends every session of a user (after a password change).
+pub fn revoke_all_of_user(conn: &mut AnyConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::update(
+        rt::table
+            .filter(rt::user_id.eq(user_id))
+            .filter(rt::revoked_at.is_null()),
+    )
+    .set(rt::revoked_at.eq(crate::time::now()))
+    .execute(conn)
+}
+
 fn revoke_family(conn: &mut AnyConnection, family_id: &str) -> QueryResult<usize> {
     diesel::update(
         rt::table

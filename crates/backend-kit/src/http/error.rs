@@ -118,6 +118,10 @@ impl From<crate::auth::AuthError> for Error {
                 field: "email",
                 message: e.to_string(),
             },
+            AuthError::UsernameTaken => Error::Conflict {
+                field: "username",
+                message: e.to_string(),
+            },
             AuthError::InvalidCredentials | AuthError::InvalidToken => Error::Unauthorized,
             AuthError::PasswordTooLong => Error::invalid("password", "must be at most 72 bytes"),
             AuthError::Db(e) => Error::Database(e),

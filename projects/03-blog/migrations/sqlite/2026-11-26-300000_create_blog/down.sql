@@ -1,0 +1,11 @@
+DROP TABLE comments;
+DROP TABLE favorites;
+DROP TABLE article_tags;
+DROP TABLE tags;
+DROP TRIGGER articles_fts_insert;
+DROP TRIGGER articles_fts_update;
+DROP TRIGGER articles_fts_delete;
+DROP TABLE articles_fts;
+DROP TABLE articles;
+DROP TABLE follows;
+DROP TABLE profiles;

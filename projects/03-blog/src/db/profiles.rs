@@ -1,0 +1,139 @@
+//! Profiles: the kit's `users` (the handle) LEFT JOIN the blog's `profiles` (bio, image),
+//! and follows.
+
+use backend_kit::db::AnyConnection;
+use diesel::dsl::exists;
+use diesel::prelude::*;
+
+use super::is_duplicate;
+use super::schema::{follows, profiles, users};
+
+/// A user as others see them. `following` is the viewer's relation to them (false for
+/// anonymous viewers).
+#[derive(Debug, Clone, Queryable)]
+pub struct Profile {
+    pub id: i64,
+    pub username: Option<String>,
+    pub bio: Option<String>,
+    pub image: Option<String>,
+    pub following: bool,
+}
+
+/// The viewer's id, or 0 for anonymous viewers: ids start at 1, so `follower_id = 0` matches
+/// nothing and one query serves both.
+pub fn viewer_id(viewer: Option<i64>) -> i64 {
+    viewer.unwrap_or(0)
+}
+
+/// `SELECT users.id, username, bio, image, EXISTS(…following…)` from users LEFT JOIN profiles.
+macro_rules! profile_query {
+    ($viewer:expr) => {
+        users::table
+            .left_join(profiles::table)
+            .select((
+                users::id,
+                users::username,
+                profiles::bio.nullable(),
+                profiles::image.nullable(),
+                exists(
+                    follows::table
+                        .filter(follows::follower_id.eq($viewer))
+                        .filter(follows::followee_id.eq(users::id)),
+                ),
+            ))
+    };
+}
+
+pub fn by_username(
+    conn: &mut AnyConnection,
+    username: &str,
+    viewer: Option<i64>,
+) -> QueryResult<Option<Profile>> {
+    profile_query!(viewer_id(viewer))
+        .filter(users::username.eq(username))
+        .first(conn)
+        .optional()
+}
+
+pub fn by_id(conn: &mut AnyConnection, id: i64, viewer: Option<i64>) -> QueryResult<Option<Profile>> {
+    profile_query!(viewer_id(viewer))
+        .filter(users::id.eq(id))
+        .first(conn)
+        .optional()
+}
+
+/// The profiles of many users in one query (the authors of a page of articles or comments).
+pub fn by_ids(conn: &mut AnyConnection, ids: &[i64], viewer: Option<i64>) -> QueryResult<Vec<Profile>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    profile_query!(viewer_id(viewer))
+        .filter(users::id.eq_any(ids))
+        .load(conn)
+}
+
+/// Sets bio and/or image: the row is created on the first change; when two first changes
+/// race, the primary key refuses the second insert and it updates the row instead.
+pub fn update(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    bio: Option<String>,
+    image: Option<String>,
+) -> QueryResult<()> {
+    if bio.is_none() && image.is_none() {
+        return Ok(());
+    }
+    let set = |conn: &mut AnyConnection| {
+        diesel::update(profiles::table.find(user_id))
+            .set((
+                bio.as_ref().map(|b| profiles::bio.eq(b)),
+                image.as_ref().map(|i| profiles::image.eq(i)),
+            ))
+            .execute(conn)
+    };
+    if set(conn)? == 0 {
+        let inserted = conn.transaction(|conn| {
+            diesel::insert_into(profiles::table)
+                .values((
+                    profiles::user_id.eq(user_id),
+                    profiles::bio.eq(bio.clone().unwrap_or_default()),
+                    profiles::image.eq(image.clone().unwrap_or_default()),
+                ))
+                .execute(conn)
+        });
+        match inserted {
+            // Another request made the row first: change it like any other.
+            Err(e) if is_duplicate(&e) => {
+                set(conn)?;
+            }
+            other => {
+                other?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Idempotent: following twice is one row (the composite primary key refuses the second).
+pub fn follow(conn: &mut AnyConnection, follower: i64, followee: i64) -> QueryResult<()> {
+    // A savepoint: on PostgreSQL a failed statement would abort an enclosing transaction.
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(follows::table)
+            .values((
+                follows::follower_id.eq(follower),
+                follows::followee_id.eq(followee),
+                follows::created_at.eq(backend_kit::time::now()),
+            ))
+            .execute(conn)
+    });
+    match inserted {
+        Err(e) if is_duplicate(&e) => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+pub fn unfollow(conn: &mut AnyConnection, follower: i64, followee: i64) -> QueryResult<()> {
+    diesel::delete(follows::table.find((follower, followee)))
+        .execute(conn)
+        .map(|_| ())
+}

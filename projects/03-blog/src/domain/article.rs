@@ -1,0 +1,115 @@
+//! An article's text, its tags, and a comment's body.
+
+use backend_kit::validation::FieldErrors;
+
+use super::text;
+
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 500;
+/// The JSON body of a request is capped at 64 KiB before this applies.
+pub const BODY_MAX: usize = 50_000;
+pub const COMMENT_MAX: usize = 5_000;
+pub const TAGS_MAX: usize = 10;
+pub const TAG_MAX: usize = 40;
+
+/// Title, description and body of a new article, or the parts of one being changed.
+#[derive(Debug, Default)]
+pub struct ArticleText {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub body: Option<String>,
+}
+
+impl ArticleText {
+    /// Parses whichever parts were sent, recording every problem under its field. The body is
+    /// kept verbatim (Markdown is white-space sensitive); only its emptiness is judged trimmed.
+    pub fn parse(
+        title: Option<&str>,
+        description: Option<&str>,
+        body: Option<&str>,
+        errors: &mut FieldErrors,
+    ) -> Self {
+        Self {
+            title: title.and_then(|t| errors.check("title", text(t, TITLE_MAX))),
+            description: description
+                .and_then(|d| errors.check("description", text(d, DESCRIPTION_MAX))),
+            body: body.and_then(|b| {
+                errors.check("body", text(b, BODY_MAX).map(|_| b.to_string()))
+            }),
+        }
+    }
+}
+
+/// Tags: trimmed, without duplicates, sorted (the order every answer shows them in).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagList(Vec<String>);
+
+impl TagList {
+    pub fn parse(raw: &[String]) -> Result<Self, String> {
+        let mut tags = Vec::with_capacity(raw.len());
+        for tag in raw {
+            let tag = text(tag, TAG_MAX).map_err(|e| format!("each tag {e}"))?;
+            if tag.contains(',') {
+                return Err("a tag may not contain ','".into());
+            }
+            tags.push(tag);
+        }
+        tags.sort();
+        tags.dedup();
+        if tags.len() > TAGS_MAX {
+            return Err(format!("may hold at most {TAGS_MAX} tags"));
+        }
+        Ok(Self(tags))
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// A comment: 1–5 000 characters, kept verbatim.
+#[derive(Debug, Clone)]
+pub struct CommentBody(String);
+
+impl CommentBody {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        text(raw, COMMENT_MAX)?;
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_trimmed_sorted_and_unique() {
+        let raw = ["  rust", "actix", "rust", "actix "].map(String::from);
+        assert_eq!(TagList::parse(&raw).unwrap().as_slice(), ["actix", "rust"]);
+        assert!(TagList::parse(&[" ".to_string()]).is_err());
+        assert!(TagList::parse(&["x".repeat(TAG_MAX + 1)]).is_err());
+        let many: Vec<String> = (0..=TAGS_MAX).map(|i| format!("t{i}")).collect();
+        assert!(TagList::parse(&many).is_err());
+    }
+
+    #[test]
+    fn article_text_names_each_bad_field() {
+        let mut errors = FieldErrors::default();
+        let long = "x".repeat(TITLE_MAX + 1);
+        ArticleText::parse(Some(&long), Some(" "), Some("fine"), &mut errors);
+        assert!(errors.0.contains_key("title"));
+        assert!(errors.0.contains_key("description"));
+        assert!(!errors.0.contains_key("body"));
+    }
+
+    #[test]
+    fn bodies_are_kept_verbatim() {
+        let mut errors = FieldErrors::default();
+        let text = ArticleText::parse(None, None, Some("  code\n\n    indented\n"), &mut errors);
+        assert_eq!(text.body.as_deref(), Some("  code\n\n    indented\n"));
+    }
+}

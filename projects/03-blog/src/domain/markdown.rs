@@ -1,0 +1,134 @@
+//! Markdown to safe HTML: `pulldown-cmark` renders, `ammonia` sanitizes.
+//!
+//! Markdown allows raw HTML, so rendered Markdown is untrusted HTML. Sanitizing is an
+//! allow-list (ammonia's defaults: ordinary formatting tags and attributes; links only to
+//! `http`, `https` and `mailto`; every `on…` handler, `<script>`, `<iframe>`, `<svg>`, `style`
+//! dropped), applied to the rendered output — never a filter on the Markdown source, which
+//! can always be spelled another way. Links get `rel="noopener noreferrer nofollow"`.
+
+use pulldown_cmark::{Options, Parser, html};
+
+pub fn to_safe_html(markdown: &str) -> String {
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let mut rendered = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut rendered, Parser::new_ext(markdown, options));
+    ammonia::clean(&rendered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Attacks seen against Markdown renderers and HTML sanitizers. Nothing executable may
+    /// come out: no script element, no event handler, no `javascript:`/`data:`/`vbscript:`
+    /// URL, no frame, no SVG, no inline style.
+    const XSS: &[&str] = &[
+        "<script>alert(1)</script>",
+        "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+        "<img src=x onerror=alert(1)>",
+        "<img src=\"x\" ONERROR=\"alert(1)\">",
+        "<body onload=alert(1)>",
+        "<a href=\"javascript:alert(1)\">click</a>",
+        "<a href=\"JaVaScRiPt:alert(1)\">click</a>",
+        "<a href=\"jav&#x09;ascript:alert(1)\">click</a>",
+        "<a href=\"&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)\">x</a>",
+        "[click](javascript:alert(1))",
+        "[click](JAVASCRIPT:alert(1))",
+        "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        "[click](vbscript:msgbox(1))",
+        "![x](javascript:alert(1))",
+        "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)",
+        "<iframe src=\"https://evil.example\"></iframe>",
+        "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>",
+        "<svg onload=alert(1)>",
+        "<svg><script>alert(1)</script></svg>",
+        "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+        "<object data=\"javascript:alert(1)\"></object>",
+        "<embed src=\"javascript:alert(1)\">",
+        "<form action=\"javascript:alert(1)\"><button>x</button></form>",
+        "<input autofocus onfocus=alert(1)>",
+        "<details open ontoggle=alert(1)>",
+        "<div style=\"background:url(javascript:alert(1))\">x</div>",
+        "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
+        "<link rel=stylesheet href=\"https://evil.example/x.css\">",
+        "<base href=\"https://evil.example/\">",
+        "<scr<script>ipt>alert(1)</scr</script>ipt>",
+        "<img src=x onerror=alert(1)//",
+        "<<script>script>alert(1)<</script>/script>",
+        "<a href=\"https://ok.example\" onclick=\"alert(1)\">x</a>",
+        "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+        "<template><script>alert(1)</script></template>",
+        "```\n</code></pre><script>alert(1)</script>\n```",
+        "<!--><script>alert(1)</script>-->",
+        "<![CDATA[<script>alert(1)</script>]]>",
+    ];
+
+    /// The markup of `html`: its tags without the text between them. Sanitized text is
+    /// escaped (`&lt;script&gt;` is harmless), so only markup can carry an attack.
+    fn markup(html: &str) -> String {
+        html.split('<')
+            .skip(1)
+            .map(|s| s.split('>').next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .to_ascii_lowercase()
+    }
+
+    fn assert_inert(html: &str, input: &str) {
+        let tags = markup(html);
+        for needle in [
+            "script", "javascript:", "vbscript:", "data:", "iframe", "svg", "math", "object",
+            "embed", "form", "input", "meta", "link", "base", "style", "srcdoc", "template",
+            "noscript", "details",
+        ] {
+            assert!(!tags.contains(needle), "{needle:?} survived in {html:?} (from {input:?})");
+        }
+        let handler = tags
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .find(|attr| attr.starts_with("on") && attr.contains('='));
+        assert!(handler.is_none(), "event handler {handler:?} in {html:?} (from {input:?})");
+    }
+
+    #[test]
+    fn no_xss_payload_survives() {
+        for input in XSS {
+            let html = to_safe_html(input);
+            assert_inert(&html, input);
+            // The same payload inside ordinary Markdown.
+            let wrapped = to_safe_html(&format!("# Title\n\nSome *text* {input} more\n\n- {input}\n"));
+            assert_inert(&wrapped, input);
+        }
+    }
+
+    #[test]
+    fn ordinary_markdown_survives() {
+        let html = to_safe_html(
+            "# Heading\n\nSome *emphasis*, **strong**, `code` and a [link](https://example.com).\n\n\
+             - one\n- two\n\n1. first\n\n```rust\nfn main() {}\n```\n\n> quoted\n\n\
+             ![alt](https://example.com/a.png)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+        );
+        for expected in [
+            "<h1>Heading</h1>",
+            "<em>emphasis</em>",
+            "<strong>strong</strong>",
+            "<code>code</code>",
+            "<a href=\"https://example.com\" rel=\"noopener noreferrer\">link</a>",
+            "<li>one</li>",
+            "<ol>",
+            "<pre><code",
+            "fn main() {}",
+            "<blockquote>",
+            "<img src=\"https://example.com/a.png\" alt=\"alt\">",
+            "<table>",
+        ] {
+            assert!(html.contains(expected), "{expected:?} missing from {html}");
+        }
+    }
+
+    #[test]
+    fn text_that_looks_like_markup_is_shown_not_run() {
+        let html = to_safe_html("Use `<script>` tags with care: 1 < 2 & 3 > 2");
+        assert!(html.contains("<code>&lt;script&gt;</code>"), "{html}");
+        assert!(html.contains("1 &lt; 2 &amp; 3 &gt; 2"), "{html}");
+    }
+}

@@ -1,0 +1,72 @@
+//! `?q=` search terms. The words are taken out of the query here, in Rust, and handed to each
+//! database in the syntax it wants ([`SearchTerms::fts5_query`], [`SearchTerms::tsquery`]):
+//! nothing the user types is ever parsed as query syntax, so `"`, `*`, `&`, `NEAR` or `:`
+//! cannot cause an error or change the meaning.
+
+/// At most this many words are used; more are ignored.
+pub const MAX_WORDS: usize = 8;
+pub const QUERY_MAX: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchTerms(Vec<String>);
+
+impl SearchTerms {
+    /// Words are runs of letters and digits, lower-cased. `None` when there are none (a
+    /// query of punctuation only): such a search matches nothing.
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        if raw.chars().count() > QUERY_MAX {
+            return Err(format!("is too long (maximum is {QUERY_MAX} characters)"));
+        }
+        let words: Vec<String> = raw
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(MAX_WORDS)
+            .map(str::to_lowercase)
+            .collect();
+        Ok((!words.is_empty()).then_some(Self(words)))
+    }
+
+    /// SQLite FTS5: every word, as a quoted prefix (`"rust"* "acti"*`); words side by side
+    /// must all match.
+    pub fn fts5_query(&self) -> String {
+        self.0
+            .iter()
+            .map(|w| format!("\"{w}\"*"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// PostgreSQL `to_tsquery`: the same words as prefixes joined by AND (`rust:* & acti:*`).
+    pub fn tsquery(&self) -> String {
+        self.0
+            .iter()
+            .map(|w| format!("{w}:*"))
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_syntax_is_never_passed_through() {
+        let terms = SearchTerms::parse("Rust \"NEAR\" a*b & c:d").unwrap().unwrap();
+        assert_eq!(terms.fts5_query(), r#""rust"* "near"* "a"* "b"* "c"* "d"*"#);
+        assert_eq!(terms.tsquery(), "rust:* & near:* & a:* & b:* & c:* & d:*");
+    }
+
+    #[test]
+    fn punctuation_only_is_no_words() {
+        assert_eq!(SearchTerms::parse("!!! ***").unwrap(), None);
+        assert_eq!(SearchTerms::parse("").unwrap(), None);
+        assert!(SearchTerms::parse(&"x".repeat(QUERY_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn unicode_words_are_kept() {
+        let terms = SearchTerms::parse("Привет, мир").unwrap().unwrap();
+        assert_eq!(terms.tsquery(), "привет:* & мир:*");
+    }
+}

@@ -1,0 +1,61 @@
+//! URL slugs from titles. The `slug` crate transliterates Unicode (`Привет мир` →
+//! `privet-mir`, `Ünïcödé` → `unicode`), lower-cases and joins words with `-`.
+//!
+//! Uniqueness is not checked here: the insert tries [`base`], and when the unique index
+//! refuses it (an equal title, maybe posted at the same instant), retries with
+//! [`with_suffix`]. A check-then-insert would let two equal titles race to the same slug.
+
+use rand::Rng;
+
+/// Long titles make long URLs; the slug keeps the first words.
+const MAX_LEN: usize = 80;
+
+pub fn base(title: &str) -> String {
+    let mut slug = slug::slugify(title);
+    if slug.len() > MAX_LEN {
+        let cut = slug[..MAX_LEN].rfind('-').unwrap_or(MAX_LEN);
+        slug.truncate(cut);
+    }
+    if slug.is_empty() {
+        // A title of emoji or punctuation only.
+        slug.push_str("article");
+    }
+    slug
+}
+
+/// `base` plus `-` and six random base-36 characters (2 billion possibilities).
+pub fn with_suffix(base: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rng();
+    let suffix: String = (0..6)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{base}-{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_become_ascii_slugs() {
+        assert_eq!(base("How to train your dragon"), "how-to-train-your-dragon");
+        assert_eq!(base("Привет мир"), "privet-mir");
+        assert_eq!(base("  Hello, World!! "), "hello-world");
+        assert_eq!(base("🦀🦀"), "article");
+        assert_eq!(base("<script>alert(1)</script>"), "script-alert-1-script");
+    }
+
+    #[test]
+    fn long_titles_are_cut_at_a_word() {
+        let slug = base(&"word ".repeat(100));
+        assert!(slug.len() <= MAX_LEN && !slug.ends_with('-'), "{slug}");
+    }
+
+    #[test]
+    fn suffixes_differ() {
+        let (a, b) = (with_suffix("x"), with_suffix("x"));
+        assert_ne!(a, b);
+        assert!(a.starts_with("x-") && a.len() == 8);
+    }
+}

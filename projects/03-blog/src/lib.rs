@@ -1,0 +1,28 @@
+//! # blog — capstone 3: the RealWorld "Conduit" API
+//!
+//! A tour, in the order a request meets the code:
+//!
+//! - [`startup`] — builds the server: database, accounts (`Authorization: Token`), the
+//!   RealWorld error format, routes.
+//! - [`routes`] — one file per resource: [`routes::users`], [`routes::profiles`],
+//!   [`routes::articles`] (lists, feed, search, favorites), [`routes::comments`],
+//!   [`routes::tags`], and [`routes::pages`] (server-rendered HTML for readers). CORS for
+//!   browser front ends is set up in [`routes::configure`].
+//! - [`domain`] — input parsed once: usernames, bios, image URLs, article text, tags, search
+//!   terms; [`domain::slug`] (titles to unique slugs) and [`domain::markdown`] (Markdown to
+//!   sanitized HTML).
+//! - [`db`] — the schema and the queries: [`db::articles::list`] is where a page of articles
+//!   costs four queries whatever its length, and where the two databases' full-text search
+//!   differ; favorites and follows are rows with composite keys.
+//! - [`error`] — the kit's one error type, rendered as RealWorld's `{"errors": {…}}`.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,430 @@
+//! `/api/articles`: lists (with filters and search), the feed, one article, writes, favorites.
+
+use actix_web::{HttpResponse, web};
+use backend_kit::auth::{AuthUser, MaybeAuthUser};
+use backend_kit::db::Database;
+use backend_kit::http::{FieldErrors, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::articles::{self as queries, Article, Changes, Filter, NewArticle};
+use crate::domain::{ArticleText, SearchTerms, TagList, markdown};
+use crate::error::ApiError;
+use crate::openapi::{BodyErrors, Errors, OwnedErrors};
+use crate::routes::profiles::ProfileBody;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ArticleEnvelope<T> {
+    pub article: T,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewArticleBody {
+    #[schema(value_type = String, required = true, max_length = 200, example = "How to train your dragon")]
+    pub title: Option<String>,
+    #[schema(value_type = String, required = true, max_length = 500, example = "Ever wonder how?")]
+    pub description: Option<String>,
+    /// Markdown, kept verbatim; up to 50 000 characters.
+    #[schema(value_type = String, required = true, max_length = 50000, example = "You have to believe")]
+    pub body: Option<String>,
+    /// Up to 10 tags of up to 40 characters; duplicates dropped, sorted.
+    #[schema(max_items = 10, example = json!(["dragons", "training"]))]
+    pub tag_list: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateArticleBody {
+    /// A new title gives the article a new slug.
+    #[schema(max_length = 200)]
+    pub title: Option<String>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+    #[schema(max_length = 50000)]
+    pub body: Option<String>,
+    /// Replaces the tags (extension: the spec cannot change tags).
+    #[schema(max_items = 10)]
+    pub tag_list: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticleBody {
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    /// The Markdown as written. Single-article answers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The body rendered to HTML and sanitized (safe to insert into a page). Single-article
+    /// answers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
+    /// Sorted, without duplicates.
+    pub tag_list: Vec<String>,
+    #[serde(serialize_with = "backend_kit::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2026-01-02T03:04:05.678901Z")]
+    pub created_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "backend_kit::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2026-01-02T03:04:05.678901Z")]
+    pub updated_at: chrono::NaiveDateTime,
+    pub favorited: bool,
+    pub favorites_count: i64,
+    pub author: ProfileBody,
+}
+
+impl ArticleBody {
+    pub fn new(article: Article, body_html: Option<String>) -> Self {
+        let row = article.row;
+        Self {
+            slug: row.slug,
+            title: row.title,
+            description: row.description,
+            body: article.body,
+            body_html,
+            tag_list: article.tags,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            favorited: row.favorited,
+            favorites_count: row.favorites_count.into(),
+            author: article.author.into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleResponse {
+    pub article: ArticleBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticlesResponse {
+    /// Most recent first; without `body` and `bodyHtml`.
+    pub articles: Vec<ArticleBody>,
+    /// How many articles match in all (not the length of this page).
+    pub articles_count: i64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only articles with this tag.
+    tag: Option<String>,
+    /// Only articles by this username.
+    author: Option<String>,
+    /// Only articles this username favorited.
+    favorited: Option<String>,
+    /// Full-text search over title, description and body (every word must match, as a prefix).
+    #[param(max_length = 200)]
+    q: Option<String>,
+    /// 1–100, default 20.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+    /// Default 0.
+    #[param(value_type = Option<i64>, minimum = 0)]
+    offset: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedParams {
+    /// 1–100, default 20.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+    /// Default 0.
+    #[param(value_type = Option<i64>, minimum = 0)]
+    offset: Option<String>,
+}
+
+async fn respond_list(
+    db: &Database,
+    filter: Filter,
+    (limit, offset): (i64, i64),
+    viewer: Option<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (articles, total) = db
+        .run(move |conn| queries::list(conn, &filter, limit, offset, viewer).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(ArticlesResponse {
+        articles: articles.into_iter().map(|a| ArticleBody::new(a, None)).collect(),
+        articles_count: total,
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/articles", tag = "articles",
+    params(ListParams),
+    security((), ("Token" = [])),
+    responses(
+        (status = 200, description = "A page of articles, most recent first", body = ArticlesResponse),
+        (status = 401, description = "A token was sent and is invalid", body = Errors),
+        (status = 422, description = "Bad limit, offset or q", body = Errors),
+    )
+)]
+pub async fn list(
+    db: web::Data<Database>,
+    params: web::Query<ListParams>,
+    viewer: MaybeAuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let params = params.into_inner();
+    let page = super::page(params.limit.as_deref(), params.offset.as_deref())?;
+    let search = match super::non_empty(params.q) {
+        None => None,
+        Some(q) => match SearchTerms::parse(&q).map_err(|e| ApiError::invalid("q", e))? {
+            Some(terms) => Some(terms),
+            // Only punctuation: no word to look for, so nothing matches.
+            None => {
+                return Ok(HttpResponse::Ok().json(ArticlesResponse {
+                    articles: Vec::new(),
+                    articles_count: 0,
+                }));
+            }
+        },
+    };
+    let filter = Filter {
+        tag: super::non_empty(params.tag),
+        author: super::non_empty(params.author),
+        favorited_by: super::non_empty(params.favorited),
+        search,
+        followed_by: None,
+    };
+    respond_list(&db, filter, page, viewer.0.map(|u| u.id)).await
+}
+
+#[utoipa::path(
+    get, path = "/api/articles/feed", tag = "articles",
+    params(FeedParams),
+    security(("Token" = [])),
+    responses(
+        (status = 200, description = "Articles by the users the caller follows, most recent first", body = ArticlesResponse),
+        (status = 401, description = "No valid token", body = Errors),
+        (status = 422, description = "Bad limit or offset", body = Errors),
+    )
+)]
+pub async fn feed(
+    db: web::Data<Database>,
+    params: web::Query<FeedParams>,
+    caller: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let page = super::page(params.limit.as_deref(), params.offset.as_deref())?;
+    let filter = Filter {
+        followed_by: Some(caller.id),
+        ..Filter::default()
+    };
+    respond_list(&db, filter, page, Some(caller.id)).await
+}
+
+/// One article with its body and `bodyHtml`. Rendering runs on a blocking thread: a long
+/// body takes milliseconds to render and sanitize, which must not hold an actix worker.
+pub(crate) async fn load(db: &Database, slug: String, viewer: Option<i64>) -> Result<ArticleBody, ApiError> {
+    let article = db
+        .run(move |conn| queries::by_slug(conn, &slug, viewer).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let body = article.body.clone().unwrap_or_default();
+    let html = web::block(move || markdown::to_safe_html(&body)).await?;
+    Ok(ArticleBody::new(article, Some(html)))
+}
+
+async fn respond_one(db: &Database, slug: String, viewer: Option<i64>) -> Result<HttpResponse, ApiError> {
+    let article = load(db, slug, viewer).await?;
+    Ok(HttpResponse::Ok().json(ArticleResponse { article }))
+}
+
+#[utoipa::path(
+    get, path = "/api/articles/{slug}", tag = "articles",
+    params(("slug" = String, Path)),
+    security((), ("Token" = [])),
+    responses(
+        (status = 200, description = "The article, with body and bodyHtml", body = ArticleResponse),
+        (status = 401, description = "A token was sent and is invalid", body = Errors),
+        (status = 404, description = "No such article", body = Errors),
+    )
+)]
+pub async fn get(
+    db: web::Data<Database>,
+    slug: web::Path<String>,
+    viewer: MaybeAuthUser,
+) -> Result<HttpResponse, ApiError> {
+    respond_one(&db, slug.into_inner(), viewer.0.map(|u| u.id)).await
+}
+
+#[utoipa::path(
+    post, path = "/api/articles", tag = "articles",
+    security(("Token" = [])),
+    request_body = inline(ArticleEnvelope<NewArticleBody>),
+    responses(
+        (status = 201, description = "Created; the slug comes from the title", body = ArticleResponse),
+        (status = 401, description = "No valid token", body = Errors),
+        (status = 422, description = "Invalid input", body = Errors),
+        BodyErrors,
+    )
+)]
+pub async fn create(
+    db: web::Data<Database>,
+    caller: AuthUser,
+    body: Json<ArticleEnvelope<NewArticleBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let new = body.into_inner().article;
+    let mut errors = FieldErrors::default();
+    let text = ArticleText::parse(
+        errors.required("title", new.title.as_deref()),
+        errors.required("description", new.description.as_deref()),
+        errors.required("body", new.body.as_deref()),
+        &mut errors,
+    );
+    let tags = errors.check("tagList", TagList::parse(new.tag_list.as_deref().unwrap_or_default()));
+    let (Some(title), Some(description), Some(body), Some(tags)) =
+        (text.title, text.description, text.body, tags)
+    else {
+        return Err(ApiError::validation(errors));
+    };
+    let author = caller.id;
+    let slug = db
+        .run(move |conn| {
+            let new = NewArticle {
+                title: &title,
+                description: &description,
+                body: &body,
+                tags: tags.as_slice(),
+            };
+            queries::create(conn, author, &new).map_err(ApiError::from_caller_insert)
+        })
+        .await?;
+    let article = load(&db, slug, Some(author)).await?;
+    Ok(HttpResponse::Created().json(ArticleResponse { article }))
+}
+
+/// The article's id if the caller wrote it: `404` when there is no such article, `403` when
+/// it is someone else's.
+async fn own_article(db: &Database, slug: String, caller: i64) -> Result<i64, ApiError> {
+    let (id, author) = db
+        .run(move |conn| queries::owner_of(conn, &slug).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if author == caller { Ok(id) } else { Err(ApiError::Forbidden) }
+}
+
+#[utoipa::path(
+    put, path = "/api/articles/{slug}", tag = "articles",
+    params(("slug" = String, Path)),
+    security(("Token" = [])),
+    request_body = inline(ArticleEnvelope<UpdateArticleBody>),
+    responses(
+        (status = 200, description = "Changed (a new title means a new slug)", body = ArticleResponse),
+        (status = 422, description = "Invalid input", body = Errors),
+        OwnedErrors,
+        BodyErrors,
+    )
+)]
+pub async fn update(
+    db: web::Data<Database>,
+    slug: web::Path<String>,
+    caller: AuthUser,
+    body: Json<ArticleEnvelope<UpdateArticleBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let update = body.into_inner().article;
+    let mut errors = FieldErrors::default();
+    let text = ArticleText::parse(
+        update.title.as_deref(),
+        update.description.as_deref(),
+        update.body.as_deref(),
+        &mut errors,
+    );
+    let tags = match update.tag_list {
+        Some(raw) => errors.check("tagList", TagList::parse(&raw)).map(Some),
+        None => Some(None),
+    };
+    let Some(tags) = tags.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let id = own_article(&db, slug.into_inner(), caller.id).await?;
+    let changes = Changes {
+        title: text.title,
+        description: text.description,
+        body: text.body,
+        tags: tags.map(|t| t.as_slice().to_vec()),
+    };
+    let slug = db
+        .run(move |conn| queries::update(conn, id, &changes).map_err(ApiError::from))
+        .await?;
+    respond_one(&db, slug, Some(caller.id)).await
+}
+
+#[utoipa::path(
+    delete, path = "/api/articles/{slug}", tag = "articles",
+    params(("slug" = String, Path)),
+    security(("Token" = [])),
+    responses(
+        (status = 204, description = "Deleted, with its comments and favorites"),
+        OwnedErrors,
+    )
+)]
+pub async fn delete(
+    db: web::Data<Database>,
+    slug: web::Path<String>,
+    caller: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let id = own_article(&db, slug.into_inner(), caller.id).await?;
+    db.run(move |conn| queries::delete(conn, id).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    post, path = "/api/articles/{slug}/favorite", tag = "articles",
+    params(("slug" = String, Path)),
+    security(("Token" = [])),
+    responses(
+        (status = 200, description = "Favorited (twice counts once)", body = ArticleResponse),
+        (status = 401, description = "No valid token", body = Errors),
+        (status = 404, description = "No such article", body = Errors),
+    )
+)]
+pub async fn favorite(
+    db: web::Data<Database>,
+    slug: web::Path<String>,
+    caller: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    set_favorite(db, slug.into_inner(), caller.id, true).await
+}
+
+#[utoipa::path(
+    delete, path = "/api/articles/{slug}/favorite", tag = "articles",
+    params(("slug" = String, Path)),
+    security(("Token" = [])),
+    responses(
+        (status = 200, description = "Unfavorited (also when it was not)", body = ArticleResponse),
+        (status = 401, description = "No valid token", body = Errors),
+        (status = 404, description = "No such article", body = Errors),
+    )
+)]
+pub async fn unfavorite(
+    db: web::Data<Database>,
+    slug: web::Path<String>,
+    caller: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    set_favorite(db, slug.into_inner(), caller.id, false).await
+}
+
+async fn set_favorite(
+    db: web::Data<Database>,
+    slug: String,
+    me: i64,
+    favorite: bool,
+) -> Result<HttpResponse, ApiError> {
+    let lookup = slug.clone();
+    db.run(move |conn| {
+        let (id, _) = queries::owner_of(conn, &lookup)?.ok_or(ApiError::NotFound)?;
+        if favorite {
+            queries::favorite(conn, me, id)?;
+        } else {
+            queries::unfavorite(conn, me, id)?;
+        }
+        Ok::<_, ApiError>(())
+    })
+    .await?;
+    respond_one(&db, slug, Some(me)).await
+}

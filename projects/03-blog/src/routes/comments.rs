@@ -1,0 +1,167 @@
+//! `/api/articles/{slug}/comments`: read by anyone, written by users, deleted by their author.
+
+use actix_web::{HttpResponse, web};
+use backend_kit::auth::{AuthUser, MaybeAuthUser};
+use backend_kit::db::Database;
+use backend_kit::http::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::articles as article_queries;
+use crate::db::comments::{self as queries, Comment};
+use crate::domain::CommentBody;
+use crate::error::ApiError;
+use crate::openapi::{BodyErrors, Errors, OwnedErrors};
+use crate::routes::profiles::ProfileBody;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommentEnvelope {
+    pub comment: NewComment,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewComment {
+    /// 1–5 000 characters, kept verbatim.
+    #[schema(value_type = String, required = true, max_length = 5000, example = "Thank you so much!")]
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentBodyJson {
+    pub id: i64,
+    #[serde(serialize_with = "backend_kit::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2026-01-02T03:04:05.678901Z")]
+    pub created_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "backend_kit::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime, example = "2026-01-02T03:04:05.678901Z")]
+    pub updated_at: chrono::NaiveDateTime,
+    pub body: String,
+    pub author: ProfileBody,
+}
+
+impl From<Comment> for CommentBodyJson {
+    fn from(c: Comment) -> Self {
+        Self {
+            id: c.row.id,
+            created_at: c.row.created_at,
+            updated_at: c.row.updated_at,
+            body: c.row.body,
+            author: c.author.into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentResponse {
+    pub comment: CommentBodyJson,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentsResponse {
+    /// Most recent first.
+    pub comments: Vec<CommentBodyJson>,
+}
+
+/// The comments of an article (two queries, whatever their number); `None` if no such slug.
+pub(crate) async fn load(
+    db: &Database,
+    slug: String,
+    viewer: Option<i64>,
+) -> Result<Vec<CommentBodyJson>, ApiError> {
+    let comments = db
+        .run(move |conn| {
+            let (article, _) = article_queries::owner_of(conn, &slug)?.ok_or(ApiError::NotFound)?;
+            queries::list(conn, article, viewer).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(comments.into_iter().map(Into::into).collect())
+}
+
+#[utoipa::path(
+    get, path = "/api/articles/{slug}/comments", tag = "comments",
+    params(("slug" = String, Path)),
+    security((), ("Token" = [])),
+    responses(
+        (status = 200, description = "The article's comments, most recent first", body = CommentsResponse),
+        (status = 401, description = "A token was sent and is invalid", body = Errors),
+        (status = 404, description = "No such article", body = Errors),
+    )
+)]
+pub async fn list(
+    db: web::Data<Database>,
+    slug: web::Path<String>,
+    viewer: MaybeAuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let comments = load(&db, slug.into_inner(), viewer.0.map(|u| u.id)).await?;
+    Ok(HttpResponse::Ok().json(CommentsResponse { comments }))
+}
+
+#[utoipa::path(
+    post, path = "/api/articles/{slug}/comments", tag = "comments",
+    params(("slug" = String, Path)),
+    security(("Token" = [])),
+    request_body = CommentEnvelope,
+    responses(
+        (status = 200, description = "Added (the spec answers 200, not 201)", body = CommentResponse),
+        (status = 401, description = "No valid token", body = Errors),
+        (status = 404, description = "No such article", body = Errors),
+        (status = 422, description = "Empty or too long", body = Errors),
+        BodyErrors,
+    )
+)]
+pub async fn create(
+    db: web::Data<Database>,
+    slug: web::Path<String>,
+    caller: AuthUser,
+    body: Json<CommentEnvelope>,
+) -> Result<HttpResponse, ApiError> {
+    let text = body
+        .into_inner()
+        .comment
+        .body
+        .ok_or_else(|| ApiError::invalid("body", "is required"))
+        .and_then(|b| CommentBody::parse(&b).map_err(|e| ApiError::invalid("body", e)))?;
+    let slug = slug.into_inner();
+    let author = caller.id;
+    let comment = db
+        .run(move |conn| {
+            let (article, _) = article_queries::owner_of(conn, &slug)?.ok_or(ApiError::NotFound)?;
+            queries::create(conn, article, author, &text.into_inner())
+                .map_err(ApiError::from_caller_insert)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(CommentResponse {
+        comment: comment.into(),
+    }))
+}
+
+#[utoipa::path(
+    delete, path = "/api/articles/{slug}/comments/{id}", tag = "comments",
+    params(("slug" = String, Path), ("id" = i64, Path)),
+    security(("Token" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        OwnedErrors,
+    )
+)]
+pub async fn delete(
+    db: web::Data<Database>,
+    path: web::Path<(String, String)>,
+    caller: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, id) = path.into_inner();
+    // A comment id that is not a number names no comment: 404, like an unknown one.
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    let me = caller.id;
+    db.run(move |conn| {
+        let (article, _) = article_queries::owner_of(conn, &slug)?.ok_or(ApiError::NotFound)?;
+        match queries::author_of(conn, article, id)? {
+            None => Err(ApiError::NotFound),
+            Some(author) if author != me => Err(ApiError::Forbidden),
+            Some(_) => queries::delete(conn, id).map_err(ApiError::from),
+        }
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

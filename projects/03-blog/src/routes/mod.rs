@@ -1,0 +1,141 @@
+//! URL → handler, grouped by resource. The RealWorld API lives under `/api` (with CORS, for
+//! browser front ends on other origins); the reading pages at `/` and `/articles/{slug}`.
+
+pub mod articles;
+pub mod comments;
+pub mod pages;
+pub mod profiles;
+pub mod tags;
+pub mod users;
+
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::http::{Method, header};
+use actix_web::{HttpRequest, web};
+use backend_kit::auth::Auth;
+use backend_kit::http::method_not_allowed;
+use backend_kit::rate_limit::RateLimiter;
+
+use crate::config::CorsOrigins;
+use crate::error::ApiError;
+
+pub fn configure(cfg: &mut web::ServiceConfig, auth_limiter: &Arc<RateLimiter>, cors: &CorsOrigins) {
+    let limited = || auth_limiter.middleware();
+    cfg.service(
+        web::scope("/api")
+            .wrap(cors_policy(cors))
+            .service(resource("/users").route(web::post().to(users::register).wrap(limited())))
+            .service(resource("/users/login").route(web::post().to(users::login).wrap(limited())))
+            .service(
+                resource("/users/refresh").route(web::post().to(users::refresh).wrap(limited())),
+            )
+            .service(resource("/users/logout").route(web::post().to(users::logout)))
+            .service(
+                resource("/user")
+                    .route(web::get().to(users::current))
+                    .route(web::put().to(users::update)),
+            )
+            .service(resource("/profiles/{username}").route(web::get().to(profiles::get)))
+            .service(
+                resource("/profiles/{username}/follow")
+                    .route(web::post().to(profiles::follow))
+                    .route(web::delete().to(profiles::unfollow)),
+            )
+            .service(
+                resource("/articles")
+                    .route(web::get().to(articles::list))
+                    .route(web::post().to(articles::create)),
+            )
+            // Before `/articles/{slug}`, which would take "feed" for a slug.
+            .service(resource("/articles/feed").route(web::get().to(articles::feed)))
+            .service(
+                resource("/articles/{slug}")
+                    .route(web::get().to(articles::get))
+                    .route(web::put().to(articles::update))
+                    .route(web::delete().to(articles::delete)),
+            )
+            .service(
+                resource("/articles/{slug}/favorite")
+                    .route(web::post().to(articles::favorite))
+                    .route(web::delete().to(articles::unfavorite)),
+            )
+            .service(
+                resource("/articles/{slug}/comments")
+                    .route(web::get().to(comments::list))
+                    .route(web::post().to(comments::create)),
+            )
+            .service(
+                resource("/articles/{slug}/comments/{id}")
+                    .route(web::delete().to(comments::delete)),
+            )
+            .service(resource("/tags").route(web::get().to(tags::list))),
+    )
+    .service(resource("/").route(web::get().to(pages::index)))
+    .service(resource("/style.css").route(web::get().to(pages::stylesheet)))
+    .service(resource("/articles/{slug}").route(web::get().to(pages::article)));
+}
+
+/// A resource whose other methods answer `405` in the project's format.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Browsers ask before a cross-origin request with `Authorization` or a JSON body (the
+/// preflight `OPTIONS`); this answers it for the configured origins, and only for the methods
+/// and headers the API uses. No cookies are involved (the token travels in a header), so
+/// credentials stay off.
+fn cors_policy(origins: &CorsOrigins) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .max_age(3600);
+    match origins {
+        CorsOrigins::Any => cors.allow_any_origin().send_wildcard(),
+        CorsOrigins::List(list) => list
+            .iter()
+            .fold(cors, |cors, origin| cors.allowed_origin(origin)),
+    }
+}
+
+/// The access token the request came with, to hand back in `{"user": {"token"}}` (the
+/// extractor has already checked it).
+fn presented_token(req: &HttpRequest, auth: &Auth) -> String {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| auth.scheme().token(v))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `limit` and `offset` of a list: `limit` 1–100 (default 20), `offset` ≥ 0 (default 0).
+pub const LIMIT_DEFAULT: i64 = 20;
+pub const LIMIT_MAX: i64 = 100;
+
+fn page(limit: Option<&str>, offset: Option<&str>) -> Result<(i64, i64), ApiError> {
+    let limit = match limit {
+        None | Some("") => LIMIT_DEFAULT,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=LIMIT_MAX).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid("limit", format!("must be an integer from 1 to {LIMIT_MAX}"))
+            })?,
+    };
+    let offset = match offset {
+        None | Some("") => 0,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ApiError::invalid("offset", "must be a non-negative integer"))?,
+    };
+    Ok((limit, offset))
+}
+
+/// A query parameter sent empty (`?tag=`) filters nothing.
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}

@@ -1,0 +1,66 @@
+//! Reading pages for people: `GET /` (the latest articles) and `GET /articles/{slug}` (one
+//! article with its comments), rendered on the server from askama templates
+//! (`templates/`, checked at compile time). No JavaScript, nothing from a CDN. Every piece of
+//! user text goes through askama's HTML escaping; the only markup inserted as is is
+//! `bodyHtml`, which ammonia has sanitized.
+
+use actix_web::{HttpResponse, http::header::ContentType, web};
+use askama::Template;
+use backend_kit::db::Database;
+
+use crate::db::articles::{self as queries, Filter};
+use crate::error::ApiError;
+use crate::routes::articles::{self, ArticleBody};
+use crate::routes::comments::{self, CommentBodyJson};
+
+const LATEST: i64 = 20;
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage {
+    articles: Vec<ArticleBody>,
+    tags: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "article.html")]
+struct ArticlePage {
+    article: ArticleBody,
+    comments: Vec<CommentBodyJson>,
+}
+
+fn html(page: &impl Template) -> Result<HttpResponse, ApiError> {
+    let body = page.render().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(body))
+}
+
+pub async fn index(db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
+    let (latest, tags) = db
+        .run(|conn| {
+            let (latest, _) = queries::list(conn, &Filter::default(), LATEST, 0, None)?;
+            let tags = queries::popular_tags(conn, 20)?;
+            Ok::<_, ApiError>((latest, tags))
+        })
+        .await?;
+    let articles = latest.into_iter().map(|a| ArticleBody::new(a, None)).collect();
+    html(&IndexPage { articles, tags })
+}
+
+pub async fn article(
+    db: web::Data<Database>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug.into_inner();
+    let article = articles::load(&db, slug.clone(), None).await?;
+    let comments = comments::load(&db, slug, None).await?;
+    html(&ArticlePage { article, comments })
+}
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../templates/style.css"))
+}

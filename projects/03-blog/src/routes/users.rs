@@ -1,0 +1,290 @@
+//! `/api/users` (register), `/api/users/login`, `/api/user` (read and change the caller), and
+//! the refresh-token extension (`/api/users/refresh`, `/api/users/logout`) that RealWorld
+//! front ends ignore. Accounts are the kit's: bcrypt, the same JWT, the same refresh tokens.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use backend_kit::auth::{AccountChanges, Auth, AuthUser, Email, Password, TokenPair, User};
+use backend_kit::db::Database;
+use backend_kit::http::{FieldErrors, Json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::profiles;
+use crate::domain::{Bio, ImageUrl, Username};
+use crate::error::ApiError;
+use crate::openapi::{BodyErrors, Errors};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserEnvelope<T> {
+    pub user: T,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewUser {
+    /// 1–40 of `A–Z a–z 0–9 _ -`.
+    #[schema(value_type = String, required = true, max_length = 40, example = "jake")]
+    pub username: Option<String>,
+    #[schema(value_type = String, required = true, example = "jake@jake.jake")]
+    pub email: Option<String>,
+    /// 8 to 72 bytes.
+    #[schema(value_type = String, required = true, format = Password, example = "jakejake")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginUser {
+    #[schema(value_type = String, required = true, example = "jake@jake.jake")]
+    pub email: Option<String>,
+    #[schema(value_type = String, required = true, format = Password, example = "jakejake")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUser {
+    pub email: Option<String>,
+    #[schema(max_length = 40)]
+    pub username: Option<String>,
+    #[schema(format = Password)]
+    pub password: Option<String>,
+    /// Up to 1 000 characters; "" clears it.
+    #[schema(max_length = 1000)]
+    pub bio: Option<String>,
+    /// An http(s) URL of up to 2 048 characters; "" clears it.
+    #[schema(max_length = 2048)]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    #[schema(value_type = String, required = true)]
+    pub refresh_token: Option<String>,
+}
+
+/// `{"user": …}` in every answer about the caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    pub user: UserBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserBody {
+    pub email: String,
+    /// The access token (a JWT, 15 minutes): `Authorization: Token <token>`.
+    pub token: String,
+    pub username: String,
+    pub bio: String,
+    pub image: String,
+    /// Extension: exchange it at `/api/users/refresh` for a new pair. Only in answers that
+    /// start or renew a session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+fn respond(user: User, profile: Option<profiles::Profile>, token: String, refresh: Option<String>) -> UserResponse {
+    let (bio, image) = profile
+        .map(|p| (p.bio.unwrap_or_default(), p.image.unwrap_or_default()))
+        .unwrap_or_default();
+    UserResponse {
+        user: UserBody {
+            email: user.email,
+            token,
+            username: user.username.unwrap_or(user.name),
+            bio,
+            image,
+            refresh_token: refresh,
+        },
+    }
+}
+
+async fn profile_of(db: &Database, id: i64) -> Result<Option<profiles::Profile>, ApiError> {
+    db.run(move |conn| profiles::by_id(conn, id, None).map_err(ApiError::from))
+        .await
+}
+
+async fn with_session(db: &Database, (user, pair): (User, TokenPair)) -> Result<UserResponse, ApiError> {
+    let profile = profile_of(db, user.id).await?;
+    Ok(respond(user, profile, pair.access_token, Some(pair.refresh_token)))
+}
+
+#[utoipa::path(
+    post, path = "/api/users", tag = "users",
+    request_body = inline(UserEnvelope<NewUser>),
+    responses(
+        (status = 201, description = "Registered and logged in", body = UserResponse),
+        (status = 422, description = "Invalid input, or username or e-mail taken", body = Errors),
+        BodyErrors,
+    )
+)]
+pub async fn register(
+    auth: web::Data<Auth>,
+    db: web::Data<Database>,
+    body: Json<UserEnvelope<NewUser>>,
+) -> Result<HttpResponse, ApiError> {
+    let new = body.into_inner().user;
+    let mut errors = FieldErrors::default();
+    let username = errors
+        .required("username", new.username)
+        .and_then(|u| errors.check("username", Username::parse(&u)));
+    let email = errors
+        .required("email", new.email)
+        .and_then(|e| errors.check("email", Email::parse(&e)));
+    let password = errors
+        .required("password", new.password)
+        .and_then(|p| errors.check("password", Password::parse(p)));
+    let (Some(username), Some(email), Some(password)) = (username, email, password) else {
+        return Err(ApiError::validation(errors));
+    };
+    let session = auth
+        .register_with_username(username.into_inner(), email, password)
+        .await?;
+    Ok(HttpResponse::Created().json(with_session(&db, session).await?))
+}
+
+#[utoipa::path(
+    post, path = "/api/users/login", tag = "users",
+    request_body = inline(UserEnvelope<LoginUser>),
+    responses(
+        (status = 200, description = "Logged in", body = UserResponse),
+        (status = 401, description = "Wrong e-mail or password", body = Errors),
+        (status = 422, description = "Missing fields", body = Errors),
+        BodyErrors,
+    )
+)]
+pub async fn login(
+    auth: web::Data<Auth>,
+    db: web::Data<Database>,
+    body: Json<UserEnvelope<LoginUser>>,
+) -> Result<HttpResponse, ApiError> {
+    let login = body.into_inner().user;
+    let mut errors = FieldErrors::default();
+    let email = errors.required("email", login.email);
+    let password = errors.required("password", login.password);
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(ApiError::validation(errors));
+    };
+    let session = auth.login(&email, &password).await?;
+    Ok(HttpResponse::Ok().json(with_session(&db, session).await?))
+}
+
+#[utoipa::path(
+    get, path = "/api/user", tag = "users",
+    security(("Token" = [])),
+    responses(
+        (status = 200, description = "The caller", body = UserResponse),
+        (status = 401, description = "No valid token", body = Errors),
+    )
+)]
+pub async fn current(
+    req: HttpRequest,
+    caller: AuthUser,
+    auth: web::Data<Auth>,
+    db: web::Data<Database>,
+) -> Result<HttpResponse, ApiError> {
+    // A valid token of an account deleted since: as good as no token.
+    let user = auth.find_user(caller.id).await?.ok_or(ApiError::Unauthorized)?;
+    let profile = profile_of(&db, caller.id).await?;
+    let token = super::presented_token(&req, &auth);
+    Ok(HttpResponse::Ok().json(respond(user, profile, token, None)))
+}
+
+#[utoipa::path(
+    put, path = "/api/user", tag = "users",
+    security(("Token" = [])),
+    request_body = inline(UserEnvelope<UpdateUser>),
+    responses(
+        (status = 200, description = "The caller, changed", body = UserResponse),
+        (status = 401, description = "No valid token", body = Errors),
+        (status = 422, description = "Invalid input, or username or e-mail taken", body = Errors),
+        BodyErrors,
+    )
+)]
+pub async fn update(
+    req: HttpRequest,
+    caller: AuthUser,
+    auth: web::Data<Auth>,
+    db: web::Data<Database>,
+    body: Json<UserEnvelope<UpdateUser>>,
+) -> Result<HttpResponse, ApiError> {
+    let update = body.into_inner().user;
+    let mut errors = FieldErrors::default();
+    let changes = AccountChanges {
+        email: update
+            .email
+            .and_then(|e| errors.check("email", Email::parse(&e))),
+        username: update
+            .username
+            .and_then(|u| errors.check("username", Username::parse(&u)))
+            .map(Username::into_inner),
+        password: update
+            .password
+            .and_then(|p| errors.check("password", Password::parse(p))),
+    };
+    let bio = update
+        .bio
+        .and_then(|b| errors.check("bio", Bio::parse(&b)))
+        .map(Bio::into_inner);
+    let image = update
+        .image
+        .and_then(|i| errors.check("image", ImageUrl::parse(&i)))
+        .map(ImageUrl::into_inner);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let user = auth.update_account(caller.id, changes).await?;
+    let id = caller.id;
+    let profile = db
+        .run(move |conn| {
+            profiles::update(conn, id, bio, image)?;
+            profiles::by_id(conn, id, None).map_err(ApiError::from)
+        })
+        .await?;
+    let token = super::presented_token(&req, &auth);
+    Ok(HttpResponse::Ok().json(respond(user, profile, token, None)))
+}
+
+#[utoipa::path(
+    post, path = "/api/users/refresh", tag = "users",
+    request_body = inline(UserEnvelope<RefreshRequest>),
+    responses(
+        (status = 200, description = "A new token pair (the old refresh token is used up)", body = UserResponse),
+        (status = 401, description = "Unknown, used, revoked or expired refresh token", body = Errors),
+        (status = 422, description = "Missing refreshToken", body = Errors),
+        BodyErrors,
+    )
+)]
+pub async fn refresh(
+    auth: web::Data<Auth>,
+    db: web::Data<Database>,
+    body: Json<UserEnvelope<RefreshRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let token = refresh_token(body.into_inner().user)?;
+    let session = auth.refresh(&token).await?;
+    Ok(HttpResponse::Ok().json(with_session(&db, session).await?))
+}
+
+#[utoipa::path(
+    post, path = "/api/users/logout", tag = "users",
+    request_body = inline(UserEnvelope<RefreshRequest>),
+    responses(
+        (status = 204, description = "The session of that refresh token is over"),
+        (status = 422, description = "Missing refreshToken", body = Errors),
+        BodyErrors,
+    )
+)]
+pub async fn logout(
+    auth: web::Data<Auth>,
+    body: Json<UserEnvelope<RefreshRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let token = refresh_token(body.into_inner().user)?;
+    auth.logout(&token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn refresh_token(request: RefreshRequest) -> Result<String, ApiError> {
+    request
+        .refresh_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::invalid("refreshToken", "is required"))
+}
