@@ -300,6 +300,40 @@ pub fn run_migrations(
     }
 }
 
+/// A transaction that writes: on SQLite it starts with `BEGIN IMMEDIATE`, taking the write
+/// lock first. A plain (deferred) `BEGIN` takes it at the first write, and when another
+/// writer committed in between, SQLite answers "database is locked" at once instead of
+/// waiting out `busy_timeout` — concurrent writers then fail instead of queueing. PostgreSQL
+/// needs nothing special. Transactions nested inside it are savepoints, as usual.
+pub fn write_transaction<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let AnyConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let outcome = f(conn);
+    // `f` had the connection; the transaction state lives in the SQLite connection inside.
+    let AnyConnection::Sqlite(sqlite) = conn else {
+        unreachable!("a connection does not change its backend")
+    };
+    match outcome {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite)?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            Err(e)
+        }
+    }
+}
+
 pub type Pool = r2d2::Pool<AnyConnectionManager>;
 
 /// A connection pool plus the knowledge of which backend it talks to. Cheap to clone.

@@ -7,6 +7,7 @@ use serde_json::Value;
 pub struct TestClient {
     pub base_url: String,
     http: reqwest::Client,
+    auth_scheme: &'static str,
 }
 
 /// A response read to the end: status, headers and the body as text and JSON.
@@ -53,7 +54,14 @@ impl TestClient {
                 .pool_max_idle_per_host(0)
                 .build()
                 .expect("build HTTP client"),
+            auth_scheme: "Bearer",
         }
+    }
+
+    /// Sends tokens as `Authorization: <scheme> <token>` (RealWorld's is `Token`).
+    pub fn with_auth_scheme(mut self, scheme: &'static str) -> Self {
+        self.auth_scheme = scheme;
+        self
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -74,7 +82,8 @@ impl TestClient {
         }
     }
 
-    /// A JSON request, with `Authorization: Bearer <token>` when a token is given.
+    /// A JSON request, with `Authorization: Bearer <token>` (or the client's scheme) when a
+    /// token is given.
     pub async fn json(
         &self,
         method: Method,
@@ -84,7 +93,7 @@ impl TestClient {
     ) -> TestResponse {
         let mut request = self.request(method, path);
         if let Some(token) = token {
-            request = request.bearer_auth(token);
+            request = request.header("authorization", format!("{} {token}", self.auth_scheme));
         }
         if let Some(body) = body {
             request = request.json(body);

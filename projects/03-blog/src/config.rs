@@ -50,6 +50,17 @@ impl CorsOrigins {
     }
 }
 
+impl Config {
+    /// Test settings: auth limits high enough for tests that register many users.
+    pub fn for_tests(settings: Settings) -> Self {
+        Self {
+            settings,
+            auth_rate_limit_per_minute: 10_000,
+            cors_origins: CorsOrigins::Any,
+        }
+    }
+}
+
 impl AppConfig for Config {
     fn from_env() -> Result<Self, ConfigError> {
         let env = Env::from_process();

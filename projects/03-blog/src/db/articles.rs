@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use backend_kit::db::{AnyBackend, AnyConnection, Backend};
+use backend_kit::db::{AnyBackend, AnyConnection, Backend, write_transaction};
 use chrono::NaiveDateTime;
 use diesel::dsl::{exists, sql};
 use diesel::prelude::*;
@@ -252,14 +252,14 @@ fn with_unique_slug<T>(
     let base = slug::base(title);
     let mut candidate = base.clone();
     for _ in 1..ATTEMPTS {
-        match conn.transaction(|conn| write(conn, &candidate)) {
+        match write_transaction(conn, |conn| write(conn, &candidate)) {
             Err(e) if violates_unique(&e, "articles", "slug") => {
                 candidate = slug::with_suffix(&base);
             }
             other => return other,
         }
     }
-    conn.transaction(|conn| write(conn, &candidate))
+    write_transaction(conn, |conn| write(conn, &candidate))
 }
 
 pub struct NewArticle<'a> {
@@ -319,12 +319,12 @@ pub fn update(conn: &mut AnyConnection, id: i64, changes: &Changes) -> QueryResu
     };
     match &changes.title {
         Some(title) => with_unique_slug(conn, title, |conn, slug| write(conn, Some(slug))),
-        None => conn.transaction(|conn| write(conn, None)),
+        None => write_transaction(conn, |conn| write(conn, None)),
     }
 }
 
 pub fn delete(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         remove_tags(conn, id)?;
         diesel::delete(articles::table.find(id)).execute(conn)?;
         Ok(())
@@ -405,7 +405,7 @@ pub fn popular_tags(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<Str
 /// transaction, and the count only when the row was new (the composite key refuses a
 /// second favorite, inside a savepoint).
 pub fn favorite(conn: &mut AnyConnection, user: i64, article: i64) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let inserted = conn.transaction(|conn| {
             diesel::insert_into(favorites::table)
                 .values((
@@ -428,7 +428,7 @@ pub fn favorite(conn: &mut AnyConnection, user: i64, article: i64) -> QueryResul
 
 /// Idempotent: the count only drops when a row was deleted.
 pub fn unfavorite(conn: &mut AnyConnection, user: i64, article: i64) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    write_transaction(conn, |conn| {
         let deleted = diesel::delete(favorites::table.find((user, article))).execute(conn)?;
         if deleted > 0 {
             diesel::update(articles::table.find(article))

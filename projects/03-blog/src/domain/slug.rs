@@ -17,7 +17,7 @@ pub fn base(title: &str) -> String {
         slug.truncate(cut);
     }
     if slug.is_empty() {
-        // A title of emoji or punctuation only.
+        // A title of punctuation only.
         slug.push_str("article");
     }
     slug
@@ -42,7 +42,8 @@ mod tests {
         assert_eq!(base("How to train your dragon"), "how-to-train-your-dragon");
         assert_eq!(base("Привет мир"), "privet-mir");
         assert_eq!(base("  Hello, World!! "), "hello-world");
-        assert_eq!(base("🦀🦀"), "article");
+        assert_eq!(base("🦀 rocks"), "crab-rocks");
+        assert_eq!(base("!!! ???"), "article");
         assert_eq!(base("<script>alert(1)</script>"), "script-alert-1-script");
     }
 

@@ -1,0 +1,86 @@
+//! Writes racing each other: counts stay exact, slugs stay unique, nothing fails.
+
+use futures_util::future::join_all;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[actix_web::test]
+async fn twenty_users_favoriting_at_once_count_twenty() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let slug = app.create_article(&ann, "Popular", &[]).await["slug"].as_str().unwrap().to_string();
+    let mut fans = Vec::new();
+    for i in 0..20 {
+        fans.push(app.register(&format!("fan{i}")).await);
+    }
+    let path = format!("/api/articles/{slug}/favorite");
+    let empty = json!({});
+    // Each fan twice, all at once: 40 requests, 20 favorites.
+    let responses = join_all(
+        fans.iter()
+            .chain(fans.iter())
+            .map(|fan| app.client.post(&path, Some(&fan.token), &empty)),
+    )
+    .await;
+    for response in &responses {
+        response.assert_status(200);
+    }
+    let article = app.get(&format!("/api/articles/{slug}"), None).await.json();
+    assert_eq!(article["article"]["favoritesCount"], 20);
+    let favorited = app.get(&format!("/api/articles?favorited={}", fans[3].username), None).await.json();
+    assert_eq!(favorited["articlesCount"], 1);
+
+    // And all at once back: 0.
+    let responses = join_all(fans.iter().map(|fan| app.client.delete(&path, Some(&fan.token)))).await;
+    for response in &responses {
+        response.assert_status(200);
+    }
+    let article = app.get(&format!("/api/articles/{slug}"), None).await.json();
+    assert_eq!(article["article"]["favoritesCount"], 0);
+}
+
+#[actix_web::test]
+async fn equal_titles_posted_at_once_get_distinct_slugs() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    // Also a new tag brought by all of them at once.
+    let responses = join_all((0..10).map(|_| app.post_article(&ann, "Same title", &["fresh"]))).await;
+    let mut slugs: Vec<String> = responses
+        .iter()
+        .map(|r| {
+            r.assert_status(201);
+            r.json()["article"]["slug"].as_str().unwrap().to_string()
+        })
+        .collect();
+    slugs.sort();
+    slugs.dedup();
+    assert_eq!(slugs.len(), 10, "{slugs:?}");
+    assert!(slugs.contains(&"same-title".to_string()));
+    let tagged = app.get("/api/articles?tag=fresh", None).await.json();
+    assert_eq!(tagged["articlesCount"], 10);
+    assert_eq!(app.get("/api/tags", None).await.json()["tags"], json!(["fresh"]));
+}
+
+#[actix_web::test]
+async fn two_writers_updating_one_article_both_succeed_and_one_wins_whole() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let slug = app.create_article(&ann, "Contested", &["a"]).await["slug"].as_str().unwrap().to_string();
+    let path = format!("/api/articles/{slug}");
+    let edits: Vec<_> = (0..6)
+        .map(|i| json!({"article": {"body": format!("version {i}"), "description": format!("description {i}"), "tagList": [format!("v{i}")]}}))
+        .collect();
+    let responses = join_all(edits.iter().map(|edit| app.client.put(&path, Some(&ann.token), edit))).await;
+    for response in &responses {
+        response.assert_status(200);
+    }
+    // Each edit is one transaction: the article shows one writer's body, description and
+    // tags together, never a mix.
+    let article = app.get(&path, None).await.json()["article"].clone();
+    let body = article["body"].as_str().unwrap();
+    let version = body.strip_prefix("version ").unwrap();
+    assert_eq!(article["description"], format!("description {version}"));
+    assert_eq!(article["tagList"], json!([format!("v{version}")]));
+    assert_eq!(app.get("/api/tags", None).await.json()["tags"], json!([format!("v{version}")]));
+}

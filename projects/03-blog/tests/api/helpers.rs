@@ -1,0 +1,102 @@
+//! `spawn_app()` for the blog and one typed helper per common step; the plumbing comes from
+//! `test-support`.
+
+use backend_kit::cli::Capstone;
+use backend_kit::config::Settings;
+use backend_kit::db::Database;
+use blog::{Application, Config};
+use serde_json::{Value, json};
+use test_support::{TestClient, TestDatabase, TestRedis, TestResponse, unique_suffix};
+
+pub struct TestApp {
+    pub client: TestClient,
+    /// The server's own database handle: `statements_run()` counts its queries.
+    pub db: Database,
+    _database: TestDatabase,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let database = TestDatabase::new();
+    let mut settings = Settings::for_tests("blog", database.url().to_string());
+    if let Some(redis) = TestRedis::new() {
+        redis.configure(&mut settings);
+    }
+    if std::env::var_os("TEST_LOG").is_some() {
+        backend_kit::http::telemetry::init(&settings);
+    }
+    let app = Application::build(Config::for_tests(settings))
+        .await
+        .expect("the application builds");
+    let port = app.port();
+    let db = app.database().clone();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        client: TestClient::new(port).with_auth_scheme("Token"),
+        db,
+        _database: database,
+    }
+}
+
+/// A registered user: its handle and access token.
+pub struct User {
+    pub username: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub async fn register(&self, prefix: &str) -> User {
+        let username = format!("{prefix}_{}", unique_suffix());
+        let response = self
+            .client
+            .post(
+                "/api/users",
+                None,
+                &json!({"user": {"username": username, "email": format!("{username}@example.com"), "password": "password-123"}}),
+            )
+            .await;
+        response.assert_status(201);
+        let token = response.json()["user"]["token"].as_str().expect("token").to_string();
+        User { username, token }
+    }
+
+    pub async fn create_article(&self, author: &User, title: &str, tags: &[&str]) -> Value {
+        let response = self.post_article(author, title, tags).await;
+        response.assert_status(201);
+        response.json()["article"].clone()
+    }
+
+    pub async fn post_article(&self, author: &User, title: &str, tags: &[&str]) -> TestResponse {
+        self.client
+            .post(
+                "/api/articles",
+                Some(&author.token),
+                &json!({"article": {"title": title, "description": "about it", "body": "Some *Markdown*.", "tagList": tags}}),
+            )
+            .await
+    }
+
+    pub async fn get(&self, path: &str, user: Option<&User>) -> TestResponse {
+        self.client.get(path, user.map(|u| u.token.as_str())).await
+    }
+}
+
+/// Asserts a RealWorld error: the status, and `{"errors": {field: [..]}}` naming `field`.
+pub fn assert_error(response: &TestResponse, status: u16, field: &str) {
+    response.assert_status(status);
+    let errors = &response.json()["errors"];
+    assert!(
+        errors[field].as_array().is_some_and(|a| !a.is_empty()),
+        "expected errors.{field} in {}",
+        response.text
+    );
+}
+
+/// The slugs of a list answer, in order.
+pub fn slugs(list: &Value) -> Vec<String> {
+    list["articles"]
+        .as_array()
+        .expect("articles")
+        .iter()
+        .map(|a| a["slug"].as_str().expect("slug").to_string())
+        .collect()
+}

@@ -1,0 +1,15 @@
+//! Black-box tests: each starts the real server on a random port with its own database
+//! (SQLite by default, PostgreSQL under `TEST_DATABASE_URL`, Redis under `TEST_REDIS_URL`)
+//! and talks HTTP to it, as a RealWorld front end would.
+
+mod articles;
+mod comments;
+mod concurrency;
+mod helpers;
+#[cfg(feature = "browser-tests")]
+mod page;
+mod pages;
+mod profiles;
+mod queries;
+mod search;
+mod users;
