@@ -27,7 +27,11 @@ pub enum CorsOrigins {
 impl CorsOrigins {
     fn read(raw: Option<String>, production: bool) -> Result<Self, ConfigError> {
         let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-            return Ok(if production { Self::List(Vec::new()) } else { Self::Any });
+            return Ok(if production {
+                Self::List(Vec::new())
+            } else {
+                Self::Any
+            });
         };
         if raw.trim() == "*" {
             return Ok(Self::Any);
@@ -85,17 +89,35 @@ mod tests {
     #[test]
     fn cors_origins_default_by_environment() {
         assert_eq!(CorsOrigins::read(None, false).unwrap(), CorsOrigins::Any);
-        assert_eq!(CorsOrigins::read(None, true).unwrap(), CorsOrigins::List(vec![]));
-        assert_eq!(CorsOrigins::read(Some("*".into()), true).unwrap(), CorsOrigins::Any);
+        assert_eq!(
+            CorsOrigins::read(None, true).unwrap(),
+            CorsOrigins::List(vec![])
+        );
+        assert_eq!(
+            CorsOrigins::read(Some("*".into()), true).unwrap(),
+            CorsOrigins::Any
+        );
     }
 
     #[test]
     fn cors_origins_are_checked() {
         assert_eq!(
-            CorsOrigins::read(Some("https://a.example, http://localhost:3000".into()), true).unwrap(),
-            CorsOrigins::List(vec!["https://a.example".into(), "http://localhost:3000".into()])
+            CorsOrigins::read(
+                Some("https://a.example, http://localhost:3000".into()),
+                true
+            )
+            .unwrap(),
+            CorsOrigins::List(vec![
+                "https://a.example".into(),
+                "http://localhost:3000".into()
+            ])
         );
-        for bad in ["a.example", "https://a.example/", "https://a.example/path", "ftp://a"] {
+        for bad in [
+            "a.example",
+            "https://a.example/",
+            "https://a.example/path",
+            "ftp://a",
+        ] {
             assert!(CorsOrigins::read(Some(bad.into()), false).is_err(), "{bad}");
         }
     }

@@ -4,4 +4,3 @@
 //! for invalid input and taken usernames or e-mails. See `backend_kit::http::error`.
 
 pub use backend_kit::http::Error as ApiError;
-

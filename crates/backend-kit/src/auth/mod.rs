@@ -129,7 +129,9 @@ const USER_COLUMNS: (
 fn taken_or_db_error(e: DieselError) -> AuthError {
     match &e {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-            let names_username = info.constraint_name().is_some_and(|c| c.contains("username"))
+            let names_username = info
+                .constraint_name()
+                .is_some_and(|c| c.contains("username"))
                 || info.message().contains("users.username");
             if names_username {
                 AuthError::UsernameTaken
@@ -259,7 +261,10 @@ impl Auth {
                         .set((
                             changes.email.as_ref().map(|e| users::email.eq(e.as_ref())),
                             changes.username.as_ref().map(|u| {
-                                (users::username.eq(Some(u.as_str())), users::name.eq(u.as_str()))
+                                (
+                                    users::username.eq(Some(u.as_str())),
+                                    users::name.eq(u.as_str()),
+                                )
                             }),
                             hash.as_ref().map(|h| users::password_hash.eq(h)),
                             users::updated_at.eq(now),

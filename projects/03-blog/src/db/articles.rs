@@ -131,9 +131,11 @@ fn filtered<'a>(backend: Backend, filter: &'a Filter) -> articles::BoxedQuery<'a
                     .sql(")"),
             ),
             Backend::Sqlite => query.filter(
-                sql::<Bool>("articles.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ")
-                    .bind::<Text, _>(terms.fts5_query())
-                    .sql(")"),
+                sql::<Bool>(
+                    "articles.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ",
+                )
+                .bind::<Text, _>(terms.fts5_query())
+                .sql(")"),
             ),
         };
     }
@@ -305,7 +307,10 @@ pub fn update(conn: &mut AnyConnection, id: i64, changes: &Changes) -> QueryResu
             .set((
                 slug.map(|s| articles::slug.eq(s)),
                 changes.title.as_ref().map(|t| articles::title.eq(t)),
-                changes.description.as_ref().map(|d| articles::description.eq(d)),
+                changes
+                    .description
+                    .as_ref()
+                    .map(|d| articles::description.eq(d)),
                 changes.body.as_ref().map(|b| articles::body.eq(b)),
                 articles::updated_at.eq(backend_kit::time::now()),
             ))
@@ -351,7 +356,10 @@ fn add_tags(conn: &mut AnyConnection, article: i64, names: &[String]) -> QueryRe
     }
     for &tag in &ids {
         diesel::insert_into(article_tags::table)
-            .values((article_tags::article_id.eq(article), article_tags::tag_id.eq(tag)))
+            .values((
+                article_tags::article_id.eq(article),
+                article_tags::tag_id.eq(tag),
+            ))
             .execute(conn)?;
     }
     diesel::update(tags::table.filter(tags::id.eq_any(&ids)))

@@ -1,4 +1,5 @@
-//! Comments on an article: a list costs two queries (the comments, then their authors).
+//! Comments on an article: a list costs two queries (the comments, then their authors), after
+//! the article is found by its slug.
 
 use std::collections::HashMap;
 
@@ -84,7 +85,8 @@ pub fn create(
         ))
         .returning(COLUMNS)
         .get_result(conn)?;
-    let author = profiles::by_id(conn, author, Some(author))?.ok_or(diesel::result::Error::NotFound)?;
+    let author =
+        profiles::by_id(conn, author, Some(author))?.ok_or(diesel::result::Error::NotFound)?;
     Ok(Comment { row, author })
 }
 
@@ -99,5 +101,7 @@ pub fn author_of(conn: &mut AnyConnection, article: i64, id: i64) -> QueryResult
 }
 
 pub fn delete(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
-    diesel::delete(comments::table.find(id)).execute(conn).map(|_| ())
+    diesel::delete(comments::table.find(id))
+        .execute(conn)
+        .map(|_| ())
 }

@@ -28,19 +28,17 @@ pub fn viewer_id(viewer: Option<i64>) -> i64 {
 /// `SELECT users.id, username, bio, image, EXISTS(…following…)` from users LEFT JOIN profiles.
 macro_rules! profile_query {
     ($viewer:expr) => {
-        users::table
-            .left_join(profiles::table)
-            .select((
-                users::id,
-                users::username,
-                profiles::bio.nullable(),
-                profiles::image.nullable(),
-                exists(
-                    follows::table
-                        .filter(follows::follower_id.eq($viewer))
-                        .filter(follows::followee_id.eq(users::id)),
-                ),
-            ))
+        users::table.left_join(profiles::table).select((
+            users::id,
+            users::username,
+            profiles::bio.nullable(),
+            profiles::image.nullable(),
+            exists(
+                follows::table
+                    .filter(follows::follower_id.eq($viewer))
+                    .filter(follows::followee_id.eq(users::id)),
+            ),
+        ))
     };
 }
 
@@ -55,7 +53,11 @@ pub fn by_username(
         .optional()
 }
 
-pub fn by_id(conn: &mut AnyConnection, id: i64, viewer: Option<i64>) -> QueryResult<Option<Profile>> {
+pub fn by_id(
+    conn: &mut AnyConnection,
+    id: i64,
+    viewer: Option<i64>,
+) -> QueryResult<Option<Profile>> {
     profile_query!(viewer_id(viewer))
         .filter(users::id.eq(id))
         .first(conn)
@@ -63,7 +65,11 @@ pub fn by_id(conn: &mut AnyConnection, id: i64, viewer: Option<i64>) -> QueryRes
 }
 
 /// The profiles of many users in one query (the authors of a page of articles or comments).
-pub fn by_ids(conn: &mut AnyConnection, ids: &[i64], viewer: Option<i64>) -> QueryResult<Vec<Profile>> {
+pub fn by_ids(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    viewer: Option<i64>,
+) -> QueryResult<Vec<Profile>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -33,9 +33,7 @@ impl ArticleText {
             title: title.and_then(|t| errors.check("title", text(t, TITLE_MAX))),
             description: description
                 .and_then(|d| errors.check("description", text(d, DESCRIPTION_MAX))),
-            body: body.and_then(|b| {
-                errors.check("body", text(b, BODY_MAX).map(|_| b.to_string()))
-            }),
+            body: body.and_then(|b| errors.check("body", text(b, BODY_MAX).map(|_| b.to_string()))),
         }
     }
 }

@@ -4,12 +4,13 @@
 //! allow-list (ammonia's defaults: ordinary formatting tags and attributes; links only to
 //! `http`, `https` and `mailto`; every `on…` handler, `<script>`, `<iframe>`, `<svg>`, `style`
 //! dropped), applied to the rendered output — never a filter on the Markdown source, which
-//! can always be spelled another way. Links get `rel="noopener noreferrer nofollow"`.
+//! can always be spelled another way. Links get `rel="noopener noreferrer"`.
 
 use pulldown_cmark::{Options, Parser, html};
 
 pub fn to_safe_html(markdown: &str) -> String {
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut rendered = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut rendered, Parser::new_ext(markdown, options));
     ammonia::clean(&rendered)
@@ -77,16 +78,37 @@ mod tests {
     fn assert_inert(html: &str, input: &str) {
         let tags = markup(html);
         for needle in [
-            "script", "javascript:", "vbscript:", "data:", "iframe", "svg", "math", "object",
-            "embed", "form", "input", "meta", "link", "base", "style", "srcdoc", "template",
+            "script",
+            "javascript:",
+            "vbscript:",
+            "data:",
+            "iframe",
+            "svg",
+            "math",
+            "object",
+            "embed",
+            "form",
+            "input",
+            "meta",
+            "link",
+            "base",
+            "style",
+            "srcdoc",
+            "template",
             "noscript",
         ] {
-            assert!(!tags.contains(needle), "{needle:?} survived in {html:?} (from {input:?})");
+            assert!(
+                !tags.contains(needle),
+                "{needle:?} survived in {html:?} (from {input:?})"
+            );
         }
         let handler = tags
             .split(|c: char| c.is_whitespace() || c == '/')
             .find(|attr| attr.starts_with("on") && attr.contains('='));
-        assert!(handler.is_none(), "event handler {handler:?} in {html:?} (from {input:?})");
+        assert!(
+            handler.is_none(),
+            "event handler {handler:?} in {html:?} (from {input:?})"
+        );
     }
 
     #[test]
@@ -95,7 +117,9 @@ mod tests {
             let html = to_safe_html(input);
             assert_inert(&html, input);
             // The same payload inside ordinary Markdown.
-            let wrapped = to_safe_html(&format!("# Title\n\nSome *text* {input} more\n\n- {input}\n"));
+            let wrapped = to_safe_html(&format!(
+                "# Title\n\nSome *text* {input} more\n\n- {input}\n"
+            ));
             assert_inert(&wrapped, input);
         }
     }

@@ -59,7 +59,9 @@ impl ImageUrl {
             return Ok(Self(String::new()));
         }
         if raw.len() > IMAGE_URL_MAX {
-            return Err(format!("is too long (maximum is {IMAGE_URL_MAX} characters)"));
+            return Err(format!(
+                "is too long (maximum is {IMAGE_URL_MAX} characters)"
+            ));
         }
         match url::Url::parse(raw) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
@@ -82,7 +84,16 @@ mod tests {
     fn usernames_are_url_safe_handles() {
         assert!(Username::parse("celeb_u123-x").is_ok());
         assert_eq!(Username::parse("  ann ").unwrap().into_inner(), "ann");
-        for bad in ["", "   ", "a b", "ann/..", "ann?x", "аnn", "a\u{200b}b", &"a".repeat(41)] {
+        for bad in [
+            "",
+            "   ",
+            "a b",
+            "ann/..",
+            "ann?x",
+            "аnn",
+            "a\u{200b}b",
+            &"a".repeat(41),
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -91,7 +102,13 @@ mod tests {
     fn images_are_http_urls_or_empty() {
         assert!(ImageUrl::parse("https://example.com/a.png").is_ok());
         assert_eq!(ImageUrl::parse("").unwrap().into_inner(), "");
-        for bad in ["javascript:alert(1)", "data:image/png;base64,AAAA", "ftp://x/y", "/a.png", "https://"] {
+        for bad in [
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "ftp://x/y",
+            "/a.png",
+            "https://",
+        ] {
             assert!(ImageUrl::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

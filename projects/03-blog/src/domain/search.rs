@@ -52,7 +52,9 @@ mod tests {
 
     #[test]
     fn query_syntax_is_never_passed_through() {
-        let terms = SearchTerms::parse("Rust \"NEAR\" a*b & c:d").unwrap().unwrap();
+        let terms = SearchTerms::parse("Rust \"NEAR\" a*b & c:d")
+            .unwrap()
+            .unwrap();
         assert_eq!(terms.fts5_query(), r#""rust"* "near"* "a"* "b"* "c"* "d"*"#);
         assert_eq!(terms.tsquery(), "rust:* & near:* & a:* & b:* & c:* & d:*");
     }

@@ -145,10 +145,15 @@ async fn respond_list(
     viewer: Option<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let (articles, total) = db
-        .run(move |conn| queries::list(conn, &filter, limit, offset, viewer).map_err(ApiError::from))
+        .run(move |conn| {
+            queries::list(conn, &filter, limit, offset, viewer).map_err(ApiError::from)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ArticlesResponse {
-        articles: articles.into_iter().map(|a| ArticleBody::new(a, None)).collect(),
+        articles: articles
+            .into_iter()
+            .map(|a| ArticleBody::new(a, None))
+            .collect(),
         articles_count: total,
     }))
 }
@@ -218,7 +223,11 @@ pub async fn feed(
 
 /// One article with its body and `bodyHtml`. Rendering runs on a blocking thread: a long
 /// body takes milliseconds to render and sanitize, which must not hold an actix worker.
-pub(crate) async fn load(db: &Database, slug: String, viewer: Option<i64>) -> Result<ArticleBody, ApiError> {
+pub(crate) async fn load(
+    db: &Database,
+    slug: String,
+    viewer: Option<i64>,
+) -> Result<ArticleBody, ApiError> {
     let article = db
         .run(move |conn| queries::by_slug(conn, &slug, viewer).map_err(ApiError::from))
         .await?
@@ -228,7 +237,11 @@ pub(crate) async fn load(db: &Database, slug: String, viewer: Option<i64>) -> Re
     Ok(ArticleBody::new(article, Some(html)))
 }
 
-async fn respond_one(db: &Database, slug: String, viewer: Option<i64>) -> Result<HttpResponse, ApiError> {
+async fn respond_one(
+    db: &Database,
+    slug: String,
+    viewer: Option<i64>,
+) -> Result<HttpResponse, ApiError> {
     let article = load(db, slug, viewer).await?;
     Ok(HttpResponse::Ok().json(ArticleResponse { article }))
 }
@@ -275,7 +288,10 @@ pub async fn create(
         errors.required("body", new.body.as_deref()),
         &mut errors,
     );
-    let tags = errors.check("tagList", TagList::parse(new.tag_list.as_deref().unwrap_or_default()));
+    let tags = errors.check(
+        "tagList",
+        TagList::parse(new.tag_list.as_deref().unwrap_or_default()),
+    );
     let (Some(title), Some(description), Some(body), Some(tags)) =
         (text.title, text.description, text.body, tags)
     else {
@@ -304,7 +320,11 @@ async fn own_article(db: &Database, slug: String, caller: i64) -> Result<i64, Ap
         .run(move |conn| queries::owner_of(conn, &slug).map_err(ApiError::from))
         .await?
         .ok_or(ApiError::NotFound)?;
-    if author == caller { Ok(id) } else { Err(ApiError::Forbidden) }
+    if author == caller {
+        Ok(id)
+    } else {
+        Err(ApiError::Forbidden)
+    }
 }
 
 #[utoipa::path(

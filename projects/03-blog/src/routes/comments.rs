@@ -63,7 +63,8 @@ pub struct CommentsResponse {
     pub comments: Vec<CommentBodyJson>,
 }
 
-/// The comments of an article (two queries, whatever their number); `None` if no such slug.
+/// The comments of an article: three queries (the article, its comments, their authors),
+/// whatever their number; `404` if no such slug.
 pub(crate) async fn load(
     db: &Database,
     slug: String,

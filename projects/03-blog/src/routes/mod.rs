@@ -20,7 +20,11 @@ use backend_kit::rate_limit::RateLimiter;
 use crate::config::CorsOrigins;
 use crate::error::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig, auth_limiter: &Arc<RateLimiter>, cors: &CorsOrigins) {
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    auth_limiter: &Arc<RateLimiter>,
+    cors: &CorsOrigins,
+) {
     let limited = || auth_limiter.middleware();
     cfg.service(
         web::scope("/api")

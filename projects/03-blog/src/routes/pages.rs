@@ -4,7 +4,8 @@
 //! user text goes through askama's HTML escaping; the only markup inserted as is is
 //! `bodyHtml`, which ammonia has sanitized.
 
-use actix_web::{HttpResponse, http::header::ContentType, web};
+use actix_web::http::{StatusCode, header::ContentType};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use backend_kit::db::Database;
 
@@ -23,6 +24,10 @@ struct IndexPage {
 }
 
 #[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage;
+
+#[derive(Template)]
 #[template(path = "article.html")]
 struct ArticlePage {
     article: ArticleBody,
@@ -30,8 +35,12 @@ struct ArticlePage {
 }
 
 fn html(page: &impl Template) -> Result<HttpResponse, ApiError> {
+    html_with_status(page, StatusCode::OK)
+}
+
+fn html_with_status(page: &impl Template, status: StatusCode) -> Result<HttpResponse, ApiError> {
     let body = page.render().map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
+    Ok(HttpResponse::build(status)
         .content_type(ContentType::html())
         .body(body))
 }
@@ -44,7 +53,10 @@ pub async fn index(db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
             Ok::<_, ApiError>((latest, tags))
         })
         .await?;
-    let articles = latest.into_iter().map(|a| ArticleBody::new(a, None)).collect();
+    let articles = latest
+        .into_iter()
+        .map(|a| ArticleBody::new(a, None))
+        .collect();
     html(&IndexPage { articles, tags })
 }
 
@@ -53,7 +65,11 @@ pub async fn article(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug.into_inner();
-    let article = articles::load(&db, slug.clone(), None).await?;
+    let article = match articles::load(&db, slug.clone(), None).await {
+        // A reader gets a page, not the API's JSON error.
+        Err(ApiError::NotFound) => return html_with_status(&NotFoundPage, StatusCode::NOT_FOUND),
+        other => other?,
+    };
     let comments = comments::load(&db, slug, None).await?;
     html(&ArticlePage { article, comments })
 }

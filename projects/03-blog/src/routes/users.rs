@@ -82,7 +82,12 @@ pub struct UserBody {
     pub refresh_token: Option<String>,
 }
 
-fn respond(user: User, profile: Option<profiles::Profile>, token: String, refresh: Option<String>) -> UserResponse {
+fn respond(
+    user: User,
+    profile: Option<profiles::Profile>,
+    token: String,
+    refresh: Option<String>,
+) -> UserResponse {
     let (bio, image) = profile
         .map(|p| (p.bio.unwrap_or_default(), p.image.unwrap_or_default()))
         .unwrap_or_default();
@@ -103,9 +108,17 @@ async fn profile_of(db: &Database, id: i64) -> Result<Option<profiles::Profile>,
         .await
 }
 
-async fn with_session(db: &Database, (user, pair): (User, TokenPair)) -> Result<UserResponse, ApiError> {
+async fn with_session(
+    db: &Database,
+    (user, pair): (User, TokenPair),
+) -> Result<UserResponse, ApiError> {
     let profile = profile_of(db, user.id).await?;
-    Ok(respond(user, profile, pair.access_token, Some(pair.refresh_token)))
+    Ok(respond(
+        user,
+        profile,
+        pair.access_token,
+        Some(pair.refresh_token),
+    ))
 }
 
 #[utoipa::path(
@@ -183,7 +196,10 @@ pub async fn current(
     db: web::Data<Database>,
 ) -> Result<HttpResponse, ApiError> {
     // A valid token of an account deleted since: as good as no token.
-    let user = auth.find_user(caller.id).await?.ok_or(ApiError::Unauthorized)?;
+    let user = auth
+        .find_user(caller.id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     let profile = profile_of(&db, caller.id).await?;
     let token = super::presented_token(&req, &auth);
     Ok(HttpResponse::Ok().json(respond(user, profile, token, None)))

@@ -30,9 +30,14 @@ async fn a_created_article_has_the_spec_shape_and_bodyhtml() {
     for key in ["createdAt", "updatedAt"] {
         let at = article[key].as_str().unwrap();
         // ISO 8601, UTC, with fractional seconds (the Postman suite's pattern).
-        assert!(at.ends_with('Z') && at.contains('.') && at.len() == 27, "{key}: {at}");
+        assert!(
+            at.ends_with('Z') && at.contains('.') && at.len() == 27,
+            "{key}: {at}"
+        );
     }
-    let read = app.get("/api/articles/how-to-train-your-dragon", None).await;
+    let read = app
+        .get("/api/articles/how-to-train-your-dragon", None)
+        .await;
     read.assert_status(200);
     assert_eq!(read.json()["article"]["bodyHtml"], article["bodyHtml"]);
 }
@@ -45,7 +50,10 @@ async fn equal_titles_get_distinct_slugs_and_unicode_is_transliterated() {
     let second = app.create_article(&ann, "Привет мир", &[]).await;
     assert_eq!(first["slug"], "privet-mir");
     let second = second["slug"].as_str().unwrap();
-    assert!(second.starts_with("privet-mir-") && second.len() == "privet-mir-".len() + 6, "{second}");
+    assert!(
+        second.starts_with("privet-mir-") && second.len() == "privet-mir-".len() + 6,
+        "{second}"
+    );
 }
 
 #[actix_web::test]
@@ -54,7 +62,13 @@ async fn lists_leave_out_the_body_count_everything_and_page_most_recent_first() 
     let ann = app.register("ann").await;
     let mut created = Vec::new();
     for i in 0..5 {
-        created.push(app.create_article(&ann, &format!("Article {i}"), &["t"]).await["slug"].as_str().unwrap().to_string());
+        created.push(
+            app.create_article(&ann, &format!("Article {i}"), &["t"])
+                .await["slug"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     created.reverse();
     let all = app.get("/api/articles", None).await;
@@ -63,7 +77,10 @@ async fn lists_leave_out_the_body_count_everything_and_page_most_recent_first() 
     assert_eq!(body["articlesCount"], 5);
     assert_eq!(slugs(&body), created);
     for article in body["articles"].as_array().unwrap() {
-        assert!(article.get("body").is_none() && article.get("bodyHtml").is_none(), "{article}");
+        assert!(
+            article.get("body").is_none() && article.get("bodyHtml").is_none(),
+            "{article}"
+        );
         assert_eq!(article["tagList"], json!(["t"]));
     }
     let page1 = app.get("/api/articles?limit=2", None).await.json();
@@ -80,30 +97,93 @@ async fn lists_leave_out_the_body_count_everything_and_page_most_recent_first() 
 #[actix_web::test]
 async fn limit_and_offset_out_of_range_are_422() {
     let app = spawn_app().await;
-    for (query, field) in [("limit=0", "limit"), ("limit=101", "limit"), ("limit=abc", "limit"), ("limit=-1", "limit"), ("offset=-1", "offset"), ("offset=x", "offset")] {
-        assert_error(&app.get(&format!("/api/articles?{query}"), None).await, 422, field);
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=abc", "limit"),
+        ("limit=-1", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=x", "offset"),
+    ] {
+        assert_error(
+            &app.get(&format!("/api/articles?{query}"), None).await,
+            422,
+            field,
+        );
     }
-    app.get("/api/articles?limit=100", None).await.assert_status(200);
-    app.get("/api/articles?limit=1", None).await.assert_status(200);
+    app.get("/api/articles?limit=100", None)
+        .await
+        .assert_status(200);
+    app.get("/api/articles?limit=1", None)
+        .await
+        .assert_status(200);
 }
 
 #[actix_web::test]
 async fn filters_by_tag_author_and_favorited_combine() {
     let app = spawn_app().await;
     let (ann, bob) = (app.register("ann").await, app.register("bob").await);
-    let a1 = app.create_article(&ann, "Ann rust", &["rust"]).await["slug"].as_str().unwrap().to_string();
-    let a2 = app.create_article(&ann, "Ann go", &["go"]).await["slug"].as_str().unwrap().to_string();
-    let b1 = app.create_article(&bob, "Bob rust", &["rust"]).await["slug"].as_str().unwrap().to_string();
-    app.client.post(&format!("/api/articles/{a1}/favorite"), Some(&bob.token), &json!({})).await.assert_status(200);
-    app.client.post(&format!("/api/articles/{b1}/favorite"), Some(&bob.token), &json!({})).await.assert_status(200);
+    let a1 = app.create_article(&ann, "Ann rust", &["rust"]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a2 = app.create_article(&ann, "Ann go", &["go"]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b1 = app.create_article(&bob, "Bob rust", &["rust"]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.client
+        .post(
+            &format!("/api/articles/{a1}/favorite"),
+            Some(&bob.token),
+            &json!({}),
+        )
+        .await
+        .assert_status(200);
+    app.client
+        .post(
+            &format!("/api/articles/{b1}/favorite"),
+            Some(&bob.token),
+            &json!({}),
+        )
+        .await
+        .assert_status(200);
 
     let app = &app;
-    let list = |query: String| async move { app.get(&format!("/api/articles?{query}"), None).await.json() };
-    assert_eq!(slugs(&list("tag=rust".into()).await), [b1.clone(), a1.clone()]);
-    assert_eq!(slugs(&list(format!("author={}", ann.username)).await), [a2.clone(), a1.clone()]);
-    assert_eq!(slugs(&list(format!("favorited={}", bob.username)).await), [b1.clone(), a1.clone()]);
-    assert_eq!(slugs(&list(format!("tag=rust&author={}", ann.username)).await), [a1.clone()]);
-    assert_eq!(slugs(&list(format!("favorited={}&author={}", bob.username, bob.username)).await), [b1.clone()]);
+    let list = |query: String| async move {
+        app.get(&format!("/api/articles?{query}"), None)
+            .await
+            .json()
+    };
+    assert_eq!(
+        slugs(&list("tag=rust".into()).await),
+        [b1.clone(), a1.clone()]
+    );
+    assert_eq!(
+        slugs(&list(format!("author={}", ann.username)).await),
+        [a2.clone(), a1.clone()]
+    );
+    assert_eq!(
+        slugs(&list(format!("favorited={}", bob.username)).await),
+        [b1.clone(), a1.clone()]
+    );
+    assert_eq!(
+        slugs(&list(format!("tag=rust&author={}", ann.username)).await),
+        [a1.as_str()]
+    );
+    assert_eq!(
+        slugs(
+            &list(format!(
+                "favorited={}&author={}",
+                bob.username, bob.username
+            ))
+            .await
+        ),
+        [b1.as_str()]
+    );
     let none = list("tag=nothing".into()).await;
     assert_eq!(none["articlesCount"], 0);
     assert_eq!(list("author=nobody".into()).await["articlesCount"], 0);
@@ -112,11 +192,33 @@ async fn filters_by_tag_author_and_favorited_combine() {
 
     // `favorited` and `following` are the viewer's, not hard-coded.
     let seen_by_bob = app.get("/api/articles?tag=rust", Some(&bob)).await.json();
-    assert!(seen_by_bob["articles"].as_array().unwrap().iter().all(|a| a["favorited"] == true));
+    assert!(
+        seen_by_bob["articles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["favorited"] == true)
+    );
     let seen_by_ann = app.get("/api/articles?tag=rust", Some(&ann)).await.json();
-    assert!(seen_by_ann["articles"].as_array().unwrap().iter().all(|a| a["favorited"] == false));
-    app.client.post(&format!("/api/profiles/{}/follow", bob.username), Some(&ann.token), &json!({})).await.assert_status(200);
-    let following = app.get(&format!("/api/articles/{b1}"), Some(&ann)).await.json();
+    assert!(
+        seen_by_ann["articles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["favorited"] == false)
+    );
+    app.client
+        .post(
+            &format!("/api/profiles/{}/follow", bob.username),
+            Some(&ann.token),
+            &json!({}),
+        )
+        .await
+        .assert_status(200);
+    let following = app
+        .get(&format!("/api/articles/{b1}"), Some(&ann))
+        .await
+        .json();
     assert_eq!(following["article"]["author"]["following"], true);
     assert_eq!(following["article"]["favoritesCount"], 1);
 }
@@ -124,33 +226,68 @@ async fn filters_by_tag_author_and_favorited_combine() {
 #[actix_web::test]
 async fn the_feed_shows_followed_authors_only_and_needs_a_token() {
     let app = spawn_app().await;
-    let (ann, bob, cat) = (app.register("ann").await, app.register("bob").await, app.register("cat").await);
-    let b = app.create_article(&bob, "By bob", &[]).await["slug"].as_str().unwrap().to_string();
+    let (ann, bob, cat) = (
+        app.register("ann").await,
+        app.register("bob").await,
+        app.register("cat").await,
+    );
+    let b = app.create_article(&bob, "By bob", &[]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
     app.create_article(&cat, "By cat", &[]).await;
     app.create_article(&ann, "By ann", &[]).await;
     let empty = app.get("/api/articles/feed", Some(&ann)).await;
     empty.assert_status(200);
     assert_eq!(empty.json()["articlesCount"], 0);
-    app.client.post(&format!("/api/profiles/{}/follow", bob.username), Some(&ann.token), &json!({})).await.assert_status(200);
+    app.client
+        .post(
+            &format!("/api/profiles/{}/follow", bob.username),
+            Some(&ann.token),
+            &json!({}),
+        )
+        .await
+        .assert_status(200);
     let feed = app.get("/api/articles/feed", Some(&ann)).await.json();
     assert_eq!(slugs(&feed), [b]);
     assert_eq!(feed["articles"][0]["author"]["following"], true);
     assert!(feed["articles"][0].get("body").is_none());
     assert_error(&app.get("/api/articles/feed", None).await, 401, "body");
-    assert_error(&app.get("/api/articles/feed?limit=0", Some(&ann)).await, 422, "limit");
+    assert_error(
+        &app.get("/api/articles/feed?limit=0", Some(&ann)).await,
+        422,
+        "limit",
+    );
 }
 
 #[actix_web::test]
 async fn only_the_author_changes_or_deletes_and_a_new_title_is_a_new_slug() {
     let app = spawn_app().await;
     let (ann, bob) = (app.register("ann").await, app.register("bob").await);
-    let slug = app.create_article(&ann, "Old title", &["a", "b"]).await["slug"].as_str().unwrap().to_string();
+    let slug = app.create_article(&ann, "Old title", &["a", "b"]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let path = format!("/api/articles/{slug}");
     let change = json!({"article": {"title": "New title"}});
-    assert_error(&app.client.put(&path, Some(&bob.token), &change).await, 403, "body");
+    assert_error(
+        &app.client.put(&path, Some(&bob.token), &change).await,
+        403,
+        "body",
+    );
     assert_error(&app.client.put(&path, None, &change).await, 401, "body");
-    assert_error(&app.client.put("/api/articles/nope", Some(&ann.token), &change).await, 404, "body");
-    assert_error(&app.client.delete(&path, Some(&bob.token)).await, 403, "body");
+    assert_error(
+        &app.client
+            .put("/api/articles/nope", Some(&ann.token), &change)
+            .await,
+        404,
+        "body",
+    );
+    assert_error(
+        &app.client.delete(&path, Some(&bob.token)).await,
+        403,
+        "body",
+    );
 
     let changed = app
         .client
@@ -164,23 +301,49 @@ async fn only_the_author_changes_or_deletes_and_a_new_title_is_a_new_slug() {
     assert_eq!(article["tagList"], json!(["b", "c"]));
     assert_ne!(article["updatedAt"], article["createdAt"]);
     assert_error(&app.get(&path, None).await, 404, "body");
-    assert_eq!(app.get("/api/tags", None).await.json()["tags"], json!(["b", "c"]));
+    assert_eq!(
+        app.get("/api/tags", None).await.json()["tags"],
+        json!(["b", "c"])
+    );
 
-    let invalid = app.client.put("/api/articles/new-title", Some(&ann.token), &json!({"article": {"title": " ", "tagList": [""]}})).await;
+    let invalid = app
+        .client
+        .put(
+            "/api/articles/new-title",
+            Some(&ann.token),
+            &json!({"article": {"title": " ", "tagList": [""]}}),
+        )
+        .await;
     assert_error(&invalid, 422, "title");
     assert_error(&invalid, 422, "tagList");
 
-    app.client.delete("/api/articles/new-title", Some(&ann.token)).await.assert_status(204);
+    app.client
+        .delete("/api/articles/new-title", Some(&ann.token))
+        .await
+        .assert_status(204);
     assert_error(&app.get("/api/articles/new-title", None).await, 404, "body");
-    assert_error(&app.client.delete("/api/articles/new-title", Some(&ann.token)).await, 404, "body");
-    assert_eq!(app.get("/api/tags", None).await.json()["tags"], json!([]), "unused tags are not listed");
+    assert_error(
+        &app.client
+            .delete("/api/articles/new-title", Some(&ann.token))
+            .await,
+        404,
+        "body",
+    );
+    assert_eq!(
+        app.get("/api/tags", None).await.json()["tags"],
+        json!([]),
+        "unused tags are not listed"
+    );
 }
 
 #[actix_web::test]
 async fn invalid_articles_are_422_naming_each_field() {
     let app = spawn_app().await;
     let ann = app.register("ann").await;
-    let missing = app.client.post("/api/articles", Some(&ann.token), &json!({"article": {}})).await;
+    let missing = app
+        .client
+        .post("/api/articles", Some(&ann.token), &json!({"article": {}}))
+        .await;
     for field in ["title", "description", "body"] {
         assert_error(&missing, 422, field);
     }
@@ -197,17 +360,36 @@ async fn invalid_articles_are_422_naming_each_field() {
     }
     let long_tag = app.post_article(&ann, "t", &[&"x".repeat(41)]).await;
     assert_error(&long_tag, 422, "tagList");
-    let huge = app.client.post("/api/articles", Some(&ann.token), &json!({"article": {"title": "t", "description": "d", "body": "x".repeat(70_000)}})).await;
+    let huge = app
+        .client
+        .post(
+            "/api/articles",
+            Some(&ann.token),
+            &json!({"article": {"title": "t", "description": "d", "body": "x".repeat(70_000)}}),
+        )
+        .await;
     assert_error(&huge, 413, "body");
-    assert_error(&app.client.post("/api/articles", None, &json!({"article": {}})).await, 401, "body");
-    assert_eq!(app.get("/api/articles", None).await.json()["articlesCount"], 0);
+    assert_error(
+        &app.client
+            .post("/api/articles", None, &json!({"article": {}}))
+            .await,
+        401,
+        "body",
+    );
+    assert_eq!(
+        app.get("/api/articles", None).await.json()["articlesCount"],
+        0
+    );
 }
 
 #[actix_web::test]
 async fn favorites_are_idempotent_and_counted() {
     let app = spawn_app().await;
     let (ann, bob) = (app.register("ann").await, app.register("bob").await);
-    let slug = app.create_article(&ann, "Liked", &[]).await["slug"].as_str().unwrap().to_string();
+    let slug = app.create_article(&ann, "Liked", &[]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let path = format!("/api/articles/{slug}/favorite");
     for _ in 0..3 {
         let response = app.client.post(&path, Some(&bob.token), &json!({})).await;
@@ -215,15 +397,27 @@ async fn favorites_are_idempotent_and_counted() {
         assert_eq!(response.json()["article"]["favorited"], true);
         assert_eq!(response.json()["article"]["favoritesCount"], 1);
     }
-    app.client.post(&path, Some(&ann.token), &json!({})).await.assert_status(200);
-    assert_eq!(app.get(&format!("/api/articles/{slug}"), None).await.json()["article"]["favoritesCount"], 2);
+    app.client
+        .post(&path, Some(&ann.token), &json!({}))
+        .await
+        .assert_status(200);
+    assert_eq!(
+        app.get(&format!("/api/articles/{slug}"), None).await.json()["article"]["favoritesCount"],
+        2
+    );
     for _ in 0..2 {
         let response = app.client.delete(&path, Some(&bob.token)).await;
         response.assert_status(200);
         assert_eq!(response.json()["article"]["favorited"], false);
         assert_eq!(response.json()["article"]["favoritesCount"], 1);
     }
-    assert_error(&app.client.post("/api/articles/nope/favorite", Some(&bob.token), &json!({})).await, 404, "body");
+    assert_error(
+        &app.client
+            .post("/api/articles/nope/favorite", Some(&bob.token), &json!({}))
+            .await,
+        404,
+        "body",
+    );
     assert_error(&app.client.post(&path, None, &json!({})).await, 401, "body");
 }
 
@@ -233,7 +427,8 @@ async fn tags_are_distinct_and_most_used_first() {
     let ann = app.register("ann").await;
     app.create_article(&ann, "one", &["rare", "common"]).await;
     app.create_article(&ann, "two", &["common", "middle"]).await;
-    app.create_article(&ann, "three", &["common", "middle"]).await;
+    app.create_article(&ann, "three", &["common", "middle"])
+        .await;
     let tags = app.get("/api/tags", None).await;
     tags.assert_status(200);
     assert_eq!(tags.json()["tags"], json!(["common", "middle", "rare"]));

@@ -9,7 +9,10 @@ use crate::helpers::spawn_app;
 async fn twenty_users_favoriting_at_once_count_twenty() {
     let app = spawn_app().await;
     let ann = app.register("ann").await;
-    let slug = app.create_article(&ann, "Popular", &[]).await["slug"].as_str().unwrap().to_string();
+    let slug = app.create_article(&ann, "Popular", &[]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut fans = Vec::new();
     for i in 0..20 {
         fans.push(app.register(&format!("fan{i}")).await);
@@ -28,11 +31,21 @@ async fn twenty_users_favoriting_at_once_count_twenty() {
     }
     let article = app.get(&format!("/api/articles/{slug}"), None).await.json();
     assert_eq!(article["article"]["favoritesCount"], 20);
-    let favorited = app.get(&format!("/api/articles?favorited={}", fans[3].username), None).await.json();
+    let favorited = app
+        .get(
+            &format!("/api/articles?favorited={}", fans[3].username),
+            None,
+        )
+        .await
+        .json();
     assert_eq!(favorited["articlesCount"], 1);
 
     // And all at once back: 0.
-    let responses = join_all(fans.iter().map(|fan| app.client.delete(&path, Some(&fan.token)))).await;
+    let responses = join_all(
+        fans.iter()
+            .map(|fan| app.client.delete(&path, Some(&fan.token))),
+    )
+    .await;
     for response in &responses {
         response.assert_status(200);
     }
@@ -45,7 +58,8 @@ async fn equal_titles_posted_at_once_get_distinct_slugs() {
     let app = spawn_app().await;
     let ann = app.register("ann").await;
     // Also a new tag brought by all of them at once.
-    let responses = join_all((0..10).map(|_| app.post_article(&ann, "Same title", &["fresh"]))).await;
+    let responses =
+        join_all((0..10).map(|_| app.post_article(&ann, "Same title", &["fresh"]))).await;
     let mut slugs: Vec<String> = responses
         .iter()
         .map(|r| {
@@ -59,19 +73,30 @@ async fn equal_titles_posted_at_once_get_distinct_slugs() {
     assert!(slugs.contains(&"same-title".to_string()));
     let tagged = app.get("/api/articles?tag=fresh", None).await.json();
     assert_eq!(tagged["articlesCount"], 10);
-    assert_eq!(app.get("/api/tags", None).await.json()["tags"], json!(["fresh"]));
+    assert_eq!(
+        app.get("/api/tags", None).await.json()["tags"],
+        json!(["fresh"])
+    );
 }
 
 #[actix_web::test]
 async fn two_writers_updating_one_article_both_succeed_and_one_wins_whole() {
     let app = spawn_app().await;
     let ann = app.register("ann").await;
-    let slug = app.create_article(&ann, "Contested", &["a"]).await["slug"].as_str().unwrap().to_string();
+    let slug = app.create_article(&ann, "Contested", &["a"]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let path = format!("/api/articles/{slug}");
     let edits: Vec<_> = (0..6)
         .map(|i| json!({"article": {"body": format!("version {i}"), "description": format!("description {i}"), "tagList": [format!("v{i}")]}}))
         .collect();
-    let responses = join_all(edits.iter().map(|edit| app.client.put(&path, Some(&ann.token), edit))).await;
+    let responses = join_all(
+        edits
+            .iter()
+            .map(|edit| app.client.put(&path, Some(&ann.token), edit)),
+    )
+    .await;
     for response in &responses {
         response.assert_status(200);
     }
@@ -82,5 +107,8 @@ async fn two_writers_updating_one_article_both_succeed_and_one_wins_whole() {
     let version = body.strip_prefix("version ").unwrap();
     assert_eq!(article["description"], format!("description {version}"));
     assert_eq!(article["tagList"], json!([format!("v{version}")]));
-    assert_eq!(app.get("/api/tags", None).await.json()["tags"], json!([format!("v{version}")]));
+    assert_eq!(
+        app.get("/api/tags", None).await.json()["tags"],
+        json!([format!("v{version}")])
+    );
 }

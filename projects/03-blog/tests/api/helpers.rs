@@ -55,7 +55,10 @@ impl TestApp {
             )
             .await;
         response.assert_status(201);
-        let token = response.json()["user"]["token"].as_str().expect("token").to_string();
+        let token = response.json()["user"]["token"]
+            .as_str()
+            .expect("token")
+            .to_string();
         User { username, token }
     }
 

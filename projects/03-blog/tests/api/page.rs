@@ -26,10 +26,17 @@ async fn a_reader_follows_an_article_from_the_home_page_and_nothing_injected_run
         )
         .await;
     created.assert_status(201);
-    let slug = created.json()["article"]["slug"].as_str().unwrap().to_string();
+    let slug = created.json()["article"]["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let comment = json!({"comment": {"body": "<script>window.pwned = 'comment'</script>Nice"}});
     app.client
-        .post(&format!("/api/articles/{slug}/comments"), Some(&ann.token), &comment)
+        .post(
+            &format!("/api/articles/{slug}/comments"),
+            Some(&ann.token),
+            &comment,
+        )
         .await
         .assert_status(200);
 
@@ -42,27 +49,58 @@ async fn a_reader_follows_an_article_from_the_home_page_and_nothing_injected_run
         .expect("the article's link");
     // The title shows as the text it is.
     assert_eq!(link.text().await.expect("link text"), TITLE);
-    let tag = page.find(Locator::Css(".preview .tags li")).await.expect("tag");
+    let tag = page
+        .find(Locator::Css(".preview .tags li"))
+        .await
+        .expect("tag");
     assert_eq!(tag.text().await.expect("tag text"), "<i>tag</i>");
     assert_eq!(not_pwned(page).await, Value::Bool(true));
 
     link.click().await.expect("follow the link");
-    let heading = page.find(Locator::Css("article.full h1")).await.expect("the title");
+    let heading = page
+        .find(Locator::Css("article.full h1"))
+        .await
+        .expect("the title");
     assert_eq!(heading.text().await.expect("title text"), TITLE);
-    assert_eq!(page.current_url().await.expect("url").path(), format!("/articles/{slug}"));
+    assert_eq!(
+        page.current_url().await.expect("url").path(),
+        format!("/articles/{slug}")
+    );
     // Markdown rendered: bold is bold, code is code (its markup shown as text).
-    let strong = page.find(Locator::Css(".body strong")).await.expect("bold text");
+    let strong = page
+        .find(Locator::Css(".body strong"))
+        .await
+        .expect("bold text");
     assert_eq!(strong.text().await.expect("strong"), "Bold claim.");
-    let code = page.find(Locator::Css(".body pre code")).await.expect("code block");
+    let code = page
+        .find(Locator::Css(".body pre code"))
+        .await
+        .expect("code block");
     assert!(code.text().await.expect("code").contains("<b>not bold</b>"));
     // The javascript: link lost its href; the comment is text.
     let hrefs = page
-        .execute("return [...document.querySelectorAll('.body a')].map(a => a.getAttribute('href'));", vec![])
+        .execute(
+            "return [...document.querySelectorAll('.body a')].map(a => a.getAttribute('href'));",
+            vec![],
+        )
         .await
         .expect("hrefs");
-    assert!(hrefs.as_array().unwrap().iter().all(|h| !h.to_string().contains("javascript")), "{hrefs}");
-    let comment = page.find(Locator::Css(".comment p")).await.expect("the comment");
-    assert_eq!(comment.text().await.expect("comment"), "<script>window.pwned = 'comment'</script>Nice");
+    assert!(
+        hrefs
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| !h.to_string().contains("javascript")),
+        "{hrefs}"
+    );
+    let comment = page
+        .find(Locator::Css(".comment p"))
+        .await
+        .expect("the comment");
+    assert_eq!(
+        comment.text().await.expect("comment"),
+        "<script>window.pwned = 'comment'</script>Nice"
+    );
     assert_eq!(not_pwned(page).await, Value::Bool(true));
     browser.close().await;
 }

@@ -15,20 +15,39 @@ async fn following_is_idempotent_and_shows_in_profiles() {
     assert_eq!(profile["bio"], "");
 
     for _ in 0..2 {
-        let followed = app.client.post(&format!("{path}/follow"), Some(&ann.token), &serde_json::json!({})).await;
+        let followed = app
+            .client
+            .post(
+                &format!("{path}/follow"),
+                Some(&ann.token),
+                &serde_json::json!({}),
+            )
+            .await;
         followed.assert_status(200);
         assert_eq!(followed.json()["profile"]["following"], true);
     }
-    assert_eq!(app.get(&path, Some(&ann)).await.json()["profile"]["following"], true);
+    assert_eq!(
+        app.get(&path, Some(&ann)).await.json()["profile"]["following"],
+        true
+    );
     // Only for the follower.
-    assert_eq!(app.get(&path, Some(&bob)).await.json()["profile"]["following"], false);
+    assert_eq!(
+        app.get(&path, Some(&bob)).await.json()["profile"]["following"],
+        false
+    );
 
     for _ in 0..2 {
-        let unfollowed = app.client.delete(&format!("{path}/follow"), Some(&ann.token)).await;
+        let unfollowed = app
+            .client
+            .delete(&format!("{path}/follow"), Some(&ann.token))
+            .await;
         unfollowed.assert_status(200);
         assert_eq!(unfollowed.json()["profile"]["following"], false);
     }
-    assert_eq!(app.get(&path, Some(&ann)).await.json()["profile"]["following"], false);
+    assert_eq!(
+        app.get(&path, Some(&ann)).await.json()["profile"]["following"],
+        false
+    );
 }
 
 #[actix_web::test]
@@ -36,22 +55,59 @@ async fn unknown_profiles_are_404_and_following_needs_a_token() {
     let app = spawn_app().await;
     let ann = app.register("ann").await;
     assert_error(&app.get("/api/profiles/nobody", None).await, 404, "body");
-    let follow_nobody = app.client.post("/api/profiles/nobody/follow", Some(&ann.token), &serde_json::json!({})).await;
+    let follow_nobody = app
+        .client
+        .post(
+            "/api/profiles/nobody/follow",
+            Some(&ann.token),
+            &serde_json::json!({}),
+        )
+        .await;
     assert_error(&follow_nobody, 404, "body");
     let path = format!("/api/profiles/{}/follow", ann.username);
-    assert_error(&app.client.post(&path, None, &serde_json::json!({})).await, 401, "body");
+    assert_error(
+        &app.client.post(&path, None, &serde_json::json!({})).await,
+        401,
+        "body",
+    );
     assert_error(&app.client.delete(&path, None).await, 401, "body");
     // Yourself: refused, naming the field.
-    assert_error(&app.client.post(&path, Some(&ann.token), &serde_json::json!({})).await, 422, "username");
+    assert_error(
+        &app.client
+            .post(&path, Some(&ann.token), &serde_json::json!({}))
+            .await,
+        422,
+        "username",
+    );
     // A bad token on a public read is still a 401, not an anonymous read.
-    assert_error(&app.get(&format!("/api/profiles/{}", ann.username), Some(&crate::helpers::User { username: String::new(), token: "bad".into() })).await, 401, "body");
+    assert_error(
+        &app.get(
+            &format!("/api/profiles/{}", ann.username),
+            Some(&crate::helpers::User {
+                username: String::new(),
+                token: "bad".into(),
+            }),
+        )
+        .await,
+        401,
+        "body",
+    );
 }
 
 #[actix_web::test]
 async fn other_methods_are_405_in_the_envelope() {
     let app = spawn_app().await;
-    let response = app.client.send(app.client.request(reqwest::Method::PATCH, "/api/profiles/x")).await;
+    let response = app
+        .client
+        .send(
+            app.client
+                .request(reqwest::Method::PATCH, "/api/profiles/x"),
+        )
+        .await;
     assert_error(&response, 405, "body");
-    let put = app.client.send(app.client.request(reqwest::Method::PUT, "/api/tags")).await;
+    let put = app
+        .client
+        .send(app.client.request(reqwest::Method::PUT, "/api/tags"))
+        .await;
     assert_error(&put, 405, "body");
 }

@@ -22,13 +22,33 @@ async fn a_page_of_articles_costs_a_constant_number_of_queries() {
     let reader = app.register("reader").await;
     for (i, author) in authors.iter().enumerate() {
         app.client
-            .post(&format!("/api/profiles/{}/follow", author.username), Some(&reader.token), &json!({}))
+            .post(
+                &format!("/api/profiles/{}/follow", author.username),
+                Some(&reader.token),
+                &json!({}),
+            )
             .await
             .assert_status(200);
         for j in 0..10 {
-            let slug = app.create_article(author, &format!("Article {i}-{j}"), &["x", &format!("t{j}"), &format!("a{i}")]).await["slug"].as_str().unwrap().to_string();
+            let slug = app
+                .create_article(
+                    author,
+                    &format!("Article {i}-{j}"),
+                    &["x", &format!("t{j}"), &format!("a{i}")],
+                )
+                .await["slug"]
+                .as_str()
+                .unwrap()
+                .to_string();
             if j % 2 == 0 {
-                app.client.post(&format!("/api/articles/{slug}/favorite"), Some(&reader.token), &json!({})).await.assert_status(200);
+                app.client
+                    .post(
+                        &format!("/api/articles/{slug}/favorite"),
+                        Some(&reader.token),
+                        &json!({}),
+                    )
+                    .await
+                    .assert_status(200);
             }
         }
     }
@@ -39,28 +59,60 @@ async fn a_page_of_articles_costs_a_constant_number_of_queries() {
     ] {
         let one = statements_for(&app, &format!("{path}?limit=1"), user).await;
         let fifty = statements_for(&app, &format!("{path}?limit=50"), user).await;
-        println!("{path} (signed in: {}): {one} statements for 1 article, {fifty} for 50", user.is_some());
+        println!(
+            "{path} (signed in: {}): {one} statements for 1 article, {fifty} for 50",
+            user.is_some()
+        );
         assert_eq!(one, fifty, "{path}: the query count grows with the page");
         assert!(fifty <= 4, "{path}: {fifty} statements");
     }
-    let filtered = statements_for(&app, "/api/articles?tag=x&limit=50&favorited=reader_0", Some(&reader)).await;
+    let filtered = statements_for(
+        &app,
+        "/api/articles?tag=x&limit=50&favorited=reader_0",
+        Some(&reader),
+    )
+    .await;
     assert!(filtered <= 4, "{filtered}");
 
     // The answer is complete: 50 articles with authors, tags, favorites.
-    let page = app.get("/api/articles?limit=50", Some(&reader)).await.json();
+    let page = app
+        .get("/api/articles?limit=50", Some(&reader))
+        .await
+        .json();
     assert_eq!(page["articlesCount"], 60);
     let articles = page["articles"].as_array().unwrap();
     assert_eq!(articles.len(), 50);
-    assert!(articles.iter().all(|a| a["author"]["following"] == true && a["tagList"].as_array().unwrap().len() == 3));
-    assert_eq!(articles.iter().filter(|a| a["favorited"] == true).count(), 25);
+    assert!(
+        articles.iter().all(
+            |a| a["author"]["following"] == true && a["tagList"].as_array().unwrap().len() == 3
+        )
+    );
+    assert_eq!(
+        articles.iter().filter(|a| a["favorited"] == true).count(),
+        25
+    );
 
-    // Comments: two statements whatever their number.
+    // Comments: three statements (the article, its comments, their authors) whatever their number.
     let slug = articles[0]["slug"].as_str().unwrap();
     let path = format!("/api/articles/{slug}/comments");
-    app.client.post(&path, Some(&authors[0].token), &json!({"comment": {"body": "a"}})).await.assert_status(200);
+    app.client
+        .post(
+            &path,
+            Some(&authors[0].token),
+            &json!({"comment": {"body": "a"}}),
+        )
+        .await
+        .assert_status(200);
     let one = statements_for(&app, &path, Some(&reader)).await;
     for author in &authors {
-        app.client.post(&path, Some(&author.token), &json!({"comment": {"body": "more"}})).await.assert_status(200);
+        app.client
+            .post(
+                &path,
+                Some(&author.token),
+                &json!({"comment": {"body": "more"}}),
+            )
+            .await
+            .assert_status(200);
     }
     let seven = statements_for(&app, &path, Some(&reader)).await;
     println!("comments: {one} statements for 1 comment, {seven} for 7");

@@ -27,7 +27,11 @@ async fn register_answers_201_with_the_user_and_a_working_token() {
 
     let login = app
         .client
-        .post("/api/users/login", None, &json!({"user": {"email": "jake@example.com", "password": "jakejake"}}))
+        .post(
+            "/api/users/login",
+            None,
+            &json!({"user": {"email": "jake@example.com", "password": "jakejake"}}),
+        )
         .await;
     login.assert_status(200);
     assert_eq!(login.json()["user"]["username"], "jake_1");
@@ -37,10 +41,19 @@ async fn register_answers_201_with_the_user_and_a_working_token() {
 async fn taken_usernames_and_emails_are_422_naming_the_field() {
     let app = spawn_app().await;
     let body = |username: &str, email: &str| json!({"user": {"username": username, "email": email, "password": "password-1"}});
-    app.client.post("/api/users", None, &body("ann", "ann@example.com")).await.assert_status(201);
-    let same_name = app.client.post("/api/users", None, &body("ann", "other@example.com")).await;
+    app.client
+        .post("/api/users", None, &body("ann", "ann@example.com"))
+        .await
+        .assert_status(201);
+    let same_name = app
+        .client
+        .post("/api/users", None, &body("ann", "other@example.com"))
+        .await;
     assert_error(&same_name, 422, "username");
-    let same_email = app.client.post("/api/users", None, &body("ann2", "ANN@example.com")).await;
+    let same_email = app
+        .client
+        .post("/api/users", None, &body("ann2", "ANN@example.com"))
+        .await;
     assert_error(&same_email, 422, "email");
 }
 
@@ -49,12 +62,19 @@ async fn invalid_registrations_name_every_bad_field() {
     let app = spawn_app().await;
     let response = app
         .client
-        .post("/api/users", None, &json!({"user": {"username": "a b", "email": "nope", "password": "short"}}))
+        .post(
+            "/api/users",
+            None,
+            &json!({"user": {"username": "a b", "email": "nope", "password": "short"}}),
+        )
         .await;
     for field in ["username", "email", "password"] {
         assert_error(&response, 422, field);
     }
-    let missing = app.client.post("/api/users", None, &json!({"user": {}})).await;
+    let missing = app
+        .client
+        .post("/api/users", None, &json!({"user": {}}))
+        .await;
     for field in ["username", "email", "password"] {
         assert_error(&missing, 422, field);
     }
@@ -68,7 +88,13 @@ async fn invalid_registrations_name_every_bad_field() {
 #[actix_web::test]
 async fn malformed_json_is_a_4xx_in_the_realworld_envelope() {
     let app = spawn_app().await;
-    for raw in ["{", "[]", "{\"user\": 5}", "null", "{\"user\": {\"username\": 7}}"] {
+    for raw in [
+        "{",
+        "[]",
+        "{\"user\": 5}",
+        "null",
+        "{\"user\": {\"username\": 7}}",
+    ] {
         let response = app
             .client
             .send(
@@ -78,12 +104,24 @@ async fn malformed_json_is_a_4xx_in_the_realworld_envelope() {
                     .body(raw),
             )
             .await;
-        assert!(response.status.is_client_error(), "{raw}: {}", response.status);
-        assert!(response.json()["errors"]["body"].is_array(), "{raw}: {}", response.text);
+        assert!(
+            response.status.is_client_error(),
+            "{raw}: {}",
+            response.status
+        );
+        assert!(
+            response.json()["errors"]["body"].is_array(),
+            "{raw}: {}",
+            response.text
+        );
     }
     let not_json = app
         .client
-        .send(app.client.request(reqwest::Method::POST, "/api/users").body("user=x"))
+        .send(
+            app.client
+                .request(reqwest::Method::POST, "/api/users")
+                .body("user=x"),
+        )
         .await;
     assert_error(&not_json, 415, "body");
 }
@@ -98,14 +136,29 @@ async fn wrong_credentials_and_bad_tokens_are_401() {
         .await;
     assert_error(&wrong, 401, "body");
     assert_error(&app.client.get("/api/user", None).await, 401, "body");
-    assert_error(&app.client.get("/api/user", Some("not.a.jwt")).await, 401, "body");
+    assert_error(
+        &app.client.get("/api/user", Some("not.a.jwt")).await,
+        401,
+        "body",
+    );
     // The RealWorld scheme is `Token`; `Bearer` is not it.
     let bearer = app
         .client
-        .send(app.client.request(reqwest::Method::GET, "/api/user").bearer_auth(&user.token))
+        .send(
+            app.client
+                .request(reqwest::Method::GET, "/api/user")
+                .bearer_auth(&user.token),
+        )
         .await;
     assert_error(&bearer, 401, "body");
-    let missing = app.client.post("/api/users/login", None, &json!({"user": {"email": "a@b.c"}})).await;
+    let missing = app
+        .client
+        .post(
+            "/api/users/login",
+            None,
+            &json!({"user": {"email": "a@b.c"}}),
+        )
+        .await;
     assert_error(&missing, 422, "password");
 }
 
@@ -130,16 +183,25 @@ async fn the_caller_changes_bio_image_username_email_and_password() {
     let profile = app.get("/api/profiles/ann_new", None).await;
     profile.assert_status(200);
     assert_eq!(profile.json()["profile"]["bio"], "I like to skateboard");
-    app.get(&format!("/api/profiles/{}", user.username), None).await.assert_status(404);
+    app.get(&format!("/api/profiles/{}", user.username), None)
+        .await
+        .assert_status(404);
 
     // A new password: the old one stops working, the new one works.
     app.client
-        .put("/api/user", Some(&user.token), &json!({"user": {"password": "a-new-password"}}))
+        .put(
+            "/api/user",
+            Some(&user.token),
+            &json!({"user": {"password": "a-new-password"}}),
+        )
         .await
         .assert_status(200);
     for (password, status) in [("password-123", 401), ("a-new-password", 200)] {
         let body = json!({"user": {"email": "new@example.com", "password": password}});
-        app.client.post("/api/users/login", None, &body).await.assert_status(status);
+        app.client
+            .post("/api/users/login", None, &body)
+            .await
+            .assert_status(status);
     }
 }
 
@@ -158,7 +220,11 @@ async fn invalid_changes_are_422_and_change_nothing() {
     ] {
         let response = app
             .client
-            .put("/api/user", Some(&user.token), &json!({"user": {field: value}}))
+            .put(
+                "/api/user",
+                Some(&user.token),
+                &json!({"user": {field: value}}),
+            )
             .await;
         assert_error(&response, 422, field);
     }
@@ -174,37 +240,69 @@ async fn refresh_tokens_rotate_and_logout_ends_the_session() {
         .client
         .post("/api/users", None, &json!({"user": {"username": "ann", "email": "ann@example.com", "password": "password-1"}}))
         .await;
-    let refresh = registered.json()["user"]["refreshToken"].as_str().unwrap().to_string();
+    let refresh = registered.json()["user"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let renewed = app
         .client
-        .post("/api/users/refresh", None, &json!({"user": {"refreshToken": refresh}}))
+        .post(
+            "/api/users/refresh",
+            None,
+            &json!({"user": {"refreshToken": refresh}}),
+        )
         .await;
     renewed.assert_status(200);
-    let next = renewed.json()["user"]["refreshToken"].as_str().unwrap().to_string();
+    let next = renewed.json()["user"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_ne!(next, refresh);
     assert!(renewed.json()["user"]["token"].is_string());
     // The used one is spent.
     let reused = app
         .client
-        .post("/api/users/refresh", None, &json!({"user": {"refreshToken": refresh}}))
+        .post(
+            "/api/users/refresh",
+            None,
+            &json!({"user": {"refreshToken": refresh}}),
+        )
         .await;
     assert_error(&reused, 401, "body");
 
     let login = app
         .client
-        .post("/api/users/login", None, &json!({"user": {"email": "ann@example.com", "password": "password-1"}}))
+        .post(
+            "/api/users/login",
+            None,
+            &json!({"user": {"email": "ann@example.com", "password": "password-1"}}),
+        )
         .await;
-    let session = login.json()["user"]["refreshToken"].as_str().unwrap().to_string();
+    let session = login.json()["user"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     app.client
-        .post("/api/users/logout", None, &json!({"user": {"refreshToken": session}}))
+        .post(
+            "/api/users/logout",
+            None,
+            &json!({"user": {"refreshToken": session}}),
+        )
         .await
         .assert_status(204);
     let after = app
         .client
-        .post("/api/users/refresh", None, &json!({"user": {"refreshToken": session}}))
+        .post(
+            "/api/users/refresh",
+            None,
+            &json!({"user": {"refreshToken": session}}),
+        )
         .await;
     assert_error(&after, 401, "body");
-    let empty = app.client.post("/api/users/logout", None, &json!({"user": {}})).await;
+    let empty = app
+        .client
+        .post("/api/users/logout", None, &json!({"user": {}}))
+        .await;
     assert_error(&empty, 422, "refreshToken");
 }
 
@@ -216,14 +314,25 @@ async fn a_password_change_ends_every_other_session() {
         .post("/api/users", None, &json!({"user": {"username": "ann", "email": "ann@example.com", "password": "password-1"}}))
         .await;
     let user = &registered.json()["user"];
-    let (token, refresh) = (user["token"].as_str().unwrap(), user["refreshToken"].as_str().unwrap());
+    let (token, refresh) = (
+        user["token"].as_str().unwrap(),
+        user["refreshToken"].as_str().unwrap(),
+    );
     app.client
-        .put("/api/user", Some(token), &json!({"user": {"password": "password-2"}}))
+        .put(
+            "/api/user",
+            Some(token),
+            &json!({"user": {"password": "password-2"}}),
+        )
         .await
         .assert_status(200);
     let stolen = app
         .client
-        .post("/api/users/refresh", None, &json!({"user": {"refreshToken": refresh}}))
+        .post(
+            "/api/users/refresh",
+            None,
+            &json!({"user": {"refreshToken": refresh}}),
+        )
         .await;
     assert_error(&stolen, 401, "body");
 }
@@ -238,16 +347,29 @@ async fn cors_preflights_are_answered_for_the_api() {
                 .request(reqwest::Method::OPTIONS, "/api/articles")
                 .header("origin", "http://localhost:4100")
                 .header("access-control-request-method", "POST")
-                .header("access-control-request-headers", "authorization, content-type"),
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                ),
         )
         .await;
     assert!(response.status.is_success(), "{}", response.status);
     assert_eq!(response.header("access-control-allow-origin"), Some("*"));
-    let allowed = response.header("access-control-allow-headers").unwrap_or_default().to_ascii_lowercase();
-    assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+    let allowed = response
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type"),
+        "{allowed}"
+    );
     let get = app
         .client
-        .send(app.client.request(reqwest::Method::GET, "/api/tags").header("origin", "http://localhost:4100"))
+        .send(
+            app.client
+                .request(reqwest::Method::GET, "/api/tags")
+                .header("origin", "http://localhost:4100"),
+        )
         .await;
     assert_eq!(get.header("access-control-allow-origin"), Some("*"));
 }
