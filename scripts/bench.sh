@@ -9,7 +9,8 @@
 # user (`Authorization: Token`), POST /api/articles and /health.
 #
 # Env: BENCH_DATABASE_URL (a PostgreSQL maintenance URL; default postgres://postgres@127.0.0.1:5432/postgres),
-#      BENCH_REDIS_URL (optional), BENCH_CONNECTIONS (64), BENCH_DURATION (15s), BENCH_THREADS (2).
+#      BENCH_REDIS_URL (optional), BENCH_CONNECTIONS (64), BENCH_DURATION (15s), BENCH_THREADS (2),
+#      BENCH_PORT (18090), BENCH_KEEP_DB (set: keep the seeded database, e.g. for EXPLAIN ANALYZE).
 # Needs: wrk (apt-get install wrk), psql, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +30,11 @@ db_name="bench_$(date +%s)_$$"
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  psql "$admin_url" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null 2>&1 || true
+  if [ -n "${BENCH_KEEP_DB:-}" ]; then
+    echo "kept the seeded database: ${admin_url%/*}/$db_name (drop it when done)"
+  else
+    psql "$admin_url" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
   rm -rf "$workdir"
 }
 trap cleanup EXIT
