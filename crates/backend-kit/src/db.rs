@@ -300,6 +300,32 @@ pub fn run_migrations(
     }
 }
 
+/// Whether `e` is a unique violation (a taken key of any unique index or primary key).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Whether `e` is a unique violation of the index on `table.column`. PostgreSQL names the
+/// constraint or index (`users_username_key`), SQLite the column (`UNIQUE constraint failed:
+/// users.username`) or, for an index on an expression, the index.
+pub fn violates_unique(e: &diesel::result::Error, table: &str, column: &str) -> bool {
+    let diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::UniqueViolation,
+        info,
+    ) = e
+    else {
+        return false;
+    };
+    let (index, qualified) = (format!("{table}_{column}_"), format!("{table}.{column}"));
+    info.constraint_name()
+        .is_some_and(|c| c.starts_with(&index))
+        || info.message().contains(&qualified)
+        || info.message().contains(&index)
+}
+
 /// A transaction that writes: on SQLite it starts with `BEGIN IMMEDIATE`, taking the write
 /// lock first. A plain (deferred) `BEGIN` takes it at the first write, and when another
 /// writer committed in between, SQLite answers "database is locked" at once instead of

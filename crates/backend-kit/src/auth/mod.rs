@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 use crate::config::Settings;
@@ -124,22 +124,14 @@ const USER_COLUMNS: (
     users::updated_at,
 );
 
-/// Which unique index refused a write to `users`: PostgreSQL names the constraint
-/// (`users_username_key`), SQLite the column (`UNIQUE constraint failed: users.username`).
+/// Which unique index refused a write to `users`: the handle's or the e-mail's.
 fn taken_or_db_error(e: DieselError) -> AuthError {
-    match &e {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-            let names_username = info
-                .constraint_name()
-                .is_some_and(|c| c.contains("username"))
-                || info.message().contains("users.username");
-            if names_username {
-                AuthError::UsernameTaken
-            } else {
-                AuthError::EmailTaken
-            }
-        }
-        _ => e.into(),
+    if crate::db::violates_unique(&e, "users", "username") {
+        AuthError::UsernameTaken
+    } else if crate::db::violates_unique(&e, "users", "email") {
+        AuthError::EmailTaken
+    } else {
+        e.into()
     }
 }
 
@@ -241,19 +233,22 @@ impl Auth {
     }
 
     /// Changes what is given of e-mail, handle and password (the blog's `PUT /api/user`).
-    /// A new password is hashed off the executor and ends every session of the account: a
+    /// A new password is hashed off the executor and ends every session of the account — a
     /// password is changed because it may be known to someone else, whose refresh tokens must
-    /// stop working too.
+    /// stop working too — then starts a new one for the caller, returned with the user.
+    /// (Access tokens already issued stay valid until they expire: they are not stored.)
     pub async fn update_account(
         &self,
         id: i64,
         changes: AccountChanges,
-    ) -> Result<User, AuthError> {
+    ) -> Result<(User, Option<TokenPair>), AuthError> {
         let hash = match changes.password {
             Some(password) => Some(self.hasher.hash(password).await?),
             None => None,
         };
-        self.db
+        let password_changed = hash.is_some();
+        let user = self
+            .db
             .run(move |conn| {
                 conn.transaction(|conn| {
                     let now = crate::time::now();
@@ -278,10 +273,15 @@ impl Auth {
                     if hash.is_some() {
                         refresh::revoke_all_of_user(conn, id)?;
                     }
-                    Ok(user)
+                    Ok::<_, AuthError>(user)
                 })
             })
-            .await
+            .await?;
+        let session = match password_changed {
+            true => Some(self.start_session(id).await?),
+            false => None,
+        };
+        Ok((user, session))
     }
 
     /// Checks the password. Unknown e-mails and wrong passwords give the same error after the

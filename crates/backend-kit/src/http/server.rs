@@ -277,7 +277,10 @@ fn add_security_headers<B>(res: &mut ServiceResponse<B>) {
             (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
             (header::X_FRAME_OPTIONS, "DENY"),
         ] {
-            headers.insert(name, header::HeaderValue::from_static(value));
+            // A page that set its own policy (the blog allows remote images) keeps it.
+            if !headers.contains_key(&name) {
+                headers.insert(name, header::HeaderValue::from_static(value));
+            }
         }
     }
 }
@@ -296,7 +299,18 @@ async fn render_errors(
         .and_then(|e| e.as_error::<Error>())
         .map(|e| format.render(e));
     Ok(match rendered {
-        Some(response) => res.into_response(response).map_into_right_body(),
+        Some(mut response) => {
+            // Headers set on the way out (CORS by a scope's middleware, `Vary`) belong to the
+            // new body as much as to the old one; only the body's own headers are replaced.
+            let own: Vec<header::HeaderName> = response.headers().keys().cloned().collect();
+            for (name, value) in res.headers() {
+                let describes_body = name == header::CONTENT_TYPE || name == header::CONTENT_LENGTH;
+                if !describes_body && !own.contains(name) {
+                    response.headers_mut().append(name.clone(), value.clone());
+                }
+            }
+            res.into_response(response).map_into_right_body()
+        }
         None => res.map_into_left_body(),
     })
 }

@@ -21,7 +21,7 @@ use diesel::sql_types::{Bool, Text};
 use super::profiles::{Profile, viewer_id};
 use super::schema::{article_tags, articles, favorites, follows, profiles, tags, users};
 use super::{is_duplicate, violates_unique};
-use crate::domain::{SearchTerms, slug};
+use crate::domain::{SearchTerms, search, slug};
 
 diesel::define_sql_function! {
     /// `string_agg(value, delimiter)`: the values of a group joined into one string
@@ -50,6 +50,8 @@ pub struct Article {
     pub row: ArticleRow,
     /// Only for single-article answers: lists leave the body out (spec change of 2024).
     pub body: Option<String>,
+    /// The body rendered and sanitized; with `body` only.
+    pub body_html: Option<String>,
     /// Sorted by name.
     pub tags: Vec<String>,
     pub author: Profile,
@@ -188,14 +190,16 @@ macro_rules! filtered {
 
 type Loaded = (ArticleRow, Profile, Option<String>);
 
-fn assemble((row, author, tags): Loaded, body: Option<String>) -> Article {
+fn assemble((row, author, tags): Loaded, body: Option<(String, String)>) -> Article {
     let mut tags: Vec<String> = tags
         .map(|joined| joined.split(',').map(str::to_string).collect())
         .unwrap_or_default();
     tags.sort();
+    let (body, body_html) = body.unzip();
     Article {
         row,
         body,
+        body_html,
         tags,
         author,
     }
@@ -225,7 +229,10 @@ pub fn list(
             .count()
             .get_result(conn)?
     };
-    let articles = page.into_iter().map(|loaded| assemble(loaded, None)).collect();
+    let articles = page
+        .into_iter()
+        .map(|loaded| assemble(loaded, None))
+        .collect();
     Ok((articles, total))
 }
 
@@ -235,9 +242,12 @@ pub fn by_slug(
     slug: &str,
     viewer: Option<i64>,
 ) -> QueryResult<Option<Article>> {
-    let found: Option<(Loaded, String)> = articles_with_authors!()
+    let found: Option<(Loaded, (String, String))> = articles_with_authors!()
         .filter(articles::slug.eq(slug))
-        .select((article_columns!(viewer_id(viewer)), articles::body))
+        .select((
+            article_columns!(viewer_id(viewer)),
+            (articles::body, articles::body_html),
+        ))
         .first(conn)
         .optional()?;
     Ok(found.map(|(loaded, body)| assemble(loaded, Some(body))))
@@ -252,37 +262,77 @@ pub fn owner_of(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<(i64
         .optional()
 }
 
-/// Tries a slug, and on a unique violation of `articles.slug` tries again with a random
-/// suffix. `write` runs in a transaction with the candidate slug.
+/// What a write to an existing article came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome<T> {
+    Done(T),
+    NotFound,
+    /// Someone else's article.
+    NotYours,
+}
+
+/// The article at `slug` as it is now, locked until the transaction ends: on PostgreSQL with
+/// `FOR UPDATE` (a concurrent update or delete waits for this one), on SQLite by the write
+/// lock `write_transaction` took at `BEGIN IMMEDIATE`.
+fn lock(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<Current>> {
+    let query = articles::table.filter(articles::slug.eq(slug)).select((
+        articles::id,
+        articles::author_id,
+        articles::title,
+        articles::description,
+        articles::body,
+    ));
+    match conn {
+        AnyConnection::Postgresql(pg) => query.for_update().first(pg).optional(),
+        AnyConnection::Sqlite(sqlite) => query.first(sqlite).optional(),
+    }
+}
+
+#[derive(Debug, Queryable)]
+struct Current {
+    id: i64,
+    author_id: i64,
+    title: String,
+    description: String,
+    body: String,
+}
+
+/// Runs `write` in a write transaction with a slug for `title` (`None`: no title), and when
+/// the unique index refuses that slug (an equal title, maybe posted at the same instant),
+/// again with a random suffix. The index decides, never a check before the insert.
 fn with_unique_slug<T>(
     conn: &mut AnyConnection,
-    title: &str,
-    mut write: impl FnMut(&mut AnyConnection, &str) -> QueryResult<T>,
+    title: Option<&str>,
+    mut write: impl FnMut(&mut AnyConnection, Option<&str>) -> QueryResult<T>,
 ) -> QueryResult<T> {
     const ATTEMPTS: usize = 5;
-    let base = slug::base(title);
+    let base = title.map(slug::base);
     let mut candidate = base.clone();
     for _ in 1..ATTEMPTS {
-        match write_transaction(conn, |conn| write(conn, &candidate)) {
+        match write_transaction(conn, |conn| write(conn, candidate.as_deref())) {
             Err(e) if violates_unique(&e, "articles", "slug") => {
-                candidate = slug::with_suffix(&base);
+                candidate = base.as_deref().map(slug::with_suffix);
             }
             other => return other,
         }
     }
-    write_transaction(conn, |conn| write(conn, &candidate))
+    write_transaction(conn, |conn| write(conn, candidate.as_deref()))
 }
 
 pub struct NewArticle<'a> {
     pub title: &'a str,
     pub description: &'a str,
     pub body: &'a str,
+    /// `body` rendered and sanitized (domain::markdown).
+    pub body_html: &'a str,
     pub tags: &'a [String],
 }
 
 /// Inserts the article and its tags; its slug.
 pub fn create(conn: &mut AnyConnection, author: i64, new: &NewArticle<'_>) -> QueryResult<String> {
-    with_unique_slug(conn, new.title, |conn, slug| {
+    let search_text = search::index_text(new.title, new.description, new.body);
+    with_unique_slug(conn, Some(new.title), |conn, slug| {
+        let slug = slug.unwrap_or_default();
         let now = backend_kit::time::now();
         let id: i64 = diesel::insert_into(articles::table)
             .values((
@@ -290,6 +340,8 @@ pub fn create(conn: &mut AnyConnection, author: i64, new: &NewArticle<'_>) -> Qu
                 articles::title.eq(new.title),
                 articles::description.eq(new.description),
                 articles::body.eq(new.body),
+                articles::body_html.eq(new.body_html),
+                articles::search_text.eq(&search_text),
                 articles::author_id.eq(author),
                 articles::created_at.eq(now),
                 articles::updated_at.eq(now),
@@ -305,43 +357,71 @@ pub fn create(conn: &mut AnyConnection, author: i64, new: &NewArticle<'_>) -> Qu
 pub struct Changes {
     pub title: Option<String>,
     pub description: Option<String>,
-    pub body: Option<String>,
+    /// The new body and its HTML.
+    pub body: Option<(String, String)>,
     pub tags: Option<Vec<String>>,
 }
 
-/// Applies the changes; the (possibly new) slug. A new title means a new slug (the spec).
-pub fn update(conn: &mut AnyConnection, id: i64, changes: &Changes) -> QueryResult<String> {
-    let write = |conn: &mut AnyConnection, slug: Option<&str>| -> QueryResult<String> {
-        let slug: String = diesel::update(articles::table.find(id))
+/// Applies the changes if `caller` wrote the article; its (possibly new) slug. A changed
+/// title means a new slug (the spec); the same title sent again keeps the slug.
+pub fn update(
+    conn: &mut AnyConnection,
+    slug: &str,
+    caller: i64,
+    changes: &Changes,
+) -> QueryResult<Outcome<String>> {
+    with_unique_slug(conn, changes.title.as_deref(), |conn, candidate| {
+        let Some(current) = lock(conn, slug)? else {
+            return Ok(Outcome::NotFound);
+        };
+        if current.author_id != caller {
+            return Ok(Outcome::NotYours);
+        }
+        let title = changes.title.as_deref().unwrap_or(&current.title);
+        let new_slug = candidate.filter(|_| title != current.title);
+        let description = changes
+            .description
+            .as_deref()
+            .unwrap_or(&current.description);
+        let body = changes
+            .body
+            .as_ref()
+            .map_or(current.body.as_str(), |(b, _)| b);
+        let search_text = search::index_text(title, description, body);
+        let slug: String = diesel::update(articles::table.find(current.id))
             .set((
-                slug.map(|s| articles::slug.eq(s)),
-                changes.title.as_ref().map(|t| articles::title.eq(t)),
+                new_slug.map(|s| articles::slug.eq(s)),
+                articles::title.eq(title),
+                articles::description.eq(description),
                 changes
-                    .description
+                    .body
                     .as_ref()
-                    .map(|d| articles::description.eq(d)),
-                changes.body.as_ref().map(|b| articles::body.eq(b)),
+                    .map(|(body, html)| (articles::body.eq(body), articles::body_html.eq(html))),
+                articles::search_text.eq(&search_text),
                 articles::updated_at.eq(backend_kit::time::now()),
             ))
             .returning(articles::slug)
             .get_result(conn)?;
         if let Some(tags) = &changes.tags {
-            remove_tags(conn, id)?;
-            add_tags(conn, id, tags)?;
+            remove_tags(conn, current.id)?;
+            add_tags(conn, current.id, tags)?;
         }
-        Ok(slug)
-    };
-    match &changes.title {
-        Some(title) => with_unique_slug(conn, title, |conn, slug| write(conn, Some(slug))),
-        None => write_transaction(conn, |conn| write(conn, None)),
-    }
+        Ok(Outcome::Done(slug))
+    })
 }
 
-pub fn delete(conn: &mut AnyConnection, id: i64) -> QueryResult<()> {
+/// Deletes the article (its comments and favorites go with it) if `caller` wrote it.
+pub fn delete(conn: &mut AnyConnection, slug: &str, caller: i64) -> QueryResult<Outcome<()>> {
     write_transaction(conn, |conn| {
-        remove_tags(conn, id)?;
-        diesel::delete(articles::table.find(id)).execute(conn)?;
-        Ok(())
+        let Some(current) = lock(conn, slug)? else {
+            return Ok(Outcome::NotFound);
+        };
+        if current.author_id != caller {
+            return Ok(Outcome::NotYours);
+        }
+        remove_tags(conn, current.id)?;
+        diesel::delete(articles::table.find(current.id)).execute(conn)?;
+        Ok(Outcome::Done(()))
     })
 }
 
@@ -395,15 +475,15 @@ fn tag_id(conn: &mut AnyConnection, name: &str) -> QueryResult<i64> {
     }
 }
 
+/// Unlinks every tag of the article and uncounts it in each: exactly the links this
+/// statement deleted, so two transactions never uncount one link twice.
 fn remove_tags(conn: &mut AnyConnection, article: i64) -> QueryResult<()> {
-    let ids: Vec<i64> = article_tags::table
-        .filter(article_tags::article_id.eq(article))
-        .select(article_tags::tag_id)
-        .load(conn)?;
+    let ids: Vec<i64> =
+        diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article)))
+            .returning(article_tags::tag_id)
+            .get_results(conn)?;
     diesel::update(tags::table.filter(tags::id.eq_any(&ids)))
         .set(tags::articles_count.eq(tags::articles_count - 1))
-        .execute(conn)?;
-    diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article)))
         .execute(conn)?;
     Ok(())
 }
@@ -418,40 +498,59 @@ pub fn popular_tags(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<Str
         .load(conn)
 }
 
-/// Idempotent, and exact under concurrency: the favorite row and the count change in one
-/// transaction, and the count only when the row was new (the composite key refuses a
-/// second favorite, inside a savepoint).
-pub fn favorite(conn: &mut AnyConnection, user: i64, article: i64) -> QueryResult<()> {
-    write_transaction(conn, |conn| {
-        let inserted = conn.transaction(|conn| {
-            diesel::insert_into(favorites::table)
-                .values((
-                    favorites::user_id.eq(user),
-                    favorites::article_id.eq(article),
-                    favorites::created_at.eq(backend_kit::time::now()),
-                ))
-                .execute(conn)
-        });
-        match inserted {
-            Err(e) if is_duplicate(&e) => Ok(()),
-            Err(e) => Err(e),
-            Ok(_) => diesel::update(articles::table.find(article))
-                .set(articles::favorites_count.eq(articles::favorites_count + 1))
-                .execute(conn)
-                .map(|_| ()),
-        }
-    })
-}
-
-/// Idempotent: the count only drops when a row was deleted.
-pub fn unfavorite(conn: &mut AnyConnection, user: i64, article: i64) -> QueryResult<()> {
-    write_transaction(conn, |conn| {
-        let deleted = diesel::delete(favorites::table.find((user, article))).execute(conn)?;
-        if deleted > 0 {
+/// Favorites (`true`) or unfavorites the article at `slug` for `user`. Idempotent, and
+/// exact under concurrency: the favorite row and the count change in one transaction, and
+/// the count only when the row was new (the composite key refuses a second favorite, inside
+/// a savepoint) or was there to delete.
+pub fn set_favorite(
+    conn: &mut AnyConnection,
+    slug: &str,
+    user: i64,
+    favorite: bool,
+) -> QueryResult<Outcome<()>> {
+    let outcome = write_transaction(conn, |conn| {
+        let Some((article, _)) = owner_of(conn, slug)? else {
+            return Ok(Outcome::NotFound);
+        };
+        let changed = if favorite {
+            let inserted = conn.transaction(|conn| {
+                diesel::insert_into(favorites::table)
+                    .values((
+                        favorites::user_id.eq(user),
+                        favorites::article_id.eq(article),
+                        favorites::created_at.eq(backend_kit::time::now()),
+                    ))
+                    .execute(conn)
+            });
+            match inserted {
+                Err(e) if is_duplicate(&e) => 0,
+                other => other?,
+            }
+        } else {
+            diesel::delete(favorites::table.find((user, article))).execute(conn)?
+        };
+        if changed > 0 {
+            let step = if favorite { 1 } else { -1 };
             diesel::update(articles::table.find(article))
-                .set(articles::favorites_count.eq(articles::favorites_count - 1))
+                .set(articles::favorites_count.eq(articles::favorites_count + step))
                 .execute(conn)?;
         }
-        Ok(())
-    })
+        Ok(Outcome::Done(()))
+    });
+    match outcome {
+        // PostgreSQL: the article was deleted between finding it and favoriting it.
+        Err(e) if is_foreign_key_violation(&e) => Ok(Outcome::NotFound),
+        other => other,
+    }
+}
+
+/// A row that refers to one that no longer exists (deleted by a concurrent request).
+pub(crate) fn is_foreign_key_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _
+        )
+    )
 }

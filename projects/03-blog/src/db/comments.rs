@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use backend_kit::db::AnyConnection;
+use backend_kit::db::{AnyConnection, write_transaction};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::articles;
 use super::profiles::{self, Profile};
 use super::schema::comments;
 
@@ -68,26 +69,40 @@ pub fn list(
         .collect()
 }
 
+/// Adds a comment to the article at `slug`; `None` if there is no such article (also when
+/// it is deleted while the comment is written).
 pub fn create(
     conn: &mut AnyConnection,
-    article: i64,
+    slug: &str,
     author: i64,
     body: &str,
-) -> QueryResult<Comment> {
-    let now = backend_kit::time::now();
-    let row: CommentRow = diesel::insert_into(comments::table)
-        .values((
-            comments::article_id.eq(article),
-            comments::author_id.eq(author),
-            comments::body.eq(body),
-            comments::created_at.eq(now),
-            comments::updated_at.eq(now),
-        ))
-        .returning(COLUMNS)
-        .get_result(conn)?;
+) -> QueryResult<Option<Comment>> {
+    let inserted = write_transaction(conn, |conn| {
+        let Some((article, _)) = articles::owner_of(conn, slug)? else {
+            return Ok(None);
+        };
+        let now = backend_kit::time::now();
+        diesel::insert_into(comments::table)
+            .values((
+                comments::article_id.eq(article),
+                comments::author_id.eq(author),
+                comments::body.eq(body),
+                comments::created_at.eq(now),
+                comments::updated_at.eq(now),
+            ))
+            .returning(COLUMNS)
+            .get_result::<CommentRow>(conn)
+            .map(Some)
+    });
+    let row = match inserted {
+        // PostgreSQL: the article was deleted between finding it and commenting.
+        Err(e) if articles::is_foreign_key_violation(&e) => None,
+        other => other?,
+    };
+    let Some(row) = row else { return Ok(None) };
     let author =
         profiles::by_id(conn, author, Some(author))?.ok_or(diesel::result::Error::NotFound)?;
-    Ok(Comment { row, author })
+    Ok(Some(Comment { row, author }))
 }
 
 /// The author of comment `id` on `article`, if there is such a comment.

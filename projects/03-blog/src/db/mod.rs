@@ -11,28 +11,8 @@ pub mod comments;
 pub mod profiles;
 pub mod schema;
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+// Which unique index refused a write: shared with the kit's accounts.
+pub(crate) use backend_kit::db::{is_unique_violation as is_duplicate, violates_unique};
 
 // `migrations()`: the auth tables', then `migrations/{postgres,sqlite}/` of this project.
 backend_kit::project_migrations!();
-
-/// Whether `e` is a unique violation of the index on `column` of `table`. PostgreSQL names
-/// the constraint (`articles_slug_key`), SQLite the column (`articles.slug`).
-pub(crate) fn violates_unique(e: &DieselError, table: &str, column: &str) -> bool {
-    match e {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-            info.constraint_name() == Some(&format!("{table}_{column}_key"))
-                || info.message().contains(&format!("{table}.{column}"))
-        }
-        _ => false,
-    }
-}
-
-/// Whether `e` is any unique violation (a composite primary key taken: already following,
-/// already favorited).
-pub(crate) fn is_duplicate(e: &DieselError) -> bool {
-    matches!(
-        e,
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
-    )
-}

@@ -35,6 +35,8 @@ diesel::table! {
         title -> Text,
         description -> Text,
         body -> Text,
+        body_html -> Text,
+        search_text -> Text,
         author_id -> BigInt,
         favorites_count -> Integer,
         created_at -> Timestamp,

@@ -1,8 +1,9 @@
 //! An article's text, its tags, and a comment's body.
 
-use backend_kit::validation::FieldErrors;
+use backend_kit::validation::{FieldErrors, is_invisible};
+use unicode_normalization::UnicodeNormalization;
 
-use super::text;
+use super::{markdown, text};
 
 pub const TITLE_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 500;
@@ -33,9 +34,22 @@ impl ArticleText {
             title: title.and_then(|t| errors.check("title", text(t, TITLE_MAX))),
             description: description
                 .and_then(|d| errors.check("description", text(d, DESCRIPTION_MAX))),
-            body: body.and_then(|b| errors.check("body", text(b, BODY_MAX).map(|_| b.to_string()))),
+            body: body.and_then(|b| errors.check("body", parse_body(b))),
         }
     }
+}
+
+/// A body: not blank, at most [`BODY_MAX`] characters, nesting at most
+/// [`markdown::MAX_NESTING`] deep; kept verbatim.
+fn parse_body(body: &str) -> Result<String, String> {
+    text(body, BODY_MAX)?;
+    if markdown::nesting_depth(body) > markdown::MAX_NESTING {
+        return Err(format!(
+            "nests quotes or lists more than {} deep",
+            markdown::MAX_NESTING
+        ));
+    }
+    Ok(body.to_string())
 }
 
 /// Tags: trimmed, without duplicates, sorted (the order every answer shows them in).
@@ -46,9 +60,17 @@ impl TagList {
     pub fn parse(raw: &[String]) -> Result<Self, String> {
         let mut tags = Vec::with_capacity(raw.len());
         for tag in raw {
-            let tag = text(tag, TAG_MAX).map_err(|e| format!("each tag {e}"))?;
+            // NFC: `é` typed as one character or as `e` + accent is one tag.
+            let tag: String = text(tag, TAG_MAX)
+                .map_err(|e| format!("each tag {e}"))?
+                .nfc()
+                .collect();
             if tag.contains(',') {
                 return Err("a tag may not contain ','".into());
+            }
+            // Tags are shown in lists and URLs: nothing invisible or direction-changing.
+            if tag.chars().any(|c| is_invisible(c) || c.is_control()) {
+                return Err("a tag may not contain invisible or control characters".into());
             }
             tags.push(tag);
         }
@@ -92,6 +114,22 @@ mod tests {
         assert!(TagList::parse(&["x".repeat(TAG_MAX + 1)]).is_err());
         let many: Vec<String> = (0..=TAGS_MAX).map(|i| format!("t{i}")).collect();
         assert!(TagList::parse(&many).is_err());
+        for hidden in ["a\u{202e}b", "a\u{200d}b", "a\tb"] {
+            assert!(TagList::parse(&[hidden.to_string()]).is_err(), "{hidden:?}");
+        }
+        let composed = TagList::parse(&["caf\u{e9}".into(), "cafe\u{301}".into()]).unwrap();
+        assert_eq!(composed.as_slice(), ["caf\u{e9}"]);
+    }
+
+    #[test]
+    fn deeply_nested_bodies_are_refused_before_rendering() {
+        let mut errors = FieldErrors::default();
+        ArticleText::parse(None, None, Some(&">".repeat(50_000)), &mut errors);
+        assert!(errors.0.contains_key("body"));
+        let mut errors = FieldErrors::default();
+        let ok = "> ".repeat(markdown::MAX_NESTING) + "fine";
+        ArticleText::parse(None, None, Some(&ok), &mut errors);
+        assert!(errors.is_empty());
     }
 
     #[test]

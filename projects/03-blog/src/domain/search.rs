@@ -10,6 +10,24 @@ pub const QUERY_MAX: usize = 200;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchTerms(Vec<String>);
 
+/// The words of `text`: runs of letters and digits, lower-cased. One definition of a word,
+/// used for the text that is indexed and for the query that searches it.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// What both databases index for an article (`articles.search_text`): its words, separated
+/// by single spaces, so each database's own tokenizer finds exactly these words.
+pub fn index_text(title: &str, description: &str, body: &str) -> String {
+    [title, description, body]
+        .into_iter()
+        .flat_map(words)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl SearchTerms {
     /// Words are runs of letters and digits, lower-cased. `None` when there are none (a
     /// query of punctuation only): such a search matches nothing.
@@ -17,12 +35,7 @@ impl SearchTerms {
         if raw.chars().count() > QUERY_MAX {
             return Err(format!("is too long (maximum is {QUERY_MAX} characters)"));
         }
-        let words: Vec<String> = raw
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .take(MAX_WORDS)
-            .map(str::to_lowercase)
-            .collect();
+        let words: Vec<String> = words(raw).take(MAX_WORDS).collect();
         Ok((!words.is_empty()).then_some(Self(words)))
     }
 
@@ -64,6 +77,26 @@ mod tests {
         assert_eq!(SearchTerms::parse("!!! ***").unwrap(), None);
         assert_eq!(SearchTerms::parse("").unwrap(), None);
         assert!(SearchTerms::parse(&"x".repeat(QUERY_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn indexed_text_is_cut_like_queries() {
+        assert_eq!(
+            index_text(
+                "Hosting on example.com",
+                "v1.2.3, 3.14",
+                "mail a@b.io — /usr/bin"
+            ),
+            "hosting on example com v1 2 3 3 14 mail a b io usr bin"
+        );
+        // A query for `example.com` looks for the words `example` and `com`, which are there.
+        assert_eq!(
+            SearchTerms::parse("example.com")
+                .unwrap()
+                .unwrap()
+                .tsquery(),
+            "example:* & com:*"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use backend_kit::http::{FieldErrors, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::articles::{self as queries, Article, Changes, Filter, NewArticle};
+use crate::db::articles::{self as queries, Article, Changes, Filter, NewArticle, Outcome};
 use crate::domain::{ArticleText, SearchTerms, TagList, markdown};
 use crate::error::ApiError;
 use crate::openapi::{BodyErrors, Errors, OwnedErrors};
@@ -75,14 +75,19 @@ pub struct ArticleBody {
 }
 
 impl ArticleBody {
-    pub fn new(article: Article, body_html: Option<String>) -> Self {
+    /// `createdAt` as the API writes it (the pages' `<time datetime>`).
+    pub fn created_iso(&self) -> String {
+        backend_kit::time::format(&self.created_at)
+    }
+
+    pub fn new(article: Article) -> Self {
         let row = article.row;
         Self {
             slug: row.slug,
             title: row.title,
             description: row.description,
             body: article.body,
-            body_html,
+            body_html: article.body_html,
             tag_list: article.tags,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -150,10 +155,7 @@ async fn respond_list(
         })
         .await?;
     Ok(HttpResponse::Ok().json(ArticlesResponse {
-        articles: articles
-            .into_iter()
-            .map(|a| ArticleBody::new(a, None))
-            .collect(),
+        articles: articles.into_iter().map(ArticleBody::new).collect(),
         articles_count: total,
     }))
 }
@@ -221,8 +223,7 @@ pub async fn feed(
     respond_list(&db, filter, page, Some(caller.id)).await
 }
 
-/// One article with its body and `bodyHtml`. Rendering runs on a blocking thread: a long
-/// body takes milliseconds to render and sanitize, which must not hold an actix worker.
+/// One article with its body and `bodyHtml` (rendered when it was written).
 pub(crate) async fn load(
     db: &Database,
     slug: String,
@@ -232,9 +233,26 @@ pub(crate) async fn load(
         .run(move |conn| queries::by_slug(conn, &slug, viewer).map_err(ApiError::from))
         .await?
         .ok_or(ApiError::NotFound)?;
-    let body = article.body.clone().unwrap_or_default();
-    let html = web::block(move || markdown::to_safe_html(&body)).await?;
-    Ok(ArticleBody::new(article, Some(html)))
+    Ok(ArticleBody::new(article))
+}
+
+/// Markdown to sanitized HTML on a blocking thread: a long body takes milliseconds, which
+/// must not hold an actix worker. (Nesting was bounded when the body was parsed.)
+async fn render(body: String) -> Result<(String, String), ApiError> {
+    Ok(web::block(move || {
+        let html = markdown::to_safe_html(&body);
+        (body, html)
+    })
+    .await?)
+}
+
+/// What an `Outcome` of a write to someone's article means to the client.
+fn settled<T>(outcome: Outcome<T>) -> Result<T, ApiError> {
+    match outcome {
+        Outcome::Done(value) => Ok(value),
+        Outcome::NotFound => Err(ApiError::NotFound),
+        Outcome::NotYours => Err(ApiError::Forbidden),
+    }
 }
 
 async fn respond_one(
@@ -298,12 +316,14 @@ pub async fn create(
         return Err(ApiError::validation(errors));
     };
     let author = caller.id;
+    let (body, body_html) = render(body).await?;
     let slug = db
         .run(move |conn| {
             let new = NewArticle {
                 title: &title,
                 description: &description,
                 body: &body,
+                body_html: &body_html,
                 tags: tags.as_slice(),
             };
             queries::create(conn, author, &new).map_err(ApiError::from_caller_insert)
@@ -311,20 +331,6 @@ pub async fn create(
         .await?;
     let article = load(&db, slug, Some(author)).await?;
     Ok(HttpResponse::Created().json(ArticleResponse { article }))
-}
-
-/// The article's id if the caller wrote it: `404` when there is no such article, `403` when
-/// it is someone else's.
-async fn own_article(db: &Database, slug: String, caller: i64) -> Result<i64, ApiError> {
-    let (id, author) = db
-        .run(move |conn| queries::owner_of(conn, &slug).map_err(ApiError::from))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if author == caller {
-        Ok(id)
-    } else {
-        Err(ApiError::Forbidden)
-    }
 }
 
 #[utoipa::path(
@@ -357,20 +363,33 @@ pub async fn update(
         Some(raw) => errors.check("tagList", TagList::parse(&raw)).map(Some),
         None => Some(None),
     };
+    let (slug, me) = (slug.into_inner(), caller.id);
     let Some(tags) = tags.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::validation(errors));
+        // Whose article it is comes first: someone else's is 403 whatever was sent.
+        let lookup = slug.clone();
+        let owner = db
+            .run(move |conn| queries::owner_of(conn, &lookup).map_err(ApiError::from))
+            .await?;
+        return Err(match owner {
+            None => ApiError::NotFound,
+            Some((_, author)) if author != me => ApiError::Forbidden,
+            Some(_) => ApiError::validation(errors),
+        });
     };
-    let id = own_article(&db, slug.into_inner(), caller.id).await?;
+    let body = match text.body {
+        Some(body) => Some(render(body).await?),
+        None => None,
+    };
     let changes = Changes {
         title: text.title,
         description: text.description,
-        body: text.body,
+        body,
         tags: tags.map(|t| t.as_slice().to_vec()),
     };
-    let slug = db
-        .run(move |conn| queries::update(conn, id, &changes).map_err(ApiError::from))
+    let outcome = db
+        .run(move |conn| queries::update(conn, &slug, me, &changes).map_err(ApiError::from))
         .await?;
-    respond_one(&db, slug, Some(caller.id)).await
+    respond_one(&db, settled(outcome)?, Some(me)).await
 }
 
 #[utoipa::path(
@@ -387,9 +406,11 @@ pub async fn delete(
     slug: web::Path<String>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let id = own_article(&db, slug.into_inner(), caller.id).await?;
-    db.run(move |conn| queries::delete(conn, id).map_err(ApiError::from))
+    let (slug, me) = (slug.into_inner(), caller.id);
+    let outcome = db
+        .run(move |conn| queries::delete(conn, &slug, me).map_err(ApiError::from))
         .await?;
+    settled(outcome)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -436,15 +457,9 @@ async fn set_favorite(
     favorite: bool,
 ) -> Result<HttpResponse, ApiError> {
     let lookup = slug.clone();
-    db.run(move |conn| {
-        let (id, _) = queries::owner_of(conn, &lookup)?.ok_or(ApiError::NotFound)?;
-        if favorite {
-            queries::favorite(conn, me, id)?;
-        } else {
-            queries::unfavorite(conn, me, id)?;
-        }
-        Ok::<_, ApiError>(())
-    })
-    .await?;
+    let outcome = db
+        .run(move |conn| queries::set_favorite(conn, &lookup, me, favorite).map_err(ApiError::from))
+        .await?;
+    settled(outcome)?;
     respond_one(&db, slug, Some(me)).await
 }

@@ -40,6 +40,13 @@ pub struct CommentBodyJson {
     pub author: ProfileBody,
 }
 
+impl CommentBodyJson {
+    /// `createdAt` as the API writes it (the pages' `<time datetime>`).
+    pub fn created_iso(&self) -> String {
+        backend_kit::time::format(&self.created_at)
+    }
+}
+
 impl From<Comment> for CommentBodyJson {
     fn from(c: Comment) -> Self {
         Self {
@@ -127,11 +134,10 @@ pub async fn create(
     let author = caller.id;
     let comment = db
         .run(move |conn| {
-            let (article, _) = article_queries::owner_of(conn, &slug)?.ok_or(ApiError::NotFound)?;
-            queries::create(conn, article, author, &text.into_inner())
-                .map_err(ApiError::from_caller_insert)
+            queries::create(conn, &slug, author, &text.into_inner()).map_err(ApiError::from)
         })
-        .await?;
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(CommentResponse {
         comment: comment.into(),
     }))

@@ -248,7 +248,7 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let user = auth.update_account(caller.id, changes).await?;
+    let (user, new_session) = auth.update_account(caller.id, changes).await?;
     let id = caller.id;
     let profile = db
         .run(move |conn| {
@@ -256,8 +256,12 @@ pub async fn update(
             profiles::by_id(conn, id, None).map_err(ApiError::from)
         })
         .await?;
-    let token = super::presented_token(&req, &auth);
-    Ok(HttpResponse::Ok().json(respond(user, profile, token, None)))
+    // A new password ended every session, the caller's too: it gets a fresh one.
+    let (token, refresh) = match new_session {
+        Some(pair) => (pair.access_token, Some(pair.refresh_token)),
+        None => (super::presented_token(&req, &auth), None),
+    };
+    Ok(HttpResponse::Ok().json(respond(user, profile, token, refresh)))
 }
 
 #[utoipa::path(

@@ -433,3 +433,123 @@ async fn tags_are_distinct_and_most_used_first() {
     tags.assert_status(200);
     assert_eq!(tags.json()["tags"], json!(["common", "middle", "rare"]));
 }
+
+#[actix_web::test]
+async fn the_same_title_sent_again_keeps_the_slug() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    app.create_article(&ann, "Dup", &[]).await;
+    let second = app.create_article(&ann, "Dup", &[]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A front end's editor sends every field back, the title included.
+    let edited = app
+        .client
+        .put(
+            &format!("/api/articles/{second}"),
+            Some(&ann.token),
+            &json!({"article": {"title": "Dup", "body": "fixed a typo"}}),
+        )
+        .await;
+    edited.assert_status(200);
+    assert_eq!(edited.json()["article"]["slug"], second.as_str());
+    app.get(&format!("/api/articles/{second}"), None)
+        .await
+        .assert_status(200);
+}
+
+#[actix_web::test]
+async fn ownership_is_judged_before_the_input() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.register("ann").await, app.register("bob").await);
+    let slug = app.create_article(&ann, "Mine", &[]).await["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let invalid = json!({"article": {"title": ""}});
+    assert_error(
+        &app.client
+            .put(&format!("/api/articles/{slug}"), Some(&bob.token), &invalid)
+            .await,
+        403,
+        "body",
+    );
+    assert_error(
+        &app.client
+            .put("/api/articles/nope", Some(&bob.token), &invalid)
+            .await,
+        404,
+        "body",
+    );
+    assert_error(
+        &app.client
+            .put(&format!("/api/articles/{slug}"), Some(&ann.token), &invalid)
+            .await,
+        422,
+        "title",
+    );
+}
+
+#[actix_web::test]
+async fn bodies_nesting_too_deep_are_refused_before_rendering() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    for body in [
+        ">".repeat(50_000),
+        "- ".repeat(20_000),
+        "1. ".repeat(10_000),
+    ] {
+        let response = app
+            .client
+            .post(
+                "/api/articles",
+                Some(&ann.token),
+                &json!({"article": {"title": "deep", "description": "d", "body": body}}),
+            )
+            .await;
+        assert_error(&response, 422, "body");
+    }
+    let fine = "> ".repeat(32) + "a quote";
+    let response = app
+        .client
+        .post(
+            "/api/articles",
+            Some(&ann.token),
+            &json!({"article": {"title": "ok", "description": "d", "body": fine}}),
+        )
+        .await;
+    response.assert_status(201);
+    assert!(
+        response.json()["article"]["bodyHtml"]
+            .as_str()
+            .unwrap()
+            .contains("<blockquote>")
+    );
+}
+
+#[actix_web::test]
+async fn errors_carry_cors_headers_so_browsers_can_read_them() {
+    let app = spawn_app().await;
+    for (path, status) in [
+        ("/api/user", 401),
+        ("/api/articles/nope", 404),
+        ("/api/articles?limit=0", 422),
+    ] {
+        let response = app
+            .client
+            .send(
+                app.client
+                    .request(reqwest::Method::GET, path)
+                    .header("origin", "http://localhost:4100"),
+            )
+            .await;
+        response.assert_status(status);
+        assert_eq!(
+            response.header("access-control-allow-origin"),
+            Some("*"),
+            "{path}"
+        );
+        assert!(response.json()["errors"].is_object(), "{path}");
+    }
+}

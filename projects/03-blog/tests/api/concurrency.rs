@@ -1,6 +1,7 @@
 //! Writes racing each other: counts stay exact, slugs stay unique, nothing fails.
 
 use futures_util::future::join_all;
+use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::spawn_app;
@@ -111,4 +112,53 @@ async fn two_writers_updating_one_article_both_succeed_and_one_wins_whole() {
         app.get("/api/tags", None).await.json()["tags"],
         json!([format!("v{version}")])
     );
+}
+
+#[actix_web::test]
+async fn deletes_racing_favorites_comments_and_edits_never_fail() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let bob = app.register("bob").await;
+    for round in 0..4 {
+        let slug = app
+            .create_article(&ann, &format!("Doomed {round}"), &["doomed"])
+            .await["slug"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = format!("/api/articles/{slug}");
+        let favorite = format!("{path}/favorite");
+        let comments = format!("{path}/comments");
+        let (comment, edit, empty) = (
+            json!({"comment": {"body": "hi"}}),
+            json!({"article": {"tagList": ["other"]}}),
+            json!({}),
+        );
+        let mut requests = Vec::new();
+        // One request function for every method, so the futures have one type.
+        let client = &app.client;
+        for _ in 0..5 {
+            requests.push(client.json(Method::POST, &favorite, Some(&bob.token), Some(&empty)));
+            requests.push(client.json(Method::POST, &comments, Some(&bob.token), Some(&comment)));
+        }
+        requests.push(client.json(Method::PUT, &path, Some(&ann.token), Some(&edit)));
+        requests.push(client.json(Method::DELETE, &path, Some(&ann.token), None));
+        requests.push(client.json(Method::DELETE, &path, Some(&ann.token), None));
+        let statuses: Vec<u16> = join_all(requests)
+            .await
+            .iter()
+            .map(|r| r.status.as_u16())
+            .collect();
+        assert!(
+            statuses.iter().all(|s| [200, 204, 404].contains(s)),
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 204).count(),
+            1,
+            "one delete wins: {statuses:?}"
+        );
+    }
+    // The counters match what is left: nothing.
+    assert_eq!(app.get("/api/tags", None).await.json()["tags"], json!([]));
 }

@@ -42,6 +42,14 @@ async fn search_finds_words_in_title_description_and_body_and_combines_with_filt
         &["web"],
     )
     .await;
+    let dotted = post(
+        &bob.token,
+        "Hosting",
+        "on example.com",
+        "v1.2.3 at a@b.io, /usr/bin",
+        &[],
+    )
+    .await;
     let go = post(
         &ann.token,
         "Learning Go",
@@ -94,6 +102,16 @@ async fn search_finds_words_in_title_description_and_body_and_combines_with_filt
         slugs(&search(&format!("q=learning&author={}", ann.username)).await),
         [go.clone(), rust.clone()]
     );
+    // Dotted names split the same way on both databases.
+    for query in [
+        "q=example.com",
+        "q=example",
+        "q=v1.2.3",
+        "q=a%40b.io",
+        "q=%2Fusr%2Fbin",
+    ] {
+        assert_eq!(slugs(&search(query).await), [dotted.as_str()], "{query}");
+    }
     let counted = search("q=rust&limit=1").await;
     assert_eq!(counted["articlesCount"], 2);
     assert_eq!(search("q=nothingmatches").await["articlesCount"], 0);

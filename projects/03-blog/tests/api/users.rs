@@ -373,3 +373,71 @@ async fn cors_preflights_are_answered_for_the_api() {
         .await;
     assert_eq!(get.header("access-control-allow-origin"), Some("*"));
 }
+
+#[actix_web::test]
+async fn a_new_password_comes_with_a_new_session() {
+    let app = spawn_app().await;
+    let user = app.register("ann").await;
+    let changed = app
+        .client
+        .put(
+            "/api/user",
+            Some(&user.token),
+            &json!({"user": {"password": "password-2"}}),
+        )
+        .await;
+    changed.assert_status(200);
+    let refresh = changed.json()["user"]["refreshToken"]
+        .as_str()
+        .expect("a new refresh token")
+        .to_string();
+    let renewed = app
+        .client
+        .post(
+            "/api/users/refresh",
+            None,
+            &json!({"user": {"refreshToken": refresh}}),
+        )
+        .await;
+    renewed.assert_status(200);
+}
+
+#[actix_web::test]
+async fn usernames_are_unique_regardless_of_case() {
+    let app = spawn_app().await;
+    let body = |username: &str, email: &str| json!({"user": {"username": username, "email": email, "password": "password-1"}});
+    app.client
+        .post("/api/users", None, &body("alice", "a@example.com"))
+        .await
+        .assert_status(201);
+    assert_error(
+        &app.client
+            .post("/api/users", None, &body("ALICE", "b@example.com"))
+            .await,
+        422,
+        "username",
+    );
+    let bob = app
+        .client
+        .post("/api/users", None, &body("bob", "c@example.com"))
+        .await;
+    let token = bob.json()["user"]["token"].as_str().unwrap().to_string();
+    let renamed = app
+        .client
+        .put(
+            "/api/user",
+            Some(&token),
+            &json!({"user": {"username": "Alice"}}),
+        )
+        .await;
+    assert_error(&renamed, 422, "username");
+    // A case change of one's own handle is fine.
+    app.client
+        .put(
+            "/api/user",
+            Some(&token),
+            &json!({"user": {"username": "Bob"}}),
+        )
+        .await
+        .assert_status(200);
+}

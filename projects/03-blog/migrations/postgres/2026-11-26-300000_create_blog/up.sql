@@ -24,17 +24,22 @@ CREATE TABLE articles (
     slug            TEXT      NOT NULL UNIQUE,
     title           TEXT      NOT NULL,
     description     TEXT      NOT NULL,
+    -- The Markdown as written, and its HTML, rendered and sanitized once per write: a read
+    -- never renders (rendering a long body costs milliseconds, a read must not).
     body            TEXT      NOT NULL,
+    body_html       TEXT      NOT NULL,
+    -- Title, description and body as lower-cased words separated by spaces, cut by the same
+    -- Rust code that cuts a search query into words (domain/search.rs): both databases index
+    -- this column, so both find the same articles.
+    search_text     TEXT      NOT NULL,
     author_id       BIGINT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     -- Maintained in the same transaction as the `favorites` row, so a list never counts.
     favorites_count INTEGER   NOT NULL DEFAULT 0,
     created_at      TIMESTAMP NOT NULL,
     updated_at      TIMESTAMP NOT NULL,
     -- Full-text search: PostgreSQL keeps it up to date itself. 'simple' (no stemming, no stop
-    -- words) finds what SQLite's FTS5 finds, so both backends answer alike.
-    search          TSVECTOR  GENERATED ALWAYS AS (
-                        to_tsvector('simple', title || ' ' || description || ' ' || body)
-                    ) STORED
+    -- words) over words already cut by the application: what SQLite's FTS5 finds, too.
+    search          TSVECTOR  GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED
 );
 -- Every list is `ORDER BY created_at DESC, id DESC`: this index serves it without a sort.
 CREATE INDEX articles_recent_idx ON articles (created_at DESC, id DESC);

@@ -24,7 +24,14 @@ CREATE TABLE articles (
     slug            TEXT      NOT NULL UNIQUE,
     title           TEXT      NOT NULL,
     description     TEXT      NOT NULL,
+    -- The Markdown as written, and its HTML, rendered and sanitized once per write: a read
+    -- never renders (rendering a long body costs milliseconds, a read must not).
     body            TEXT      NOT NULL,
+    body_html       TEXT      NOT NULL,
+    -- Title, description and body as lower-cased words separated by spaces, cut by the same
+    -- Rust code that cuts a search query into words (domain/search.rs): both databases index
+    -- this column, so both find the same articles.
+    search_text     TEXT      NOT NULL,
     author_id       BIGINT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     -- Maintained in the same transaction as the `favorites` row, so a list never counts.
     favorites_count INTEGER   NOT NULL DEFAULT 0,
@@ -34,28 +41,26 @@ CREATE TABLE articles (
 CREATE INDEX articles_recent_idx ON articles (created_at DESC, id DESC);
 CREATE INDEX articles_author_idx ON articles (author_id, created_at DESC);
 
--- Full-text search: an FTS5 index over the article text, kept in step by triggers (an
+-- Full-text search: an FTS5 index over `search_text`, kept in step by triggers (an
 -- "external content" table: the text itself stays in `articles`). `remove_diacritics 0`
 -- matches PostgreSQL's 'simple' configuration, so both backends find the same articles.
 CREATE VIRTUAL TABLE articles_fts USING fts5(
-    title, description, body,
+    search_text,
     content = 'articles', content_rowid = 'id',
     tokenize = 'unicode61 remove_diacritics 0'
 );
 CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
-    INSERT INTO articles_fts (rowid, title, description, body)
-    VALUES (new.id, new.title, new.description, new.body);
+    INSERT INTO articles_fts (rowid, search_text) VALUES (new.id, new.search_text);
 END;
 -- Only when the text changes: a favorite updates `favorites_count`, not the index.
-CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, description, body ON articles BEGIN
-    INSERT INTO articles_fts (articles_fts, rowid, title, description, body)
-    VALUES ('delete', old.id, old.title, old.description, old.body);
-    INSERT INTO articles_fts (rowid, title, description, body)
-    VALUES (new.id, new.title, new.description, new.body);
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF search_text ON articles BEGIN
+    INSERT INTO articles_fts (articles_fts, rowid, search_text)
+    VALUES ('delete', old.id, old.search_text);
+    INSERT INTO articles_fts (rowid, search_text) VALUES (new.id, new.search_text);
 END;
 CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
-    INSERT INTO articles_fts (articles_fts, rowid, title, description, body)
-    VALUES ('delete', old.id, old.title, old.description, old.body);
+    INSERT INTO articles_fts (articles_fts, rowid, search_text)
+    VALUES ('delete', old.id, old.search_text);
 END;
 
 -- Tags are rows of their own, with a maintained count, so `GET /api/tags` reads one small

@@ -1,0 +1,2 @@
+DROP INDEX users_username_key;
+CREATE UNIQUE INDEX users_username_key ON users (username);
