@@ -1,10 +1,10 @@
 //! Articles, their tags and favorites.
 //!
 //! A list costs two queries whatever its length (see the README for the SQL):
-//! 1. the page, everything in one statement: the article columns; `favoritesCount`, a
-//!    column kept exact by the writes; `favorited`, an `EXISTS` on the viewer's favorites;
-//!    the author (a join) with `following`, another `EXISTS`; the tags, aggregated by a
-//!    subquery into one `string_agg` per row — `ORDER BY created_at DESC, id DESC LIMIT $n
+//! 1. the page, everything in one statement: the article columns, with two copies the writes
+//!    keep exact so a read needs no aggregation — `favorites_count` and `tag_list` (the tags
+//!    joined by `,`); `favorited`, an `EXISTS` on the viewer's favorites; the author (a join)
+//!    with `following`, another `EXISTS` — `ORDER BY created_at DESC, id DESC LIMIT $n
 //!    OFFSET $m`, served by an index;
 //! 2. `SELECT count(*) … WHERE <the same filters>` for `articlesCount`, the total — skipped
 //!    when the first page is not full (then the page *is* the total).
@@ -22,13 +22,6 @@ use super::profiles::{Profile, viewer_id};
 use super::schema::{article_tags, articles, favorites, follows, profiles, tags, users};
 use super::{is_duplicate, violates_unique};
 use crate::domain::{SearchTerms, search, slug};
-
-diesel::define_sql_function! {
-    /// `string_agg(value, delimiter)`: the values of a group joined into one string
-    /// (PostgreSQL; SQLite since 3.44 — the bundled one is 3.50). Tags cannot contain `,`.
-    #[aggregate]
-    fn string_agg(value: Text, delimiter: Text) -> Nullable<Text>;
-}
 
 /// An article row as lists show it (no body), with the viewer's `favorited`.
 #[derive(Debug, Clone, Queryable)]
@@ -101,11 +94,7 @@ macro_rules! article_columns {
                         .filter(follows::followee_id.eq(articles::author_id)),
                 ),
             ),
-            article_tags::table
-                .inner_join(tags::table)
-                .filter(article_tags::article_id.eq(articles::id))
-                .select(string_agg(tags::name, ","))
-                .single_value(),
+            articles::tag_list,
         )
     };
 }
@@ -188,13 +177,15 @@ macro_rules! filtered {
     }};
 }
 
-type Loaded = (ArticleRow, Profile, Option<String>);
+type Loaded = (ArticleRow, Profile, String);
 
 fn assemble((row, author, tags): Loaded, body: Option<(String, String)>) -> Article {
-    let mut tags: Vec<String> = tags
-        .map(|joined| joined.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
-    tags.sort();
+    // Stored sorted; "" is no tags.
+    let tags: Vec<String> = tags
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
     let (body, body_html) = body.unzip();
     Article {
         row,
@@ -342,6 +333,7 @@ pub fn create(conn: &mut AnyConnection, author: i64, new: &NewArticle<'_>) -> Qu
                 articles::body.eq(new.body),
                 articles::body_html.eq(new.body_html),
                 articles::search_text.eq(&search_text),
+                articles::tag_list.eq(new.tags.join(",")),
                 articles::author_id.eq(author),
                 articles::created_at.eq(now),
                 articles::updated_at.eq(now),
@@ -398,6 +390,7 @@ pub fn update(
                     .as_ref()
                     .map(|(body, html)| (articles::body.eq(body), articles::body_html.eq(html))),
                 articles::search_text.eq(&search_text),
+                changes.tags.as_ref().map(|tags| articles::tag_list.eq(tags.join(","))),
                 articles::updated_at.eq(backend_kit::time::now()),
             ))
             .returning(articles::slug)

@@ -38,6 +38,7 @@ diesel::table! {
         body_html -> Text,
         search_text -> Text,
         author_id -> BigInt,
+        tag_list -> Text,
         favorites_count -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,

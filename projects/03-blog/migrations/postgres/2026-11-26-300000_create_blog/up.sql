@@ -33,6 +33,10 @@ CREATE TABLE articles (
     -- this column, so both find the same articles.
     search_text     TEXT      NOT NULL,
     author_id       BIGINT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    -- The article's tags, sorted and joined by ',' (a tag cannot contain one): a copy of
+    -- what `article_tags` links, written in the same transaction, so that a list reads each
+    -- article's tags from its own row. `article_tags` is what filters and counts use.
+    tag_list        TEXT      NOT NULL DEFAULT '',
     -- Maintained in the same transaction as the `favorites` row, so a list never counts.
     favorites_count INTEGER   NOT NULL DEFAULT 0,
     created_at      TIMESTAMP NOT NULL,
