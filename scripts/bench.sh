@@ -239,6 +239,7 @@ UPDATE articles SET tag_list = (SELECT string_agg(t.name, ',' ORDER BY t.name)
 -- Absolute recounts: right whether or not something else counted the inserts above.
 UPDATE articles SET favorites_count = (SELECT count(*) FROM favorites AS f WHERE f.article_id = articles.id);
 UPDATE tags SET articles_count = (SELECT count(*) FROM article_tags AS x WHERE x.tag_id = tags.id);
+UPDATE counters SET value = (SELECT count(*) FROM articles) WHERE name = 'articles';
 COMMIT;
 -- What autovacuum does after a bulk load, now rather than during the measurement: statistics
 -- for the planner, and the visibility map that lets `count(*)` read only an index.

@@ -6,8 +6,9 @@
 //!    joined by `,`); `favorited`, an `EXISTS` on the viewer's favorites; the author (a join)
 //!    with `following`, another `EXISTS` — `ORDER BY created_at DESC, id DESC LIMIT $n
 //!    OFFSET $m`, served by an index;
-//! 2. `SELECT count(*) … WHERE <the same filters>` for `articlesCount`, the total — skipped
-//!    when the first page is not full (then the page *is* the total).
+//! 2. `articlesCount`, the total: without filters, one row of `counters` that the writes
+//!    keep; with filters, `SELECT count(*) … WHERE <the same filters>`. Skipped when the
+//!    first page is not full (then the page *is* the total).
 //!
 //! The per-row subqueries run inside the database, next to the data: one round trip, not
 //! one per article (the N+1 this design avoids).
@@ -19,7 +20,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 use super::profiles::{Profile, viewer_id};
-use super::schema::{article_tags, articles, favorites, follows, profiles, tags, users};
+use super::schema::{article_tags, articles, counters, favorites, follows, profiles, tags, users};
 use super::{is_duplicate, violates_unique};
 use crate::domain::{SearchTerms, search, slug};
 
@@ -61,6 +62,27 @@ pub struct Filter {
     pub search: Option<SearchTerms>,
     /// The feed: articles by users this user follows.
     pub followed_by: Option<i64>,
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        self.tag.is_none()
+            && self.author.is_none()
+            && self.favorited_by.is_none()
+            && self.search.is_none()
+            && self.followed_by.is_none()
+    }
+}
+
+/// The row of `counters` that holds how many articles there are.
+const ARTICLES: &str = "articles";
+
+/// Adds `step` to the number of articles (in the transaction that inserts or deletes one).
+fn count_articles(conn: &mut AnyConnection, step: i64) -> QueryResult<()> {
+    diesel::update(counters::table.find(ARTICLES))
+        .set(counters::value.eq(counters::value + step))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// The `SELECT` list of a complete article for the viewer: the row with `favorited`, the
@@ -215,6 +237,11 @@ pub fn list(
     // A first page that is not full holds every match: no need to count them.
     let total = if offset == 0 && (page.len() as i64) < limit {
         page.len() as i64
+    } else if filter.is_empty() {
+        counters::table
+            .find(ARTICLES)
+            .select(counters::value)
+            .first(conn)?
     } else {
         filtered!(articles::table.into_boxed(), backend, filter)
             .count()
@@ -341,6 +368,8 @@ pub fn create(conn: &mut AnyConnection, author: i64, new: &NewArticle<'_>) -> Qu
             .returning(articles::id)
             .get_result(conn)?;
         add_tags(conn, id, new.tags)?;
+        // Last: the counter row is one for all writers, so it is held only until the commit.
+        count_articles(conn, 1)?;
         Ok(slug.to_string())
     })
 }
@@ -414,6 +443,7 @@ pub fn delete(conn: &mut AnyConnection, slug: &str, caller: i64) -> QueryResult<
         }
         remove_tags(conn, current.id)?;
         diesel::delete(articles::table.find(current.id)).execute(conn)?;
+        count_articles(conn, -1)?;
         Ok(Outcome::Done(()))
     })
 }

@@ -46,6 +46,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
     tags (id) {
         id -> BigInt,
         name -> Text,
@@ -95,4 +102,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_tags,
     favorites,
     comments,
+    counters,
 );

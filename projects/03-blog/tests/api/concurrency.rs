@@ -74,6 +74,8 @@ async fn equal_titles_posted_at_once_get_distinct_slugs() {
     assert!(slugs.contains(&"same-title".to_string()));
     let tagged = app.get("/api/articles?tag=fresh", None).await.json();
     assert_eq!(tagged["articlesCount"], 10);
+    let all = app.get("/api/articles?limit=1", None).await.json();
+    assert_eq!(all["articlesCount"], 10, "the maintained total");
     assert_eq!(
         app.get("/api/tags", None).await.json()["tags"],
         json!(["fresh"])
@@ -161,4 +163,6 @@ async fn deletes_racing_favorites_comments_and_edits_never_fail() {
     }
     // The counters match what is left: nothing.
     assert_eq!(app.get("/api/tags", None).await.json()["tags"], json!([]));
+    let after = app.get("/api/articles?limit=1", None).await.json();
+    assert_eq!(after["articlesCount"], 0);
 }

@@ -2,6 +2,7 @@ DROP TABLE comments;
 DROP TABLE favorites;
 DROP TABLE article_tags;
 DROP TABLE tags;
+DROP TABLE counters;
 DROP TRIGGER articles_fts_insert;
 DROP TRIGGER articles_fts_update;
 DROP TRIGGER articles_fts_delete;
