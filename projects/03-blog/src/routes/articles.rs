@@ -54,12 +54,14 @@ pub struct ArticleBody {
     pub slug: String,
     pub title: String,
     pub description: String,
-    /// The Markdown as written. Single-article answers only.
+    /// The Markdown as written. Single-article answers only (absent from lists, never null).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub body: Option<String>,
     /// The body rendered to HTML and sanitized (safe to insert into a page). Single-article
     /// answers only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub body_html: Option<String>,
     /// Sorted, without duplicates.
     pub tag_list: Vec<String>,

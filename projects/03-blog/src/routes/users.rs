@@ -79,6 +79,7 @@ pub struct UserBody {
     /// Extension: exchange it at `/api/users/refresh` for a new pair. Only in answers that
     /// start or renew a session.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub refresh_token: Option<String>,
 }
 
@@ -127,6 +128,7 @@ async fn with_session(
     responses(
         (status = 201, description = "Registered and logged in", body = UserResponse),
         (status = 422, description = "Invalid input, or username or e-mail taken", body = Errors),
+        (status = 429, description = "Too many attempts from this client: see Retry-After", body = Errors),
         BodyErrors,
     )
 )]
@@ -162,6 +164,7 @@ pub async fn register(
         (status = 200, description = "Logged in", body = UserResponse),
         (status = 401, description = "Wrong e-mail or password", body = Errors),
         (status = 422, description = "Missing fields", body = Errors),
+        (status = 429, description = "Too many attempts from this client: see Retry-After", body = Errors),
         BodyErrors,
     )
 )]
@@ -271,6 +274,7 @@ pub async fn update(
         (status = 200, description = "A new token pair (the old refresh token is used up)", body = UserResponse),
         (status = 401, description = "Unknown, used, revoked or expired refresh token", body = Errors),
         (status = 422, description = "Missing refreshToken", body = Errors),
+        (status = 429, description = "Too many attempts from this client: see Retry-After", body = Errors),
         BodyErrors,
     )
 )]
