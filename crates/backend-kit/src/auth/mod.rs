@@ -41,7 +41,7 @@ use diesel::result::Error as DieselError;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
 use crate::config::Settings;
-use crate::db::{Database, DbError, MigrationSet};
+use crate::db::{AnyConnection, Database, DbError, MigrationSet};
 use crate::validation::FieldErrors;
 pub use email::Email;
 pub use name::Name;
@@ -242,6 +242,17 @@ impl Auth {
         id: i64,
         changes: AccountChanges,
     ) -> Result<(User, Option<TokenPair>), AuthError> {
+        self.update_account_with(id, changes, |_| Ok(())).await
+    }
+
+    /// [`Auth::update_account`], with the project's own part of the change (the blog's bio
+    /// and image) written by `also` in the same transaction: both happen, or neither.
+    pub async fn update_account_with(
+        &self,
+        id: i64,
+        changes: AccountChanges,
+        also: impl FnOnce(&mut AnyConnection) -> Result<(), AuthError> + Send + 'static,
+    ) -> Result<(User, Option<TokenPair>), AuthError> {
         let hash = match changes.password {
             Some(password) => Some(self.hasher.hash(password).await?),
             None => None,
@@ -250,7 +261,7 @@ impl Auth {
         let user = self
             .db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                crate::db::write_transaction(conn, |conn| {
                     let now = crate::time::now();
                     let user = diesel::update(users::table.find(id))
                         .set((
@@ -273,6 +284,7 @@ impl Auth {
                     if hash.is_some() {
                         refresh::revoke_all_of_user(conn, id)?;
                     }
+                    also(conn)?;
                     Ok::<_, AuthError>(user)
                 })
             })

@@ -3,7 +3,9 @@
 //! front ends ignore. Accounts are the kit's: bcrypt, the same JWT, the same refresh tokens.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use backend_kit::auth::{AccountChanges, Auth, AuthUser, Email, Password, TokenPair, User};
+use backend_kit::auth::{
+    AccountChanges, Auth, AuthError, AuthUser, Email, Password, TokenPair, User,
+};
 use backend_kit::db::Database;
 use backend_kit::http::{FieldErrors, Json};
 use serde::{Deserialize, Serialize};
@@ -251,14 +253,14 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let (user, new_session) = auth.update_account(caller.id, changes).await?;
     let id = caller.id;
-    let profile = db
-        .run(move |conn| {
-            profiles::update(conn, id, bio, image)?;
-            profiles::by_id(conn, id, None).map_err(ApiError::from)
+    // The account (the kit's) and the profile (the blog's) change in one transaction.
+    let (user, new_session) = auth
+        .update_account_with(id, changes, move |conn| {
+            profiles::update(conn, id, bio, image).map_err(AuthError::from)
         })
         .await?;
+    let profile = profile_of(&db, id).await?;
     // A new password ended every session, the caller's too: it gets a fresh one.
     let (token, refresh) = match new_session {
         Some(pair) => (pair.access_token, Some(pair.refresh_token)),
