@@ -2,9 +2,9 @@
 //! `Database::run` (a blocking thread); the same code serves SQLite and PostgreSQL, except
 //! the search filter in [`articles`], which speaks each database's full-text dialect.
 //!
-//! Reads are shaped so that a page costs a constant number of queries (no N+1): the rows of
-//! the page in one query, then everything the page shows about them (authors, `following`,
-//! tags) in one query per kind, keyed by the ids of the page. See [`articles::list`].
+//! Reads are shaped so that a page costs a constant number of queries (no N+1): the page in
+//! one statement (authors joined, `favorited` and `following` as `EXISTS`, tags from the
+//! article's own row), then its total. See [`articles::list`].
 
 pub mod articles;
 pub mod comments;
