@@ -317,6 +317,33 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
+/// Whether `e` is a foreign-key violation: the row refers to one that does not exist (any
+/// more — a concurrent delete).
+pub fn is_foreign_key_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _
+        )
+    )
+}
+
+/// Runs `write` (an insert) in a savepoint: `Some` of its result, or `None` when a unique
+/// index or primary key refused it — the row is there already, which makes "do it twice" the
+/// same as "do it once". The savepoint keeps an enclosing PostgreSQL transaction usable after
+/// the refusal (a failed statement would otherwise abort it).
+pub fn unless_taken<T>(
+    conn: &mut AnyConnection,
+    write: impl FnOnce(&mut AnyConnection) -> QueryResult<T>,
+) -> QueryResult<Option<T>> {
+    match conn.transaction(write) {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether `e` is a unique violation of the index on `table.column`. PostgreSQL names the
 /// constraint or index (`users_username_key`), SQLite the column (`UNIQUE constraint failed:
 /// users.username`) or, for an index on an expression, the index.

@@ -135,12 +135,10 @@ impl Error {
     /// foreign-key failure means the token is validly signed but its user has been deleted
     /// since — a `401`, as for any token that no longer names an account, not a `500`.
     pub fn from_caller_insert(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error as DieselError};
-        match e {
-            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                Error::Unauthorized
-            }
-            other => other.into(),
+        if crate::db::is_foreign_key_violation(&e) {
+            Error::Unauthorized
+        } else {
+            e.into()
         }
     }
 }

@@ -13,7 +13,10 @@
 //! The per-row subqueries run inside the database, next to the data: one round trip, not
 //! one per article (the N+1 this design avoids).
 
-use backend_kit::db::{AnyConnection, Backend, write_transaction};
+use backend_kit::db::{
+    AnyConnection, Backend, is_foreign_key_violation, unless_taken, violates_unique,
+    write_transaction,
+};
 use chrono::NaiveDateTime;
 use diesel::dsl::{exists, sql};
 use diesel::prelude::*;
@@ -21,7 +24,6 @@ use diesel::sql_types::{Bool, Text};
 
 use super::profiles::{Profile, viewer_id};
 use super::schema::{article_tags, articles, counters, favorites, follows, profiles, tags, users};
-use super::{is_duplicate, violates_unique};
 use crate::domain::{SearchTerms, search, slug};
 
 /// An article row as lists show it (no body), with the viewer's `favorited`.
@@ -507,18 +509,18 @@ fn count_in_tags(conn: &mut AnyConnection, removed: &[i64], added: &[i64]) -> Qu
 /// The id of a new tag. Two articles may bring the same new tag at once: the unique index
 /// refuses the second insert (inside a savepoint), which then reads the winner's id.
 fn tag_id(conn: &mut AnyConnection, name: &str) -> QueryResult<i64> {
-    let inserted = conn.transaction(|conn| {
+    let inserted = unless_taken(conn, |conn| {
         diesel::insert_into(tags::table)
             .values(tags::name.eq(name))
             .returning(tags::id)
             .get_result(conn)
-    });
+    })?;
     match inserted {
-        Err(e) if is_duplicate(&e) => tags::table
+        Some(id) => Ok(id),
+        None => tags::table
             .filter(tags::name.eq(name))
             .select(tags::id)
             .first(conn),
-        other => other,
     }
 }
 
@@ -555,7 +557,7 @@ pub fn set_favorite(
             return Ok(Outcome::NotFound);
         };
         let changed = if favorite {
-            let inserted = conn.transaction(|conn| {
+            unless_taken(conn, |conn| {
                 diesel::insert_into(favorites::table)
                     .values((
                         favorites::user_id.eq(user),
@@ -563,11 +565,8 @@ pub fn set_favorite(
                         favorites::created_at.eq(backend_kit::time::now()),
                     ))
                     .execute(conn)
-            });
-            match inserted {
-                Err(e) if is_duplicate(&e) => 0,
-                other => other?,
-            }
+            })?
+            .unwrap_or(0)
         } else {
             diesel::delete(favorites::table.find((user, article))).execute(conn)?
         };
@@ -584,15 +583,4 @@ pub fn set_favorite(
         Err(e) if is_foreign_key_violation(&e) => Ok(Outcome::NotFound),
         other => other,
     }
-}
-
-/// A row that refers to one that no longer exists (deleted by a concurrent request).
-pub(crate) fn is_foreign_key_violation(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-            _
-        )
-    )
 }

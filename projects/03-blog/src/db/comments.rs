@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use backend_kit::db::{AnyConnection, write_transaction};
+use backend_kit::db::{AnyConnection, is_foreign_key_violation, write_transaction};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -96,7 +96,7 @@ pub fn create(
     });
     let row = match inserted {
         // PostgreSQL: the article was deleted between finding it and commenting.
-        Err(e) if articles::is_foreign_key_violation(&e) => None,
+        Err(e) if is_foreign_key_violation(&e) => None,
         other => other?,
     };
     let Some(row) = row else { return Ok(None) };

@@ -11,8 +11,5 @@ pub mod comments;
 pub mod profiles;
 pub mod schema;
 
-// Which unique index refused a write: shared with the kit's accounts.
-pub(crate) use backend_kit::db::{is_unique_violation as is_duplicate, violates_unique};
-
 // `migrations()`: the auth tables', then `migrations/{postgres,sqlite}/` of this project.
 backend_kit::project_migrations!();

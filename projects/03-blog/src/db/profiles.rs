@@ -1,11 +1,10 @@
 //! Profiles: the kit's `users` (the handle) LEFT JOIN the blog's `profiles` (bio, image),
 //! and follows.
 
-use backend_kit::db::AnyConnection;
+use backend_kit::db::{AnyConnection, unless_taken};
 use diesel::dsl::exists;
 use diesel::prelude::*;
 
-use super::is_duplicate;
 use super::schema::{follows, profiles, users};
 
 /// A user as others see them. `following` is the viewer's relation to them (false for
@@ -98,7 +97,7 @@ pub fn update(
             .execute(conn)
     };
     if set(conn)? == 0 {
-        let inserted = conn.transaction(|conn| {
+        let inserted = unless_taken(conn, |conn| {
             diesel::insert_into(profiles::table)
                 .values((
                     profiles::user_id.eq(user_id),
@@ -106,15 +105,10 @@ pub fn update(
                     profiles::image.eq(image.clone().unwrap_or_default()),
                 ))
                 .execute(conn)
-        });
-        match inserted {
-            // Another request made the row first: change it like any other.
-            Err(e) if is_duplicate(&e) => {
-                set(conn)?;
-            }
-            other => {
-                other?;
-            }
+        })?;
+        // Another request made the row first: change it like any other.
+        if inserted.is_none() {
+            set(conn)?;
         }
     }
     Ok(())
@@ -122,8 +116,7 @@ pub fn update(
 
 /// Idempotent: following twice is one row (the composite primary key refuses the second).
 pub fn follow(conn: &mut AnyConnection, follower: i64, followee: i64) -> QueryResult<()> {
-    // A savepoint: on PostgreSQL a failed statement would abort an enclosing transaction.
-    let inserted = conn.transaction(|conn| {
+    unless_taken(conn, |conn| {
         diesel::insert_into(follows::table)
             .values((
                 follows::follower_id.eq(follower),
@@ -131,11 +124,8 @@ pub fn follow(conn: &mut AnyConnection, follower: i64, followee: i64) -> QueryRe
                 follows::created_at.eq(backend_kit::time::now()),
             ))
             .execute(conn)
-    });
-    match inserted {
-        Err(e) if is_duplicate(&e) => Ok(()),
-        other => other.map(|_| ()),
-    }
+    })
+    .map(|_| ())
 }
 
 pub fn unfollow(conn: &mut AnyConnection, follower: i64, followee: i64) -> QueryResult<()> {
