@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for backend in postgres sqlite; do
-  dupes=$(ls -d crates/*/migrations/$backend/*/ projects/*/migrations/$backend/*/ |
+  dupes=$(ls -d crates/*/migrations/$backend/*/ crates/*/migrations/*/$backend/*/ projects/*/migrations/$backend/*/ |
     xargs -n1 basename | cut -d_ -f1 | sort | uniq -d)
   if [ -n "$dupes" ]; then
     echo "migration versions used twice ($backend): $dupes" >&2

@@ -246,9 +246,18 @@ pub type Migrations = fn() -> Vec<MigrationSet>;
 /// per database — and capstones may share a database — so a version must be unique across the
 /// whole workspace, kit included, or the second migration is taken as applied and silently
 /// skipped. `scripts/check-migrations.sh` (run by `.ci/run`) checks it.
+///
+/// `project_migrations!(mail)` puts the kit's mail outbox table (feature `mail`) between the
+/// two.
 #[macro_export]
 macro_rules! project_migrations {
     () => {
+        $crate::project_migrations!(@sets);
+    };
+    (mail) => {
+        $crate::project_migrations!(@sets $crate::mail::migrations(),);
+    };
+    (@sets $($kit:expr,)*) => {
         /// The auth tables' migrations, then this project's.
         pub fn migrations() -> ::std::vec::Vec<$crate::db::MigrationSet> {
             const POSTGRES: ::diesel_migrations::EmbeddedMigrations =
@@ -257,6 +266,7 @@ macro_rules! project_migrations {
                 ::diesel_migrations::embed_migrations!("migrations/sqlite");
             ::std::vec![
                 $crate::auth::migrations(),
+                $($kit,)*
                 $crate::db::MigrationSet {
                     postgres: POSTGRES,
                     sqlite: SQLITE,

@@ -243,6 +243,27 @@ impl JobQueue {
         }
     }
 
+    /// Queues a job to run at `at` or later (to the second: apalis stores UNIX seconds). Used
+    /// for retries a handler schedules itself, like the mail outbox's backoff.
+    pub async fn push_at<J: Job>(
+        &self,
+        job: &J,
+        at: std::time::SystemTime,
+    ) -> Result<(), JobError> {
+        let envelope = Envelope {
+            kind: J::KIND.to_string(),
+            payload: serde_json::to_value(job).map_err(storage)?,
+        };
+        let task = apalis::prelude::TaskBuilder::new(envelope)
+            .run_at_time(at)
+            .build();
+        match &self.store {
+            Store::Sqlite(pool) => self.sqlite(pool).push_task(task).await.map_err(storage),
+            Store::Postgres(pool) => self.postgres(pool).push_task(task).await.map_err(storage),
+            Store::Redis(conn) => self.redis(conn).push_task(task).await.map_err(storage),
+        }
+    }
+
     /// Checks the queue's storage answers (for `/ready`).
     pub async fn ping(&self) -> Result<(), JobError> {
         match &self.store {

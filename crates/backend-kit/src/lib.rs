@@ -16,6 +16,7 @@
 //! | [`rate_limit`] | `rate-limit` | per-client request budgets, in-process or shared through Redis |
 //! | [`cache`] | `cache` | a key-value cache with TTLs: in-process (moka) or Redis |
 //! | [`jobs`] | `jobs` | background jobs (apalis): a durable queue in SQLite, PostgreSQL or Redis, retries with backoff, cron schedules |
+//! | [`mail`] | `mail` | e-mail (lettre) through an outbox table and the job queue: SMTP or `.eml` files, retries, never lost |
 //!
 //! Start reading at [`db`]: it shows how one diesel codebase runs on two databases.
 
@@ -36,6 +37,8 @@ pub mod db;
 pub mod http;
 #[cfg(feature = "jobs")]
 pub mod jobs;
+#[cfg(feature = "mail")]
+pub mod mail;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
 #[cfg(feature = "redis")]

@@ -4,6 +4,8 @@
 //! - [`TestRedis`]: a Redis URL plus a unique key prefix per test, or `None`.
 //! - [`TestClient`]: a `reqwest` client bound to a spawned server, with JSON helpers.
 //! - `browser::Browser` (feature `browser`): a headless Chromium over WebDriver, for served pages.
+//! - `smtp::SmtpServer` (feature `smtp`): a real SMTP server per test, to wait for a mail and
+//!   follow its link; it can be stopped and restarted for outage tests.
 //! - [`TcpProxy`]: a forwarder a test can cut, to cut the service off from Redis alone.
 //!
 //! Where the services come from, in order:
@@ -23,6 +25,8 @@ mod client;
 #[cfg(feature = "docker")]
 mod containers;
 mod proxy;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 
 use std::sync::OnceLock;
 

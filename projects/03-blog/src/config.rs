@@ -1,7 +1,11 @@
 //! The shared settings (see `backend_kit::config` for every variable) plus this project's own.
 
+use std::time::Duration;
+
 use backend_kit::cli::AppConfig;
 use backend_kit::config::{ConfigError, Env, Settings};
+use backend_kit::jobs::JobSettings;
+use backend_kit::mail::MailSettings;
 
 pub const DEFAULT_PORT: u16 = 8083;
 
@@ -13,6 +17,25 @@ pub struct Config {
     pub auth_rate_limit_per_minute: u32,
     /// `CORS_ORIGINS`: which browser origins may call the API.
     pub cors_origins: CorsOrigins,
+    /// `PUBLIC_URL` (`http://127.0.0.1:8083`): where the blog is reached from outside; every
+    /// link in a mail starts with it.
+    pub public_url: String,
+    /// `NOTIFY_DIGEST_SECS` (600): comments on an author's articles are gathered into one
+    /// mail per this many seconds.
+    pub notify_digest: Duration,
+    /// How often the digest job looks for due digests (cron, seconds first): every second
+    /// for windows up to a minute, every 10 s above.
+    pub digest_schedule: String,
+    /// `VERIFY_RESEND_PER_HOUR` (5): verification mails a user may ask for again.
+    pub verify_resend_per_hour: u32,
+    /// `PASSWORD_RESET_PER_HOUR` (5): reset mails asked for one address, from anyone.
+    pub password_reset_per_address_per_hour: u32,
+    /// `PASSWORD_RESET_PER_CLIENT_PER_HOUR` (20): reset requests from one client IP.
+    pub password_reset_per_client_per_hour: u32,
+    /// `SMTP_URL`, `MAIL_FROM`, `MAIL_RETRY_BASE_SECS`, `MAIL_MAX_ATTEMPTS`… (see the kit).
+    pub mail: MailSettings,
+    /// `JOBS_URL`, `JOB_CONCURRENCY`… (see the kit): where mail jobs queue.
+    pub jobs: JobSettings,
 }
 
 /// `CORS_ORIGINS`: a comma-separated list of origins (`https://app.example.com`), or `*`.
@@ -55,13 +78,36 @@ impl CorsOrigins {
 }
 
 impl Config {
-    /// Test settings: auth limits high enough for tests that register many users.
-    pub fn for_tests(settings: Settings) -> Self {
+    /// Test settings: auth limits high enough for tests that register many users; mail
+    /// to `smtp_url` (a test's SMTP server) or, without one, into `mail_dir`; fast jobs;
+    /// digests after a second.
+    pub fn for_tests(
+        settings: Settings,
+        smtp_url: Option<String>,
+        mail_dir: std::path::PathBuf,
+    ) -> Self {
         Self {
             settings,
             auth_rate_limit_per_minute: 10_000,
             cors_origins: CorsOrigins::Any,
+            public_url: format!("http://127.0.0.1:{DEFAULT_PORT}"),
+            notify_digest: Duration::from_secs(1),
+            digest_schedule: digest_schedule(Duration::from_secs(1)),
+            verify_resend_per_hour: 3,
+            password_reset_per_address_per_hour: 3,
+            password_reset_per_client_per_hour: 10_000,
+            mail: MailSettings::for_tests(smtp_url, mail_dir),
+            jobs: JobSettings::for_tests(),
         }
+    }
+}
+
+/// A digest is due at most a tick late: a second for short windows (tests, demos), ten
+/// seconds for the default ten minutes.
+fn digest_schedule(window: Duration) -> String {
+    match window.as_secs() {
+        0..=60 => "* * * * * *".into(),
+        _ => "*/10 * * * * *".into(),
     }
 }
 
@@ -70,10 +116,30 @@ impl AppConfig for Config {
         let env = Env::from_process();
         let settings = Settings::from_env("blog", DEFAULT_PORT)?;
         let cors_origins = CorsOrigins::read(env.get("CORS_ORIGINS"), settings.is_production())?;
+        let public_url = env
+            .get("PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://127.0.0.1:{DEFAULT_PORT}"));
+        if !url::Url::parse(&public_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            return Err(ConfigError::Invalid {
+                name: "PUBLIC_URL",
+                value: public_url,
+                reason: "expected an http(s) URL, like https://blog.example.com",
+            });
+        }
+        let notify_digest = Duration::from_secs(env.number("NOTIFY_DIGEST_SECS", 600u64)?.max(1));
         Ok(Self {
-            settings,
             auth_rate_limit_per_minute: env.number("AUTH_RATE_LIMIT_PER_MINUTE", 10)?,
             cors_origins,
+            public_url,
+            notify_digest,
+            digest_schedule: digest_schedule(notify_digest),
+            verify_resend_per_hour: env.number("VERIFY_RESEND_PER_HOUR", 5)?,
+            password_reset_per_address_per_hour: env.number("PASSWORD_RESET_PER_HOUR", 5)?,
+            password_reset_per_client_per_hour: env
+                .number("PASSWORD_RESET_PER_CLIENT_PER_HOUR", 20)?,
+            mail: MailSettings::read(&env, "conduit")?,
+            jobs: JobSettings::read(&env)?,
+            settings,
         })
     }
 

@@ -15,11 +15,16 @@
 //!   costs two statements whatever its length, and where the two databases' full-text search
 //!   differ; favorites and follows are rows with composite keys.
 //! - [`error`] — the kit's one error type, rendered as RealWorld's `{"errors": {…}}`.
+//! - [`mail`] and [`jobs`] — mail that is never lost: e-mail verification, password reset
+//!   and comment digests ([`routes::account`]) write their mail to the kit's outbox in the
+//!   same transaction as the change; jobs deliver it with retries.
 
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod jobs;
+pub mod mail;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

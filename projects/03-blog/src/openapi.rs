@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::routes::{articles, comments, profiles, tags, users};
+use crate::routes::{account, articles, comments, profiles, tags, users};
 
 /// RealWorld's error model: `{"errors": {"field": ["problem"]}}`; errors that are not about a
 /// field use the key `body`.
@@ -59,6 +59,8 @@ impl utoipa::Modify for TokenScheme {
     paths(
         users::register, users::login, users::current, users::update, users::refresh,
         users::logout,
+        account::verify, account::resend_verification, account::request_password_reset,
+        account::confirm_password_reset, account::unsubscribe,
         profiles::get, profiles::follow, profiles::unfollow,
         articles::list, articles::feed, articles::get, articles::create, articles::update,
         articles::delete, articles::favorite, articles::unfavorite,
@@ -67,7 +69,7 @@ impl utoipa::Modify for TokenScheme {
     ),
     modifiers(&TokenScheme),
     tags(
-        (name = "users", description = "Accounts: register, log in, the caller"),
+        (name = "users", description = "Accounts: register, log in, the caller; e-mail verification, password reset, unsubscribe"),
         (name = "profiles", description = "Users as others see them; following"),
         (name = "articles", description = "Articles, the feed, favorites, search"),
         (name = "comments", description = "Comments on articles"),

@@ -2,22 +2,33 @@
 //! `Capstone` trait): `Application::build(config)` does all the fallible set-up and binds the
 //! port, `port()` says which port (tests bind port 0), `run_until_stopped()` serves until
 //! SIGINT/SIGTERM. Everything every capstone's server has comes from
-//! `backend_kit::http::AppBuilder`; this file adds the blog's state, routes and error format.
+//! `backend_kit::http::AppBuilder`; this file adds the blog's state, routes, error format,
+//! mail and job workers, and the `blog jobs` command.
+
+use std::time::Duration;
 
 use actix_web::web;
 use backend_kit::auth::{Auth, AuthScheme};
-use backend_kit::cli::Capstone;
+use backend_kit::cli::{BoxError, Capstone};
 use backend_kit::db::{Database, Migrations};
 use backend_kit::http::{AppBuilder, ErrorFormat, Server, health::Readiness, server::StartupError};
+use backend_kit::jobs::JobQueue;
+use backend_kit::mail::{Mailer, Outbox};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
 
 use crate::config::Config;
+use crate::mail::Mail;
+use crate::routes::MailLimits;
 
 pub struct Application {
     server: Server,
     db: Database,
 }
+
+/// How long jobs in flight (a mail being sent) may finish at shutdown; after that they are
+/// dropped and resume from the queue after a restart.
+const JOBS_GRACE: Duration = Duration::from_secs(10);
 
 impl Application {
     /// The database the server uses: tests read [`Database::statements_run`] around a
@@ -27,10 +38,27 @@ impl Application {
     }
 }
 
+/// The mail side, shared by the server and `blog jobs`.
+async fn mail(config: &Config, db: &Database) -> Result<Mail, StartupError> {
+    let settings = &config.settings;
+    let queue = JobQueue::connect(settings, &config.jobs).await?;
+    let mailer = Mailer::new(&config.mail)?;
+    let outbox = Outbox::new(db.clone(), queue.clone(), mailer, config.mail.clone());
+    Ok(Mail::new(
+        db.clone(),
+        outbox,
+        queue,
+        &config.public_url,
+        settings.jwt_secret.clone(),
+        config.notify_digest,
+    ))
+}
+
 impl Capstone for Application {
     type Config = Config;
     const NAME: &'static str = "blog";
     const MIGRATIONS: Migrations = crate::db::migrations;
+    const USAGE: &'static str = "[serve|migrate|jobs|jobs retry ID]";
 
     async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = &config.settings;
@@ -38,21 +66,51 @@ impl Capstone for Application {
         let redis = Redis::from_settings(settings)?;
         // RealWorld sends `Authorization: Token <jwt>`.
         let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::TOKEN));
-        let auth_limiter = RateLimiter::per_minute(
-            "auth",
-            config.auth_rate_limit_per_minute,
-            redis.as_ref(),
-            settings,
+        let limiter =
+            |name, per_minute| RateLimiter::per_minute(name, per_minute, redis.as_ref(), settings);
+        let per_hour = |name, limit| {
+            std::sync::Arc::new(RateLimiter::new(
+                name,
+                limit,
+                Duration::from_secs(3600),
+                redis.clone(),
+                settings.trusted_proxy_hops,
+            ))
+        };
+        let auth_limiter = limiter("auth", config.auth_rate_limit_per_minute);
+        let limits = web::Data::new(MailLimits {
+            verify_resend: per_hour("verify-resend", config.verify_resend_per_hour),
+            reset_per_address: per_hour(
+                "reset-address",
+                config.password_reset_per_address_per_hour,
+            ),
+            reset_per_client: per_hour("reset-client", config.password_reset_per_client_per_hour),
+        });
+
+        let mail = mail(&config, &db).await?;
+        tracing::info!(
+            to = mail.outbox.mailer().destination(),
+            queue = mail.queue.backend_name(),
+            "mail is sent by jobs"
         );
-        let readiness = Readiness::new(db.clone()).with_redis(redis);
+        let jobs =
+            crate::jobs::register(&mail, mail.queue.workers(), &config.digest_schedule)?.start();
+        let readiness = Readiness::new(db.clone())
+            .with_redis(redis)
+            .with_jobs(mail.queue.clone());
         let data = web::Data::new(db.clone());
+        let mail = web::Data::new(mail);
         let cors = config.cors_origins.clone();
 
         let server = AppBuilder::new(settings, readiness, crate::openapi::document())
             .error_format(ErrorFormat::RealWorld)
+            .on_shutdown(async move { jobs.shutdown(JOBS_GRACE).await })
             .start(move |cfg| {
-                cfg.app_data(data.clone()).app_data(auth.clone());
-                crate::routes::configure(cfg, &auth_limiter, &cors);
+                cfg.app_data(data.clone())
+                    .app_data(auth.clone())
+                    .app_data(mail.clone())
+                    .app_data(limits.clone());
+                crate::routes::configure(cfg, &auth_limiter, &limits.reset_per_client, &cors);
             })?;
         Ok(Self { server, db })
     }
@@ -63,5 +121,23 @@ impl Capstone for Application {
 
     fn into_server(self) -> Server {
         self.server
+    }
+
+    /// `blog jobs`: the mail jobs that are queued, running or failed, with their last error;
+    /// `blog jobs retry ID` queues a failed one again.
+    async fn command(config: Config, name: &str, args: &[String]) -> Option<Result<(), BoxError>> {
+        if name != "jobs" {
+            return None;
+        }
+        Some(
+            async {
+                let db = Database::open(&config.settings, Self::MIGRATIONS).await?;
+                let mail = mail(&config, &db).await?;
+                let out = backend_kit::mail::cli::run(&mail.outbox, args).await?;
+                print!("{out}");
+                Ok(())
+            }
+            .await,
+        )
     }
 }

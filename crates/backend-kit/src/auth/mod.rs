@@ -7,6 +7,8 @@
 //! - [`tokens`]: short-lived JWT access tokens (HS256 only).
 //! - [`opaque`]: random secrets stored only as their SHA-256 (refresh tokens, manage tokens,
 //!   e-mail links).
+//! - [`account_tokens`]: single-use links sent by e-mail (address verification, password
+//!   reset), stored hashed, used up atomically.
 //! - [`refresh`]: long-lived refresh tokens, stored hashed, rotated on every use, with reuse
 //!   detection.
 //! - [`scheme`]: how the token travels in the `Authorization` header (`Bearer` or `Token`).
@@ -17,6 +19,7 @@
 //! the `/register`, `/login`, `/refresh`, `/logout` routes (re-exported here as [`routes`]).
 //! Projects keep one `Auth` in `web::Data` and call it from handlers.
 
+pub mod account_tokens;
 pub mod email;
 #[cfg(feature = "http")]
 pub mod http;
@@ -43,6 +46,7 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use crate::config::Settings;
 use crate::db::{AnyConnection, Database, DbError, MigrationSet};
 use crate::validation::FieldErrors;
+pub use account_tokens::Purpose;
 pub use email::Email;
 pub use name::Name;
 pub use password::{Password, PasswordHasher};
@@ -104,6 +108,14 @@ pub struct User {
     pub username: Option<String>,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
+    /// When the address was proved by a mailed link (see [`account_tokens`]); `None`: not yet.
+    pub email_verified_at: Option<chrono::NaiveDateTime>,
+}
+
+impl User {
+    pub fn email_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
 }
 
 /// The columns of [`User`], for `RETURNING` (diesel's `as_returning` does not work through
@@ -115,6 +127,7 @@ const USER_COLUMNS: (
     users::username,
     users::created_at,
     users::updated_at,
+    users::email_verified_at,
 ) = (
     users::id,
     users::email,
@@ -122,6 +135,7 @@ const USER_COLUMNS: (
     users::username,
     users::created_at,
     users::updated_at,
+    users::email_verified_at,
 );
 
 /// Which unique index refused a write to `users`: the handle's or the e-mail's.
@@ -141,6 +155,23 @@ pub struct AccountChanges {
     pub email: Option<Email>,
     pub username: Option<String>,
     pub password: Option<Password>,
+}
+
+/// What [`Auth::update_account_with`]'s `also` learns about the change it joins.
+#[derive(Debug)]
+pub struct AccountUpdated<'a> {
+    pub user: &'a User,
+    /// The address is a new one (and so unverified).
+    pub email_changed: bool,
+}
+
+/// The account using `email` (already normalised), in a project's own transaction.
+pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// An access token and a refresh token, as handed to a client after login.
@@ -186,7 +217,10 @@ impl Auth {
         email: Email,
         password: Password,
     ) -> Result<(User, TokenPair), AuthError> {
-        self.create_account(name, None, email, password).await
+        let (user, pair, ()) = self
+            .create_account(name, None, email, password, |_, _| Ok(()))
+            .await?;
+        Ok((user, pair))
     }
 
     /// [`Auth::register`] for capstones whose users have a public handle (the blog's
@@ -198,38 +232,59 @@ impl Auth {
         email: Email,
         password: Password,
     ) -> Result<(User, TokenPair), AuthError> {
-        self.create_account(username.clone(), Some(username), email, password)
+        let (user, pair, ()) = self
+            .register_with_username_and(username, email, password, |_, _| Ok(()))
+            .await?;
+        Ok((user, pair))
+    }
+
+    /// [`Auth::register_with_username`], with the project's own part written by `also` in
+    /// the same transaction as the account (the blog queues the verification mail there: an
+    /// account never exists without its mail on the way).
+    pub async fn register_with_username_and<T: Send + 'static>(
+        &self,
+        username: String,
+        email: Email,
+        password: Password,
+        also: impl FnOnce(&mut AnyConnection, &User) -> Result<T, AuthError> + Send + 'static,
+    ) -> Result<(User, TokenPair, T), AuthError> {
+        self.create_account(username.clone(), Some(username), email, password, also)
             .await
     }
 
-    async fn create_account(
+    async fn create_account<T: Send + 'static>(
         &self,
         name: String,
         username: Option<String>,
         email: Email,
         password: Password,
-    ) -> Result<(User, TokenPair), AuthError> {
+        also: impl FnOnce(&mut AnyConnection, &User) -> Result<T, AuthError> + Send + 'static,
+    ) -> Result<(User, TokenPair, T), AuthError> {
         let hash = self.hasher.hash(password).await?;
-        let user = self
+        let (user, extra) = self
             .db
             .run(move |conn| {
-                let now = crate::time::now();
-                diesel::insert_into(users::table)
-                    .values((
-                        users::email.eq(email.as_ref()),
-                        users::name.eq(&name),
-                        users::username.eq(&username),
-                        users::password_hash.eq(&hash),
-                        users::created_at.eq(now),
-                        users::updated_at.eq(now),
-                    ))
-                    .returning(USER_COLUMNS)
-                    .get_result::<User>(conn)
-                    .map_err(taken_or_db_error)
+                crate::db::write_transaction(conn, |conn| {
+                    let now = crate::time::now();
+                    let user = diesel::insert_into(users::table)
+                        .values((
+                            users::email.eq(email.as_ref()),
+                            users::name.eq(&name),
+                            users::username.eq(&username),
+                            users::password_hash.eq(&hash),
+                            users::created_at.eq(now),
+                            users::updated_at.eq(now),
+                        ))
+                        .returning(USER_COLUMNS)
+                        .get_result::<User>(conn)
+                        .map_err(taken_or_db_error)?;
+                    let extra = also(conn, &user)?;
+                    Ok::<_, AuthError>((user, extra))
+                })
             })
             .await?;
         let pair = self.start_session(user.id).await?;
-        Ok((user, pair))
+        Ok((user, pair, extra))
     }
 
     /// Changes what is given of e-mail, handle and password (the blog's `PUT /api/user`).
@@ -242,27 +297,46 @@ impl Auth {
         id: i64,
         changes: AccountChanges,
     ) -> Result<(User, Option<TokenPair>), AuthError> {
-        self.update_account_with(id, changes, |_| Ok(())).await
+        let (user, session, ()) = self.update_account_with(id, changes, |_, _| Ok(())).await?;
+        Ok((user, session))
     }
 
     /// [`Auth::update_account`], with the project's own part of the change (the blog's bio
-    /// and image) written by `also` in the same transaction: both happen, or neither.
-    pub async fn update_account_with(
+    /// and image, a verification mail to a new address) written by `also` in the same
+    /// transaction: both happen, or neither.
+    ///
+    /// A changed e-mail address is unverified again, and links mailed to the old one stop
+    /// working.
+    pub async fn update_account_with<T: Send + 'static>(
         &self,
         id: i64,
         changes: AccountChanges,
-        also: impl FnOnce(&mut AnyConnection) -> Result<(), AuthError> + Send + 'static,
-    ) -> Result<(User, Option<TokenPair>), AuthError> {
+        also: impl FnOnce(&mut AnyConnection, &AccountUpdated<'_>) -> Result<T, AuthError>
+        + Send
+        + 'static,
+    ) -> Result<(User, Option<TokenPair>, T), AuthError> {
         let hash = match changes.password {
             Some(password) => Some(self.hasher.hash(password).await?),
             None => None,
         };
         let password_changed = hash.is_some();
-        let user = self
+        let (user, extra) = self
             .db
             .run(move |conn| {
                 crate::db::write_transaction(conn, |conn| {
                     let now = crate::time::now();
+                    let old_email = match &changes.email {
+                        Some(_) => users::table
+                            .find(id)
+                            .select(users::email)
+                            .first::<String>(conn)
+                            .optional()?,
+                        None => None,
+                    };
+                    let email_changed = matches!(
+                        (&old_email, &changes.email),
+                        (Some(old), Some(new)) if old != new.as_ref()
+                    );
                     let user = diesel::update(users::table.find(id))
                         .set((
                             changes.email.as_ref().map(|e| users::email.eq(e.as_ref())),
@@ -273,6 +347,9 @@ impl Auth {
                                 )
                             }),
                             hash.as_ref().map(|h| users::password_hash.eq(h)),
+                            email_changed.then_some(
+                                users::email_verified_at.eq(None::<chrono::NaiveDateTime>),
+                            ),
                             users::updated_at.eq(now),
                         ))
                         .returning(USER_COLUMNS)
@@ -284,8 +361,17 @@ impl Auth {
                     if hash.is_some() {
                         refresh::revoke_all_of_user(conn, id)?;
                     }
-                    also(conn)?;
-                    Ok::<_, AuthError>(user)
+                    if email_changed {
+                        account_tokens::spend_all(conn, id, Purpose::VerifyEmail)?;
+                    }
+                    let extra = also(
+                        conn,
+                        &AccountUpdated {
+                            user: &user,
+                            email_changed,
+                        },
+                    )?;
+                    Ok::<_, AuthError>((user, extra))
                 })
             })
             .await?;
@@ -293,7 +379,77 @@ impl Auth {
             true => Some(self.start_session(id).await?),
             false => None,
         };
-        Ok((user, session))
+        Ok((user, session, extra))
+    }
+
+    /// Follows a verification link: marks the address verified and spends the user's other
+    /// verification links. [`AuthError::InvalidToken`] if the token is unknown, used or
+    /// expired.
+    pub async fn verify_email(&self, presented: &str) -> Result<User, AuthError> {
+        let presented = presented.to_string();
+        self.db
+            .run(move |conn| {
+                crate::db::write_transaction(conn, |conn| {
+                    let id = account_tokens::consume(conn, &presented, Purpose::VerifyEmail)?
+                        .ok_or(AuthError::InvalidToken)?;
+                    account_tokens::spend_all(conn, id, Purpose::VerifyEmail)?;
+                    let user = diesel::update(users::table.find(id))
+                        .set(users::email_verified_at.eq(crate::time::now()))
+                        .returning(USER_COLUMNS)
+                        .get_result::<User>(conn)?;
+                    Ok(user)
+                })
+            })
+            .await
+    }
+
+    /// Sets a new password with a reset token from a mail. Like a password change it ends
+    /// every session and starts a new one; it also spends the user's other reset links and,
+    /// since the mail reached its owner, marks the address verified.
+    /// [`AuthError::InvalidToken`] if the token is unknown, used or expired.
+    pub async fn reset_password(
+        &self,
+        presented: &str,
+        password: Password,
+    ) -> Result<(User, TokenPair), AuthError> {
+        // Hashed before the token is looked at, so a bad token and a good one cost the same.
+        let hash = self.hasher.hash(password).await?;
+        let presented = presented.to_string();
+        let user = self
+            .db
+            .run(move |conn| {
+                crate::db::write_transaction(conn, |conn| {
+                    let id = account_tokens::consume(conn, &presented, Purpose::ResetPassword)?
+                        .ok_or(AuthError::InvalidToken)?;
+                    account_tokens::spend_all(conn, id, Purpose::ResetPassword)?;
+                    refresh::revoke_all_of_user(conn, id)?;
+                    let now = crate::time::now();
+                    let verified_at = users::table
+                        .find(id)
+                        .select(users::email_verified_at)
+                        .first::<Option<chrono::NaiveDateTime>>(conn)?;
+                    let user = diesel::update(users::table.find(id))
+                        .set((
+                            users::password_hash.eq(&hash),
+                            users::email_verified_at.eq(verified_at.or(Some(now))),
+                            users::updated_at.eq(now),
+                        ))
+                        .returning(USER_COLUMNS)
+                        .get_result::<User>(conn)?;
+                    Ok::<_, AuthError>(user)
+                })
+            })
+            .await?;
+        let pair = self.start_session(user.id).await?;
+        Ok((user, pair))
+    }
+
+    /// The account using `email` (normalised as at registration), if any.
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<User>, AuthError> {
+        let email = Email::normalize(email);
+        self.db
+            .run(move |conn| find_by_email(conn, &email).map_err(AuthError::from))
+            .await
     }
 
     /// Checks the password. Unknown e-mails and wrong passwords give the same error after the

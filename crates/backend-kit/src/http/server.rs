@@ -52,6 +52,9 @@ pub enum StartupError {
     Jobs(#[from] crate::jobs::JobError),
     #[error("could not bind the port: {0}")]
     Io(#[from] std::io::Error),
+    /// A setting that only turns out wrong when used (a mail directory that cannot be made).
+    #[error("configuration error: {0}")]
+    Config(#[from] crate::config::ConfigError),
 }
 
 pub struct AppBuilder {

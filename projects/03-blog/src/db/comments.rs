@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::articles;
+use super::notifications;
 use super::profiles::{self, Profile};
 use super::schema::comments;
 
@@ -78,11 +79,11 @@ pub fn create(
     body: &str,
 ) -> QueryResult<Option<Comment>> {
     let inserted = write_transaction(conn, |conn| {
-        let Some((article, _)) = articles::owner_of(conn, slug)? else {
+        let Some((article, owner)) = articles::owner_of(conn, slug)? else {
             return Ok(None);
         };
         let now = backend_kit::time::now();
-        diesel::insert_into(comments::table)
+        let row = diesel::insert_into(comments::table)
             .values((
                 comments::article_id.eq(article),
                 comments::author_id.eq(author),
@@ -91,8 +92,12 @@ pub fn create(
                 comments::updated_at.eq(now),
             ))
             .returning(COLUMNS)
-            .get_result::<CommentRow>(conn)
-            .map(Some)
+            .get_result::<CommentRow>(conn)?;
+        // The article's author hears of it in the next digest (not of their own comments).
+        if owner != author {
+            notifications::record(conn, row.id, owner, now)?;
+        }
+        Ok(Some(row))
     });
     let row = match inserted {
         // PostgreSQL: the article was deleted between finding it and commenting.

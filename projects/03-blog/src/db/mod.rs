@@ -8,8 +8,9 @@
 
 pub mod articles;
 pub mod comments;
+pub mod notifications;
 pub mod profiles;
 pub mod schema;
 
-// `migrations()`: the auth tables', then `migrations/{postgres,sqlite}/` of this project.
-backend_kit::project_migrations!();
+// `migrations()`: the auth tables', the kit's mail outbox, then `migrations/{postgres,sqlite}/` of this project.
+backend_kit::project_migrations!(mail);

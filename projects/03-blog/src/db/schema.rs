@@ -86,7 +86,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    comment_notifications (comment_id) {
+        comment_id -> BigInt,
+        recipient_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    digest_unsubscribes (user_id) {
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(articles -> users (author_id));
+diesel::joinable!(comment_notifications -> comments (comment_id));
 diesel::joinable!(profiles -> users (user_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
@@ -103,4 +119,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     favorites,
     comments,
     counters,
+    comment_notifications,
+    digest_unsubscribes,
 );

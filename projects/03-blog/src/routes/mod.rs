@@ -1,6 +1,7 @@
 //! URL → handler, grouped by resource. The RealWorld API lives under `/api` (with CORS, for
 //! browser front ends on other origins); the reading pages at `/` and `/articles/{slug}`.
 
+pub mod account;
 pub mod articles;
 pub mod comments;
 pub mod pages;
@@ -20,9 +21,20 @@ use backend_kit::rate_limit::RateLimiter;
 use crate::config::CorsOrigins;
 use crate::error::ApiError;
 
+/// The budgets of the mail flows (per hour; see `Config`).
+pub struct MailLimits {
+    /// Verification mails asked for again, per user.
+    pub verify_resend: Arc<RateLimiter>,
+    /// Reset mails asked for one address, from anyone.
+    pub reset_per_address: Arc<RateLimiter>,
+    /// Reset requests per client IP (a middleware on the route).
+    pub reset_per_client: Arc<RateLimiter>,
+}
+
 pub fn configure(
     cfg: &mut web::ServiceConfig,
     auth_limiter: &Arc<RateLimiter>,
+    reset_limiter: &Arc<RateLimiter>,
     cors: &CorsOrigins,
 ) {
     let limited = || auth_limiter.middleware();
@@ -30,6 +42,30 @@ pub fn configure(
         web::scope("/api")
             .wrap(cors_policy(cors))
             .service(resource("/users").route(web::post().to(users::register).wrap(limited())))
+            .service(resource("/users/verify").route(web::get().to(account::verify)))
+            .service(
+                resource("/users/verify/resend")
+                    .route(web::post().to(account::resend_verification)),
+            )
+            .service(
+                resource("/users/password-reset").route(
+                    web::post()
+                        .to(account::request_password_reset)
+                        .wrap(reset_limiter.middleware()),
+                ),
+            )
+            .service(
+                resource("/users/password-reset/confirm").route(
+                    web::post()
+                        .to(account::confirm_password_reset)
+                        .wrap(limited()),
+                ),
+            )
+            .service(
+                resource("/users/unsubscribe")
+                    .route(web::get().to(account::unsubscribe))
+                    .route(web::post().to(account::unsubscribe)),
+            )
             .service(resource("/users/login").route(web::post().to(users::login).wrap(limited())))
             .service(
                 resource("/users/refresh").route(web::post().to(users::refresh).wrap(limited())),

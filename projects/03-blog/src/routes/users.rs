@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::db::profiles;
 use crate::domain::{Bio, ImageUrl, Username};
 use crate::error::ApiError;
+use crate::mail::Mail;
 use crate::openapi::{BodyErrors, Errors};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -83,6 +84,25 @@ pub struct UserBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub refresh_token: Option<String>,
+    /// Extension: whether the address was proved by the link mailed to it.
+    pub email_verified: bool,
+}
+
+/// `{"user": …}` without a token: the answer to a followed verification link (a link in a
+/// mail is not a login).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountResponse {
+    pub user: AccountBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountBody {
+    pub email: String,
+    pub username: String,
+    pub bio: String,
+    pub image: String,
+    pub email_verified: bool,
 }
 
 fn respond(
@@ -96,6 +116,7 @@ fn respond(
         .unwrap_or_default();
     UserResponse {
         user: UserBody {
+            email_verified: user.email_verified(),
             email: user.email,
             token,
             username: user.username.unwrap_or(user.name),
@@ -106,12 +127,31 @@ fn respond(
     }
 }
 
-async fn profile_of(db: &Database, id: i64) -> Result<Option<profiles::Profile>, ApiError> {
+pub(super) fn respond_without_token(
+    user: User,
+    profile: Option<profiles::Profile>,
+) -> AccountResponse {
+    let body = respond(user, profile, String::new(), None).user;
+    AccountResponse {
+        user: AccountBody {
+            email: body.email,
+            username: body.username,
+            bio: body.bio,
+            image: body.image,
+            email_verified: body.email_verified,
+        },
+    }
+}
+
+pub(super) async fn profile_of(
+    db: &Database,
+    id: i64,
+) -> Result<Option<profiles::Profile>, ApiError> {
     db.run(move |conn| profiles::by_id(conn, id, None).map_err(ApiError::from))
         .await
 }
 
-async fn with_session(
+pub(super) async fn with_session(
     db: &Database,
     (user, pair): (User, TokenPair),
 ) -> Result<UserResponse, ApiError> {
@@ -128,7 +168,7 @@ async fn with_session(
     post, path = "/api/users", tag = "users",
     request_body = inline(UserEnvelope<NewUser>),
     responses(
-        (status = 201, description = "Registered and logged in", body = UserResponse),
+        (status = 201, description = "Registered and logged in; a verification mail is queued", body = UserResponse),
         (status = 422, description = "Invalid input, or username or e-mail taken", body = Errors),
         (status = 429, description = "Too many attempts from this client: see Retry-After", body = Errors),
         BodyErrors,
@@ -137,6 +177,7 @@ async fn with_session(
 pub async fn register(
     auth: web::Data<Auth>,
     db: web::Data<Database>,
+    mail: web::Data<Mail>,
     body: Json<UserEnvelope<NewUser>>,
 ) -> Result<HttpResponse, ApiError> {
     let new = body.into_inner().user;
@@ -153,10 +194,17 @@ pub async fn register(
     let (Some(username), Some(email), Some(password)) = (username, email, password) else {
         return Err(ApiError::validation(errors));
     };
-    let session = auth
-        .register_with_username(username.into_inner(), email, password)
+    // The account and its verification mail are written together (the kit's outbox).
+    let composer = mail.get_ref().clone();
+    let (user, pair, queued) = auth
+        .register_with_username_and(username.into_inner(), email, password, move |conn, user| {
+            composer
+                .queue_verification(conn, user)
+                .map_err(AuthError::from)
+        })
         .await?;
-    Ok(HttpResponse::Created().json(with_session(&db, session).await?))
+    mail.outbox.dispatch(queued).await;
+    Ok(HttpResponse::Created().json(with_session(&db, (user, pair)).await?))
 }
 
 #[utoipa::path(
@@ -215,7 +263,7 @@ pub async fn current(
     security(("Token" = [])),
     request_body = inline(UserEnvelope<UpdateUser>),
     responses(
-        (status = 200, description = "The caller, changed", body = UserResponse),
+        (status = 200, description = "The caller, changed (a new e-mail is unverified, and a verification mail is queued for it)", body = UserResponse),
         (status = 401, description = "No valid token", body = Errors),
         (status = 422, description = "Invalid input, or username or e-mail taken", body = Errors),
         BodyErrors,
@@ -226,6 +274,7 @@ pub async fn update(
     caller: AuthUser,
     auth: web::Data<Auth>,
     db: web::Data<Database>,
+    mail: web::Data<Mail>,
     body: Json<UserEnvelope<UpdateUser>>,
 ) -> Result<HttpResponse, ApiError> {
     let update = body.into_inner().user;
@@ -254,12 +303,21 @@ pub async fn update(
         return Err(ApiError::validation(errors));
     }
     let id = caller.id;
-    // The account (the kit's) and the profile (the blog's) change in one transaction.
-    let (user, new_session) = auth
-        .update_account_with(id, changes, move |conn| {
-            profiles::update(conn, id, bio, image).map_err(AuthError::from)
+    // The account (the kit's), the profile (the blog's) and, for a new address, its
+    // verification mail change in one transaction.
+    let composer = mail.get_ref().clone();
+    let (user, new_session, queued) = auth
+        .update_account_with(id, changes, move |conn, updated| {
+            profiles::update(conn, id, bio, image)?;
+            match updated.email_changed {
+                true => Ok(Some(composer.queue_verification(conn, updated.user)?)),
+                false => Ok(None),
+            }
         })
         .await?;
+    if let Some(queued) = queued {
+        mail.outbox.dispatch(queued).await;
+    }
     let profile = profile_of(&db, id).await?;
     // A new password ended every session, the caller's too: it gets a fresh one.
     let (token, refresh) = match new_session {

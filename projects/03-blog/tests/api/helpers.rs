@@ -6,17 +6,26 @@ use backend_kit::config::Settings;
 use backend_kit::db::Database;
 use blog::{Application, Config};
 use serde_json::{Value, json};
+use test_support::smtp::SmtpServer;
 use test_support::{TestClient, TestDatabase, TestRedis, TestResponse, unique_suffix};
 
 pub struct TestApp {
     pub client: TestClient,
     /// The server's own database handle: `statements_run()` counts its queries.
     pub db: Database,
-    _database: TestDatabase,
+    /// The SMTP server the app sends to (real SMTP over TCP).
+    pub smtp: SmtpServer,
+    pub database: TestDatabase,
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with the test's own changes to the configuration.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::new();
+    let smtp = SmtpServer::start();
     let mut settings = Settings::for_tests("blog", database.url().to_string());
     if let Some(redis) = TestRedis::new() {
         redis.configure(&mut settings);
@@ -24,7 +33,9 @@ pub async fn spawn_app() -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         backend_kit::http::telemetry::init(&settings);
     }
-    let app = Application::build(Config::for_tests(settings))
+    let mut config = Config::for_tests(settings, Some(smtp.url()), std::env::temp_dir());
+    change(&mut config);
+    let app = Application::build(config)
         .await
         .expect("the application builds");
     let port = app.port();
@@ -33,14 +44,38 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         client: TestClient::new(port).with_auth_scheme("Token"),
         db,
-        _database: database,
+        smtp,
+        database,
     }
+}
+
+/// The path and query of a link from a mail (which starts with `PUBLIC_URL`), to request
+/// from the test server.
+pub fn path_of(link: &str) -> String {
+    let after_scheme = link.split_once("://").map_or(link, |(_, rest)| rest);
+    after_scheme
+        .find('/')
+        .map_or("/".to_string(), |i| after_scheme[i..].to_string())
+}
+
+/// The value of `token=` in a link.
+pub fn token_of(link: &str) -> String {
+    link.split_once("token=")
+        .map(|(_, t)| t.split('&').next().unwrap_or_default().to_string())
+        .expect("a token in the link")
 }
 
 /// A registered user: its handle and access token.
 pub struct User {
     pub username: String,
     pub token: String,
+}
+
+impl User {
+    /// The address `register` gave it.
+    pub fn email(&self) -> String {
+        format!("{}@example.com", self.username)
+    }
 }
 
 impl TestApp {

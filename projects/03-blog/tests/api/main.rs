@@ -6,9 +6,11 @@ mod articles;
 mod comments;
 mod concurrency;
 mod helpers;
+mod mail;
 #[cfg(feature = "browser-tests")]
 mod page;
 mod pages;
+mod process;
 mod profiles;
 mod queries;
 mod search;

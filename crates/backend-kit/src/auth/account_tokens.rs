@@ -1,0 +1,92 @@
+//! Single-use secrets sent by e-mail: "prove you own this address" and "set a new password".
+//!
+//! A token is 256 random bits ([`opaque`](super::opaque)); the table keeps its SHA-256, the
+//! purpose, an expiry and when it was used. [`consume`] is one conditional `UPDATE … SET
+//! used_at`: of two clicks at once exactly one changes the row, so a link works once.
+//!
+//! The raw token exists only in the mail. Functions here take a connection so a project can
+//! issue a token and queue the mail that carries it in one transaction (both, or neither).
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+
+use super::opaque::{hash_token, new_token};
+use super::schema::account_tokens as at;
+use crate::db::AnyConnection;
+
+/// What a token may be used for; a verification link cannot reset a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `GET …/verify?token=`: valid 24 hours.
+    VerifyEmail,
+    /// `POST …/password-reset/confirm`: valid 1 hour (it is as good as the password).
+    ResetPassword,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::VerifyEmail => "verify_email",
+            Purpose::ResetPassword => "reset_password",
+        }
+    }
+
+    pub fn ttl(self) -> Duration {
+        match self {
+            Purpose::VerifyEmail => Duration::from_secs(24 * 3600),
+            Purpose::ResetPassword => Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Stores a new token for `user_id` and returns it, to be put in a mail and nowhere else.
+pub fn issue(conn: &mut AnyConnection, user_id: i64, purpose: Purpose) -> QueryResult<String> {
+    let token = new_token();
+    let now = crate::time::now();
+    let ttl = chrono::Duration::from_std(purpose.ttl()).unwrap_or(chrono::Duration::hours(1));
+    diesel::insert_into(at::table)
+        .values((
+            at::user_id.eq(user_id),
+            at::purpose.eq(purpose.as_str()),
+            at::token_hash.eq(hash_token(&token)),
+            at::created_at.eq(now),
+            at::expires_at.eq(now + ttl),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Uses `presented` up: the user it was issued to, or `None` if it is unknown, for another
+/// purpose, expired or used already.
+pub fn consume(
+    conn: &mut AnyConnection,
+    presented: &str,
+    purpose: Purpose,
+) -> QueryResult<Option<i64>> {
+    let now = crate::time::now();
+    diesel::update(
+        at::table
+            .filter(at::token_hash.eq(hash_token(presented)))
+            .filter(at::purpose.eq(purpose.as_str()))
+            .filter(at::used_at.is_null())
+            .filter(at::expires_at.gt(now)),
+    )
+    .set(at::used_at.eq(now))
+    .returning(at::user_id)
+    .get_result(conn)
+    .optional()
+}
+
+/// Spends every unused token of `user_id` for `purpose`: after a reset, the other reset
+/// links in the inbox must stop working; after an address change, links to the old one.
+pub fn spend_all(conn: &mut AnyConnection, user_id: i64, purpose: Purpose) -> QueryResult<usize> {
+    diesel::update(
+        at::table
+            .filter(at::user_id.eq(user_id))
+            .filter(at::purpose.eq(purpose.as_str()))
+            .filter(at::used_at.is_null()),
+    )
+    .set(at::used_at.eq(crate::time::now()))
+    .execute(conn)
+}

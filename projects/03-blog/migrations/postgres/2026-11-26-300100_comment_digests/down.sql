@@ -1,0 +1,2 @@
+DROP TABLE digest_unsubscribes;
+DROP TABLE comment_notifications;

@@ -1,0 +1,310 @@
+//! The blog's mails — what they say and where their links point — and the handle the routes
+//! and jobs share to queue them. Sending is the kit's (`backend_kit::mail`): a mail is a row in
+//! its outbox, written in the same transaction as the change that causes it, and delivered
+//! by a job with retries. Each mail has a text and an HTML part from the askama templates in
+//! `templates/mail/`, checked at compile time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use backend_kit::auth::User;
+use backend_kit::db::{AnyConnection, Database};
+use backend_kit::jobs::JobQueue;
+use backend_kit::mail::{Email, Outbox, outbox, unsubscribe};
+use backend_kit::secret::Secret;
+use diesel::QueryResult;
+
+use crate::db::notifications::DigestItem;
+
+/// The unsubscribe links' purpose: a digest link cannot unsubscribe from anything else.
+const DIGEST: &str = "comment-digest";
+
+/// What routes and jobs need to send mail. Cheap to clone.
+#[derive(Clone)]
+pub struct Mail {
+    pub db: Database,
+    pub outbox: Outbox,
+    pub queue: JobQueue,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `PUBLIC_URL`, without a trailing slash: every link in a mail starts with it.
+    public_url: String,
+    /// Signs unsubscribe links (the app's `JWT_SECRET`).
+    secret: Secret<String>,
+    digest_window: Duration,
+}
+
+impl Mail {
+    pub fn new(
+        db: Database,
+        outbox: Outbox,
+        queue: JobQueue,
+        public_url: &str,
+        secret: Secret<String>,
+        digest_window: Duration,
+    ) -> Self {
+        Self {
+            db,
+            outbox,
+            queue,
+            inner: Arc::new(Inner {
+                public_url: public_url.trim_end_matches('/').to_string(),
+                secret,
+                digest_window,
+            }),
+        }
+    }
+
+    pub fn digest_window(&self) -> Duration {
+        self.inner.digest_window
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.inner.public_url)
+    }
+
+    /// Issues a verification token for `user` and queues the mail carrying it, in the
+    /// caller's transaction. Returns the outbox row to dispatch after the commit.
+    pub fn queue_verification(&self, conn: &mut AnyConnection, user: &User) -> QueryResult<i64> {
+        use backend_kit::auth::{Purpose, account_tokens};
+        let token = account_tokens::issue(conn, user.id, Purpose::VerifyEmail)?;
+        let link = self.url(&format!("/api/users/verify?token={token}"));
+        let (username, email) = (display_name(user), user.email.as_str());
+        let mail = Email {
+            to: user.email.clone(),
+            subject: "Verify your e-mail address for conduit".into(),
+            text: render(&VerifyText {
+                username,
+                email,
+                link: &link,
+            }),
+            html: render(&VerifyHtml {
+                username,
+                email,
+                link: &link,
+            }),
+            list_unsubscribe: None,
+        };
+        enqueued(outbox::enqueue(conn, &mail, None)?)
+    }
+
+    /// Issues a reset token and queues its mail, once per `dedupe_key` (the request's id:
+    /// a retried job does not send a second token).
+    pub fn queue_password_reset(
+        &self,
+        conn: &mut AnyConnection,
+        user: &User,
+        dedupe_key: &str,
+    ) -> QueryResult<Option<i64>> {
+        use backend_kit::auth::{Purpose, account_tokens};
+        if outbox::has_key(conn, dedupe_key)? {
+            return Ok(None);
+        }
+        let token = account_tokens::issue(conn, user.id, Purpose::ResetPassword)?;
+        let link = self.url(&format!("/reset-password?token={token}"));
+        let (username, email) = (display_name(user), user.email.as_str());
+        let mail = Email {
+            to: user.email.clone(),
+            subject: "Reset your conduit password".into(),
+            text: render(&ResetText {
+                username,
+                email,
+                link: &link,
+                token: &token,
+            }),
+            html: render(&ResetHtml {
+                username,
+                email,
+                link: &link,
+            }),
+            list_unsubscribe: None,
+        };
+        outbox::enqueue(conn, &mail, Some(dedupe_key))
+    }
+
+    /// Queues one digest listing `items` for `recipient`.
+    pub fn queue_digest(
+        &self,
+        conn: &mut AnyConnection,
+        recipient: &User,
+        items: &[(DigestItem, String)],
+    ) -> QueryResult<i64> {
+        let unsubscribe = self.url(&format!(
+            "/api/users/unsubscribe?token={}",
+            unsubscribe::token(self.inner.secret.expose().as_bytes(), DIGEST, recipient.id)
+        ));
+        let comments: Vec<DigestLine> = items
+            .iter()
+            .map(|(item, commenter)| DigestLine {
+                commenter: commenter.clone(),
+                title: item.article_title.clone(),
+                link: self.url(&format!("/articles/{}", item.article_slug)),
+                body: item.body.clone(),
+            })
+            .collect();
+        let username = display_name(recipient);
+        let window = humane(self.inner.digest_window);
+        let subject = match comments.len() {
+            1 => "1 new comment on your articles".to_string(),
+            n => format!("{n} new comments on your articles"),
+        };
+        let mail = Email {
+            to: recipient.email.clone(),
+            subject,
+            text: render(&DigestText {
+                username,
+                comments: &comments,
+                window: &window,
+                unsubscribe: &unsubscribe,
+            }),
+            html: render(&DigestHtml {
+                username,
+                comments: &comments,
+                window: &window,
+                unsubscribe: &unsubscribe,
+            }),
+            list_unsubscribe: Some(unsubscribe.clone()),
+        };
+        enqueued(outbox::enqueue(conn, &mail, None)?)
+    }
+
+    /// The user an unsubscribe token was made for, if it is genuine.
+    pub fn unsubscriber(&self, token: &str) -> Option<i64> {
+        unsubscribe::verify(self.inner.secret.expose().as_bytes(), DIGEST, token)
+    }
+}
+
+/// Without a dedupe key the insert always happens.
+fn enqueued(id: Option<i64>) -> QueryResult<i64> {
+    id.ok_or(diesel::result::Error::NotFound)
+}
+
+fn display_name(user: &User) -> &str {
+    user.username.as_deref().unwrap_or(&user.name)
+}
+
+/// Templates that compiled cannot fail to render, short of a formatting error in a value.
+fn render(template: &impl Template) -> String {
+    template.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a mail template failed to render");
+        String::new()
+    })
+}
+
+/// `600 s` → `10 minutes`, for the digest's footer.
+fn humane(d: Duration) -> String {
+    match d.as_secs() {
+        s if s % 3600 == 0 && s >= 3600 => plural(s / 3600, "hour"),
+        s if s % 60 == 0 && s >= 60 => plural(s / 60, "minute"),
+        s => plural(s, "second"),
+    }
+}
+
+fn plural(n: u64, unit: &str) -> String {
+    if n == 1 {
+        format!("{unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+pub struct DigestLine {
+    pub commenter: String,
+    pub title: String,
+    pub link: String,
+    pub body: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/verify.txt")]
+struct VerifyText<'a> {
+    username: &'a str,
+    email: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/verify.html")]
+struct VerifyHtml<'a> {
+    username: &'a str,
+    email: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/reset.txt")]
+struct ResetText<'a> {
+    username: &'a str,
+    email: &'a str,
+    link: &'a str,
+    token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/reset.html")]
+struct ResetHtml<'a> {
+    username: &'a str,
+    email: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/digest.txt")]
+struct DigestText<'a> {
+    username: &'a str,
+    comments: &'a [DigestLine],
+    window: &'a str,
+    unsubscribe: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/digest.html")]
+struct DigestHtml<'a> {
+    username: &'a str,
+    comments: &'a [DigestLine],
+    window: &'a str,
+    unsubscribe: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_read_as_people_say_them() {
+        assert_eq!(humane(Duration::from_secs(600)), "10 minutes");
+        assert_eq!(humane(Duration::from_secs(60)), "minute");
+        assert_eq!(humane(Duration::from_secs(7200)), "2 hours");
+        assert_eq!(humane(Duration::from_secs(90)), "90 seconds");
+    }
+
+    #[test]
+    fn html_parts_escape_what_users_wrote() {
+        let comments = [DigestLine {
+            commenter: "<b>eve</b>".into(),
+            title: "\"quoted\" & <i>".into(),
+            link: "http://x/articles/a".into(),
+            body: "<script>alert(1)</script>".into(),
+        }];
+        let html = render(&DigestHtml {
+            username: "ann",
+            comments: &comments,
+            window: "minute",
+            unsubscribe: "http://x/u",
+        });
+        assert!(
+            !html.contains("<script>") && !html.contains("<b>eve"),
+            "{html}"
+        );
+        let text = render(&DigestText {
+            username: "ann",
+            comments: &comments,
+            window: "minute",
+            unsubscribe: "http://x/u",
+        });
+        assert!(text.contains("> <script>alert(1)</script>"), "{text}");
+    }
+}

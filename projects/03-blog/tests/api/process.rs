@@ -1,0 +1,136 @@
+//! The `blog` binary as an operator runs it: `blog jobs`, and a server process killed with
+//! mail queued (SIGKILL: no shutdown hook runs) whose mail a restarted process delivers.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use backend_kit::db::DbError;
+use backend_kit::mail::outbox::mail_outbox;
+use diesel::prelude::*;
+use serde_json::json;
+use test_support::smtp::SmtpServer;
+use test_support::{TestClient, TestDatabase, unique_suffix};
+
+use crate::helpers::TestApp;
+
+const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+
+fn command(database_url: &str, smtp_url: &str, workdir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_blog"));
+    command
+        .current_dir(workdir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("SMTP_URL", smtp_url)
+        .env("JWT_SECRET", SECRET)
+        .env("BCRYPT_COST", "4")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// Runs `blog <args>` against the test app's database and SMTP server.
+pub fn blog(app: &TestApp, args: &[&str]) -> Output {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    command(app.database.url(), &app.smtp.url(), workdir.path())
+        .args(args)
+        .output()
+        .expect("run the blog binary")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A `blog serve` process on a free port, ready to answer.
+async fn serve(
+    database_url: &str,
+    smtp_url: &str,
+    workdir: &std::path::Path,
+) -> (Child, TestClient) {
+    let port = free_port();
+    let child = command(database_url, smtp_url, workdir)
+        .env("PORT", port.to_string())
+        .env("MAIL_RETRY_BASE_SECS", "1")
+        .env("JOBS_HEARTBEAT_SECS", "1")
+        .env("AUTH_RATE_LIMIT_PER_MINUTE", "1000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .arg("serve")
+        .spawn()
+        .expect("start blog serve");
+    let client = TestClient::new(port).with_auth_scheme("Token");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(response) = reqwest::get(client.url("/health")).await
+            && response.status().is_success()
+        {
+            return (child, client);
+        }
+        assert!(Instant::now() < deadline, "blog serve did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn mail_queued_in_a_killed_process_is_delivered_after_a_restart() {
+    let database = TestDatabase::new();
+    let mut smtp = SmtpServer::start();
+    let workdir = tempfile::tempdir().expect("temp dir");
+    smtp.stop();
+
+    let (mut first, client) = serve(database.url(), &smtp.url(), workdir.path()).await;
+    let username = format!("ann_{}", unique_suffix());
+    let email = format!("{username}@example.com");
+    client
+        .post(
+            "/api/users",
+            None,
+            &json!({"user": {"username": username, "email": email, "password": "password-123"}}),
+        )
+        .await
+        .assert_status(201);
+
+    // Wait until an attempt failed (SMTP is down), then kill -9: the mail is queued for a
+    // retry that this process will never make.
+    let db = backend_kit::db::Database::connect(
+        &backend_kit::db::DatabaseUrl::parse(database.url()).unwrap(),
+        1,
+        blog::db::migrations,
+    )
+    .expect("open the database");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let attempts: Vec<i32> = db
+            .run(|conn| {
+                mail_outbox::table
+                    .select(mail_outbox::attempts)
+                    .load(conn)
+                    .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+        if attempts.first().is_some_and(|a| *a >= 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no attempt made");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+
+    smtp.restart();
+    let (mut second, _client) = serve(database.url(), &smtp.url(), workdir.path()).await;
+    let mail = smtp
+        .wait_for_within(&email, "Verify", Duration::from_secs(60))
+        .await;
+    second.kill().ok();
+    second.wait().ok();
+    let mail = mail.expect("the verification mail, after the restart");
+    assert!(mail.link("/api/users/verify").is_some());
+    assert_eq!(smtp.messages_to(&email).len(), 1, "sent once");
+}
