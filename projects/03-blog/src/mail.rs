@@ -205,7 +205,7 @@ fn humane(d: Duration) -> String {
 
 fn plural(n: u64, unit: &str) -> String {
     if n == 1 {
-        format!("{unit}")
+        unit.to_string()
     } else {
         format!("{n} {unit}s")
     }
