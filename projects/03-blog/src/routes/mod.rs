@@ -113,6 +113,11 @@ pub fn configure(
     )
     .service(resource("/").route(web::get().to(pages::index)))
     .service(resource("/style.css").route(web::get().to(pages::stylesheet)))
+    .service(
+        resource("/reset-password")
+            .route(web::get().to(pages::reset_password_form))
+            .route(web::post().to(pages::reset_password).wrap(limited())),
+    )
     .service(resource("/articles/{slug}").route(web::get().to(pages::article)));
 }
 

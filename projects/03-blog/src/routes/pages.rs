@@ -1,5 +1,5 @@
-//! Reading pages for people: `GET /` (the latest articles) and `GET /articles/{slug}` (one
-//! article with its comments), rendered on the server from askama templates
+//! Pages for people: `GET /` (the latest articles), `GET /articles/{slug}` (one article with
+//! its comments) and `/reset-password` (where the reset mail's link lands), rendered on the server from askama templates
 //! (`templates/`, checked at compile time). No JavaScript, nothing from a CDN. Every piece of
 //! user text goes through askama's HTML escaping; the only markup inserted as is is
 //! `bodyHtml`, which ammonia has sanitized.
@@ -7,7 +7,9 @@
 use actix_web::http::{StatusCode, header, header::ContentType};
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use backend_kit::auth::{Auth, AuthError, Password};
 use backend_kit::db::Database;
+use serde::Deserialize;
 
 use crate::db::articles::{self as queries, Filter};
 use crate::error::ApiError;
@@ -21,7 +23,7 @@ const LATEST: i64 = 20;
 /// Scripts still only from this site — and the pages have none.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; object-src 'none'; \
-    base-uri 'none'; frame-ancestors 'none'";
+    base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 #[derive(Template)]
 #[template(path = "index.html")]
@@ -39,6 +41,20 @@ struct NotFoundPage;
 struct ArticlePage {
     article: ArticleBody,
     comments: Vec<CommentBodyJson>,
+}
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetPasswordPage {
+    token: String,
+    problem: Option<String>,
+    done: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    token: Option<String>,
+    password: Option<String>,
 }
 
 fn html(page: &impl Template) -> Result<HttpResponse, ApiError> {
@@ -84,4 +100,53 @@ pub async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../templates/style.css"))
+}
+
+/// Where the reset mail's link lands: a form for the new password (the token rides along in
+/// a hidden field). Showing it changes nothing, so a link scanner's visit spends no token.
+pub async fn reset_password_form(query: web::Query<ResetForm>) -> Result<HttpResponse, ApiError> {
+    let token = query.into_inner().token.unwrap_or_default();
+    html(&ResetPasswordPage {
+        token,
+        problem: None,
+        done: false,
+    })
+}
+
+/// The form's `POST`: what `POST /api/users/password-reset/confirm` does, answered with a page.
+pub async fn reset_password(
+    auth: web::Data<Auth>,
+    form: web::Form<ResetForm>,
+) -> Result<HttpResponse, ApiError> {
+    let form = form.into_inner();
+    let token = form.token.unwrap_or_default();
+    let again = |token: String, problem: &str| {
+        html_with_status(
+            &ResetPasswordPage {
+                token,
+                problem: Some(problem.to_string()),
+                done: false,
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    let password = match Password::parse(form.password.unwrap_or_default()) {
+        Ok(password) => password,
+        Err(e) => return again(token, &format!("The password {e}.")),
+    };
+    if token.is_empty() || token.len() > 200 {
+        return again(String::new(), "This link is not a valid reset link.");
+    }
+    match auth.reset_password(&token, password).await {
+        Ok(_) => html(&ResetPasswordPage {
+            token: String::new(),
+            problem: None,
+            done: true,
+        }),
+        Err(AuthError::InvalidToken) => again(
+            String::new(),
+            "This link has been used or has expired: ask for a new one.",
+        ),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -647,3 +647,73 @@ async fn a_permanent_refusal_fails_at_once_and_can_be_retried_from_the_cli() {
     let bad = crate::process::blog(&app, &["jobs", "retry", "x"]);
     assert!(!bad.status.success());
 }
+
+#[actix_web::test]
+async fn the_reset_link_opens_a_form_that_sets_the_password() {
+    let app = spawn_app().await;
+    let user = app.register("ann").await;
+    request_reset(&app, &user.email()).await.assert_status(202);
+    let mail = app.smtp.wait_for(&user.email(), "Reset").await;
+    let link = mail.link("/reset-password").unwrap();
+    let token = token_of(&link);
+
+    // Looking at the page (twice, as a link scanner and then the owner) spends nothing.
+    for _ in 0..2 {
+        let page = app.client.get(&path_of(&link), None).await;
+        page.assert_status(200);
+        assert!(
+            page.text
+                .contains(&format!("name=\"token\" value=\"{token}\""))
+        );
+        assert!(
+            page.header("content-security-policy")
+                .unwrap()
+                .contains("form-action 'self'")
+        );
+    }
+    let submit = |password: &'static str| {
+        let request = app
+            .client
+            .request(reqwest::Method::POST, "/reset-password")
+            .header("content-type", "application/x-www-form-urlencoded")
+            // Both are URL-safe already (a base64url token, a plain password).
+            .body(format!("token={token}&password={password}"));
+        app.client.send(request)
+    };
+    let short = submit("short").await;
+    short.assert_status(422);
+    assert!(short.text.contains("at least 8 bytes") && short.text.contains(&token));
+    submit("a-new-password").await.assert_status(200);
+    assert_eq!(login(&app, &user.email(), "a-new-password").await, 200);
+    let used = submit("yet-another-one").await;
+    used.assert_status(422);
+    assert!(used.text.contains("used or has expired"));
+}
+
+#[actix_web::test]
+#[ignore = "needs TEST_REDIS_URL"]
+async fn with_jobs_url_on_redis_mail_is_queued_and_retried_there() {
+    let redis = test_support::TestRedis::required();
+    let mut app = spawn_app_with(|config| config.jobs.url = Some(redis.url.clone())).await;
+    app.smtp.stop();
+    let user = app.register("ann").await;
+    // Failed attempts reschedule through Redis' delayed set.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !outbox(&app)
+        .await
+        .iter()
+        .any(|(_, attempts, _)| *attempts >= 2)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no retry through Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.smtp.restart();
+    let link = verification_link(&app, &user).await;
+    app.client
+        .get(&path_of(&link), None)
+        .await
+        .assert_status(200);
+}
