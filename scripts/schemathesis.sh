@@ -26,7 +26,9 @@ backend="$serve_backend"
 
 cargo build -q -p "$project"
 serve_start "target/debug/$project" "$port" BCRYPT_COST=4 RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=100000 \
-  SHORTEN_RATE_LIMIT_PER_MINUTE=100000 JWT_SECRET="schemathesis-secret-at-least-32-bytes-long"
+  SHORTEN_RATE_LIMIT_PER_MINUTE=100000 PASSWORD_RESET_PER_CLIENT_PER_HOUR=100000 \
+  PASSWORD_RESET_PER_HOUR=100000 VERIFY_RESEND_PER_HOUR=100000 \
+  JWT_SECRET="schemathesis-secret-at-least-32-bytes-long"
 base="$serve_base"
 
 # A real account, so the authenticated operations are exercised past the 401.

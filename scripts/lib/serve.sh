@@ -51,12 +51,12 @@ serve_free_port() { # from
 }
 
 # Starts <binary> with PORT=<port> and the given VAR=value settings on top of the current
-# environment, then waits up to 10 s for /health; prints the server log and exits if it never
+# environment (mail without SMTP_URL goes to files in the work dir, not ./var/mail), then waits up to 10 s for /health; prints the server log and exits if it never
 # answers.
 serve_start() { # binary port [VAR=value…]
   local binary="$1" port="$2"
   shift 2
-  env PORT="$port" "$@" "$binary" >"$serve_workdir/server.log" 2>&1 &
+  env PORT="$port" MAIL_DIR="$serve_workdir/mail" "$@" "$binary" >"$serve_workdir/server.log" 2>&1 &
   serve_pid=$!
   serve_base="http://127.0.0.1:$port"
   for _ in $(seq 1 50); do curl -fs "$serve_base/health" >/dev/null 2>&1 && break; sleep 0.2; done

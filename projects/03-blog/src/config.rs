@@ -17,8 +17,8 @@ pub struct Config {
     pub auth_rate_limit_per_minute: u32,
     /// `CORS_ORIGINS`: which browser origins may call the API.
     pub cors_origins: CorsOrigins,
-    /// `PUBLIC_URL` (`http://127.0.0.1:8083`): where the blog is reached from outside; every
-    /// link in a mail starts with it.
+    /// `PUBLIC_URL` (`http://127.0.0.1:<PORT>`, so `http://127.0.0.1:8083`): where the blog is
+    /// reached from outside; every link in a mail starts with it.
     pub public_url: String,
     /// `NOTIFY_DIGEST_SECS` (600): comments on an author's articles are gathered into one
     /// mail per this many seconds.
@@ -118,7 +118,7 @@ impl AppConfig for Config {
         let cors_origins = CorsOrigins::read(env.get("CORS_ORIGINS"), settings.is_production())?;
         let public_url = env
             .get("PUBLIC_URL")
-            .unwrap_or_else(|| format!("http://127.0.0.1:{DEFAULT_PORT}"));
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}", settings.port));
         if !url::Url::parse(&public_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
             return Err(ConfigError::Invalid {
                 name: "PUBLIC_URL",

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::MailLimits;
-use super::users::{UserEnvelope, UserResponse, profile_of, respond_without_token, with_session};
+use super::users::{
+    AccountResponse, UserEnvelope, UserResponse, profile_of, respond_without_token, with_session,
+};
 use crate::db::notifications;
 use crate::error::ApiError;
 use crate::jobs::RequestPasswordReset;
@@ -99,7 +101,7 @@ fn limited(decision: Decision) -> Result<(), ApiError> {
     get, path = "/api/users/verify", tag = "users",
     params(TokenQuery),
     responses(
-        (status = 200, description = "The address is verified: the user, `emailVerified: true` (no token: a link is not a login)", body = UserResponse),
+        (status = 200, description = "The address is verified: the user, `emailVerified: true` (no token: a link is not a login)", body = AccountResponse),
         (status = 422, description = "Missing, unknown, used or expired token", body = Errors),
     )
 )]
