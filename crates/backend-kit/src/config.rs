@@ -232,7 +232,9 @@ impl Settings {
             body_read_timeout: Duration::from_secs(
                 env.number("BODY_READ_TIMEOUT_SECS", 10u64)?.max(1),
             ),
-            log_filter: lookup("RUST_LOG").unwrap_or_else(|| "info".into()),
+            // sqlx (under apalis) reports PostgreSQL's notices, such as "schema already exists,
+            // skipping" at every start, at info.
+            log_filter: lookup("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn".into()),
         })
     }
 

@@ -89,9 +89,9 @@ impl Capstone for Application {
 
         let mail = mail(&config, &db).await?;
         tracing::info!(
-            to = mail.outbox.mailer().destination(),
             queue = mail.queue.backend_name(),
-            "mail is sent by jobs"
+            "mail goes to {}",
+            mail.outbox.mailer().destination()
         );
         let jobs =
             crate::jobs::register(&mail, mail.queue.workers(), &config.digest_schedule)?.start();
