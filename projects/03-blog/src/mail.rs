@@ -17,6 +17,10 @@ use diesel::QueryResult;
 
 use crate::db::notifications::DigestItem;
 
+/// A digest lists at most this many comments and counts the rest: a flood of comments makes
+/// one readable mail, not a megabyte.
+pub const DIGEST_MAX_LISTED: usize = 50;
+
 /// The unsubscribe links' purpose: a digest link cannot unsubscribe from anything else.
 const DIGEST: &str = "comment-digest";
 
@@ -138,6 +142,7 @@ impl Mail {
         ));
         let comments: Vec<DigestLine> = items
             .iter()
+            .take(DIGEST_MAX_LISTED)
             .map(|(item, commenter)| DigestLine {
                 commenter: commenter.clone(),
                 title: item.article_title.clone(),
@@ -147,7 +152,8 @@ impl Mail {
             .collect();
         let username = display_name(recipient);
         let window = humane(self.inner.digest_window);
-        let subject = match comments.len() {
+        let (total, more) = (items.len(), items.len().saturating_sub(DIGEST_MAX_LISTED));
+        let subject = match total {
             1 => "1 new comment on your articles".to_string(),
             n => format!("{n} new comments on your articles"),
         };
@@ -157,12 +163,16 @@ impl Mail {
             text: render(&DigestText {
                 username,
                 comments: &comments,
+                total,
+                more,
                 window: &window,
                 unsubscribe: &unsubscribe,
             }),
             html: render(&DigestHtml {
                 username,
                 comments: &comments,
+                total,
+                more,
                 window: &window,
                 unsubscribe: &unsubscribe,
             }),
@@ -256,6 +266,8 @@ struct ResetHtml<'a> {
 struct DigestText<'a> {
     username: &'a str,
     comments: &'a [DigestLine],
+    total: usize,
+    more: usize,
     window: &'a str,
     unsubscribe: &'a str,
 }
@@ -265,6 +277,8 @@ struct DigestText<'a> {
 struct DigestHtml<'a> {
     username: &'a str,
     comments: &'a [DigestLine],
+    total: usize,
+    more: usize,
     window: &'a str,
     unsubscribe: &'a str,
 }
@@ -292,6 +306,8 @@ mod tests {
         let html = render(&DigestHtml {
             username: "ann",
             comments: &comments,
+            total: 1,
+            more: 0,
             window: "minute",
             unsubscribe: "http://x/u",
         });
@@ -302,6 +318,8 @@ mod tests {
         let text = render(&DigestText {
             username: "ann",
             comments: &comments,
+            total: 1,
+            more: 0,
             window: "minute",
             unsubscribe: "http://x/u",
         });

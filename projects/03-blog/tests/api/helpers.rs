@@ -49,6 +49,50 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// [`spawn_app`] for tests that count statements: the mail and digest schedules never fire,
+/// and [`TestApp::mail_settled`] waits out the mail jobs, so that only requests use the
+/// database while a test counts.
+pub async fn spawn_quiet_app() -> TestApp {
+    spawn_app_with(|config| {
+        config.digest_schedule = NEVER.into();
+        config.mail.sweep_schedule = NEVER.into();
+    })
+    .await
+}
+
+/// A cron schedule that does not fire in a test's lifetime (midnight on 1 January).
+const NEVER: &str = "0 0 0 1 1 *";
+
+impl TestApp {
+    /// Waits until every mail queued so far is sent (at most 20 s).
+    pub async fn mail_settled(&self) {
+        use backend_kit::mail::outbox::mail_outbox;
+        use diesel::prelude::*;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let unsent: i64 = self
+                .db
+                .run(|conn| {
+                    mail_outbox::table
+                        .filter(mail_outbox::status.ne("sent"))
+                        .count()
+                        .get_result(conn)
+                        .map_err(backend_kit::db::DbError::from)
+                })
+                .await
+                .expect("count the outbox");
+            if unsent == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{unsent} mails unsent"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// The path and query of a link from a mail (which starts with `PUBLIC_URL`), to request
 /// from the test server.
 pub fn path_of(link: &str) -> String {

@@ -9,7 +9,9 @@ use backend_kit::mail::outbox::mail_outbox;
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::helpers::{TestApp, User, assert_error, path_of, spawn_app, spawn_app_with, token_of};
+use crate::helpers::{
+    TestApp, User, assert_error, path_of, spawn_app, spawn_app_with, spawn_quiet_app, token_of,
+};
 
 /// `(status, attempts, last_error)` of every outbox row, oldest first.
 async fn outbox(app: &TestApp) -> Vec<(String, i32, Option<String>)> {
@@ -388,14 +390,10 @@ async fn password_reset_tokens_expire_and_are_checked() {
 
 #[actix_web::test]
 async fn password_reset_does_not_tell_which_addresses_exist() {
-    // No scheduled job may run a statement while one is counted.
-    let app = spawn_app_with(|config| {
-        config.digest_schedule = "0 0 0 1 1 *".into();
-        config.mail.sweep_schedule = "0 0 0 1 1 *".into();
-    })
-    .await;
+    // No job may run a statement while one is counted.
+    let app = spawn_quiet_app().await;
     let user = app.register("ann").await;
-    app.smtp.wait_for(&user.email(), "Verify").await;
+    app.mail_settled().await;
     let nobody = "nobody-here@example.com";
 
     let before = app.db.statements_run();
@@ -716,4 +714,20 @@ async fn with_jobs_url_on_redis_mail_is_queued_and_retried_there() {
         .get(&path_of(&link), None)
         .await
         .assert_status(200);
+}
+
+#[actix_web::test]
+async fn a_flood_of_comments_makes_one_bounded_digest() {
+    let app = spawn_app().await;
+    let author = app.register("author").await;
+    let reader = app.register("reader").await;
+    let article = app.create_article(&author, "Popular", &[]).await;
+    let slug = article["slug"].as_str().unwrap();
+    for i in 0..53 {
+        comment(&app, &reader, slug, &format!("comment number {i}")).await;
+    }
+    let digest = app.smtp.wait_for(&author.email(), "new comments").await;
+    assert_eq!(digest.subject, "53 new comments on your articles");
+    assert_eq!(digest.text.matches("comment number").count(), 50);
+    assert!(digest.text.contains("…and 3 more."), "{}", digest.text);
 }
