@@ -74,7 +74,7 @@ impl Mail {
     /// caller's transaction. Returns the outbox row to dispatch after the commit.
     pub fn queue_verification(&self, conn: &mut AnyConnection, user: &User) -> QueryResult<i64> {
         use backend_kit::auth::{Purpose, account_tokens};
-        let token = account_tokens::issue(conn, user.id, Purpose::VerifyEmail)?;
+        let token = account_tokens::issue(conn, user.id, &user.email, Purpose::VerifyEmail)?;
         let link = self.url(&format!("/api/users/verify?token={token}"));
         let (username, email) = (display_name(user), user.email.as_str());
         let mail = Email {
@@ -107,7 +107,7 @@ impl Mail {
         if outbox::has_key(conn, dedupe_key)? {
             return Ok(None);
         }
-        let token = account_tokens::issue(conn, user.id, Purpose::ResetPassword)?;
+        let token = account_tokens::issue(conn, user.id, &user.email, Purpose::ResetPassword)?;
         let link = self.url(&format!("/reset-password?token={token}"));
         let (username, email) = (display_name(user), user.email.as_str());
         let mail = Email {
@@ -147,7 +147,7 @@ impl Mail {
                 commenter: commenter.clone(),
                 title: item.article_title.clone(),
                 link: self.url(&format!("/articles/{}", item.article_slug)),
-                body: item.body.clone(),
+                body: excerpt(&item.body),
             })
             .collect();
         let username = display_name(recipient);
@@ -187,7 +187,17 @@ impl Mail {
     }
 }
 
-/// Without a dedupe key the insert always happens.
+/// A comment in a digest: its first 300 characters (the link has the rest).
+fn excerpt(body: &str) -> String {
+    const MAX: usize = 300;
+    match body.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", body[..cut].trim_end()),
+        None => body.to_string(),
+    }
+}
+
+/// [`outbox::enqueue`] returns `None` only when its dedupe key was used before; without a
+/// key the row is always written, so `None` here would be a bug, reported as an error.
 fn enqueued(id: Option<i64>) -> QueryResult<i64> {
     id.ok_or(diesel::result::Error::NotFound)
 }
@@ -286,6 +296,14 @@ struct DigestHtml<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_quote_the_start_of_long_comments() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(400);
+        assert_eq!(excerpt(&long).chars().count(), 301);
+        assert!(excerpt(&long).ends_with('…'));
+    }
 
     #[test]
     fn windows_read_as_people_say_them() {

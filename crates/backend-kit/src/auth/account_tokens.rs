@@ -1,7 +1,7 @@
 //! Single-use secrets sent by e-mail: "prove you own this address" and "set a new password".
 //!
 //! A token is 256 random bits ([`opaque`](super::opaque)); the table keeps its SHA-256, the
-//! purpose, an expiry and when it was used. [`consume`] is one conditional `UPDATE … SET
+//! purpose, the address it was mailed to, an expiry and when it was used. [`consume`] is one conditional `UPDATE … SET
 //! used_at`: of two clicks at once exactly one changes the row, so a link works once.
 //!
 //! The raw token exists only in the mail. Functions here take a connection so a project can
@@ -12,7 +12,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 
 use super::opaque::{hash_token, new_token};
-use super::schema::account_tokens as at;
+use super::schema::{account_tokens as at, users};
 use crate::db::AnyConnection;
 
 /// What a token may be used for; a verification link cannot reset a password.
@@ -40,8 +40,14 @@ impl Purpose {
     }
 }
 
-/// Stores a new token for `user_id` and returns it, to be put in a mail and nowhere else.
-pub fn issue(conn: &mut AnyConnection, user_id: i64, purpose: Purpose) -> QueryResult<String> {
+/// Stores a new token for `user_id`, to be mailed to `email` (the account's address now), and
+/// returns it, to be put in that mail and nowhere else.
+pub fn issue(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    email: &str,
+    purpose: Purpose,
+) -> QueryResult<String> {
     let token = new_token();
     let now = crate::time::now();
     let ttl = chrono::Duration::from_std(purpose.ttl()).unwrap_or(chrono::Duration::hours(1));
@@ -49,6 +55,7 @@ pub fn issue(conn: &mut AnyConnection, user_id: i64, purpose: Purpose) -> QueryR
         .values((
             at::user_id.eq(user_id),
             at::purpose.eq(purpose.as_str()),
+            at::email.eq(email),
             at::token_hash.eq(hash_token(&token)),
             at::created_at.eq(now),
             at::expires_at.eq(now + ttl),
@@ -58,14 +65,15 @@ pub fn issue(conn: &mut AnyConnection, user_id: i64, purpose: Purpose) -> QueryR
 }
 
 /// Uses `presented` up: the user it was issued to, or `None` if it is unknown, for another
-/// purpose, expired or used already.
+/// purpose, expired, used already, or mailed to an address the account no longer has. Call
+/// it in a transaction that fails on `None`, so that a refused token is not spent.
 pub fn consume(
     conn: &mut AnyConnection,
     presented: &str,
     purpose: Purpose,
 ) -> QueryResult<Option<i64>> {
     let now = crate::time::now();
-    diesel::update(
+    let Some((user_id, mailed_to)) = diesel::update(
         at::table
             .filter(at::token_hash.eq(hash_token(presented)))
             .filter(at::purpose.eq(purpose.as_str()))
@@ -73,9 +81,18 @@ pub fn consume(
             .filter(at::expires_at.gt(now)),
     )
     .set(at::used_at.eq(now))
-    .returning(at::user_id)
-    .get_result(conn)
-    .optional()
+    .returning((at::user_id, at::email))
+    .get_result::<(i64, String)>(conn)
+    .optional()?
+    else {
+        return Ok(None);
+    };
+    let current: Option<String> = users::table
+        .find(user_id)
+        .select(users::email)
+        .first(conn)
+        .optional()?;
+    Ok((current.as_deref() == Some(mailed_to.as_str())).then_some(user_id))
 }
 
 /// Spends every unused token of `user_id` for `purpose`: after a reset, the other reset

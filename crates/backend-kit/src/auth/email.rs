@@ -1,5 +1,7 @@
 //! An e-mail address, parsed once. Deliberately simple: one `@`, a non-empty local part, a
-//! dotted domain, no spaces; the only real check of an address is sending it mail.
+//! dotted domain, no spaces, none of the characters that only quoted or bracketed forms
+//! allow (`"<>()[],;:\`: no mail library we send with accepts them unquoted); the only real
+//! check of an address is sending it mail.
 
 use crate::validation::{fold_case, is_invisible};
 
@@ -33,7 +35,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+            && !email
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "\"<>()[],;:\\".contains(c));
         if valid {
             Ok(Self(email))
         } else {
@@ -51,6 +55,22 @@ impl AsRef<str> for Email {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuses_what_only_quoted_or_bracketed_forms_allow() {
+        for raw in [
+            "a<b>@x.example",
+            "q\"b@x.example",
+            "a@x.example,y.example",
+            "a@[127.0.0.1]x.com",
+            "a(comment)@x.example",
+            "a;b@x.example",
+            "a:b@x.example",
+            "a\\b@x.example",
+        ] {
+            assert!(Email::parse(raw).is_err(), "{raw}");
+        }
+    }
 
     #[test]
     fn accepts_and_normalises_ordinary_addresses() {

@@ -306,7 +306,7 @@ impl Auth {
     /// transaction: both happen, or neither.
     ///
     /// A changed e-mail address is unverified again, and links mailed to the old one stop
-    /// working.
+    /// working; so do reset links after a new password.
     pub async fn update_account_with<T: Send + 'static>(
         &self,
         id: i64,
@@ -360,6 +360,11 @@ impl Auth {
                         })?;
                     if hash.is_some() {
                         refresh::revoke_all_of_user(conn, id)?;
+                    }
+                    // Links mailed before stop working: a reset link must not outlive the
+                    // password it was for, nor any link the address it was sent to.
+                    if hash.is_some() || email_changed {
+                        account_tokens::spend_all(conn, id, Purpose::ResetPassword)?;
                     }
                     if email_changed {
                         account_tokens::spend_all(conn, id, Purpose::VerifyEmail)?;

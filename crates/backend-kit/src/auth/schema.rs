@@ -32,6 +32,7 @@ diesel::table! {
         id -> BigInt,
         user_id -> BigInt,
         purpose -> Text,
+        email -> Text,
         token_hash -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,

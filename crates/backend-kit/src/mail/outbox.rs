@@ -199,7 +199,7 @@ impl Outbox {
             .run(move |conn| claim(conn, outbox_id, lease))
             .await?
         else {
-            return Ok(Delivery::Skipped);
+            return self.not_claimed(outbox_id).await;
         };
         let email = Email {
             to: row.recipient,
@@ -222,9 +222,20 @@ impl Outbox {
         };
         let next_at = SystemTime::now() + self.settings.backoff(attempts);
         let record = delivery.clone();
-        self.db
-            .run(move |conn| record_outcome(conn, outbox_id, &record, next_at))
+        let claimed = row.attempts;
+        let recorded = self
+            .db
+            .run(move |conn| record_outcome(conn, outbox_id, claimed, &record, next_at))
             .await?;
+        if !recorded {
+            // Our lease ran out mid-send and another worker claimed the row: its outcome
+            // stands (the mail may have gone twice: the at-least-once window).
+            tracing::warn!(
+                outbox_id,
+                "a mail's lease ran out while it was being sent; another worker took it over"
+            );
+            return Ok(Delivery::Skipped);
+        }
         match &delivery {
             Delivery::Sent => tracing::info!(outbox_id, attempt = attempts, "mail sent"),
             Delivery::Retrying(e) => {
@@ -239,9 +250,34 @@ impl Outbox {
         Ok(delivery)
     }
 
+    /// A job that found its row not claimable: sent, failed or being sent (nothing to do), or
+    /// queued but not due yet (a duplicate, or a job that came early): then it is pushed again
+    /// for the due time, so that a queued row never waits for the sweeper because its one
+    /// job came too soon.
+    async fn not_claimed(&self, outbox_id: i64) -> Result<Delivery, BoxDynError> {
+        let due: Option<NaiveDateTime> = self
+            .db
+            .run(move |conn| {
+                mo::table
+                    .find(outbox_id)
+                    .filter(mo::status.eq(QUEUED))
+                    .select(mo::next_attempt_at)
+                    .first(conn)
+                    .optional()
+                    .map_err(DbError::from)
+            })
+            .await?;
+        if let Some(due) = due {
+            let at = SystemTime::from(due.and_utc());
+            self.queue.push_at(&SendMail { outbox_id }, at).await?;
+        }
+        Ok(Delivery::Skipped)
+    }
+
     /// Dispatches rows whose job is missing: queued and overdue by `sweep_grace`, or held
     /// past their lease by a worker that died. A row dispatched twice is harmless: the
-    /// claim lets one job through. Also deletes sent rows after 30 days. Returns how many
+    /// claim lets one job through. A dispatched queued row is due again from now, so it is
+    /// dispatched at most once per `sweep_grace`. Also deletes sent rows after 30 days. Returns how many
     /// rows it dispatched.
     pub async fn sweep(&self) -> Result<usize, BoxDynError> {
         let grace = chrono_duration(self.settings.sweep_grace);
@@ -255,7 +291,7 @@ impl Outbox {
                         .filter(mo::sent_at.lt(now - chrono::Duration::days(30))),
                 )
                 .execute(conn)?;
-                mo::table
+                let stuck: Vec<i64> = mo::table
                     .filter(
                         mo::status
                             .eq(QUEUED)
@@ -265,8 +301,17 @@ impl Outbox {
                     .select(mo::id)
                     .order(mo::id)
                     .limit(500)
-                    .load(conn)
-                    .map_err(DbError::from)
+                    .load(conn)?;
+                // Due from now: a row whose job is merely waiting in a long queue is
+                // dispatched again once per `sweep_grace`, not at every sweep.
+                diesel::update(
+                    mo::table
+                        .filter(mo::id.eq_any(&stuck))
+                        .filter(mo::status.eq(QUEUED)),
+                )
+                .set(mo::next_attempt_at.eq(now))
+                .execute(conn)?;
+                Ok::<_, DbError>(stuck)
             })
             .await?;
         for &id in &stuck {
@@ -386,14 +431,20 @@ fn claim(
     .map_err(DbError::from)
 }
 
+/// Writes what an attempt came to; `false` if the row is no longer this attempt's (its
+/// lease ran out and another worker claimed it: `attempts` moved on).
 fn record_outcome(
     conn: &mut AnyConnection,
     id: i64,
+    attempt: i32,
     delivery: &Delivery,
     next_at: SystemTime,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     let now = crate::time::now();
-    let row = mo::table.find(id).filter(mo::status.eq(SENDING));
+    let row = mo::table
+        .find(id)
+        .filter(mo::status.eq(SENDING))
+        .filter(mo::attempts.eq(attempt));
     let written = match delivery {
         // The bodies may hold single-use links: nothing needs them once sent.
         Delivery::Sent => diesel::update(row)
@@ -426,7 +477,7 @@ fn record_outcome(
             .execute(conn),
         Delivery::Skipped => Ok(0),
     };
-    written.map(|_| ()).map_err(DbError::from)
+    written.map(|n| n == 1).map_err(DbError::from)
 }
 
 /// An SMTP reply can be long; the table keeps enough to read.

@@ -3,10 +3,12 @@
 //! outbox row) and answers; mail is sent by jobs (see `crate::mail` and `crate::jobs`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use backend_kit::auth::{Auth, AuthError, AuthUser, Email, Password};
-use backend_kit::db::{Database, is_foreign_key_violation};
+use backend_kit::auth::schema::users;
+use backend_kit::auth::{Auth, AuthError, AuthUser, Email, Password, User};
+use backend_kit::db::{Database, is_foreign_key_violation, write_transaction};
 use backend_kit::http::{FieldErrors, Json};
 use backend_kit::rate_limit::Decision;
+use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -90,7 +92,7 @@ fn refuse_head(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
-fn limited(decision: Decision) -> Result<(), ApiError> {
+pub(super) fn limited(decision: Decision) -> Result<(), ApiError> {
     match decision {
         Decision::Allow => Ok(()),
         Decision::Deny { retry_after_secs } => Err(ApiError::TooManyRequests { retry_after_secs }),
@@ -134,7 +136,6 @@ pub async fn resend_verification(
     mail: web::Data<Mail>,
     limits: web::Data<MailLimits>,
 ) -> Result<HttpResponse, ApiError> {
-    limited(limits.verify_resend.check(&caller.id.to_string()).await)?;
     let user = auth
         .find_user(caller.id)
         .await?
@@ -142,14 +143,25 @@ pub async fn resend_verification(
     if user.email_verified() {
         return Err(ApiError::invalid("email", "is already verified"));
     }
+    limited(limits.verification_mail(user.id, &user.email).await)?;
     let composer = mail.get_ref().clone();
-    let to = user.email.clone();
-    let id = mail
+    let id = caller.id;
+    let (id, to) = mail
         .db
         .run(move |conn| {
-            composer
-                .queue_verification(conn, &user)
-                .map_err(ApiError::from)
+            // Read again in the transaction that queues the mail: the address may have
+            // changed (or been verified) since, and the link goes to the address it is for.
+            write_transaction(conn, |conn| {
+                let user = users::table
+                    .find(id)
+                    .select(User::as_select())
+                    .first::<User>(conn)?;
+                if user.email_verified() {
+                    return Err(ApiError::invalid("email", "is already verified"));
+                }
+                let queued = composer.queue_verification(conn, &user)?;
+                Ok((queued, user.email))
+            })
         })
         .await?;
     mail.outbox.dispatch(id).await;

@@ -16,19 +16,34 @@ use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, web};
 use backend_kit::auth::Auth;
 use backend_kit::http::method_not_allowed;
-use backend_kit::rate_limit::RateLimiter;
+use backend_kit::rate_limit::{Decision, RateLimiter};
 
 use crate::config::CorsOrigins;
 use crate::error::ApiError;
 
 /// The budgets of the mail flows (per hour; see `Config`).
 pub struct MailLimits {
-    /// Verification mails asked for again, per user.
+    /// Verification mails after the first, per user and per address (a resend, or an address
+    /// change: switching addresses back and forth must not mail someone without limit).
     pub verify_resend: Arc<RateLimiter>,
     /// Reset mails asked for one address, from anyone.
     pub reset_per_address: Arc<RateLimiter>,
     /// Reset requests per client IP (a middleware on the route).
     pub reset_per_client: Arc<RateLimiter>,
+}
+
+impl MailLimits {
+    /// Counts one more verification mail for `user` to `address`; both budgets must allow it.
+    pub async fn verification_mail(&self, user: i64, address: &str) -> Decision {
+        let by_user = self.verify_resend.check(&format!("user:{user}")).await;
+        let to_address = self.verify_resend.check(&format!("to:{address}")).await;
+        match (by_user, to_address) {
+            (Decision::Allow, Decision::Allow) => Decision::Allow,
+            (Decision::Deny { retry_after_secs }, _) | (_, Decision::Deny { retry_after_secs }) => {
+                Decision::Deny { retry_after_secs }
+            }
+        }
+    }
 }
 
 pub fn configure(

@@ -106,11 +106,26 @@ pub async fn stylesheet() -> HttpResponse {
 /// a hidden field). Showing it changes nothing, so a link scanner's visit spends no token.
 pub async fn reset_password_form(query: web::Query<ResetForm>) -> Result<HttpResponse, ApiError> {
     let token = query.into_inner().token.unwrap_or_default();
-    html(&ResetPasswordPage {
+    private(html(&ResetPasswordPage {
         token,
         problem: None,
         done: false,
-    })
+    }))
+}
+
+/// The reset pages carry a token: no cache may keep them, and no link may leak the URL.
+fn private(page: Result<HttpResponse, ApiError>) -> Result<HttpResponse, ApiError> {
+    let mut page = page?;
+    let headers = page.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    Ok(page)
 }
 
 /// The form's `POST`: what `POST /api/users/password-reset/confirm` does, answered with a page.
@@ -121,14 +136,14 @@ pub async fn reset_password(
     let form = form.into_inner();
     let token = form.token.unwrap_or_default();
     let again = |token: String, problem: &str| {
-        html_with_status(
+        private(html_with_status(
             &ResetPasswordPage {
                 token,
                 problem: Some(problem.to_string()),
                 done: false,
             },
             StatusCode::UNPROCESSABLE_ENTITY,
-        )
+        ))
     };
     let password = match Password::parse(form.password.unwrap_or_default()) {
         Ok(password) => password,
@@ -138,11 +153,11 @@ pub async fn reset_password(
         return again(String::new(), "This link is not a valid reset link.");
     }
     match auth.reset_password(&token, password).await {
-        Ok(_) => html(&ResetPasswordPage {
+        Ok(_) => private(html(&ResetPasswordPage {
             token: String::new(),
             problem: None,
             done: true,
-        }),
+        })),
         Err(AuthError::InvalidToken) => again(
             String::new(),
             "This link has been used or has expired: ask for a new one.",

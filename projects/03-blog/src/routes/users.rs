@@ -275,6 +275,7 @@ pub async fn update(
     auth: web::Data<Auth>,
     db: web::Data<Database>,
     mail: web::Data<Mail>,
+    limits: web::Data<super::MailLimits>,
     body: Json<UserEnvelope<UpdateUser>>,
 ) -> Result<HttpResponse, ApiError> {
     let update = body.into_inner().user;
@@ -303,13 +304,22 @@ pub async fn update(
         return Err(ApiError::validation(errors));
     }
     let id = caller.id;
+    // A new address gets a verification mail within the same budget as a resend; past it
+    // the address still changes, unverified, and the user can ask for the mail later.
+    let may_mail = match &changes.email {
+        Some(email) => matches!(
+            limits.verification_mail(id, email.as_ref()).await,
+            backend_kit::rate_limit::Decision::Allow
+        ),
+        None => false,
+    };
     // The account (the kit's), the profile (the blog's) and, for a new address, its
     // verification mail change in one transaction.
     let composer = mail.get_ref().clone();
     let (user, new_session, queued) = auth
         .update_account_with(id, changes, move |conn, updated| {
             profiles::update(conn, id, bio, image)?;
-            match updated.email_changed {
+            match updated.email_changed && may_mail {
                 true => Ok(Some(composer.queue_verification(conn, updated.user)?)),
                 false => Ok(None),
             }

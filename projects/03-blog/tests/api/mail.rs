@@ -731,3 +731,63 @@ async fn a_flood_of_comments_makes_one_bounded_digest() {
     assert_eq!(digest.text.matches("comment number").count(), 50);
     assert!(digest.text.contains("…and 3 more."), "{}", digest.text);
 }
+
+#[actix_web::test]
+async fn links_mailed_to_an_old_address_stop_working_when_it_changes() {
+    let app = spawn_app().await;
+    let user = app.register("ann").await;
+    let verify = verification_link(&app, &user).await;
+    request_reset(&app, &user.email()).await.assert_status(202);
+    let reset = app.smtp.wait_for(&user.email(), "Reset").await;
+    let reset_token = token_of(&reset.link("/reset-password").unwrap());
+
+    let new_address = format!("elsewhere-{}", user.email());
+    app.client
+        .put(
+            "/api/user",
+            Some(&user.token),
+            &json!({"user": {"email": new_address}}),
+        )
+        .await
+        .assert_status(200);
+    // Neither link proves anything about the new address.
+    assert_error(&app.client.get(&path_of(&verify), None).await, 422, "token");
+    let confirm = app
+        .client
+        .post(
+            "/api/users/password-reset/confirm",
+            None,
+            &json!({"user": {"token": reset_token, "password": "a-new-password"}}),
+        )
+        .await;
+    assert_error(&confirm, 422, "token");
+    let me = app.get("/api/user", Some(&user)).await;
+    assert_eq!(me.json()["user"]["emailVerified"], false);
+    assert_eq!(login(&app, &new_address, "password-123").await, 200);
+}
+
+#[actix_web::test]
+async fn switching_addresses_cannot_mail_one_without_limit() {
+    let app = spawn_app().await;
+    let user = app.register("ann").await;
+    let target = format!("target-{}", user.email());
+    let other = format!("other-{}", user.email());
+    // Tests allow 3 verification mails an hour after the first, per user and per address.
+    for _ in 0..4 {
+        for address in [&target, &other] {
+            app.client
+                .put(
+                    "/api/user",
+                    Some(&user.token),
+                    &json!({"user": {"email": address}}),
+                )
+                .await
+                .assert_status(200);
+        }
+    }
+    app.mail_settled().await;
+    let to_target = app.smtp.messages_to(&target).len();
+    let to_other = app.smtp.messages_to(&other).len();
+    assert!(to_target + to_other <= 3, "{to_target} + {to_other} mails");
+    assert!(to_target >= 1, "the first change is mailed");
+}

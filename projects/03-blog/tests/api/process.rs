@@ -71,11 +71,20 @@ async fn serve(
     let port = free_port();
     let child = command(database_url, smtp_url, workdir)
         .env("PORT", port.to_string())
-        .env("MAIL_RETRY_BASE_SECS", "1")
+        // A failed attempt waits 5–10 s for the next: time to kill the process while its
+        // mail is queued (not halfway through a send, which would wait out the lease).
+        .env("MAIL_RETRY_BASE_SECS", "10")
         .env("JOBS_HEARTBEAT_SECS", "1")
         .env("AUTH_RATE_LIMIT_PER_MINUTE", "1000")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(workdir.join("server.log"))
+                .map(Stdio::from)
+                .unwrap_or_else(|_| Stdio::null()),
+        )
         .arg("serve")
         .spawn()
         .map(Serving)
@@ -112,8 +121,8 @@ async fn mail_queued_in_a_killed_process_is_delivered_after_a_restart() {
         .await
         .assert_status(201);
 
-    // Wait until an attempt failed (SMTP is down), then kill -9: the mail is queued for a
-    // retry that this process will never make.
+    // Wait until an attempt failed (SMTP is down) and the retry is scheduled, then kill -9:
+    // the mail is queued for a retry that this process will never make.
     let db = backend_kit::db::Database::connect(
         &backend_kit::db::DatabaseUrl::parse(database.url()).unwrap(),
         1,
@@ -122,21 +131,27 @@ async fn mail_queued_in_a_killed_process_is_delivered_after_a_restart() {
     .expect("open the database");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let attempts: Vec<i32> = db
+        let rows: Vec<(String, i32)> = db
             .run(|conn| {
                 mail_outbox::table
-                    .select(mail_outbox::attempts)
+                    .select((mail_outbox::status, mail_outbox::attempts))
                     .load(conn)
                     .map_err(DbError::from)
             })
             .await
             .unwrap();
-        if attempts.first().is_some_and(|a| *a >= 1) {
+        if rows
+            .first()
+            .is_some_and(|(status, attempts)| status == "queued" && *attempts == 1)
+        {
             break;
         }
         assert!(Instant::now() < deadline, "no attempt made");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The retry's job is pushed just after the row is marked queued; killed in between,
+    // the row would wait for the sweeper (minutes). The next attempt is 5–10 s away.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     first.kill();
 
     smtp.restart();
@@ -144,7 +159,11 @@ async fn mail_queued_in_a_killed_process_is_delivered_after_a_restart() {
     let mail = smtp
         .wait_for_within(&email, "Verify", Duration::from_secs(60))
         .await
-        .expect("the verification mail, after the restart");
+        .unwrap_or_else(|| {
+            let log =
+                std::fs::read_to_string(workdir.path().join("server.log")).unwrap_or_default();
+            panic!("no verification mail after the restart; the servers' log:\n{log}")
+        });
     assert!(mail.link("/api/users/verify").is_some());
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(smtp.messages_to(&email).len(), 1, "sent once");

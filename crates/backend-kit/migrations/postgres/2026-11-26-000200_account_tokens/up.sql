@@ -3,13 +3,15 @@
 ALTER TABLE users ADD COLUMN email_verified_at TIMESTAMP;
 
 -- Single-use secrets sent by e-mail: an address verification (24 h) or a password reset
--- (1 h). As with refresh tokens, only the SHA-256 of the random 256-bit token is stored, so
+-- (1 h), each bound to the address it was sent to: once the account's address changes, a
+-- link in the old mailbox proves nothing about the new one and stops working. As with refresh tokens, only the SHA-256 of the random 256-bit token is stored, so
 -- a copy of the database holds no working link. Using one sets used_at in the same UPDATE
 -- that checks it is unused and unexpired: two clicks at once cannot both succeed.
 CREATE TABLE account_tokens (
     id         BIGSERIAL PRIMARY KEY,
     user_id    BIGINT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     purpose    TEXT      NOT NULL,
+    email      TEXT      NOT NULL,
     token_hash TEXT      NOT NULL UNIQUE,
     created_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP NOT NULL,
