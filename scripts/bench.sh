@@ -2,7 +2,12 @@
 # Load benchmark of a capstone: release build, real PostgreSQL, wrk on the same machine.
 # Prints req/s, p50, p99 and errors per scenario, plus the server's resident memory.
 #
-#   scripts/bench.sh todo-api          # or url-shortener, or blog
+#   scripts/bench.sh todo-api          # or url-shortener, blog, blog-mail
+#
+# blog-mail: the mail path of the blog. POST /api/users/password-reset for an address with an
+# account and for one without (the request only queues a job: the two should cost the same),
+# then how fast the job workers empty the outbox that load filled (mail written to .eml files;
+# BENCH_SMTP_URL to send to an SMTP sink instead).
 #
 # blog: seeds 100 users (through the API), 1 000 articles with 3 of 20 tags each, 10 follows
 # per user and 0–10 favorites per article (in SQL), then measures the reads as a logged-in
@@ -39,7 +44,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build -q --release -p "$project"
+package="$project"
+[ "$project" = blog-mail ] && package=blog
+cargo build -q --release -p "$package"
 psql "$admin_url" -qc "CREATE DATABASE $db_name" >/dev/null
 
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$server_pid/status"; }
@@ -97,7 +104,7 @@ start_server() { # VAR=value settings that override the defaults below may follo
   env DATABASE_URL="${admin_url%/*}/$db_name" PORT="$port" RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
     SHORTEN_RATE_LIMIT_PER_MINUTE=100000000 \
     REDIS_URL="${BENCH_REDIS_URL:-}" JWT_SECRET="bench-secret-that-is-at-least-32-bytes" "$@" \
-    "target/release/$project" >"$workdir/server.log" 2>&1 &
+    "target/release/$package" >"$workdir/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 50); do curl -fs "$base/health" >/dev/null 2>&1 && return; sleep 0.2; done
   cat "$workdir/server.log"; echo "server did not start" >&2; exit 1
@@ -108,7 +115,10 @@ server_env=()
 # The blog: cheap bcrypt for registering the seed accounts (no measured request hashes), a
 # token that outlives the run, and a Redis prefix of its own so nothing cached by another run
 # answers.
-[ "$project" = blog ] && server_env=(BCRYPT_COST=4 ACCESS_TOKEN_TTL_SECS=86400 REDIS_PREFIX="bench-$db_name")
+[ "$package" = blog ] && server_env=(BCRYPT_COST=4 ACCESS_TOKEN_TTL_SECS=86400 REDIS_PREFIX="bench-$db_name")
+# The mail path: no request limits in the way, mail to files in the work dir (or BENCH_SMTP_URL).
+[ "$project" = blog-mail ] && server_env+=(PASSWORD_RESET_PER_HOUR=1000000000
+  PASSWORD_RESET_PER_CLIENT_PER_HOUR=1000000000 MAIL_DIR="$workdir/mail" SMTP_URL="${BENCH_SMTP_URL:-}")
 
 echo "$project — $(date -u +%Y-%m-%d), $(nproc) cores, wrk -t$threads -c$connections -d$duration, PostgreSQL, redis: ${BENCH_REDIS_URL:-none}"
 start_server "${server_env[@]}"
@@ -292,6 +302,35 @@ LUA
     run_wrk "GET /api/articles/{slug}" "" "$base/api/articles/$slug"
     run_wrk "GET /api/tags" "" "$base/api/tags"
     run_wrk "POST /api/articles" "$workdir/post.lua" "$base/api/articles"
+    ;;
+  blog-mail)
+    curl -fs -o /dev/null -X POST "$base/api/users" -H 'Content-Type: application/json' \
+      -d '{"user":{"username":"bench_user","email":"bench@example.com","password":"password-123"}}'
+    for who in bench nobody; do
+      cat >"$workdir/reset-$who.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"user":{"email":"$who@example.com"}}'
+LUA
+    done
+    warm_up "$base/health"
+    run_wrk "password-reset, no account" "$workdir/reset-nobody.lua" "$base/api/users/password-reset"
+    outbox() { psql -X -At "${admin_url%/*}/$db_name" -c "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FROM mail_outbox"; }
+    before=$(outbox | cut -d'|' -f2)
+    run_wrk "password-reset, an account" "$workdir/reset-bench.lua" "$base/api/users/password-reset"
+    # Every request above queued a job; each job for the account queues a mail. Wait for the
+    # workers to send them all, and time it.
+    start=$(date +%s.%N); last_total=-1
+    sent_at_start=$(outbox | cut -d'|' -f1)
+    while :; do
+      IFS='|' read -r sent total <<<"$(outbox)"
+      jobs_left=$(psql -X -At "${admin_url%/*}/$db_name" -c "SELECT count(*) FROM apalis.jobs WHERE status IN ('Pending', 'Queued', 'Running')" 2>/dev/null || echo 0)
+      [ "$sent" = "$total" ] && [ "$total" = "$last_total" ] && [ "$jobs_left" = 0 ] && break
+      last_total=$total; sleep 1
+    done
+    elapsed=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
+    mails=$((total - before)); drained=$((sent - sent_at_start))
+    python3 -c "print(f'mails queued by the load: {$mails}; {$sent_at_start - $before} sent during it; the other {$drained} sent in {$elapsed} s after it: {$drained / max($elapsed, 0.1):.0f} mails/s (each: a reset job that issues the token and queues the mail, then the send)')"
     ;;
   *) echo "no benchmark scenarios for $project yet" >&2; exit 2 ;;
 esac
