@@ -32,6 +32,27 @@ pub enum Decision {
     Deny { retry_after_secs: u64 },
 }
 
+impl Decision {
+    /// Allowed only if both are (two budgets for one request: per user and per address).
+    pub fn and(self, other: Decision) -> Decision {
+        match (self, other) {
+            (Decision::Allow, Decision::Allow) => Decision::Allow,
+            (deny @ Decision::Deny { .. }, _) | (_, deny) => deny,
+        }
+    }
+
+    /// `Ok` to go on, or the `429` with `Retry-After` (for a handler that checks a budget
+    /// keyed by something other than the client, such as an e-mail address).
+    pub fn into_result(self) -> Result<(), HttpError> {
+        match self {
+            Decision::Allow => Ok(()),
+            Decision::Deny { retry_after_secs } => {
+                Err(HttpError::TooManyRequests { retry_after_secs })
+            }
+        }
+    }
+}
+
 enum Store {
     Local(Mutex<HashMap<String, (u64, u32)>>),
     Redis(Redis),
@@ -188,14 +209,12 @@ impl RateLimiter {
         next: Next<B>,
     ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
         let client = self.client_of(&req);
-        match self.check(&client).await {
-            Decision::Allow => next
+        match self.check(&client).await.into_result() {
+            Ok(()) => next
                 .call(req)
                 .await
                 .map(ServiceResponse::map_into_left_body),
-            Decision::Deny { retry_after_secs } => Ok(req
-                .error_response(HttpError::TooManyRequests { retry_after_secs })
-                .map_into_right_body()),
+            Err(refusal) => Ok(req.error_response(refusal).map_into_right_body()),
         }
     }
 }
@@ -249,6 +268,12 @@ mod tests {
             Decision::Deny { retry_after_secs } => assert!((1..=60).contains(&retry_after_secs)),
             Decision::Allow => panic!("the fourth request must be denied"),
         }
+        let deny = Decision::Deny {
+            retry_after_secs: 7,
+        };
+        assert_eq!(Decision::Allow.and(deny), deny);
+        assert_eq!(deny.and(Decision::Allow), deny);
+        assert_eq!(Decision::Allow.and(Decision::Allow), Decision::Allow);
         assert_eq!(
             limiter.check("5.6.7.8").await,
             Decision::Allow,

@@ -7,7 +7,6 @@ use backend_kit::auth::schema::users;
 use backend_kit::auth::{Auth, AuthError, AuthUser, Email, Password, User};
 use backend_kit::db::{Database, is_foreign_key_violation, write_transaction};
 use backend_kit::http::{FieldErrors, Json};
-use backend_kit::rate_limit::Decision;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -92,13 +91,6 @@ fn refuse_head(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
-pub(super) fn limited(decision: Decision) -> Result<(), ApiError> {
-    match decision {
-        Decision::Allow => Ok(()),
-        Decision::Deny { retry_after_secs } => Err(ApiError::TooManyRequests { retry_after_secs }),
-    }
-}
-
 #[utoipa::path(
     get, path = "/api/users/verify", tag = "users",
     params(TokenQuery),
@@ -143,7 +135,10 @@ pub async fn resend_verification(
     if user.email_verified() {
         return Err(ApiError::invalid("email", "is already verified"));
     }
-    limited(limits.verification_mail(user.id, &user.email).await)?;
+    limits
+        .verification_mail(user.id, &user.email)
+        .await
+        .into_result()?;
     let composer = mail.get_ref().clone();
     let id = caller.id;
     let (id, to) = mail
@@ -192,7 +187,11 @@ pub async fn request_password_reset(
         .ok_or_else(|| ApiError::invalid("email", "is required"))?;
     let email = Email::parse(&raw).map_err(|e| ApiError::invalid("email", e))?;
     // Counted per address whether or not it has an account, so the limit tells nothing.
-    limited(limits.reset_per_address.check(email.as_ref()).await)?;
+    limits
+        .reset_per_address
+        .check(email.as_ref())
+        .await
+        .into_result()?;
     // Only a push, the same for every address: whether an account exists is found out in
     // the job, after the answer.
     let job = RequestPasswordReset {

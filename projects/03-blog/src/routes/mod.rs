@@ -37,12 +37,7 @@ impl MailLimits {
     pub async fn verification_mail(&self, user: i64, address: &str) -> Decision {
         let by_user = self.verify_resend.check(&format!("user:{user}")).await;
         let to_address = self.verify_resend.check(&format!("to:{address}")).await;
-        match (by_user, to_address) {
-            (Decision::Allow, Decision::Allow) => Decision::Allow,
-            (Decision::Deny { retry_after_secs }, _) | (_, Decision::Deny { retry_after_secs }) => {
-                Decision::Deny { retry_after_secs }
-            }
-        }
+        by_user.and(to_address)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::helpers::{
 };
 
 /// `(status, attempts, last_error)` of every outbox row, oldest first.
-async fn outbox(app: &TestApp) -> Vec<(String, i32, Option<String>)> {
+async fn outbox(app: &TestApp) -> Vec<OutboxRow> {
     app.db
         .run(|conn| {
             mail_outbox::table
@@ -29,6 +29,38 @@ async fn outbox(app: &TestApp) -> Vec<(String, i32, Option<String>)> {
         })
         .await
         .expect("outbox rows")
+}
+
+type OutboxRow = (String, i32, Option<String>);
+
+/// Polls the outbox (at most 20 s) until one of its rows satisfies `wanted`; all the rows then.
+async fn outbox_until(
+    app: &TestApp,
+    what: &str,
+    wanted: impl Fn(&OutboxRow) -> bool,
+) -> Vec<OutboxRow> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows = outbox(app).await;
+        if rows.iter().any(&wanted) {
+            return rows;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every mailed token's expiry, now: as if the time they were valid for had passed.
+async fn expire_account_tokens(app: &TestApp) {
+    app.db
+        .run(|conn| {
+            diesel::update(account_tokens::table)
+                .set(account_tokens::expires_at.eq(backend_kit::time::now()))
+                .execute(conn)
+                .map_err(DbError::from)
+        })
+        .await
+        .expect("expire the tokens");
 }
 
 async fn verification_link(app: &TestApp, user: &User) -> String {
@@ -119,15 +151,7 @@ async fn an_expired_verification_link_does_not_work() {
     let app = spawn_app().await;
     let user = app.register("ann").await;
     let link = verification_link(&app, &user).await;
-    app.db
-        .run(|conn| {
-            diesel::update(account_tokens::table)
-                .set(account_tokens::expires_at.eq(backend_kit::time::now()))
-                .execute(conn)
-                .map_err(DbError::from)
-        })
-        .await
-        .unwrap();
+    expire_account_tokens(&app).await;
     assert_error(&app.client.get(&path_of(&link), None).await, 422, "token");
     let me = app.get("/api/user", Some(&user)).await;
     assert_eq!(me.json()["user"]["emailVerified"], false);
@@ -371,15 +395,7 @@ async fn password_reset_tokens_expire_and_are_checked() {
     );
 
     // An hour later.
-    app.db
-        .run(|conn| {
-            diesel::update(account_tokens::table)
-                .set(account_tokens::expires_at.eq(backend_kit::time::now()))
-                .execute(conn)
-                .map_err(DbError::from)
-        })
-        .await
-        .unwrap();
+    expire_account_tokens(&app).await;
     assert_error(
         &confirm(json!({"user": {"token": token, "password": "long-enough-1"}})).await,
         422,
@@ -587,20 +603,12 @@ async fn mail_queued_while_smtp_is_down_is_delivered_when_it_is_back() {
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // Attempts fail (connection refused) and are recorded, not lost.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let rows = outbox(&app).await;
-        if rows.iter().any(|(status, attempts, error)| {
-            status == "queued" && *attempts >= 2 && error.is_some()
-        }) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no failed attempt recorded: {rows:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    outbox_until(
+        &app,
+        "no failed attempt recorded",
+        |(status, attempts, error)| status == "queued" && *attempts >= 2 && error.is_some(),
+    )
+    .await;
 
     app.smtp.restart();
     verification_link(&app, &user).await;
@@ -615,15 +623,7 @@ async fn a_permanent_refusal_fails_at_once_and_can_be_retried_from_the_cli() {
     let app = spawn_app().await;
     app.smtp.reply_to_rcpt(Some((550, "no such mailbox here")));
     let user = app.register("ann").await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let rows = loop {
-        let rows = outbox(&app).await;
-        if rows.iter().any(|(status, ..)| status == "failed") {
-            break rows;
-        }
-        assert!(std::time::Instant::now() < deadline, "not failed: {rows:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let rows = outbox_until(&app, "not failed", |(status, ..)| status == "failed").await;
     assert_eq!(rows[0].1, 1, "a 5xx is not retried");
     assert!(rows[0].2.as_deref().unwrap_or_default().contains("550"));
 
@@ -696,18 +696,10 @@ async fn with_jobs_url_on_redis_mail_is_queued_and_retried_there() {
     app.smtp.stop();
     let user = app.register("ann").await;
     // Failed attempts reschedule through Redis' delayed set.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !outbox(&app)
-        .await
-        .iter()
-        .any(|(_, attempts, _)| *attempts >= 2)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no retry through Redis"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    outbox_until(&app, "no retry through Redis", |(_, attempts, _)| {
+        *attempts >= 2
+    })
+    .await;
     app.smtp.restart();
     let link = verification_link(&app, &user).await;
     app.client
