@@ -1,0 +1,257 @@
+//! `chat load`: the benchmark. Opens `--connections` guest connections spread over
+//! `--rooms` rooms, sends `--rate` messages a second in all (rotating senders, so no one
+//! trips the per-connection limit) for `--duration` seconds, and reports fan-out latency
+//! (the sender's timestamp in the text → each receiver), deliveries per second, anything
+//! lost, errors, and the server's memory (`--pid`: its RSS from /proc).
+//!
+//! ```text
+//! chat load --connections 5000 --rooms 100 --rate 0 --pid $(pgrep -n chat)   # idle memory
+//! chat load --connections 1000 --rooms 1 --rate 10 --duration 20            # one big room
+//! chat load --connections 5000 --rooms 100 --rate 1000 --duration 20        # many rooms
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::{Mutex, mpsc};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::args;
+
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    acked: AtomicU64,
+    delivered: AtomicU64,
+    errors: AtomicU64,
+    closed: AtomicU64,
+}
+
+#[derive(Deserialize)]
+struct Incoming<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(default)]
+    text: Option<&'a str>,
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_micros() as u64
+}
+
+pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
+    args::check(
+        raw,
+        &["--url", "--connections", "--rooms", "--rate", "--duration", "--pid", "--prefix"],
+        &[],
+    )?;
+    let authority = super::authority(args::value(raw, "--url").unwrap_or("http://127.0.0.1:8084"))?;
+    let connections: usize = args::number(raw, "--connections", 100)?;
+    let rooms: usize = args::number(raw, "--rooms", 10)?;
+    let rate: f64 = args::number(raw, "--rate", 10.0)?;
+    let duration = Duration::from_secs(args::number(raw, "--duration", 10)?);
+    let pid: Option<u32> = args::value(raw, "--pid").map(|p| p.parse()).transpose().map_err(|_| "--pid: not a number")?;
+    let prefix = args::value(raw, "--prefix").unwrap_or("load").to_string();
+    if rooms == 0 || connections < rooms {
+        return Err("need at least one connection per room".into());
+    }
+
+    let rss_before = pid.and_then(rss_kib);
+    let counters = Arc::new(Counters::default());
+    let latencies = Arc::new(Mutex::new(Vec::<u32>::with_capacity(1 << 20)));
+    let room_name = |r: usize| format!("{prefix}-{r}");
+    create_rooms(&authority, &prefix, rooms).await?;
+
+    // Connect in batches: thousands of simultaneous handshakes only measure the accept queue.
+    let started = Instant::now();
+    let mut senders: Vec<Vec<mpsc::Sender<String>>> = vec![Vec::new(); rooms];
+    let mut handles = Vec::with_capacity(connections);
+    for batch in (0..connections).collect::<Vec<_>>().chunks(100) {
+        let mut pending = Vec::new();
+        for &i in batch {
+            let url = format!("ws://{authority}/ws?guest={prefix}{i}");
+            pending.push(async move { (i, tokio_tungstenite::connect_async(url).await) });
+        }
+        for (i, result) in futures_util::future::join_all(pending).await {
+            let (ws, _) = result.map_err(|e| format!("connection {i}: {e}"))?;
+            let room = room_name(i % rooms);
+            let (tx, rx) = mpsc::channel::<String>(16);
+            senders[i % rooms].push(tx);
+            handles.push(tokio::spawn(member(ws, room, rx, counters.clone(), latencies.clone())));
+        }
+    }
+    // Let every join land before measuring.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let connect_time = started.elapsed();
+    let rss_idle = pid.and_then(rss_kib);
+    println!(
+        "connected {connections} in {:.1} s over {rooms} rooms",
+        connect_time.as_secs_f64()
+    );
+    if let (Some(before), Some(idle)) = (rss_before, rss_idle) {
+        println!(
+            "server RSS: {} KiB before, {} KiB with {connections} idle connections: {:.1} KiB per connection",
+            before,
+            idle,
+            (idle.saturating_sub(before)) as f64 / connections as f64
+        );
+    }
+
+    if rate > 0.0 {
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let send_start = Instant::now();
+        let mut k: usize = 0;
+        while send_start.elapsed() < duration {
+            tick.tick().await;
+            let room = k % rooms;
+            let members = &senders[room];
+            let sender = &members[(k / rooms) % members.len()];
+            let text = format!("t{}", now_micros());
+            if sender.try_send(text).is_ok() {
+                counters.sent.fetch_add(1, Ordering::Relaxed);
+            } else {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            k += 1;
+        }
+        let sending = send_start.elapsed();
+        // Let the last fan-outs arrive.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let members_per_room = connections as f64 / rooms as f64;
+        let sent = counters.sent.load(Ordering::Relaxed);
+        let delivered = counters.delivered.load(Ordering::Relaxed);
+        let expected = (sent as f64 * members_per_room).round() as u64;
+        let mut lat = latencies.lock().await;
+        lat.sort_unstable();
+        let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
+        println!(
+            "sent {sent} messages in {:.1} s ({:.0}/s), acknowledged {}",
+            sending.as_secs_f64(),
+            sent as f64 / sending.as_secs_f64(),
+            counters.acked.load(Ordering::Relaxed)
+        );
+        println!(
+            "deliveries: {delivered} of {expected} expected ({:.0}/s), lost {}",
+            delivered as f64 / sending.as_secs_f64(),
+            expected.saturating_sub(delivered)
+        );
+        println!(
+            "fan-out latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            pct(0.50) as f64 / 1000.0,
+            pct(0.99) as f64 / 1000.0,
+            lat.last().copied().unwrap_or(0) as f64 / 1000.0
+        );
+        if let Some(rss) = pid.and_then(rss_kib) {
+            println!("server RSS after the run: {rss} KiB");
+        }
+    }
+    println!(
+        "errors: {}, connections closed by the server: {}",
+        counters.errors.load(Ordering::Relaxed),
+        counters.closed.load(Ordering::Relaxed)
+    );
+    drop(senders);
+    for handle in handles {
+        handle.abort();
+    }
+    Ok(())
+}
+
+async fn create_rooms(authority: &str, prefix: &str, rooms: usize) -> Result<(), String> {
+    // Rooms are created by an account; the load uses a throw-away one.
+    let email = format!("{prefix}-{}@load.test", super::client_id());
+    let register = serde_json::json!({"name": "load", "email": email, "password": "load-password"}).to_string();
+    let (status, body) = super::post_json(authority, "/api/register", None, &register).await?;
+    if status != 201 {
+        return Err(format!("register ({status}): {body}"));
+    }
+    let token: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+    let token = token["token"].as_str().unwrap_or_default().to_string();
+    for r in 0..rooms {
+        let body = serde_json::json!({"name": format!("{prefix}-{r}")}).to_string();
+        let (status, answer) = super::post_json(authority, "/api/rooms", Some(&token), &body).await?;
+        if status != 201 && status != 409 {
+            return Err(format!("create room ({status}): {answer}"));
+        }
+    }
+    Ok(())
+}
+
+async fn member<S>(
+    ws: S,
+    room: String,
+    mut outgoing: mpsc::Receiver<String>,
+    counters: Arc<Counters>,
+    latencies: Arc<Mutex<Vec<u32>>>,
+) where
+    S: futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error>
+        + futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+        + Unpin,
+{
+    let (mut sink, mut stream) = ws.split();
+    let join = serde_json::json!({"type": "join", "room": room}).to_string();
+    if sink.send(Message::text(join)).await.is_err() {
+        counters.closed.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let mut batch: Vec<u32> = Vec::new();
+    loop {
+        tokio::select! {
+            text = outgoing.recv() => {
+                let Some(text) = text else { break };
+                let frame = serde_json::json!({"type": "send", "room": room, "text": text, "clientId": super::client_id()});
+                if sink.send(Message::text(frame.to_string())).await.is_err() {
+                    counters.closed.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+            }
+            frame = stream.next() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                        counters.closed.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                let Ok(frame) = serde_json::from_str::<Incoming<'_>>(&text) else { continue };
+                match frame.kind {
+                    "message" => {
+                        let sent_at = frame.text.and_then(|t| t.strip_prefix('t')).and_then(|t| t.parse::<u64>().ok());
+                        if let Some(sent_at) = sent_at {
+                            counters.delivered.fetch_add(1, Ordering::Relaxed);
+                            batch.push(now_micros().saturating_sub(sent_at).min(u32::MAX as u64) as u32);
+                            if batch.len() >= 64 {
+                                latencies.lock().await.append(&mut batch);
+                            }
+                        }
+                    }
+                    "ack" => { counters.acked.fetch_add(1, Ordering::Relaxed); }
+                    "error" => { counters.errors.fetch_add(1, Ordering::Relaxed); }
+                    _ => {}
+                }
+            }
+            () = tokio::time::sleep(Duration::from_millis(500)), if !batch.is_empty() => {
+                latencies.lock().await.append(&mut batch);
+            }
+        }
+    }
+    latencies.lock().await.append(&mut batch);
+}
+
+/// A process's resident memory in KiB (Linux).
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

@@ -1,0 +1,107 @@
+//! Mentions of users who were not connected, waiting for their e-mail digest.
+
+use backend_kit::db::AnyConnection;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{mention_digests, messages, pending_mentions, rooms, users};
+use super::{lower, replace};
+
+/// The accounts a message's `@names` name: an account's name, lower-cased with its spaces
+/// taken out (`@annlee` is Ann Lee). At most 20.
+pub fn accounts_named(conn: &mut AnyConnection, names: &[String]) -> QueryResult<Vec<i64>> {
+    users::table
+        .filter(lower(replace(users::name, " ", "")).eq_any(names))
+        .select(users::id)
+        .limit(20)
+        .load(conn)
+}
+
+pub fn record(
+    conn: &mut AnyConnection,
+    room_id: i64,
+    seq: i64,
+    user_ids: &[i64],
+) -> QueryResult<()> {
+    let now = backend_kit::time::now();
+    // One row per statement: diesel cannot write a multi-row INSERT through the two-backend
+    // connection. A message mentions at most 10 names.
+    for user_id in user_ids {
+        diesel::insert_into(pending_mentions::table)
+            .values((
+                pending_mentions::user_id.eq(user_id),
+                pending_mentions::room_id.eq(room_id),
+                pending_mentions::seq.eq(seq),
+                pending_mentions::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Users with waiting mentions who were not mailed since `cutoff` (at most 100 per call).
+pub fn due(conn: &mut AnyConnection, cutoff: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    let mailed_since = mention_digests::table
+        .filter(mention_digests::user_id.eq(pending_mentions::user_id))
+        .filter(mention_digests::last_sent_at.gt(cutoff));
+    pending_mentions::table
+        .filter(diesel::dsl::not(diesel::dsl::exists(mailed_since)))
+        .select(pending_mentions::user_id)
+        .distinct()
+        .limit(100)
+        .load(conn)
+}
+
+/// A mention as the digest lists it.
+#[derive(Debug, Queryable)]
+pub struct Mention {
+    pub room: String,
+    pub seq: i64,
+    pub from: String,
+    pub text: String,
+}
+
+/// Takes every waiting mention of `user_id` (the newest 50 listed, and how many in all),
+/// and records the digest as sent at `now`. Deleted messages are left out. Run it in the
+/// transaction that queues the mail.
+pub fn take(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<(Vec<Mention>, usize)> {
+    let mine = pending_mentions::table.filter(pending_mentions::user_id.eq(user_id));
+    let listed: Vec<Mention> = mine
+        .inner_join(rooms::table)
+        .inner_join(
+            messages::table.on(messages::room_id
+                .eq(pending_mentions::room_id)
+                .and(messages::seq.eq(pending_mentions::seq))),
+        )
+        .filter(messages::deleted_at.is_null())
+        .order(pending_mentions::id.desc())
+        .limit(50)
+        .select((rooms::name, messages::seq, messages::name, messages::text))
+        .load(conn)?;
+    let total = diesel::delete(mine).execute(conn)?;
+    let updated = diesel::update(mention_digests::table.find(user_id))
+        .set(mention_digests::last_sent_at.eq(now))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(mention_digests::table)
+            .values((
+                mention_digests::user_id.eq(user_id),
+                mention_digests::last_sent_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok((listed, total))
+}
+
+/// The account's e-mail address and name.
+pub fn recipient(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Option<(String, String)>> {
+    users::table
+        .find(user_id)
+        .select((users::email, users::name))
+        .first(conn)
+        .optional()
+}

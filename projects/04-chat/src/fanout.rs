@@ -1,0 +1,392 @@
+//! Fan-out and presence, on one instance or many.
+//!
+//! - **Without `REDIS_URL`**: events go straight to this process's [`Hub`]; presence is the
+//!   hub's own count of connections.
+//! - **With `REDIS_URL`**: every event is `PUBLISH`ed on one channel that every instance
+//!   subscribes to, and each instance hands what arrives to its own hub — so a member on
+//!   instance B sees a message sent on instance A. Presence lives in Redis: per room, a
+//!   sorted set of `user\ninstance\nname` scored by when that entry expires. Each instance
+//!   refreshes its entries every [`HEARTBEAT`]; an instance that dies stops refreshing, its
+//!   entries expire after [`PRESENCE_TTL`], and the next sweep (any instance) removes them
+//!   and announces those users offline. The Lua scripts make "first connection anywhere" and
+//!   "last one gone" atomic, so exactly one instance announces each change.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backend_kit::redis::Redis;
+use futures_util::StreamExt;
+
+use crate::domain::UserKey;
+use crate::hub::{Event, Hub, Order};
+use crate::protocol::{ServerFrame, Status};
+
+pub const HEARTBEAT: Duration = Duration::from_secs(20);
+pub const PRESENCE_TTL: Duration = Duration::from_secs(60);
+
+pub struct Fanout {
+    hub: Arc<Hub>,
+    shared: Option<Shared>,
+}
+
+struct Shared {
+    redis: Redis,
+    channel: String,
+    instance: String,
+}
+
+const JOIN: &str = r"
+redis.call('SADD', KEYS[2], ARGV[5])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+local n = 0
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
+  if string.sub(m, 1, #ARGV[4]) == ARGV[4] then n = n + 1 end
+end
+return n";
+
+const LEAVE: &str = r"
+if redis.call('ZREM', KEYS[1], ARGV[2]) == 0 then return -1 end
+local n = 0
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
+  if string.sub(m, 1, #ARGV[3]) == ARGV[3] then n = n + 1 end
+end
+return n";
+
+const SWEEP: &str = r"
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+if #gone == 0 then return {} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+local result = {}
+for _, m in ipairs(gone) do
+  local prefix = string.match(m, '^[^\n]*\n')
+  local still = false
+  for _, l in ipairs(live) do
+    if string.sub(l, 1, #prefix) == prefix then still = true break end
+  end
+  if not still then table.insert(result, m) end
+end
+return result";
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn expiry_ms() -> i64 {
+    now_ms() + PRESENCE_TTL.as_millis() as i64
+}
+
+impl Fanout {
+    pub fn new(hub: Arc<Hub>, redis: Option<Redis>) -> Arc<Self> {
+        let shared = redis.map(|redis| Shared {
+            channel: redis.key("chat:events"),
+            instance: backend_kit::auth::opaque::new_token()[..12].to_string(),
+            redis,
+        });
+        Arc::new(Self { hub, shared })
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// Sends `event` to the room's members on every instance. If Redis cannot take it, this
+    /// instance's members still get it (the others catch up through their sequencers).
+    pub async fn publish(&self, event: Event) {
+        let Some(shared) = &self.shared else {
+            return self.hub.dispatch(event);
+        };
+        let payload = serde_json::to_string(&event).expect("events serialize");
+        let channel = shared.channel.clone();
+        let sent = shared
+            .redis
+            .run(|mut conn| async move {
+                redis::cmd("PUBLISH")
+                    .arg(channel)
+                    .arg(payload)
+                    .query_async::<i64>(&mut conn)
+                    .await
+            })
+            .await;
+        if !matches!(sent, Some(Ok(_))) {
+            tracing::warn!(room = event.room, "Redis did not take an event; delivering it here only");
+            self.hub.dispatch(event);
+        }
+    }
+
+    /// Announces `status` of a user in a room to its members (everywhere).
+    pub async fn announce(&self, room: &str, user: &UserKey, name: &str, status: Status) {
+        let frame = ServerFrame::Presence {
+            room,
+            name,
+            user_id: user.as_str(),
+            status,
+        };
+        self.publish(Event {
+            room: room.to_string(),
+            order: Order::Now,
+            frame: frame.encode().to_string(),
+            except: None,
+        })
+        .await;
+    }
+
+    fn member(shared: &Shared, user: &UserKey, name: &str) -> String {
+        format!("{}\n{}\n{name}", user.as_str(), shared.instance)
+    }
+
+    /// The user's first connection in the room here joined: `true` when it is their first
+    /// anywhere (announce them online).
+    pub async fn joined(&self, room: &str, user: &UserKey, name: &str) -> bool {
+        let Some(shared) = &self.shared else {
+            return true;
+        };
+        let script = redis::Script::new(JOIN);
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(shared.redis.key(&format!("chat:presence:{room}")))
+            .key(shared.redis.key("chat:presence-rooms"))
+            .arg(now_ms())
+            .arg(expiry_ms())
+            .arg(Self::member(shared, user, name))
+            .arg(format!("{}\n", user.as_str()))
+            .arg(room);
+        let count = shared
+            .redis
+            .run(|mut conn| async move { invocation.invoke_async::<i64>(&mut conn).await })
+            .await;
+        match count {
+            Some(Ok(n)) => n == 1,
+            _ => true,
+        }
+    }
+
+    /// The user's last connection in the room here left: `true` when they have none left
+    /// anywhere (announce them offline).
+    pub async fn left(&self, room: &str, user: &UserKey, name: &str) -> bool {
+        let Some(shared) = &self.shared else {
+            return true;
+        };
+        let script = redis::Script::new(LEAVE);
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(shared.redis.key(&format!("chat:presence:{room}")))
+            .arg(now_ms())
+            .arg(Self::member(shared, user, name))
+            .arg(format!("{}\n", user.as_str()));
+        let count = shared
+            .redis
+            .run(|mut conn| async move { invocation.invoke_async::<i64>(&mut conn).await })
+            .await;
+        match count {
+            Some(Ok(n)) => n == 0,
+            _ => true,
+        }
+    }
+
+    /// The names of the users online in `room` (one per user, however many connections).
+    pub async fn online(&self, room: &str) -> Vec<String> {
+        let mut names: Vec<(UserKey, String)> = match &self.shared {
+            None => self.hub.users_in(room),
+            Some(shared) => {
+                let key = shared.redis.key(&format!("chat:presence:{room}"));
+                let members = shared
+                    .redis
+                    .run(|mut conn| async move {
+                        redis::cmd("ZRANGEBYSCORE")
+                            .arg(key)
+                            .arg(now_ms())
+                            .arg("+inf")
+                            .query_async::<Vec<String>>(&mut conn)
+                            .await
+                    })
+                    .await;
+                match members {
+                    Some(Ok(members)) => members.iter().filter_map(|m| parse_member(m)).collect(),
+                    _ => self.hub.users_in(room),
+                }
+            }
+        };
+        names.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        names.dedup_by(|a, b| a.0 == b.0);
+        let mut names: Vec<String> = names.into_iter().map(|(_, name)| name).collect();
+        names.sort();
+        names
+    }
+
+    /// How many users are online in each of `rooms`.
+    pub async fn online_counts(&self, rooms: &[String]) -> Vec<usize> {
+        let mut counts = Vec::with_capacity(rooms.len());
+        for room in rooms {
+            counts.push(self.online(room).await.len());
+        }
+        counts
+    }
+
+    /// Whether `user` has an open connection on any instance.
+    pub async fn is_connected(&self, user: &UserKey) -> bool {
+        if self.hub.is_connected(user) {
+            return true;
+        }
+        let Some(shared) = &self.shared else {
+            return false;
+        };
+        let key = shared.redis.key(&format!("chat:user:{}", user.as_str()));
+        let live = shared
+            .redis
+            .run(|mut conn| async move {
+                redis::cmd("ZCOUNT")
+                    .arg(key)
+                    .arg(now_ms())
+                    .arg("+inf")
+                    .query_async::<i64>(&mut conn)
+                    .await
+            })
+            .await;
+        // Redis down: assume connected (no mail) rather than mail someone who is reading.
+        !matches!(live, Some(Ok(0)))
+    }
+
+    /// Marks `user` connected here (first local connection) or not (last one closed).
+    pub async fn connection_changed(&self, user: &UserKey, connected: bool) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let key = shared.redis.key(&format!("chat:user:{}", user.as_str()));
+        let instance = shared.instance.clone();
+        let _ = shared
+            .redis
+            .run(|mut conn| async move {
+                let mut pipe = redis::pipe();
+                if connected {
+                    pipe.cmd("ZADD").arg(&key).arg(expiry_ms()).arg(instance);
+                    pipe.cmd("PEXPIRE").arg(&key).arg(PRESENCE_TTL.as_millis() as i64);
+                } else {
+                    pipe.cmd("ZREM").arg(&key).arg(instance);
+                }
+                pipe.query_async::<()>(&mut conn).await
+            })
+            .await;
+    }
+
+    /// With Redis: the subscriber (events from every instance into this hub) and the
+    /// presence heartbeat. Without: nothing to run.
+    pub fn start(self: &Arc<Self>) {
+        if self.shared.is_none() {
+            return;
+        }
+        let fanout = Arc::clone(self);
+        actix_web::rt::spawn(async move { fanout.subscribe().await });
+        let fanout = Arc::clone(self);
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(HEARTBEAT);
+            loop {
+                tick.tick().await;
+                fanout.heartbeat().await;
+            }
+        });
+    }
+
+    async fn subscribe(&self) {
+        let shared = self.shared.as_ref().expect("only started with Redis");
+        let mut backoff = Duration::from_millis(100);
+        let mut first = true;
+        loop {
+            match shared.redis.pubsub().await {
+                Ok(mut pubsub) => {
+                    if let Err(e) = pubsub.subscribe(&shared.channel).await {
+                        tracing::warn!("could not subscribe to chat events: {e}");
+                    } else {
+                        if !first {
+                            // Events published while we were away: each room re-reads what
+                            // it has not delivered.
+                            tracing::info!("chat events: subscribed again");
+                            for room in self.hub.rooms() {
+                                self.hub.fill(room).await;
+                            }
+                        }
+                        backoff = Duration::from_millis(100);
+                        let mut messages = pubsub.on_message();
+                        while let Some(msg) = messages.next().await {
+                            let Ok(payload) = msg.get_payload::<String>() else {
+                                continue;
+                            };
+                            match serde_json::from_str::<Event>(&payload) {
+                                Ok(event) => self.hub.dispatch(event),
+                                Err(e) => tracing::warn!("unreadable chat event: {e}"),
+                            }
+                        }
+                        tracing::warn!("chat events: the Redis subscription ended");
+                    }
+                }
+                Err(e) => tracing::warn!("chat events: cannot reach Redis: {e}"),
+            }
+            first = false;
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Refreshes this instance's presence entries, then sweeps expired ones (a dead
+    /// instance's) and announces the users that left with them.
+    pub async fn heartbeat(&self) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let (present, connected) = self.hub.snapshot();
+        let mut pipe = redis::pipe();
+        let expiry = expiry_ms();
+        for (room, user, name) in &present {
+            pipe.cmd("ZADD")
+                .arg(shared.redis.key(&format!("chat:presence:{room}")))
+                .arg(expiry)
+                .arg(Self::member(shared, user, name))
+                .ignore();
+        }
+        for user in &connected {
+            let key = shared.redis.key(&format!("chat:user:{}", user.as_str()));
+            pipe.cmd("ZADD").arg(&key).arg(expiry).arg(&shared.instance).ignore();
+            pipe.cmd("PEXPIRE")
+                .arg(&key)
+                .arg(PRESENCE_TTL.as_millis() as i64)
+                .ignore();
+        }
+        let rooms_key = shared.redis.key("chat:presence-rooms");
+        pipe.cmd("SMEMBERS").arg(&rooms_key);
+        let rooms = shared
+            .redis
+            .run(|mut conn| async move { pipe.query_async::<(Vec<String>,)>(&mut conn).await })
+            .await;
+        let Some(Ok((rooms,))) = rooms else {
+            return;
+        };
+        for room in rooms {
+            let script = redis::Script::new(SWEEP);
+            let mut invocation = script.prepare_invoke();
+            invocation
+                .key(shared.redis.key(&format!("chat:presence:{room}")))
+                .arg(now_ms());
+            let gone = shared
+                .redis
+                .run(|mut conn| async move { invocation.invoke_async::<Vec<String>>(&mut conn).await })
+                .await;
+            let Some(Ok(gone)) = gone else { continue };
+            let mut seen = Vec::new();
+            for (user, name) in gone.iter().filter_map(|m| parse_member(m)) {
+                if !seen.contains(&user) {
+                    self.announce(&room, &user, &name, Status::Offline).await;
+                    seen.push(user);
+                }
+            }
+        }
+    }
+}
+
+/// `user\ninstance\nname` → `(user, name)`.
+fn parse_member(member: &str) -> Option<(UserKey, String)> {
+    let mut parts = member.splitn(3, '\n');
+    let user = parts.next()?;
+    let _instance = parts.next()?;
+    let name = parts.next()?;
+    Some((UserKey::from_stored(user.to_string()), name.to_string()))
+}

@@ -1,0 +1,538 @@
+//! One WebSocket connection: a single task that reads the client's frames, writes what the
+//! hub queued for it, pings, and closes with the right code.
+//!
+//! Close codes: `1000` when the client closes, `1001` at server shutdown, `1003` for binary
+//! frames, `1008` for sustained abuse of the rate limits, `1009` for frames over 64 KiB,
+//! `4000` when no pong came within the timeout, `4008` when the client reads too slowly
+//! and its queue filled.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError, Session};
+use backend_kit::db::DbError;
+use bytestring::ByteString;
+
+use super::limits::{Budget, Verdict};
+use super::{MAX_FRAME_BYTES, Realtime, Who};
+use crate::db::messages::{self, Appended, Change, Sender};
+use crate::domain::{ClientId, MessageText, RoomName, text::TextError};
+use crate::hub::{self, ConnId, Event, Order};
+use crate::protocol::{ClientFrame, ClientIdOnly, ErrorCode, MessageView, ServerFrame, Status};
+
+/// Close code for a client that reads too slowly.
+pub const SLOW_READER: u16 = 4008;
+/// Close code for a client that stopped answering pings.
+pub const NO_PONG: u16 = 4000;
+/// Rooms one connection may be in at once.
+pub const MAX_ROOMS: usize = 50;
+/// Frames of any kind one connection may send per 10 s.
+pub const FRAMES_PER_WINDOW: u32 = 200;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub ping_interval: Duration,
+    pub pong_timeout: Duration,
+    pub sends_per_window: u32,
+}
+
+struct Conn {
+    realtime: Arc<Realtime>,
+    who: Who,
+    id: ConnId,
+    session: Session,
+    rooms: HashSet<String>,
+    sends: Budget,
+    frames: Budget,
+}
+
+/// Why the loop ended: a close code to send, or none (the client is gone or closed first).
+type Ending = Option<CloseReason>;
+
+fn close(code: impl Into<CloseCode>, why: &str) -> Ending {
+    Some(CloseReason {
+        code: code.into(),
+        description: Some(why.to_string()),
+    })
+}
+
+pub async fn run(
+    realtime: Arc<Realtime>,
+    who: Who,
+    session: Session,
+    stream: actix_ws::MessageStream,
+) {
+    let (out, mut queue) = hub::queue();
+    let hub = realtime.fanout.hub().clone();
+    let Some(id) = hub.connect(out.clone(), who.key.clone()) else {
+        let _ = session.close(close(CloseCode::Away, "server shutting down")).await;
+        return;
+    };
+    realtime.fanout.connection_changed(&who.key, true).await;
+    let mut stream = stream
+        .max_frame_size(MAX_FRAME_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_FRAME_BYTES);
+    let settings = realtime.settings.clone();
+    let mut conn = Conn {
+        sends: Budget::new(settings.sends_per_window),
+        frames: Budget::new(FRAMES_PER_WINDOW),
+        realtime,
+        who,
+        id,
+        session,
+        rooms: HashSet::new(),
+    };
+    let state = out.state().clone();
+    let mut ping = tokio::time::interval(settings.ping_interval);
+    ping.tick().await; // the first tick is immediate
+    let mut last_heard = Instant::now();
+
+    let ending: Ending = loop {
+        tokio::select! {
+            biased;
+            () = state.wake.notified() => {
+                if state.overflowed() {
+                    break close(SLOW_READER, "too slow: outbound queue full");
+                }
+                if hub.is_closing() {
+                    break close(CloseCode::Away, "server shutting down");
+                }
+            }
+            frame = queue.recv() => {
+                let Some(frame) = frame else { break None };
+                state.sent(&frame);
+                // A client that stops reading blocks this write; the queue then fills and
+                // the wake-up above must still be able to end the connection.
+                tokio::select! {
+                    sent = conn.session.text(frame) => if sent.is_err() { break None },
+                    () = state.wake.notified() => {
+                        break if hub.is_closing() {
+                            close(CloseCode::Away, "server shutting down")
+                        } else {
+                            close(SLOW_READER, "too slow: outbound queue full")
+                        };
+                    }
+                }
+            }
+            message = stream.recv() => {
+                match message {
+                    None => break None,
+                    Some(Ok(AggregatedMessage::Text(text))) => {
+                        last_heard = Instant::now();
+                        if let Some(ending) = conn.handle(&text).await {
+                            break ending;
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        break close(CloseCode::Unsupported, "binary frames are not supported: send JSON text");
+                    }
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        last_heard = Instant::now();
+                        if conn.session.pong(&bytes).await.is_err() { break None }
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => last_heard = Instant::now(),
+                    Some(Ok(AggregatedMessage::Close(_))) => break close(CloseCode::Normal, "bye"),
+                    Some(Err(ProtocolError::Overflow)) => break too_big(),
+                    Some(Err(ProtocolError::Io(e))) if e.to_string().contains("maximum continuation") => break too_big(),
+                    Some(Err(e)) => {
+                        tracing::debug!("WebSocket protocol error: {e}");
+                        break close(CloseCode::Protocol, "protocol error");
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > settings.pong_timeout {
+                    break close(NO_PONG, "no pong");
+                }
+                if conn.session.ping(b"").await.is_err() { break None }
+            }
+        }
+    };
+
+    conn.leave_all().await;
+    let Conn { session, .. } = conn;
+    // The close frame waits behind what the client has not read; a client that reads
+    // nothing more does not keep this task (or its memory) for longer than this.
+    let _ = tokio::time::timeout(Duration::from_secs(10), session.close(ending)).await;
+}
+
+fn too_big() -> Ending {
+    close(CloseCode::Size, "frame over 64 KiB")
+}
+
+impl Conn {
+    async fn write(&mut self, frame: &ServerFrame<'_>) -> Result<(), actix_ws::Closed> {
+        self.session.text(frame.encode()).await
+    }
+
+    /// Handles one text frame; `Some` ends the connection.
+    async fn handle(&mut self, text: &str) -> Option<Ending> {
+        match self.dispatch(text).await {
+            Ok(()) => None,
+            Err(Stop::Closed) => Some(None),
+            Err(Stop::Close(ending)) => Some(ending),
+            Err(Stop::Failed(e)) => {
+                tracing::error!("chat frame failed: {e}");
+                let message = "the server could not handle this frame; try again";
+                self.reply_error(ErrorCode::BadFrame, message, None)
+                    .await
+                    .err()
+                    .map(|_| None)
+            }
+        }
+    }
+
+    async fn dispatch(&mut self, text: &str) -> Result<(), Stop> {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let client_id = serde_json::from_str::<ClientIdOnly>(text)
+                    .ok()
+                    .and_then(|f| f.client_id);
+                let message = format!("unreadable frame: {e}");
+                return self
+                    .reply_error(ErrorCode::BadFrame, &message, client_id.as_deref())
+                    .await;
+            }
+        };
+        match self.frames.take() {
+            Verdict::Allowed => {}
+            Verdict::Refused => {
+                return self
+                    .reply_error(ErrorCode::RateLimited, "too many frames: slow down", None)
+                    .await;
+            }
+            Verdict::Abuse => return Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored"))),
+        }
+        match frame {
+            ClientFrame::Join { room, last_seq } => self.join(&room, last_seq).await,
+            ClientFrame::Leave { room } => self.leave(&room).await,
+            ClientFrame::Send {
+                room,
+                text,
+                client_id,
+            } => self.send(&room, text, client_id).await,
+            ClientFrame::Edit { room, seq, text } => self.change(&room, seq, Some(text)).await,
+            ClientFrame::Delete { room, seq } => self.change(&room, seq, None).await,
+            ClientFrame::Typing { room } => self.typing(&room).await,
+            ClientFrame::Read { room, seq } => self.read(&room, seq).await,
+        }
+    }
+
+    /// The room a frame names, if this connection is in it; else the error is sent.
+    async fn joined_room(&mut self, raw: &str, client_id: Option<&str>) -> Result<Option<RoomName>, Stop> {
+        if self.rooms.contains(raw) {
+            return Ok(RoomName::parse(raw).ok());
+        }
+        let message = format!("join room {raw:?} first");
+        self.reply_error(ErrorCode::NotJoined, &message, client_id).await?;
+        Ok(None)
+    }
+
+    async fn reply_error(&mut self, code: ErrorCode, message: &str, client_id: Option<&str>) -> Result<(), Stop> {
+        let frame = ServerFrame::Error {
+            code,
+            message,
+            client_id,
+        };
+        self.write(&frame).await.map_err(|_| Stop::Closed)
+    }
+
+    async fn join(&mut self, raw: &str, last_seq: Option<i64>) -> Result<(), Stop> {
+        let Ok(room) = RoomName::parse(raw) else {
+            let message = format!("no room {raw:?}");
+            return self.reply_error(ErrorCode::UnknownRoom, &message, None).await;
+        };
+        if self.rooms.contains(raw) {
+            let message = format!("already in room {raw:?}");
+            return self.reply_error(ErrorCode::BadFrame, &message, None).await;
+        }
+        if self.rooms.len() >= MAX_ROOMS {
+            let message = format!("a connection can be in at most {MAX_ROOMS} rooms");
+            return self.reply_error(ErrorCode::BadFrame, &message, None).await;
+        }
+        if last_seq.is_some_and(|s| s < 0) {
+            return self.reply_error(ErrorCode::BadFrame, "lastSeq must be 0 or more", None).await;
+        }
+        let name = room.clone();
+        let replay = self
+            .realtime
+            .db
+            .run(move |conn| messages::replay(conn, &name, last_seq).map_err(DbError::from))
+            .await?;
+        let Some(replay) = replay else {
+            let message = format!("no room {raw:?}");
+            return self.reply_error(ErrorCode::UnknownRoom, &message, None).await;
+        };
+        let hub = self.realtime.fanout.hub().clone();
+        let joined = hub.join(room.as_str(), self.id, &self.who.name, replay.last_seq);
+        self.rooms.insert(room.to_string());
+        // Messages the room delivered before this member was in it, after the replay's read.
+        let missed = match joined.missed {
+            Some((after, up_to)) => {
+                let name = room.to_string();
+                self.realtime
+                    .db
+                    .run(move |conn| messages::between(conn, &name, after, up_to + 1).map_err(DbError::from))
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        if joined.first_here && self.realtime.fanout.joined(room.as_str(), &self.who.key, &self.who.name).await {
+            self.realtime
+                .fanout
+                .announce(room.as_str(), &self.who.key, &self.who.name, Status::Online)
+                .await;
+        }
+        let online = self.realtime.fanout.online(room.as_str()).await;
+        let last_seq = joined.missed.map_or(replay.last_seq, |(_, up_to)| up_to);
+        let room_str = room.as_str();
+        self.write(&ServerFrame::Joined { room: room_str, last_seq, online }).await?;
+        if let Some((from, to)) = replay.gap {
+            self.write(&ServerFrame::Gap { room: room_str, from, to }).await?;
+        }
+        for m in replay.messages.iter().chain(&missed) {
+            self.write(&ServerFrame::Message(MessageView::new(room_str, m))).await?;
+        }
+        if joined.new_room {
+            // Messages published between the replay's read and this room's sequencer
+            // starting here reached nobody: read them now.
+            let (hub, name) = (hub, room.to_string());
+            tokio::spawn(async move { hub.fill(name).await });
+        }
+        Ok(())
+    }
+
+    async fn leave(&mut self, raw: &str) -> Result<(), Stop> {
+        let Some(room) = self.joined_room(raw, None).await? else {
+            return Ok(());
+        };
+        self.rooms.remove(room.as_str());
+        let last_here = self.realtime.fanout.hub().leave(room.as_str(), self.id);
+        if last_here == Some(true) {
+            self.gone_from(room.as_str()).await;
+        }
+        self.write(&ServerFrame::Left { room: room.as_str() }).await?;
+        Ok(())
+    }
+
+    /// The user's last connection in `room` here is gone: tell presence.
+    async fn gone_from(&self, room: &str) {
+        let fanout = &self.realtime.fanout;
+        if fanout.left(room, &self.who.key, &self.who.name).await {
+            fanout.announce(room, &self.who.key, &self.who.name, Status::Offline).await;
+        }
+    }
+
+    async fn leave_all(&mut self) {
+        let fanout = self.realtime.fanout.clone();
+        for room in fanout.hub().disconnect(self.id) {
+            self.gone_from(&room).await;
+        }
+        self.rooms.clear();
+        let still_here = fanout.hub().is_connected(&self.who.key);
+        if !still_here {
+            fanout.connection_changed(&self.who.key, false).await;
+        }
+    }
+
+    async fn send(&mut self, raw: &str, text: String, client_id: Option<String>) -> Result<(), Stop> {
+        let cid = client_id.as_deref();
+        match self.sends.take() {
+            Verdict::Allowed => {}
+            Verdict::Refused => {
+                return self
+                    .reply_error(ErrorCode::RateLimited, "over 20 messages in 10 seconds: not sent", cid)
+                    .await;
+            }
+            Verdict::Abuse => return Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored"))),
+        }
+        let Some(room) = self.joined_room(raw, cid).await? else {
+            return Ok(());
+        };
+        let client_id = match client_id.clone().map(ClientId::parse).transpose() {
+            Ok(id) => id,
+            Err(rule) => return self.reply_error(ErrorCode::BadFrame, rule, cid).await,
+        };
+        let text = match MessageText::parse(text) {
+            Ok(text) => text,
+            Err(TextError::TooLong) => {
+                return self
+                    .reply_error(ErrorCode::TooLong, "text is over 4000 characters", cid)
+                    .await;
+            }
+            Err(TextError::Empty) => return self.reply_error(ErrorCode::BadFrame, "text is empty", cid).await,
+            Err(TextError::Nul) => {
+                return self.reply_error(ErrorCode::BadFrame, "text contains U+0000", cid).await;
+            }
+        };
+        let (who, name) = (self.who.clone(), room.clone());
+        let appended = self
+            .realtime
+            .db
+            .run(move |conn| {
+                let sender = Sender {
+                    key: &who.key,
+                    name: &who.name,
+                };
+                messages::append(conn, &name, &sender, &text, client_id.as_ref()).map_err(DbError::from)
+            })
+            .await?;
+        match appended {
+            Appended::UnknownRoom => {
+                let message = format!("no room {raw:?}");
+                self.reply_error(ErrorCode::UnknownRoom, &message, cid).await
+            }
+            Appended::Repeat(first) => {
+                self.write(&ServerFrame::Ack { client_id: cid, seq: first.seq }).await?;
+                Ok(())
+            }
+            Appended::New { room_id, message } => {
+                self.write(&ServerFrame::Ack { client_id: cid, seq: message.seq }).await?;
+                let frame = ServerFrame::Message(MessageView::new(room.as_str(), &message)).encode();
+                self.realtime
+                    .fanout
+                    .publish(Event {
+                        room: room.to_string(),
+                        order: Order::Seq(message.seq),
+                        frame: frame.to_string(),
+                        except: None,
+                    })
+                    .await;
+                self.realtime.mentions.noticed(room_id, &message).await;
+                Ok(())
+            }
+        }
+    }
+
+    async fn change(&mut self, raw: &str, seq: i64, text: Option<String>) -> Result<(), Stop> {
+        let Some(room) = self.joined_room(raw, None).await? else {
+            return Ok(());
+        };
+        let text = match text.map(MessageText::parse).transpose() {
+            Ok(text) => text,
+            Err(TextError::TooLong) => {
+                return self.reply_error(ErrorCode::TooLong, "text is over 4000 characters", None).await;
+            }
+            Err(_) => return self.reply_error(ErrorCode::BadFrame, "text is empty or contains U+0000", None).await,
+        };
+        let (key, name) = (self.who.key.clone(), room.clone());
+        let deleting = text.is_none();
+        let changed = self
+            .realtime
+            .db
+            .run(move |conn| messages::change(conn, &name, seq, &key, text.as_ref()).map_err(DbError::from))
+            .await?;
+        let message = match changed {
+            Change::Done(message) => message,
+            Change::NotYours => {
+                return self
+                    .reply_error(ErrorCode::Forbidden, "you can only change your own messages", None)
+                    .await;
+            }
+            Change::NoSuchMessage => {
+                let message = format!("no message {seq} in {raw} (or it was deleted)");
+                return self.reply_error(ErrorCode::BadFrame, &message, None).await;
+            }
+            Change::UnknownRoom => {
+                let message = format!("no room {raw:?}");
+                return self.reply_error(ErrorCode::UnknownRoom, &message, None).await;
+            }
+        };
+        let frame: ByteString = if deleting {
+            ServerFrame::Deleted { room: room.as_str(), seq }.encode()
+        } else {
+            ServerFrame::Edited(MessageView::new(room.as_str(), &message)).encode()
+        };
+        self.realtime
+            .fanout
+            .publish(Event {
+                room: room.to_string(),
+                order: Order::After(seq),
+                frame: frame.to_string(),
+                except: None,
+            })
+            .await;
+        Ok(())
+    }
+
+    async fn typing(&mut self, raw: &str) -> Result<(), Stop> {
+        let Some(room) = self.joined_room(raw, None).await? else {
+            return Ok(());
+        };
+        if !self.realtime.fanout.hub().may_type(room.as_str(), &self.who.key) {
+            return Ok(());
+        }
+        let frame = ServerFrame::Typing {
+            room: room.as_str(),
+            name: &self.who.name,
+            user_id: self.who.key.as_str(),
+        };
+        self.realtime
+            .fanout
+            .publish(Event {
+                room: room.to_string(),
+                order: Order::Now,
+                frame: frame.encode().to_string(),
+                except: Some(self.who.key.as_str().to_string()),
+            })
+            .await;
+        Ok(())
+    }
+
+    async fn read(&mut self, raw: &str, seq: i64) -> Result<(), Stop> {
+        let Some(room) = self.joined_room(raw, None).await? else {
+            return Ok(());
+        };
+        let (key, name) = (self.who.key.clone(), room.clone());
+        let stored = self
+            .realtime
+            .db
+            .run(move |conn| messages::mark_read(conn, &name, &key, seq).map_err(DbError::from))
+            .await?;
+        if !stored {
+            let message = format!("no message {seq} in {raw}");
+            return self.reply_error(ErrorCode::BadFrame, &message, None).await;
+        }
+        let frame = ServerFrame::Read {
+            room: room.as_str(),
+            name: &self.who.name,
+            user_id: self.who.key.as_str(),
+            seq,
+        };
+        self.realtime
+            .fanout
+            .publish(Event {
+                room: room.to_string(),
+                order: Order::Now,
+                frame: frame.encode().to_string(),
+                except: None,
+            })
+            .await;
+        Ok(())
+    }
+}
+
+/// Why handling a frame stopped short.
+enum Stop {
+    /// The client is gone.
+    Closed,
+    /// Close the connection with this.
+    Close(Ending),
+    /// The database failed; the client gets an error frame.
+    Failed(DbError),
+}
+
+impl From<actix_ws::Closed> for Stop {
+    fn from(_: actix_ws::Closed) -> Self {
+        Stop::Closed
+    }
+}
+
+impl From<DbError> for Stop {
+    fn from(e: DbError) -> Self {
+        Stop::Failed(e)
+    }
+}
