@@ -114,7 +114,8 @@ impl Fanout {
         }
     }
 
-    /// Announces `status` of a user in a room to its members (everywhere).
+    /// Announces `status` of a user in a room to its members (everywhere) — but not to the
+    /// user: they know they joined (from `joined`).
     pub async fn announce(&self, room: &str, user: &UserKey, name: &str, status: Status) {
         let frame = ServerFrame::Presence {
             room,
@@ -126,7 +127,7 @@ impl Fanout {
             room: room.to_string(),
             order: Order::Now,
             frame: frame.encode().to_string(),
-            except: None,
+            except: Some(user.as_str().to_string()),
         })
         .await;
     }

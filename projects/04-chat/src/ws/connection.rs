@@ -27,8 +27,10 @@ pub const SLOW_READER: u16 = 4008;
 pub const NO_PONG: u16 = 4000;
 /// Rooms one connection may be in at once.
 pub const MAX_ROOMS: usize = 50;
-/// Frames of any kind one connection may send per 10 s.
-pub const FRAMES_PER_WINDOW: u32 = 200;
+/// Frames of any kind one connection may send per 10 s: ten per allowed send, at least 200.
+fn frames_per_window(sends: u32) -> u32 {
+    sends.saturating_mul(10).max(200)
+}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -77,7 +79,7 @@ pub async fn run(
     let settings = realtime.settings.clone();
     let mut conn = Conn {
         sends: Budget::new(settings.sends_per_window),
-        frames: Budget::new(FRAMES_PER_WINDOW),
+        frames: Budget::new(frames_per_window(settings.sends_per_window)),
         realtime,
         who,
         id,

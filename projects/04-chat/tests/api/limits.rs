@@ -1,0 +1,118 @@
+//! Limits and close codes: frame size, binary frames, rate limits, pings, slow readers.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{Ws, spawn_app, spawn_app_with};
+
+#[actix_web::test]
+async fn a_frame_over_64_kib_closes_with_1009() {
+    let app = spawn_app().await;
+    let mut ws = app.guest("big").await;
+    ws.join("general").await;
+    let text = json!({"type": "send", "room": "general", "text": "x".repeat(70_000), "clientId": "c"}).to_string();
+    ws.send_raw(Message::text(text)).await;
+    assert_eq!(ws.closed().await, 1009);
+    // Just under the limit is only too long for a message, not for a frame.
+    let mut ws = app.guest("big2").await;
+    ws.join("general").await;
+    ws.send(json!({"type": "send", "room": "general", "text": "x".repeat(60_000), "clientId": "c"})).await;
+    assert_eq!(ws.expect("error").await["code"], "too_long");
+}
+
+#[actix_web::test]
+async fn binary_frames_close_with_1003() {
+    let app = spawn_app().await;
+    let mut ws = app.guest("bin").await;
+    ws.send_raw(Message::binary(vec![1u8, 2, 3])).await;
+    assert_eq!(ws.closed().await, 1003);
+}
+
+#[actix_web::test]
+async fn over_20_sends_in_10_seconds_are_refused_and_not_stored_then_abuse_closes_1008() {
+    let app = spawn_app().await;
+    let ann = app.new_user("Ann").await;
+    let mut ws = app.guest("fast").await;
+    ws.join("general").await;
+    for i in 0..20 {
+        ws.say("general", &format!("m{i}")).await;
+    }
+    ws.send(json!({"type": "send", "room": "general", "text": "one too many", "clientId": "over"})).await;
+    let refused = ws.expect("error").await;
+    assert_eq!(refused["code"], "rate_limited");
+    assert_eq!(refused["clientId"], "over");
+    let history = app.history(&ann, "general", "?limit=100").await;
+    assert_eq!(history.len(), 20);
+    // Keep going regardless: the connection is closed for policy.
+    for i in 0..40 {
+        if futures_util::SinkExt::send(&mut ws.inner, Message::text(json!({"type": "send", "room": "general", "text": "spam", "clientId": format!("s{i}")}).to_string())).await.is_err() {
+            break;
+        }
+    }
+    assert_eq!(ws.closed().await, 1008);
+}
+
+#[actix_web::test]
+async fn a_client_that_does_not_answer_pings_is_closed() {
+    let app = spawn_app_with(|c| {
+        c.ping_interval = Duration::from_millis(300);
+        c.pong_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let mut sleepy = app.guest("sleepy").await;
+    sleepy.join("general").await;
+    let mut lively = app.guest("lively").await;
+    lively.join("general").await;
+    // `sleepy` reads nothing for 3 s, so it answers no ping; `lively` reads (and so pongs).
+    lively.drain(Duration::from_secs(3)).await;
+    let rooms = app.client.get("/api/rooms", None).await.json();
+    assert_eq!(rooms[0]["online"], 1, "only lively is still connected");
+    // Reading now, sleepy finds the close (4000) — or, having queued pongs for the pings it
+    // never read, a broken pipe: the server has hung up either way.
+    use futures_util::StreamExt;
+    loop {
+        match sleepy.inner.next().await {
+            Some(Ok(Message::Close(Some(reason)))) => {
+                assert_eq!(u16::from(reason.code), 4000);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            _ => break,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_slow_reader_is_closed_with_4008_and_the_room_keeps_flowing() {
+    let app = spawn_app_with(|c| c.sends_per_window = 10_000).await;
+    let mut slow = app.guest("slow").await;
+    slow.join("general").await;
+    let mut reader = app.guest("reader").await;
+    reader.join("general").await;
+    let mut sender = app.guest("sender").await;
+    sender.join("general").await;
+    // ~12 KB frames (4 000 three-byte characters): enough of them fill the socket buffers
+    // and then the slow reader's queue (1 MiB).
+    let text = "€".repeat(4000);
+    let total = 700;
+    let sending = async {
+        for _ in 0..total {
+            sender.say("general", &text).await;
+        }
+    };
+    let reading = async {
+        let mut seen = 0;
+        while seen < total {
+            let frame = reader.recv().await;
+            if frame["type"] == "message" {
+                seen += 1;
+            }
+        }
+    };
+    let ((), ()) = tokio::join!(sending, reading);
+    // Only now does the slow reader read: what was queued, then the close.
+    assert_eq!(slow.closed().await, 4008);
+    let _ = Ws::connect; // keep the helper import when this test is alone
+}

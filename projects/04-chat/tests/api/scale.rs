@@ -1,0 +1,65 @@
+//! Two instances on one database and one Redis: what scaling out is.
+
+use serde_json::json;
+use test_support::TestRedis;
+
+use crate::helpers::spawn_app;
+
+#[actix_web::test]
+#[ignore = "needs TEST_REDIS_URL"]
+async fn clients_on_two_instances_see_one_order_and_each_others_presence() {
+    TestRedis::required();
+    let one = spawn_app().await;
+    let two = one.second_instance().await;
+    let mut a = one.guest("amy").await;
+    a.join("general").await;
+    let mut b = two.guest("ben").await;
+    let joined = b.join("general").await;
+    assert_eq!(joined["online"], json!(["amy", "ben"]), "presence is counted across instances");
+    let presence = a.expect("presence").await;
+    assert_eq!(presence["name"], "ben");
+
+    let mut sa = one.guest("sender-a").await;
+    sa.join("general").await;
+    let mut sb = two.guest("sender-b").await;
+    sb.join("general").await;
+    let send = |mut ws: crate::helpers::Ws, tag: &'static str| async move {
+        for i in 0..15 {
+            ws.say("general", &format!("{tag}{i}")).await;
+        }
+        ws
+    };
+    let (_sa, _sb) = tokio::join!(send(sa, "a"), send(sb, "b"));
+    let seen_a = a.messages(30).await;
+    let seen_b = b.messages(30).await;
+    assert_eq!(seen_a.iter().map(|m| m.0).collect::<Vec<_>>(), (1..=30).collect::<Vec<_>>());
+    assert_eq!(seen_a, seen_b, "both instances deliver one order");
+
+    let rooms = one.client.get("/api/rooms", None).await.json();
+    assert_eq!(rooms[0]["online"], 4);
+}
+
+#[actix_web::test]
+#[ignore = "needs TEST_REDIS_URL"]
+async fn a_client_resumes_on_the_other_instance_without_gaps() {
+    TestRedis::required();
+    let one = spawn_app().await;
+    let two = one.second_instance().await;
+    let mut sender = one.guest("sender").await;
+    sender.join("general").await;
+    let mut reader = one.guest("reader").await;
+    reader.join("general").await;
+    for i in 1..=3 {
+        sender.say("general", &format!("m{i}")).await;
+    }
+    let last = reader.messages(3).await.last().unwrap().0;
+    drop(reader);
+    for i in 4..=5 {
+        sender.say("general", &format!("m{i}")).await;
+    }
+    let mut reader = two.guest("reader").await;
+    reader.join_from("general", last).await;
+    sender.say("general", "m6").await;
+    let got = reader.messages(3).await;
+    assert_eq!(got, (4..=6).map(|i| (i, format!("m{i}"))).collect::<Vec<_>>());
+}
