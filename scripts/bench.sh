@@ -2,7 +2,13 @@
 # Load benchmark of a capstone: release build, real PostgreSQL, wrk on the same machine.
 # Prints req/s, p50, p99 and errors per scenario, plus the server's resident memory.
 #
-#   scripts/bench.sh todo-api          # or url-shortener, blog, blog-mail
+#   scripts/bench.sh todo-api          # or url-shortener, blog, blog-mail, chat
+#
+# chat: WebSockets, measured by the chat's own load tool (`chat load`, on this machine too):
+# 5 000 idle connections (server RSS per connection), one 1 000-member room at 10 messages/s,
+# and 100 rooms × 50 members at 1 000 messages/s (fan-out latency p50/p99, deliveries/s,
+# anything lost). The open-file limit is raised first (each connection is a descriptor on
+# both sides). BENCH_DURATION is in seconds for it (default 20).
 #
 # blog-mail: the mail path of the blog. POST /api/users/password-reset for an address with an
 # account and for one without (the request only queues a job: the two should cost the same),
@@ -27,6 +33,30 @@ duration="${BENCH_DURATION:-15s}"
 threads="${BENCH_THREADS:-2}"
 port="${BENCH_PORT:-18090}"
 base="http://127.0.0.1:$port"
+
+if [ "$project" = chat ]; then
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  seconds="${BENCH_DURATION:-20}"; seconds="${seconds%s}"
+  db_name="bench_chat_$(date +%s)_$$"
+  cargo build -q --release -p chat
+  psql "$admin_url" -qc "CREATE DATABASE $db_name" >/dev/null
+  env DATABASE_URL="${admin_url%/*}/$db_name" PORT="$port" RUST_LOG=warn ROOMS_PER_HOUR=100000 \
+    AUTH_RATE_LIMIT_PER_MINUTE=100000 DATABASE_POOL_SIZE=20 \
+    REDIS_URL="${BENCH_REDIS_URL:-}" JWT_SECRET="bench-secret-that-is-at-least-32-bytes" \
+    target/release/chat >/tmp/bench-chat-server.log 2>&1 &
+  server_pid=$!
+  trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null; psql "$admin_url" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null 2>&1' EXIT
+  for _ in $(seq 1 50); do curl -fs "$base/health" >/dev/null 2>&1 && break; sleep 0.2; done
+  echo "chat — $(date -u +%Y-%m-%d), $(nproc) cores, PostgreSQL, redis: ${BENCH_REDIS_URL:-none}, load tool on the same machine"
+  load() { target/release/chat load --url "$base" --pid "$server_pid" "$@"; }
+  echo; echo "== 5 000 idle connections"
+  load --connections 5000 --rooms 100 --rate 0 --prefix idle
+  echo; echo "== one room, 1 000 members, 10 messages/s for ${seconds} s"
+  load --connections 1000 --rooms 1 --rate 10 --duration "$seconds" --prefix big
+  echo; echo "== 100 rooms x 50 members, 1 000 messages/s for ${seconds} s"
+  load --connections 5000 --rooms 100 --rate 1000 --duration "$seconds" --prefix many
+  exit 0
+fi
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 

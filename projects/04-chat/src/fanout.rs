@@ -338,8 +338,10 @@ impl Fanout {
         let mut pipe = redis::pipe();
         let expiry = expiry_ms();
         for (room, user, name) in &present {
+            // XX: only refresh. A user who left since the snapshot stays removed.
             pipe.cmd("ZADD")
                 .arg(shared.redis.key(&format!("chat:presence:{room}")))
+                .arg("XX")
                 .arg(expiry)
                 .arg(Self::member(shared, user, name))
                 .ignore();

@@ -30,6 +30,9 @@ pub const QUEUE_BYTES: usize = 1024 * 1024;
 
 pub type ConnId = u64;
 
+/// The most messages one gap fill reads; a bigger gap is read in several.
+pub const FETCH_LIMIT: usize = 1_000;
+
 /// The sending half of a connection's outbound queue.
 #[derive(Clone)]
 pub struct Outbound {
@@ -134,6 +137,7 @@ struct Room {
     /// Local connections per user in this room, and the user's name.
     users: HashMap<UserKey, (String, usize)>,
     last_typing: HashMap<UserKey, Instant>,
+    last_read: HashMap<UserKey, Instant>,
 }
 
 struct Connection {
@@ -161,9 +165,10 @@ pub struct Joined {
     pub missed: Option<(i64, i64)>,
 }
 
-/// Reads messages `after < seq < before` of a room from the database, encoded as frames.
+/// Reads messages `after < seq < before` of a room from the database (at most
+/// [`FETCH_LIMIT`]), encoded as frames; `None` when the database could not be read.
 pub type Fetch = Arc<
-    dyn Fn(String, i64, i64) -> std::pin::Pin<Box<dyn Future<Output = Vec<(i64, ByteString)>> + Send>>
+    dyn Fn(String, i64, i64) -> std::pin::Pin<Box<dyn Future<Output = Option<Vec<(i64, ByteString)>>> + Send>>
         + Send
         + Sync,
 >;
@@ -309,15 +314,30 @@ impl Hub {
 
     /// Typing notices are dropped past one a second per user and room.
     pub fn may_type(&self, room: &str, user: &UserKey) -> bool {
+        self.once_a_second(room, user, |r| &mut r.last_typing)
+    }
+
+    /// Read receipts are told to the room at most once a second per user.
+    pub fn may_announce_read(&self, room: &str, user: &UserKey) -> bool {
+        self.once_a_second(room, user, |r| &mut r.last_read)
+    }
+
+    fn once_a_second(
+        &self,
+        room: &str,
+        user: &UserKey,
+        last: impl FnOnce(&mut Room) -> &mut HashMap<UserKey, Instant>,
+    ) -> bool {
         let mut state = self.lock();
         let Some(r) = state.rooms.get_mut(room) else {
             return false;
         };
+        let last = last(r);
         let now = Instant::now();
-        match r.last_typing.get(user) {
+        match last.get(user) {
             Some(at) if now.duration_since(*at) < Duration::from_secs(1) => false,
             _ => {
-                r.last_typing.insert(user.clone(), now);
+                last.insert(user.clone(), now);
                 true
             }
         }
@@ -387,25 +407,26 @@ impl Hub {
         let Some(r) = state.rooms.get_mut(&room) else {
             return;
         };
-        for (seq, frame) in found {
+        // A failed or partial read proves nothing missing: try again, skip nothing.
+        let complete = found.as_ref().is_some_and(|f| f.len() < FETCH_LIMIT);
+        for (seq, frame) in found.unwrap_or_default() {
             if seq > r.delivered {
                 r.early.entry(seq).or_insert(frame);
             }
         }
         r.advance();
-        if !r.early.is_empty() {
-            // Still missing: the database has not got it either (or read before its commit).
-            // Skip past it rather than hold the room forever.
-            if range.1 != i64::MAX && r.early.keys().next() == Some(&range.1) {
-                tracing::warn!(room, from = r.delivered + 1, to = range.1 - 1, "messages missing");
-                r.delivered = range.1 - 1;
-                r.advance();
-            }
-            if !r.early.is_empty() && !r.filling {
-                r.filling = true;
-                drop(state);
-                self.fill_later(room);
-            }
+        if complete && range.1 != i64::MAX && r.early.keys().next() == Some(&range.1) {
+            // The database has every message below `range.1` that exists: numbers are given
+            // back on rollback, so this only happens when rows were removed by hand.
+            tracing::warn!(room, from = r.delivered + 1, to = range.1 - 1, "messages missing");
+            r.delivered = range.1 - 1;
+            r.advance();
+        }
+        let more = !complete && range.1 == i64::MAX;
+        if (!r.early.is_empty() || more) && !r.filling {
+            r.filling = true;
+            drop(state);
+            self.fill_later(room);
         }
     }
 
@@ -471,6 +492,7 @@ fn leave_locked(state: &mut State, room: &str, id: ConnId) -> bool {
         if *n == 0 {
             r.users.remove(&member.user);
             r.last_typing.remove(&member.user);
+            r.last_read.remove(&member.user);
             last = true;
         }
     }

@@ -62,13 +62,15 @@ fn fetch(db: Database) -> Fetch {
                 .run(move |conn| crate::db::messages::between(conn, &name, after, before).map_err(DbError::from))
                 .await;
             match found {
-                Ok(messages) => messages
-                    .iter()
-                    .map(|m| (m.seq, ServerFrame::Message(MessageView::new(&room, m)).encode()))
-                    .collect(),
+                Ok(messages) => Some(
+                    messages
+                        .iter()
+                        .map(|m| (m.seq, ServerFrame::Message(MessageView::new(&room, m)).encode()))
+                        .collect(),
+                ),
                 Err(e) => {
                     tracing::error!(room, "could not read missed messages: {e}");
-                    Vec::new()
+                    None
                 }
             }
         })

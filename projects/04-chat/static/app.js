@@ -9,14 +9,17 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   auth: JSON.parse(localStorage.getItem("chat-auth") || "null"), // {token, refreshToken} or {guest}
-  room: location.hash.slice(1) || "general",
+  // Only a valid room name from the URL: it becomes part of API paths.
+  room: /^[a-z0-9-]{1,32}$/.test(location.hash.slice(1)) ? location.hash.slice(1) : "general",
   lastSeq: {},        // room → highest seq shown
   oldest: {},         // room → lowest seq shown (for "load older")
   socket: null,
   backoff: 500,
   typingAt: 0,
   typists: new Map(), // name → timer
-  pending: new Map(), // clientId → text, until acknowledged
+  pending: new Map(), // clientId → {room, text}, until acknowledged
+  readSent: 0,        // when the last read receipt went out
+  readTimer: null,
 };
 
 async function api(method, path, body, token) {
@@ -132,7 +135,7 @@ async function connect() {
     join(state.room);
     // Lines typed while disconnected, or never acknowledged: sent again with the same
     // clientId, so the server stores each once.
-    for (const [clientId, text] of state.pending) send({ type: "send", room: state.room, text, clientId });
+    for (const [clientId, { room, text }] of state.pending) send({ type: "send", room, text, clientId });
   };
   socket.onmessage = (event) => handle(JSON.parse(event.data));
   socket.onclose = (event) => {
@@ -162,7 +165,7 @@ function switchRoom(room) {
   location.hash = room;
   $("messages").replaceChildren();
   delete state.oldest[room];
-  state.lastSeq[room] = undefined;
+  delete state.lastSeq[room];
   loadRooms().then(() => join(room));
 }
 
@@ -179,7 +182,7 @@ function handle(frame) {
       if (frame.room !== state.room || frame.seq <= (state.lastSeq[frame.room] ?? 0) && byseq(frame.seq)) return;
       showMessage(frame, false);
       state.lastSeq[frame.room] = Math.max(state.lastSeq[frame.room] ?? 0, frame.seq);
-      if (document.visibilityState === "visible") send({ type: "read", room: frame.room, seq: frame.seq });
+      markRead();
       break;
     case "ack":
       state.pending.delete(frame.clientId);
@@ -210,6 +213,18 @@ function handle(frame) {
       if (frame.clientId) state.pending.delete(frame.clientId);
       break;
   }
+}
+
+// One read receipt for the newest message, at most every 2 s: not one per message.
+function markRead() {
+  if (document.visibilityState !== "visible" || state.readTimer) return;
+  const wait = Math.max(0, 2000 - (Date.now() - state.readSent));
+  state.readTimer = setTimeout(() => {
+    state.readTimer = null;
+    state.readSent = Date.now();
+    const seq = state.lastSeq[state.room];
+    if (seq) send({ type: "read", room: state.room, seq });
+  }, wait);
 }
 
 function byseq(seq) { return $("messages").querySelector(`li[data-seq="${seq}"]`); }
@@ -279,7 +294,7 @@ $("send-form").addEventListener("submit", (e) => {
   const text = $("text").value;
   if (!text.trim()) return;
   const clientId = crypto.randomUUID();
-  state.pending.set(clientId, text);
+  state.pending.set(clientId, { room: state.room, text });
   send({ type: "send", room: state.room, text, clientId });
   $("text").value = "";
 });

@@ -192,7 +192,7 @@ pub fn between(
         .filter(messages::seq.gt(after))
         .filter(messages::seq.lt(before))
         .order(messages::seq)
-        .limit(1_000)
+        .limit(crate::hub::FETCH_LIMIT as i64)
         .select(COLUMNS)
         .load(conn)
 }

@@ -44,6 +44,10 @@ struct Conn {
     who: Who,
     id: ConnId,
     session: Session,
+    /// Its queue's state: a write that waits on a client that reads nothing must still end
+    /// when the queue overflows or the server shuts down.
+    queue: Arc<hub::QueueState>,
+    write_deadline: Duration,
     rooms: HashSet<String>,
     sends: Budget,
     frames: Budget,
@@ -78,6 +82,8 @@ pub async fn run(
         .max_continuation_size(MAX_FRAME_BYTES);
     let settings = realtime.settings.clone();
     let mut conn = Conn {
+        queue: out.state().clone(),
+        write_deadline: settings.pong_timeout,
         sends: Budget::new(settings.sends_per_window),
         frames: Budget::new(frames_per_window(settings.sends_per_window)),
         realtime,
@@ -132,6 +138,10 @@ pub async fn run(
                     }
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
                         last_heard = Instant::now();
+                        // Pings are frames too: a flood of them is answered like any other.
+                        if matches!(conn.frames.take(), Verdict::Abuse) {
+                            break close(CloseCode::Policy, "rate limits ignored");
+                        }
                         if conn.session.pong(&bytes).await.is_err() { break None }
                     }
                     Some(Ok(AggregatedMessage::Pong(_))) => last_heard = Instant::now(),
@@ -165,8 +175,22 @@ fn too_big() -> Ending {
 }
 
 impl Conn {
-    async fn write(&mut self, frame: &ServerFrame<'_>) -> Result<(), actix_ws::Closed> {
-        self.session.text(frame.encode()).await
+    /// Writes straight to the socket (replies, replays). A client that reads nothing blocks
+    /// the write; it ends on overflow or shutdown (the queue's wake-up) or after the write
+    /// deadline, whichever comes first.
+    async fn write(&mut self, frame: &ServerFrame<'_>) -> Result<(), Stop> {
+        let hub = self.realtime.fanout.hub().clone();
+        tokio::select! {
+            sent = self.session.text(frame.encode()) => sent.map_err(|_| Stop::Closed),
+            () = self.queue.wake.notified() => Err(Stop::Close(if hub.is_closing() {
+                close(CloseCode::Away, "server shutting down")
+            } else {
+                close(SLOW_READER, "too slow: outbound queue full")
+            })),
+            () = tokio::time::sleep(self.write_deadline) => {
+                Err(Stop::Close(close(SLOW_READER, "too slow: a write waited too long")))
+            }
+        }
     }
 
     /// Handles one text frame; `Some` ends the connection.
@@ -178,15 +202,26 @@ impl Conn {
             Err(Stop::Failed(e)) => {
                 tracing::error!("chat frame failed: {e}");
                 let message = "the server could not handle this frame; try again";
-                self.reply_error(ErrorCode::BadFrame, message, None)
-                    .await
-                    .err()
-                    .map(|_| None)
+                match self.reply_error(ErrorCode::BadFrame, message, None).await {
+                    Ok(()) => None,
+                    Err(Stop::Close(ending)) => Some(ending),
+                    Err(_) => Some(None),
+                }
             }
         }
     }
 
     async fn dispatch(&mut self, text: &str) -> Result<(), Stop> {
+        // Counted before parsing: unreadable frames cost an error reply too.
+        match self.frames.take() {
+            Verdict::Allowed => {}
+            Verdict::Refused => {
+                return self
+                    .reply_error(ErrorCode::RateLimited, "too many frames: slow down", None)
+                    .await;
+            }
+            Verdict::Abuse => return Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored"))),
+        }
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
             Err(e) => {
@@ -199,15 +234,6 @@ impl Conn {
                     .await;
             }
         };
-        match self.frames.take() {
-            Verdict::Allowed => {}
-            Verdict::Refused => {
-                return self
-                    .reply_error(ErrorCode::RateLimited, "too many frames: slow down", None)
-                    .await;
-            }
-            Verdict::Abuse => return Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored"))),
-        }
         match frame {
             ClientFrame::Join { room, last_seq } => self.join(&room, last_seq).await,
             ClientFrame::Leave { room } => self.leave(&room).await,
@@ -239,7 +265,7 @@ impl Conn {
             message,
             client_id,
         };
-        self.write(&frame).await.map_err(|_| Stop::Closed)
+        self.write(&frame).await
     }
 
     async fn join(&mut self, raw: &str, last_seq: Option<i64>) -> Result<(), Stop> {
@@ -271,6 +297,27 @@ impl Conn {
         let hub = self.realtime.fanout.hub().clone();
         let joined = hub.join(room.as_str(), self.id, &self.who.name, replay.last_seq);
         self.rooms.insert(room.to_string());
+        let result = self.finish_join(&room, replay, joined).await;
+        if let Err(Stop::Failed(_)) = &result {
+            // Not in the room after all: the client may simply join again.
+            self.rooms.remove(room.as_str());
+            if hub.leave(room.as_str(), self.id) == Some(true) {
+                self.gone_from(room.as_str()).await;
+            }
+        }
+        result
+    }
+
+    /// The rest of a join, once the connection is a member: presence, then `joined`, the
+    /// replay and anything delivered in between, written straight to the socket (live
+    /// traffic waits in the queue behind them).
+    async fn finish_join(
+        &mut self,
+        room: &RoomName,
+        replay: messages::Replay,
+        joined: hub::Joined,
+    ) -> Result<(), Stop> {
+        let hub = self.realtime.fanout.hub().clone();
         // Messages the room delivered before this member was in it, after the replay's read.
         let missed = match joined.missed {
             Some((after, up_to)) => {
@@ -392,7 +439,8 @@ impl Conn {
                 Ok(())
             }
             Appended::New { room_id, message } => {
-                self.write(&ServerFrame::Ack { client_id: cid, seq: message.seq }).await?;
+                // Published before the ack is written: a sender that vanished now must not
+                // leave a stored message nobody was sent.
                 let frame = ServerFrame::Message(MessageView::new(room.as_str(), &message)).encode();
                 self.realtime
                     .fanout
@@ -404,7 +452,7 @@ impl Conn {
                     })
                     .await;
                 self.realtime.mentions.noticed(room_id, &message).await;
-                Ok(())
+                self.write(&ServerFrame::Ack { client_id: cid, seq: message.seq }).await
             }
         }
     }
@@ -497,6 +545,11 @@ impl Conn {
         if !stored {
             let message = format!("no message {seq} in {raw}");
             return self.reply_error(ErrorCode::BadFrame, &message, None).await;
+        }
+        // Stored every time; told to the room at most once a second per user (a receipt per
+        // message per member would be members² frames).
+        if !self.realtime.fanout.hub().may_announce_read(room.as_str(), &self.who.key) {
+            return Ok(());
         }
         let frame = ServerFrame::Read {
             room: room.as_str(),

@@ -116,3 +116,30 @@ async fn a_slow_reader_is_closed_with_4008_and_the_room_keeps_flowing() {
     assert_eq!(slow.closed().await, 4008);
     let _ = Ws::connect; // keep the helper import when this test is alone
 }
+
+#[actix_web::test]
+async fn a_flood_of_unreadable_frames_is_limited_too() {
+    let app = spawn_app().await;
+    let mut ws = app.guest("noisy").await;
+    let mut codes = Vec::new();
+    for _ in 0..450 {
+        if futures_util::SinkExt::send(&mut ws.inner, Message::text("garbage")).await.is_err() {
+            break;
+        }
+    }
+    let close = loop {
+        use futures_util::StreamExt;
+        match ws.inner.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+                codes.push(frame["code"].as_str().unwrap().to_string());
+            }
+            Some(Ok(Message::Close(reason))) => break reason.map(|r| u16::from(r.code)),
+            Some(Ok(_)) => {}
+            other => panic!("ended without a close: {other:?}"),
+        }
+    };
+    assert_eq!(close, Some(1008));
+    assert_eq!(codes.iter().filter(|c| *c == "bad_frame").count(), 200);
+    assert!(codes.iter().any(|c| c == "rate_limited"));
+}
