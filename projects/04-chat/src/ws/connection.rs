@@ -129,7 +129,9 @@ pub async fn run(
                     None => break None,
                     Some(Ok(AggregatedMessage::Text(text))) => {
                         last_heard = Instant::now();
-                        if let Some(ending) = conn.handle(&text).await {
+                        // Boxed: the handler's state (a join's replay…) only takes memory
+                        // while a frame is being handled, not in every idle connection.
+                        if let Some(ending) = Box::pin(conn.handle(&text)).await {
                             break ending;
                         }
                     }
