@@ -110,11 +110,27 @@ pub async fn run(
             }
             frame = queue.recv() => {
                 let Some(frame) = frame else { break None };
-                state.sent(&frame);
+                // Everything already queued goes out together: one wake-up of this task and
+                // one write to the socket for a burst, not one per frame.
+                let mut batch = vec![frame];
+                while batch.len() < 32 {
+                    match queue.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let session = &mut conn.session;
+                let write_all = async {
+                    for frame in batch {
+                        state.sent(&frame);
+                        session.text(frame).await?;
+                    }
+                    Ok::<(), actix_ws::Closed>(())
+                };
                 // A client that stops reading blocks this write; the queue then fills and
-                // the wake-up above must still be able to end the connection.
+                // the wake-up must still be able to end the connection.
                 tokio::select! {
-                    sent = conn.session.text(frame) => if sent.is_err() { break None },
+                    sent = write_all => if sent.is_err() { break None },
                     () = state.wake.notified() => {
                         break if hub.is_closing() {
                             close(CloseCode::Away, "server shutting down")
