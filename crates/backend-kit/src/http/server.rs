@@ -126,6 +126,9 @@ impl AppBuilder {
                 .configure(move |cfg| routes(cfg))
                 .default_service(web::to(super::not_found))
         })
+        // Small responses and WebSocket frames go out at once, not held back by Nagle's
+        // algorithm until the previous segment is acknowledged (up to 40 ms with delayed ACKs).
+        .tcp_nodelay(true)
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .run();

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::args;
@@ -42,7 +42,23 @@ fn now_micros() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_micros() as u64
 }
 
+/// Runs the load on a runtime of its own with a thread per core: one thread would itself
+/// become the bottleneck (it reads every delivery) and the figures would measure the tool.
 pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
+    let raw = raw.to_vec();
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let outcome = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|runtime| runtime.block_on(measure(&raw)).map_err(|e| e.to_string()));
+        let _ = done.send(outcome);
+    });
+    Ok(result.await.map_err(|_| "the load thread panicked")??)
+}
+
+async fn measure(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
     args::check(
         raw,
         &["--url", "--connections", "--rooms", "--rate", "--duration", "--pid", "--prefix"],
@@ -61,7 +77,7 @@ pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
 
     let rss_before = pid.and_then(rss_kib);
     let counters = Arc::new(Counters::default());
-    let latencies = Arc::new(Mutex::new(Vec::<u32>::with_capacity(1 << 20)));
+    let (stop, stopped) = watch::channel(false);
     let room_name = |r: usize| format!("{prefix}-{r}");
     create_rooms(&authority, &prefix, rooms).await?;
 
@@ -73,14 +89,15 @@ pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
         let mut pending = Vec::new();
         for &i in batch {
             let url = format!("ws://{authority}/ws?guest={prefix}{i}");
-            pending.push(async move { (i, tokio_tungstenite::connect_async(url).await) });
+            // No Nagle: a small frame must not wait for the previous one's ACK.
+            pending.push(async move { (i, tokio_tungstenite::connect_async_with_config(url, None, true).await) });
         }
         for (i, result) in futures_util::future::join_all(pending).await {
             let (ws, _) = result.map_err(|e| format!("connection {i}: {e}"))?;
             let room = room_name(i % rooms);
             let (tx, rx) = mpsc::channel::<String>(16);
             senders[i % rooms].push(tx);
-            handles.push(tokio::spawn(member(ws, room, rx, counters.clone(), latencies.clone())));
+            handles.push(tokio::spawn(member(ws, room, rx, counters.clone(), stopped.clone())));
         }
     }
     // Let every join land before measuring.
@@ -126,7 +143,11 @@ pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
         let sent = counters.sent.load(Ordering::Relaxed);
         let delivered = counters.delivered.load(Ordering::Relaxed);
         let expected = (sent as f64 * members_per_room).round() as u64;
-        let mut lat = latencies.lock().await;
+        let _ = stop.send(true);
+        let mut lat: Vec<u32> = Vec::with_capacity(delivered as usize);
+        for handle in handles.drain(..) {
+            lat.extend(handle.await.unwrap_or_default());
+        }
         lat.sort_unstable();
         let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
         println!(
@@ -136,7 +157,7 @@ pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
             counters.acked.load(Ordering::Relaxed)
         );
         println!(
-            "deliveries: {delivered} of {expected} expected ({:.0}/s), lost {}",
+            "deliveries: {delivered} of {expected} expected ({:.0}/s), not there 3 s after the last send: {}",
             delivered as f64 / sending.as_secs_f64(),
             expected.saturating_sub(delivered)
         );
@@ -155,6 +176,7 @@ pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
         counters.errors.load(Ordering::Relaxed),
         counters.closed.load(Ordering::Relaxed)
     );
+    let _ = stop.send(true);
     drop(senders);
     for handle in handles {
         handle.abort();
@@ -182,28 +204,31 @@ async fn create_rooms(authority: &str, prefix: &str, rooms: usize) -> Result<(),
     Ok(())
 }
 
+/// One connection: joins, sends what it is handed, and records the latency of every
+/// message it receives until told to stop; returns those latencies (µs).
 async fn member<S>(
     ws: S,
     room: String,
     mut outgoing: mpsc::Receiver<String>,
     counters: Arc<Counters>,
-    latencies: Arc<Mutex<Vec<u32>>>,
-) where
+    mut stop: watch::Receiver<bool>,
+) -> Vec<u32>
+where
     S: futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error>
         + futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
         + Unpin,
 {
     let (mut sink, mut stream) = ws.split();
     let join = serde_json::json!({"type": "join", "room": room}).to_string();
+    let mut latencies: Vec<u32> = Vec::new();
     if sink.send(Message::text(join)).await.is_err() {
         counters.closed.fetch_add(1, Ordering::Relaxed);
-        return;
+        return latencies;
     }
-    let mut batch: Vec<u32> = Vec::new();
     loop {
         tokio::select! {
-            text = outgoing.recv() => {
-                let Some(text) = text else { break };
+            _ = stop.changed() => break,
+            Some(text) = outgoing.recv() => {
                 let frame = serde_json::json!({"type": "send", "room": room, "text": text, "clientId": super::client_id()});
                 if sink.send(Message::text(frame.to_string())).await.is_err() {
                     counters.closed.fetch_add(1, Ordering::Relaxed);
@@ -228,10 +253,7 @@ async fn member<S>(
                     });
                     if let Some(sent_at) = sent_at {
                         counters.delivered.fetch_add(1, Ordering::Relaxed);
-                        batch.push(now_micros().saturating_sub(sent_at).min(u32::MAX as u64) as u32);
-                        if batch.len() >= 64 {
-                            latencies.lock().await.append(&mut batch);
-                        }
+                        latencies.push(now_micros().saturating_sub(sent_at).min(u32::MAX as u64) as u32);
                     }
                     continue;
                 }
@@ -241,10 +263,7 @@ async fn member<S>(
                         let sent_at = frame.text.and_then(|t| t.strip_prefix('t')).and_then(|t| t.parse::<u64>().ok());
                         if let Some(sent_at) = sent_at {
                             counters.delivered.fetch_add(1, Ordering::Relaxed);
-                            batch.push(now_micros().saturating_sub(sent_at).min(u32::MAX as u64) as u32);
-                            if batch.len() >= 64 {
-                                latencies.lock().await.append(&mut batch);
-                            }
+                            latencies.push(now_micros().saturating_sub(sent_at).min(u32::MAX as u64) as u32);
                         }
                     }
                     "ack" => { counters.acked.fetch_add(1, Ordering::Relaxed); }
@@ -252,12 +271,9 @@ async fn member<S>(
                     _ => {}
                 }
             }
-            () = tokio::time::sleep(Duration::from_millis(500)), if !batch.is_empty() => {
-                latencies.lock().await.append(&mut batch);
-            }
         }
     }
-    latencies.lock().await.append(&mut batch);
+    latencies
 }
 
 /// A process's resident memory in KiB (Linux).
