@@ -43,7 +43,11 @@ pub struct Config {
 
 impl Config {
     /// Test settings: generous limits, fast mention digests, mail to `smtp_url` or files.
-    pub fn for_tests(settings: Settings, smtp_url: Option<String>, mail_dir: std::path::PathBuf) -> Self {
+    pub fn for_tests(
+        settings: Settings,
+        smtp_url: Option<String>,
+        mail_dir: std::path::PathBuf,
+    ) -> Self {
         Self {
             settings,
             auth_rate_limit_per_minute: 10_000,

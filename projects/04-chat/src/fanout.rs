@@ -109,7 +109,10 @@ impl Fanout {
             })
             .await;
         if !matches!(sent, Some(Ok(_))) {
-            tracing::warn!(room = event.room, "Redis did not take an event; delivering it here only");
+            tracing::warn!(
+                room = event.room,
+                "Redis did not take an event; delivering it here only"
+            );
             self.hub.dispatch(event);
         }
     }
@@ -261,7 +264,9 @@ impl Fanout {
                 let mut pipe = redis::pipe();
                 if connected {
                     pipe.cmd("ZADD").arg(&key).arg(expiry_ms()).arg(instance);
-                    pipe.cmd("PEXPIRE").arg(&key).arg(PRESENCE_TTL.as_millis() as i64);
+                    pipe.cmd("PEXPIRE")
+                        .arg(&key)
+                        .arg(PRESENCE_TTL.as_millis() as i64);
                 } else {
                     pipe.cmd("ZREM").arg(&key).arg(instance);
                 }
@@ -348,7 +353,11 @@ impl Fanout {
         }
         for user in &connected {
             let key = shared.redis.key(&format!("chat:user:{}", user.as_str()));
-            pipe.cmd("ZADD").arg(&key).arg(expiry).arg(&shared.instance).ignore();
+            pipe.cmd("ZADD")
+                .arg(&key)
+                .arg(expiry)
+                .arg(&shared.instance)
+                .ignore();
             pipe.cmd("PEXPIRE")
                 .arg(&key)
                 .arg(PRESENCE_TTL.as_millis() as i64)
@@ -369,10 +378,13 @@ impl Fanout {
             invocation
                 .key(shared.redis.key(&format!("chat:presence:{room}")))
                 .arg(now_ms());
-            let gone = shared
-                .redis
-                .run(|mut conn| async move { invocation.invoke_async::<Vec<String>>(&mut conn).await })
-                .await;
+            let gone =
+                shared
+                    .redis
+                    .run(|mut conn| async move {
+                        invocation.invoke_async::<Vec<String>>(&mut conn).await
+                    })
+                    .await;
             let Some(Ok(gone)) = gone else { continue };
             let mut seen = Vec::new();
             for (user, name) in gone.iter().filter_map(|m| parse_member(m)) {

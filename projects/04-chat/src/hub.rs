@@ -168,7 +168,12 @@ pub struct Joined {
 /// Reads messages `after < seq < before` of a room from the database (at most
 /// [`FETCH_LIMIT`]), encoded as frames; `None` when the database could not be read.
 pub type Fetch = Arc<
-    dyn Fn(String, i64, i64) -> std::pin::Pin<Box<dyn Future<Output = Option<Vec<(i64, ByteString)>>> + Send>>
+    dyn Fn(
+            String,
+            i64,
+            i64,
+        )
+            -> std::pin::Pin<Box<dyn Future<Output = Option<Vec<(i64, ByteString)>>> + Send>>
         + Send
         + Sync,
 >;
@@ -418,7 +423,12 @@ impl Hub {
         if complete && range.1 != i64::MAX && r.early.keys().next() == Some(&range.1) {
             // The database has every message below `range.1` that exists: numbers are given
             // back on rollback, so this only happens when rows were removed by hand.
-            tracing::warn!(room, from = r.delivered + 1, to = range.1 - 1, "messages missing");
+            tracing::warn!(
+                room,
+                from = r.delivered + 1,
+                to = range.1 - 1,
+                "messages missing"
+            );
             r.delivered = range.1 - 1;
             r.advance();
         }

@@ -27,7 +27,13 @@ pub struct Mentions {
 }
 
 impl Mentions {
-    pub fn new(db: Database, fanout: Arc<Fanout>, outbox: Outbox, public_url: &str, window: Duration) -> Self {
+    pub fn new(
+        db: Database,
+        fanout: Arc<Fanout>,
+        outbox: Outbox,
+        public_url: &str,
+        window: Duration,
+    ) -> Self {
         Self {
             db,
             fanout,
@@ -74,7 +80,10 @@ impl Mentions {
     /// Queues a digest for every user whose window allows one; returns how many.
     pub async fn send_due(&self) -> Result<usize, DbError> {
         let cutoff = backend_kit::time::now() - self.window;
-        let due = self.db.run(move |conn| store::due(conn, cutoff).map_err(DbError::from)).await?;
+        let due = self
+            .db
+            .run(move |conn| store::due(conn, cutoff).map_err(DbError::from))
+            .await?;
         let mut sent = 0;
         for user_id in due {
             let public_url = self.public_url.clone();
@@ -104,7 +113,11 @@ impl Mentions {
     }
 
     /// The digest job, on `schedule`, plus the outbox's own workers.
-    pub fn register(self: &Arc<Self>, workers: Workers, schedule: &str) -> Result<Workers, JobError> {
+    pub fn register(
+        self: &Arc<Self>,
+        workers: Workers,
+        schedule: &str,
+    ) -> Result<Workers, JobError> {
         let workers = self.outbox.register(workers)?;
         let mentions = Arc::clone(self);
         workers.every("mention-digests", schedule, move || {
@@ -146,7 +159,9 @@ fn digest(to: &str, name: &str, listed: &[Mention], total: usize, public_url: &s
         html.push_str(&format!("<li>…and {more} more.</li>"));
     }
     text.push_str(&format!("\nOpen the chat: {public_url}/\n"));
-    html.push_str(&format!("</ul><p><a href=\"{public_url}/\">Open the chat</a></p>"));
+    html.push_str(&format!(
+        "</ul><p><a href=\"{public_url}/\">Open the chat</a></p>"
+    ));
     Email {
         to: to.to_string(),
         subject,

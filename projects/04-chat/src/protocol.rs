@@ -200,7 +200,13 @@ mod tests {
     fn client_frames_parse() {
         let join: ClientFrame =
             serde_json::from_str(r#"{"type":"join","room":"general","lastSeq":3}"#).unwrap();
-        assert!(matches!(join, ClientFrame::Join { last_seq: Some(3), .. }));
+        assert!(matches!(
+            join,
+            ClientFrame::Join {
+                last_seq: Some(3),
+                ..
+            }
+        ));
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"dance"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"leave"}"#).is_err());
     }

@@ -49,7 +49,10 @@ impl Application {
 async fn outbox(config: &Config, db: &Database) -> Result<(Outbox, JobQueue), StartupError> {
     let queue = JobQueue::connect(&config.settings, &config.jobs).await?;
     let mailer = Mailer::new(&config.mail)?;
-    Ok((Outbox::new(db.clone(), queue.clone(), mailer, config.mail.clone()), queue))
+    Ok((
+        Outbox::new(db.clone(), queue.clone(), mailer, config.mail.clone()),
+        queue,
+    ))
 }
 
 /// How the hub reads messages it missed: from the database, encoded as frames.
@@ -59,13 +62,20 @@ fn fetch(db: Database) -> Fetch {
         Box::pin(async move {
             let name = room.clone();
             let found = db
-                .run(move |conn| crate::db::messages::between(conn, &name, after, before).map_err(DbError::from))
+                .run(move |conn| {
+                    crate::db::messages::between(conn, &name, after, before).map_err(DbError::from)
+                })
                 .await;
             match found {
                 Ok(messages) => Some(
                     messages
                         .iter()
-                        .map(|m| (m.seq, ServerFrame::Message(MessageView::new(&room, m)).encode()))
+                        .map(|m| {
+                            (
+                                m.seq,
+                                ServerFrame::Message(MessageView::new(&room, m)).encode(),
+                            )
+                        })
                         .collect(),
                 ),
                 Err(e) => {
@@ -88,8 +98,12 @@ impl Capstone for Application {
         let db = Database::open(settings, Self::MIGRATIONS).await?;
         let redis = Redis::from_settings(settings)?;
         let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::BEARER));
-        let auth_limiter =
-            RateLimiter::per_minute("auth", config.auth_rate_limit_per_minute, redis.as_ref(), settings);
+        let auth_limiter = RateLimiter::per_minute(
+            "auth",
+            config.auth_rate_limit_per_minute,
+            redis.as_ref(),
+            settings,
+        );
         let room_limiter = web::Data::new(RoomLimiter(Arc::new(RateLimiter::new(
             "rooms",
             config.rooms_per_hour,
@@ -109,7 +123,9 @@ impl Capstone for Application {
             &config.public_url,
             config.mention_digest,
         ));
-        let jobs = mentions.register(queue.workers(), &config.digest_schedule)?.start();
+        let jobs = mentions
+            .register(queue.workers(), &config.digest_schedule)?
+            .start();
         let realtime = web::Data::new(Realtime {
             db: db.clone(),
             fanout,
@@ -122,7 +138,9 @@ impl Capstone for Application {
             allow_guests: config.allow_guests,
             allowed_origins: config.allowed_origins.clone(),
         });
-        let readiness = Readiness::new(db.clone()).with_redis(redis).with_jobs(queue);
+        let readiness = Readiness::new(db.clone())
+            .with_redis(redis)
+            .with_jobs(queue);
         let data = web::Data::new(db.clone());
 
         let server = AppBuilder::new(settings, readiness, crate::openapi::document())
@@ -157,12 +175,18 @@ impl Capstone for Application {
         self.into_server().run_until_stopped().await
     }
 
-    async fn command(mut config: Config, name: &str, args: &[String]) -> Option<Result<(), BoxError>> {
+    async fn command(
+        mut config: Config,
+        name: &str,
+        args: &[String],
+    ) -> Option<Result<(), BoxError>> {
         Some(match name {
             "start" => {
                 async {
                     if let Some(port) = crate::client::args::value(args, "--port") {
-                        config.settings.port = port.parse().map_err(|_| format!("--port: not a port number: {port}"))?;
+                        config.settings.port = port
+                            .parse()
+                            .map_err(|_| format!("--port: not a port number: {port}"))?;
                     }
                     Self::build(config).await?.run_until_stopped().await?;
                     Ok(())
@@ -189,7 +213,10 @@ async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             return std::future::pending().await;
         };
         tokio::select! {

@@ -12,7 +12,9 @@ pub fn value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
 pub fn number<T: std::str::FromStr>(args: &[String], flag: &str, default: T) -> Result<T, String> {
     match value(args, flag) {
         None => Ok(default),
-        Some(raw) => raw.parse().map_err(|_| format!("{flag}: not a number: {raw}")),
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| format!("{flag}: not a number: {raw}")),
     }
 }
 
@@ -24,7 +26,10 @@ pub fn check(args: &[String], flags: &[&str], switches: &[&str]) -> Result<(), S
             continue;
         }
         if !flags.contains(&arg.as_str()) {
-            return Err(format!("unknown argument {arg} (expected one of {})", flags.join(", ")));
+            return Err(format!(
+                "unknown argument {arg} (expected one of {})",
+                flags.join(", ")
+            ));
         }
         if rest.next().is_none() {
             return Err(format!("{arg} needs a value"));

@@ -30,7 +30,11 @@ struct Options {
 }
 
 pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
-    args::check(raw, &["--url", "--room", "--name", "--email", "--password"], &[])?;
+    args::check(
+        raw,
+        &["--url", "--room", "--name", "--email", "--password"],
+        &[],
+    )?;
     let options = Options {
         authority: super::authority(args::value(raw, "--url").unwrap_or("http://127.0.0.1:8084"))?,
         room: args::value(raw, "--room").unwrap_or("general").to_string(),
@@ -104,16 +108,25 @@ impl Session {
             }
             (None, None) => unreachable!("checked in run"),
         };
-        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.map_err(|e| match e {
-            tokio_tungstenite::tungstenite::Error::Http(response) => {
-                let body = response.body().as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
-                CliError::Fatal(format!("refused ({}): {}", response.status(), body.unwrap_or_default()))
-            }
-            tokio_tungstenite::tungstenite::Error::Io(e) if self.last_seq.is_none() => {
-                CliError::Fatal(format!("cannot connect to {}: {e}", options.authority))
-            }
-            other => CliError::Lost(other.to_string()),
-        })?;
+        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .map_err(|e| match e {
+                tokio_tungstenite::tungstenite::Error::Http(response) => {
+                    let body = response
+                        .body()
+                        .as_ref()
+                        .map(|b| String::from_utf8_lossy(b).into_owned());
+                    CliError::Fatal(format!(
+                        "refused ({}): {}",
+                        response.status(),
+                        body.unwrap_or_default()
+                    ))
+                }
+                tokio_tungstenite::tungstenite::Error::Io(e) if self.last_seq.is_none() => {
+                    CliError::Fatal(format!("cannot connect to {}: {e}", options.authority))
+                }
+                other => CliError::Lost(other.to_string()),
+            })?;
         let join = match self.last_seq {
             Some(seq) => json!({"type": "join", "room": options.room, "lastSeq": seq}),
             None => json!({"type": "join", "room": options.room}),
@@ -121,7 +134,11 @@ impl Session {
         send(&mut ws, &join).await?;
         // Lines sent before the connection was lost and never acknowledged go again.
         for (client_id, text) in &self.unacked {
-            send(&mut ws, &json!({"type": "send", "room": options.room, "text": text, "clientId": client_id})).await?;
+            send(
+                &mut ws,
+                &json!({"type": "send", "room": options.room, "text": text, "clientId": client_id}),
+            )
+            .await?;
         }
         let mut eof_deadline = None;
         loop {
@@ -179,11 +196,7 @@ impl Session {
                 }
                 println!("[{}] {}: {}", s("room"), s("from"), s("text"));
             }
-            "joined" => {
-                if self.last_seq.is_none() {
-                    self.last_seq = frame["lastSeq"].as_i64();
-                }
-            }
+            "joined" if self.last_seq.is_none() => self.last_seq = frame["lastSeq"].as_i64(),
             "ack" => {
                 self.unacked.remove(s("clientId"));
             }
@@ -191,7 +204,9 @@ impl Session {
             "presence" => println!("* {} left", s("name")),
             "gap" => eprintln!(
                 "(messages {} to {} were missed; see GET /api/rooms/{}/messages)",
-                frame["from"], frame["to"], s("room")
+                frame["from"],
+                frame["to"],
+                s("room")
             ),
             "error" => eprintln!("error: {} ({})", s("message"), s("code")),
             _ => {}

@@ -39,7 +39,10 @@ struct Incoming<'a> {
 }
 
 fn now_micros() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_micros() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros() as u64
 }
 
 /// Runs the load on a runtime of its own with a thread per core: one thread would itself
@@ -61,7 +64,15 @@ pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
 async fn measure(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
     args::check(
         raw,
-        &["--url", "--connections", "--rooms", "--rate", "--duration", "--pid", "--prefix"],
+        &[
+            "--url",
+            "--connections",
+            "--rooms",
+            "--rate",
+            "--duration",
+            "--pid",
+            "--prefix",
+        ],
         &[],
     )?;
     let authority = super::authority(args::value(raw, "--url").unwrap_or("http://127.0.0.1:8084"))?;
@@ -69,7 +80,10 @@ async fn measure(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
     let rooms: usize = args::number(raw, "--rooms", 10)?;
     let rate: f64 = args::number(raw, "--rate", 10.0)?;
     let duration = Duration::from_secs(args::number(raw, "--duration", 10)?);
-    let pid: Option<u32> = args::value(raw, "--pid").map(|p| p.parse()).transpose().map_err(|_| "--pid: not a number")?;
+    let pid: Option<u32> = args::value(raw, "--pid")
+        .map(|p| p.parse())
+        .transpose()
+        .map_err(|_| "--pid: not a number")?;
     let prefix = args::value(raw, "--prefix").unwrap_or("load").to_string();
     if rooms == 0 || connections < rooms {
         return Err("need at least one connection per room".into());
@@ -90,14 +104,25 @@ async fn measure(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
         for &i in batch {
             let url = format!("ws://{authority}/ws?guest={prefix}{i}");
             // No Nagle: a small frame must not wait for the previous one's ACK.
-            pending.push(async move { (i, tokio_tungstenite::connect_async_with_config(url, None, true).await) });
+            pending.push(async move {
+                (
+                    i,
+                    tokio_tungstenite::connect_async_with_config(url, None, true).await,
+                )
+            });
         }
         for (i, result) in futures_util::future::join_all(pending).await {
             let (ws, _) = result.map_err(|e| format!("connection {i}: {e}"))?;
             let room = room_name(i % rooms);
             let (tx, rx) = mpsc::channel::<String>(16);
             senders[i % rooms].push(tx);
-            handles.push(tokio::spawn(member(ws, room, rx, counters.clone(), stopped.clone())));
+            handles.push(tokio::spawn(member(
+                ws,
+                room,
+                rx,
+                counters.clone(),
+                stopped.clone(),
+            )));
         }
     }
     // Let every join land before measuring.
@@ -149,7 +174,11 @@ async fn measure(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
             lat.extend(handle.await.unwrap_or_default());
         }
         lat.sort_unstable();
-        let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
+        let pct = |p: f64| {
+            lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        };
         println!(
             "sent {sent} messages in {:.1} s ({:.0}/s), acknowledged {}",
             sending.as_secs_f64(),
@@ -187,7 +216,8 @@ async fn measure(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
 async fn create_rooms(authority: &str, prefix: &str, rooms: usize) -> Result<(), String> {
     // Rooms are created by an account; the load uses a throw-away one.
     let email = format!("{prefix}-{}@load.test", super::client_id());
-    let register = serde_json::json!({"name": "load", "email": email, "password": "load-password"}).to_string();
+    let register = serde_json::json!({"name": "load", "email": email, "password": "load-password"})
+        .to_string();
     let (status, body) = super::post_json(authority, "/api/register", None, &register).await?;
     if status != 201 {
         return Err(format!("register ({status}): {body}"));
@@ -196,7 +226,8 @@ async fn create_rooms(authority: &str, prefix: &str, rooms: usize) -> Result<(),
     let token = token["token"].as_str().unwrap_or_default().to_string();
     for r in 0..rooms {
         let body = serde_json::json!({"name": format!("{prefix}-{r}")}).to_string();
-        let (status, answer) = super::post_json(authority, "/api/rooms", Some(&token), &body).await?;
+        let (status, answer) =
+            super::post_json(authority, "/api/rooms", Some(&token), &body).await?;
         if status != 201 && status != 409 {
             return Err(format!("create room ({status}): {answer}"));
         }

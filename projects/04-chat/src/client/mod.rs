@@ -15,32 +15,51 @@ use tokio::net::TcpStream;
 pub fn authority(base: &str) -> Result<String, String> {
     let url = url::Url::parse(base).map_err(|e| format!("--url {base}: {e}"))?;
     if url.scheme() != "http" {
-        return Err(format!("--url {base}: only http:// is supported (put TLS in a proxy in front)"));
+        return Err(format!(
+            "--url {base}: only http:// is supported (put TLS in a proxy in front)"
+        ));
     }
-    let host = url.host_str().ok_or_else(|| format!("--url {base}: no host"))?;
-    Ok(format!("{host}:{}", url.port_or_known_default().unwrap_or(80)))
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("--url {base}: no host"))?;
+    Ok(format!(
+        "{host}:{}",
+        url.port_or_known_default().unwrap_or(80)
+    ))
 }
 
 /// A JSON POST over a fresh connection: `(status, body)`. Ten lines of HTTP/1.1 instead of
 /// an HTTP client crate in the binary (two small requests at start-up need nothing more).
-pub async fn post_json(authority: &str, path: &str, bearer: Option<&str>, body: &str) -> Result<(u16, String), String> {
+pub async fn post_json(
+    authority: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: &str,
+) -> Result<(u16, String), String> {
     let mut stream = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(authority))
         .await
         .map_err(|_| format!("{authority}: connection timed out"))?
         .map_err(|e| format!("{authority}: {e}"))?;
-    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = bearer
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut response = Vec::new();
     tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut response))
         .await
         .map_err(|_| format!("{authority}: no answer"))?
         .map_err(|e| e.to_string())?;
     let response = String::from_utf8_lossy(&response);
-    let (head, body) = response.split_once("\r\n\r\n").ok_or("malformed HTTP response")?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or("malformed HTTP response")?;
     let status = head
         .split(' ')
         .nth(1)
@@ -54,7 +73,9 @@ pub async fn ticket(authority: &str, email: &str, password: &str) -> Result<Stri
     let login = serde_json::json!({ "email": email, "password": password }).to_string();
     let (status, body) = post_json(authority, "/api/login", None, &login).await?;
     let field = |body: &str, name: &str| -> Option<String> {
-        serde_json::from_str::<serde_json::Value>(body).ok()?[name].as_str().map(String::from)
+        serde_json::from_str::<serde_json::Value>(body).ok()?[name]
+            .as_str()
+            .map(String::from)
     };
     if status != 200 {
         return Err(format!("login failed ({status}): {body}"));
@@ -62,7 +83,9 @@ pub async fn ticket(authority: &str, email: &str, password: &str) -> Result<Stri
     let token = field(&body, "token").ok_or("login answered without a token")?;
     let (status, body) = post_json(authority, "/api/ws-ticket", Some(&token), "").await?;
     if status != 201 {
-        return Err(format!("could not get a WebSocket ticket ({status}): {body}"));
+        return Err(format!(
+            "could not get a WebSocket ticket ({status}): {body}"
+        ));
     }
     field(&body, "ticket").ok_or_else(|| "no ticket in the answer".to_string())
 }

@@ -50,7 +50,10 @@ pub struct Sender<'a> {
 #[derive(Debug)]
 pub enum Appended {
     /// Stored now, with the next `seq`: deliver it.
-    New { room_id: i64, message: StoredMessage },
+    New {
+        room_id: i64,
+        message: StoredMessage,
+    },
     /// This `clientId` was sent before (a resend after a reconnect): acknowledge its `seq`
     /// again, deliver nothing.
     Repeat(StoredMessage),

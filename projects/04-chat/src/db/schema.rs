@@ -70,4 +70,12 @@ diesel::table! {
 diesel::joinable!(messages -> rooms (room_id));
 diesel::joinable!(pending_mentions -> rooms (room_id));
 diesel::joinable!(pending_mentions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, rooms, messages, ws_tickets, read_positions, pending_mentions, mention_digests);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    rooms,
+    messages,
+    ws_tickets,
+    read_positions,
+    pending_mentions,
+    mention_digests
+);

@@ -12,7 +12,8 @@ use backend_kit::http::method_not_allowed;
 use backend_kit::rate_limit::RateLimiter;
 
 pub fn configure(cfg: &mut web::ServiceConfig, auth_limiter: &Arc<RateLimiter>) {
-    let resource = |path: &str| web::resource(path.to_string()).default_service(web::to(method_not_allowed));
+    let resource =
+        |path: &str| web::resource(path.to_string()).default_service(web::to(method_not_allowed));
     cfg.service(
         web::scope("/api")
             .configure(|api| backend_kit::auth::routes::configure(api, auth_limiter))

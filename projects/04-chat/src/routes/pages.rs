@@ -12,15 +12,24 @@ fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
 }
 
 pub async fn index() -> HttpResponse {
-    asset("text/html; charset=utf-8", include_str!("../../static/index.html"))
+    asset(
+        "text/html; charset=utf-8",
+        include_str!("../../static/index.html"),
+    )
 }
 
 pub async fn script() -> HttpResponse {
-    asset("text/javascript; charset=utf-8", include_str!("../../static/app.js"))
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/app.js"),
+    )
 }
 
 pub async fn style() -> HttpResponse {
-    asset("text/css; charset=utf-8", include_str!("../../static/style.css"))
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../static/style.css"),
+    )
 }
 
 /// Every frame of the WebSocket protocol as JSON Schema (draft 2020-12).

@@ -28,8 +28,13 @@ pub struct RoomSummary {
 /// Every room.
 #[utoipa::path(get, path = "/api/rooms", tag = "chat",
     responses((status = 200, description = "Rooms by name", body = [RoomSummary])))]
-pub async fn list(db: web::Data<Database>, realtime: web::Data<Realtime>) -> Result<HttpResponse, Error> {
-    let found = db.run(|conn| rooms::list(conn).map_err(DbError::from)).await?;
+pub async fn list(
+    db: web::Data<Database>,
+    realtime: web::Data<Realtime>,
+) -> Result<HttpResponse, Error> {
+    let found = db
+        .run(|conn| rooms::list(conn).map_err(DbError::from))
+        .await?;
     let names: Vec<String> = found.iter().map(|(name, _)| name.clone()).collect();
     let online = realtime.fanout.online_counts(&names).await;
     let body: Vec<RoomSummary> = found
@@ -70,10 +75,13 @@ pub async fn create(
     body: Json<CreateRoom>,
 ) -> Result<HttpResponse, Error> {
     let raw = body.into_inner().name.unwrap_or_default();
-    let name = RoomName::parse(&raw).map_err(|rule| {
-        Error::validation(FieldErrors::single("name", rule))
-    })?;
-    limiter.0.check(&format!("user:{}", user.id)).await.into_result()?;
+    let name = RoomName::parse(&raw)
+        .map_err(|rule| Error::validation(FieldErrors::single("name", rule)))?;
+    limiter
+        .0
+        .check(&format!("user:{}", user.id))
+        .await
+        .into_result()?;
     let room = name.clone();
     let created = db
         .run(move |conn| rooms::create(conn, &room, user.id).map_err(DbError::from))
@@ -136,7 +144,10 @@ pub async fn history(
         .await?
         .ok_or(Error::NotFound)?;
     let body = History {
-        messages: page.iter().map(|m| MessageView::new(room.as_str(), m)).collect(),
+        messages: page
+            .iter()
+            .map(|m| MessageView::new(room.as_str(), m))
+            .collect(),
     };
     Ok(HttpResponse::Ok().json(body))
 }

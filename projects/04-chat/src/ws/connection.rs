@@ -72,7 +72,9 @@ pub async fn run(
     let (out, mut queue) = hub::queue();
     let hub = realtime.fanout.hub().clone();
     let Some(id) = hub.connect(out.clone(), who.key.clone()) else {
-        let _ = session.close(close(CloseCode::Away, "server shutting down")).await;
+        let _ = session
+            .close(close(CloseCode::Away, "server shutting down"))
+            .await;
         return;
     };
     realtime.fanout.connection_changed(&who.key, true).await;
@@ -238,7 +240,9 @@ impl Conn {
                     .reply_error(ErrorCode::RateLimited, "too many frames: slow down", None)
                     .await;
             }
-            Verdict::Abuse => return Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored"))),
+            Verdict::Abuse => {
+                return Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored")));
+            }
         }
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
@@ -268,16 +272,26 @@ impl Conn {
     }
 
     /// The room a frame names, if this connection is in it; else the error is sent.
-    async fn joined_room(&mut self, raw: &str, client_id: Option<&str>) -> Result<Option<RoomName>, Stop> {
+    async fn joined_room(
+        &mut self,
+        raw: &str,
+        client_id: Option<&str>,
+    ) -> Result<Option<RoomName>, Stop> {
         if self.rooms.contains(raw) {
             return Ok(RoomName::parse(raw).ok());
         }
         let message = format!("join room {raw:?} first");
-        self.reply_error(ErrorCode::NotJoined, &message, client_id).await?;
+        self.reply_error(ErrorCode::NotJoined, &message, client_id)
+            .await?;
         Ok(None)
     }
 
-    async fn reply_error(&mut self, code: ErrorCode, message: &str, client_id: Option<&str>) -> Result<(), Stop> {
+    async fn reply_error(
+        &mut self,
+        code: ErrorCode,
+        message: &str,
+        client_id: Option<&str>,
+    ) -> Result<(), Stop> {
         let frame = ServerFrame::Error {
             code,
             message,
@@ -289,7 +303,9 @@ impl Conn {
     async fn join(&mut self, raw: &str, last_seq: Option<i64>) -> Result<(), Stop> {
         let Ok(room) = RoomName::parse(raw) else {
             let message = format!("no room {raw:?}");
-            return self.reply_error(ErrorCode::UnknownRoom, &message, None).await;
+            return self
+                .reply_error(ErrorCode::UnknownRoom, &message, None)
+                .await;
         };
         if self.rooms.contains(raw) {
             let message = format!("already in room {raw:?}");
@@ -300,7 +316,9 @@ impl Conn {
             return self.reply_error(ErrorCode::BadFrame, &message, None).await;
         }
         if last_seq.is_some_and(|s| s < 0) {
-            return self.reply_error(ErrorCode::BadFrame, "lastSeq must be 0 or more", None).await;
+            return self
+                .reply_error(ErrorCode::BadFrame, "lastSeq must be 0 or more", None)
+                .await;
         }
         let name = room.clone();
         let replay = self
@@ -310,7 +328,9 @@ impl Conn {
             .await?;
         let Some(replay) = replay else {
             let message = format!("no room {raw:?}");
-            return self.reply_error(ErrorCode::UnknownRoom, &message, None).await;
+            return self
+                .reply_error(ErrorCode::UnknownRoom, &message, None)
+                .await;
         };
         let hub = self.realtime.fanout.hub().clone();
         let joined = hub.join(room.as_str(), self.id, &self.who.name, replay.last_seq);
@@ -342,12 +362,20 @@ impl Conn {
                 let name = room.to_string();
                 self.realtime
                     .db
-                    .run(move |conn| messages::between(conn, &name, after, up_to + 1).map_err(DbError::from))
+                    .run(move |conn| {
+                        messages::between(conn, &name, after, up_to + 1).map_err(DbError::from)
+                    })
                     .await?
             }
             None => Vec::new(),
         };
-        if joined.first_here && self.realtime.fanout.joined(room.as_str(), &self.who.key, &self.who.name).await {
+        if joined.first_here
+            && self
+                .realtime
+                .fanout
+                .joined(room.as_str(), &self.who.key, &self.who.name)
+                .await
+        {
             self.realtime
                 .fanout
                 .announce(room.as_str(), &self.who.key, &self.who.name, Status::Online)
@@ -356,12 +384,23 @@ impl Conn {
         let online = self.realtime.fanout.online(room.as_str()).await;
         let last_seq = joined.missed.map_or(replay.last_seq, |(_, up_to)| up_to);
         let room_str = room.as_str();
-        self.write(&ServerFrame::Joined { room: room_str, last_seq, online }).await?;
+        self.write(&ServerFrame::Joined {
+            room: room_str,
+            last_seq,
+            online,
+        })
+        .await?;
         if let Some((from, to)) = replay.gap {
-            self.write(&ServerFrame::Gap { room: room_str, from, to }).await?;
+            self.write(&ServerFrame::Gap {
+                room: room_str,
+                from,
+                to,
+            })
+            .await?;
         }
         for m in replay.messages.iter().chain(&missed) {
-            self.write(&ServerFrame::Message(MessageView::new(room_str, m))).await?;
+            self.write(&ServerFrame::Message(MessageView::new(room_str, m)))
+                .await?;
         }
         if joined.new_room {
             // Messages published between the replay's read and this room's sequencer
@@ -381,7 +420,10 @@ impl Conn {
         if last_here == Some(true) {
             self.gone_from(room.as_str()).await;
         }
-        self.write(&ServerFrame::Left { room: room.as_str() }).await?;
+        self.write(&ServerFrame::Left {
+            room: room.as_str(),
+        })
+        .await?;
         Ok(())
     }
 
@@ -389,7 +431,9 @@ impl Conn {
     async fn gone_from(&self, room: &str) {
         let fanout = &self.realtime.fanout;
         if fanout.left(room, &self.who.key, &self.who.name).await {
-            fanout.announce(room, &self.who.key, &self.who.name, Status::Offline).await;
+            fanout
+                .announce(room, &self.who.key, &self.who.name, Status::Offline)
+                .await;
         }
     }
 
@@ -405,16 +449,27 @@ impl Conn {
         }
     }
 
-    async fn send(&mut self, raw: &str, text: String, client_id: Option<String>) -> Result<(), Stop> {
+    async fn send(
+        &mut self,
+        raw: &str,
+        text: String,
+        client_id: Option<String>,
+    ) -> Result<(), Stop> {
         let cid = client_id.as_deref();
         match self.sends.take() {
             Verdict::Allowed => {}
             Verdict::Refused => {
                 return self
-                    .reply_error(ErrorCode::RateLimited, "over 20 messages in 10 seconds: not sent", cid)
+                    .reply_error(
+                        ErrorCode::RateLimited,
+                        "over 20 messages in 10 seconds: not sent",
+                        cid,
+                    )
                     .await;
             }
-            Verdict::Abuse => return Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored"))),
+            Verdict::Abuse => {
+                return Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored")));
+            }
         }
         let Some(room) = self.joined_room(raw, cid).await? else {
             return Ok(());
@@ -430,9 +485,15 @@ impl Conn {
                     .reply_error(ErrorCode::TooLong, "text is over 4000 characters", cid)
                     .await;
             }
-            Err(TextError::Empty) => return self.reply_error(ErrorCode::BadFrame, "text is empty", cid).await,
+            Err(TextError::Empty) => {
+                return self
+                    .reply_error(ErrorCode::BadFrame, "text is empty", cid)
+                    .await;
+            }
             Err(TextError::Nul) => {
-                return self.reply_error(ErrorCode::BadFrame, "text contains U+0000", cid).await;
+                return self
+                    .reply_error(ErrorCode::BadFrame, "text contains U+0000", cid)
+                    .await;
             }
         };
         let (who, name) = (self.who.clone(), room.clone());
@@ -444,22 +505,29 @@ impl Conn {
                     key: &who.key,
                     name: &who.name,
                 };
-                messages::append(conn, &name, &sender, &text, client_id.as_ref()).map_err(DbError::from)
+                messages::append(conn, &name, &sender, &text, client_id.as_ref())
+                    .map_err(DbError::from)
             })
             .await?;
         match appended {
             Appended::UnknownRoom => {
                 let message = format!("no room {raw:?}");
-                self.reply_error(ErrorCode::UnknownRoom, &message, cid).await
+                self.reply_error(ErrorCode::UnknownRoom, &message, cid)
+                    .await
             }
             Appended::Repeat(first) => {
-                self.write(&ServerFrame::Ack { client_id: cid, seq: first.seq }).await?;
+                self.write(&ServerFrame::Ack {
+                    client_id: cid,
+                    seq: first.seq,
+                })
+                .await?;
                 Ok(())
             }
             Appended::New { room_id, message } => {
                 // Published before the ack is written: a sender that vanished now must not
                 // leave a stored message nobody was sent.
-                let frame = ServerFrame::Message(MessageView::new(room.as_str(), &message)).encode();
+                let frame =
+                    ServerFrame::Message(MessageView::new(room.as_str(), &message)).encode();
                 self.realtime
                     .fanout
                     .publish(Event {
@@ -470,7 +538,11 @@ impl Conn {
                     })
                     .await;
                 self.realtime.mentions.noticed(room_id, &message).await;
-                self.write(&ServerFrame::Ack { client_id: cid, seq: message.seq }).await
+                self.write(&ServerFrame::Ack {
+                    client_id: cid,
+                    seq: message.seq,
+                })
+                .await
             }
         }
     }
@@ -482,22 +554,38 @@ impl Conn {
         let text = match text.map(MessageText::parse).transpose() {
             Ok(text) => text,
             Err(TextError::TooLong) => {
-                return self.reply_error(ErrorCode::TooLong, "text is over 4000 characters", None).await;
+                return self
+                    .reply_error(ErrorCode::TooLong, "text is over 4000 characters", None)
+                    .await;
             }
-            Err(_) => return self.reply_error(ErrorCode::BadFrame, "text is empty or contains U+0000", None).await,
+            Err(_) => {
+                return self
+                    .reply_error(
+                        ErrorCode::BadFrame,
+                        "text is empty or contains U+0000",
+                        None,
+                    )
+                    .await;
+            }
         };
         let (key, name) = (self.who.key.clone(), room.clone());
         let deleting = text.is_none();
         let changed = self
             .realtime
             .db
-            .run(move |conn| messages::change(conn, &name, seq, &key, text.as_ref()).map_err(DbError::from))
+            .run(move |conn| {
+                messages::change(conn, &name, seq, &key, text.as_ref()).map_err(DbError::from)
+            })
             .await?;
         let message = match changed {
             Change::Done(message) => message,
             Change::NotYours => {
                 return self
-                    .reply_error(ErrorCode::Forbidden, "you can only change your own messages", None)
+                    .reply_error(
+                        ErrorCode::Forbidden,
+                        "you can only change your own messages",
+                        None,
+                    )
                     .await;
             }
             Change::NoSuchMessage => {
@@ -506,11 +594,17 @@ impl Conn {
             }
             Change::UnknownRoom => {
                 let message = format!("no room {raw:?}");
-                return self.reply_error(ErrorCode::UnknownRoom, &message, None).await;
+                return self
+                    .reply_error(ErrorCode::UnknownRoom, &message, None)
+                    .await;
             }
         };
         let frame: ByteString = if deleting {
-            ServerFrame::Deleted { room: room.as_str(), seq }.encode()
+            ServerFrame::Deleted {
+                room: room.as_str(),
+                seq,
+            }
+            .encode()
         } else {
             ServerFrame::Edited(MessageView::new(room.as_str(), &message)).encode()
         };
@@ -530,7 +624,12 @@ impl Conn {
         let Some(room) = self.joined_room(raw, None).await? else {
             return Ok(());
         };
-        if !self.realtime.fanout.hub().may_type(room.as_str(), &self.who.key) {
+        if !self
+            .realtime
+            .fanout
+            .hub()
+            .may_type(room.as_str(), &self.who.key)
+        {
             return Ok(());
         }
         let frame = ServerFrame::Typing {
@@ -566,7 +665,12 @@ impl Conn {
         }
         // Stored every time; told to the room at most once a second per user (a receipt per
         // message per member would be members² frames).
-        if !self.realtime.fanout.hub().may_announce_read(room.as_str(), &self.who.key) {
+        if !self
+            .realtime
+            .fanout
+            .hub()
+            .may_announce_read(room.as_str(), &self.who.key)
+        {
             return Ok(());
         }
         let frame = ServerFrame::Read {

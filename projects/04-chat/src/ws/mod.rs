@@ -7,7 +7,7 @@
 //!    `Origin`; clients that send none (the CLI) are not browsers and are let through.
 //! 2. **Who**: `?ticket=` (an account, `401` unless the ticket is known, unused and younger
 //!    than 30 s) or `?guest=NAME` (when guests are allowed; `409` if an account has that
-//!    name — see [`identify`]).
+//!    name — see `identify`).
 //! 3. The upgrade itself; then [`connection::run`] owns the socket.
 
 pub mod connection;
@@ -144,7 +144,10 @@ async fn identify(query: &WsQuery, realtime: &Realtime, auth: &Auth) -> Result<W
     if taken {
         return Err(Error::Conflict {
             field: "guest",
-            message: format!("The name {} belongs to an account: sign in, or pick another", name.as_str()),
+            message: format!(
+                "The name {} belongs to an account: sign in, or pick another",
+                name.as_str()
+            ),
         });
     }
     Ok(Who {
@@ -163,7 +166,7 @@ fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
         return false;
     };
     let origin = origin.to_ascii_lowercase();
-    if allowed.iter().any(|a| *a == origin) {
+    if allowed.contains(&origin) {
         return true;
     }
     let host = req

@@ -48,7 +48,12 @@ async fn start(
     redis: Option<&TestRedis>,
     smtp_url: Option<String>,
     change: impl FnOnce(&mut Config),
-) -> (u16, Database, actix_web::dev::ServerHandle, std::sync::Arc<chat::hub::Hub>) {
+) -> (
+    u16,
+    Database,
+    actix_web::dev::ServerHandle,
+    std::sync::Arc<chat::hub::Hub>,
+) {
     let mut settings = Settings::for_tests("chat", database_url.to_string());
     if let Some(redis) = redis {
         redis.configure(&mut settings);
@@ -59,8 +64,15 @@ async fn start(
     }
     let mut config = Config::for_tests(settings, smtp_url, std::env::temp_dir());
     change(&mut config);
-    let app = Application::build(config).await.expect("the application builds");
-    let (port, db, handle, hub) = (app.port(), app.database().clone(), app.server().handle(), app.hub());
+    let app = Application::build(config)
+        .await
+        .expect("the application builds");
+    let (port, db, handle, hub) = (
+        app.port(),
+        app.database().clone(),
+        app.server().handle(),
+        app.hub(),
+    );
     actix_web::rt::spawn(app.run_until_stopped());
     (port, db, handle, hub)
 }
@@ -79,22 +91,39 @@ impl TestApp {
     }
 
     pub async fn new_user(&self, name: &str) -> Session {
-        let email = format!("{}-{}@example.com", name.to_lowercase().replace(' ', "-"), unique_suffix());
+        let email = format!(
+            "{}-{}@example.com",
+            name.to_lowercase().replace(' ', "-"),
+            unique_suffix()
+        );
         let response = self
             .client
-            .post("/api/register", None, &json!({"name": name, "email": email, "password": "password-123"}))
+            .post(
+                "/api/register",
+                None,
+                &json!({"name": name, "email": email, "password": "password-123"}),
+            )
             .await;
         response.assert_status(201);
         Session {
-            token: response.json()["token"].as_str().expect("token").to_string(),
+            token: response.json()["token"]
+                .as_str()
+                .expect("token")
+                .to_string(),
             email,
         }
     }
 
     pub async fn ticket(&self, session: &Session) -> String {
-        let response = self.client.post("/api/ws-ticket", Some(&session.token), &json!({})).await;
+        let response = self
+            .client
+            .post("/api/ws-ticket", Some(&session.token), &json!({}))
+            .await;
         response.assert_status(201);
-        response.json()["ticket"].as_str().expect("ticket").to_string()
+        response.json()["ticket"]
+            .as_str()
+            .expect("ticket")
+            .to_string()
     }
 
     pub fn ws_url(&self, query: &str) -> String {
@@ -120,10 +149,16 @@ impl TestApp {
     pub async fn history(&self, session: &Session, room: &str, query: &str) -> Vec<Value> {
         let response = self
             .client
-            .get(&format!("/api/rooms/{room}/messages{query}"), Some(&session.token))
+            .get(
+                &format!("/api/rooms/{room}/messages{query}"),
+                Some(&session.token),
+            )
             .await;
         response.assert_status(200);
-        response.json()["messages"].as_array().expect("messages").clone()
+        response.json()["messages"]
+            .as_array()
+            .expect("messages")
+            .clone()
     }
 }
 
@@ -137,7 +172,8 @@ impl TestApp2 {
     }
 }
 
-type Stream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A WebSocket client that speaks JSON frames and fails a test with what it got.
 pub struct Ws {
@@ -159,20 +195,29 @@ impl Ws {
     pub async fn refused(url: &str, origin: Option<&str>) -> (u16, String) {
         let mut request = url.into_client_request().expect("a valid URL");
         if let Some(origin) = origin {
-            request.headers_mut().insert("Origin", origin.parse().expect("header"));
+            request
+                .headers_mut()
+                .insert("Origin", origin.parse().expect("header"));
         }
         match tokio_tungstenite::connect_async(request).await {
             Ok(_) => panic!("{url} was accepted"),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (
                 response.status().as_u16(),
-                response.body().as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default(),
+                response
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default(),
             ),
             Err(e) => panic!("{url}: {e}"),
         }
     }
 
     pub async fn send(&mut self, frame: Value) {
-        self.inner.send(Message::text(frame.to_string())).await.expect("send a frame");
+        self.inner
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("send a frame");
     }
 
     pub async fn send_raw(&mut self, message: Message) {
@@ -182,9 +227,13 @@ impl Ws {
     /// The next JSON frame (pings are answered by the library).
     pub async fn recv(&mut self) -> Value {
         loop {
-            let next = tokio::time::timeout(WAIT, self.inner.next()).await.expect("a frame within 10 s");
+            let next = tokio::time::timeout(WAIT, self.inner.next())
+                .await
+                .expect("a frame within 10 s");
             match next {
-                Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).expect("a JSON frame"),
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(&text).expect("a JSON frame");
+                }
                 Some(Ok(Message::Close(reason))) => panic!("closed: {reason:?}"),
                 Some(Ok(_)) => continue,
                 other => panic!("connection ended: {other:?}"),
@@ -199,7 +248,10 @@ impl Ws {
             if frame["type"] == kind {
                 return frame;
             }
-            assert!(frame["type"] != "error", "expected a {kind} frame, got {frame}");
+            assert!(
+                frame["type"] != "error",
+                "expected a {kind} frame, got {frame}"
+            );
         }
     }
 
@@ -247,14 +299,16 @@ impl Ws {
     }
 
     pub async fn join_from(&mut self, room: &str, last_seq: i64) -> Value {
-        self.send(json!({"type": "join", "room": room, "lastSeq": last_seq})).await;
+        self.send(json!({"type": "join", "room": room, "lastSeq": last_seq}))
+            .await;
         self.expect("joined").await
     }
 
     /// Sends a message and waits for its ack; its `seq`.
     pub async fn say(&mut self, room: &str, text: &str) -> i64 {
         let client_id = unique_suffix();
-        self.send(json!({"type": "send", "room": room, "text": text, "clientId": client_id})).await;
+        self.send(json!({"type": "send", "room": room, "text": text, "clientId": client_id}))
+            .await;
         loop {
             let frame = self.recv().await;
             if frame["type"] == "ack" && frame["clientId"] == client_id.as_str() {
@@ -270,7 +324,10 @@ impl Ws {
         while found.len() < n {
             let frame = self.recv().await;
             if frame["type"] == "message" {
-                found.push((frame["seq"].as_i64().expect("seq"), frame["text"].as_str().expect("text").to_string()));
+                found.push((
+                    frame["seq"].as_i64().expect("seq"),
+                    frame["text"].as_str().expect("text").to_string(),
+                ));
             }
         }
         found

@@ -12,14 +12,25 @@ async fn accounts_live_under_api_with_the_todo_api_bodies() {
     let email = "ann@example.com";
     let registered = app
         .client
-        .post("/api/register", None, &json!({"name": "Ann", "email": email, "password": "password-123"}))
+        .post(
+            "/api/register",
+            None,
+            &json!({"name": "Ann", "email": email, "password": "password-123"}),
+        )
         .await;
     registered.assert_status(201);
     let body = registered.json();
-    assert!(body["token"].is_string() && body["refreshToken"].is_string(), "{body}");
+    assert!(
+        body["token"].is_string() && body["refreshToken"].is_string(),
+        "{body}"
+    );
     let login = app
         .client
-        .post("/api/login", None, &json!({"email": email, "password": "password-123"}))
+        .post(
+            "/api/login",
+            None,
+            &json!({"email": email, "password": "password-123"}),
+        )
         .await;
     login.assert_status(200);
     let refresh = login.json()["refreshToken"].as_str().unwrap().to_string();
@@ -27,7 +38,10 @@ async fn accounts_live_under_api_with_the_todo_api_bodies() {
         .post("/api/refresh", None, &json!({"refreshToken": refresh}))
         .await
         .assert_status(200);
-    app.client.post("/register", None, &json!({})).await.assert_status(404);
+    app.client
+        .post("/register", None, &json!({}))
+        .await
+        .assert_status(404);
 }
 
 #[actix_web::test]
@@ -37,7 +51,10 @@ async fn a_ticket_needs_a_token_and_is_short_lived() {
     response.assert_status(401);
     assert!(response.json()["message"].is_string());
     let ann = app.new_user("Ann").await;
-    let response = app.client.post("/api/ws-ticket", Some(&ann.token), &json!({})).await;
+    let response = app
+        .client
+        .post("/api/ws-ticket", Some(&ann.token), &json!({}))
+        .await;
     response.assert_status(201);
     let body = response.json();
     assert_eq!(body["expiresIn"], 30);
@@ -86,7 +103,12 @@ async fn the_upgrade_is_refused_with_401_json_without_a_good_ticket() {
         })
         .await
         .unwrap();
-    assert_eq!(Ws::refused(&app.ws_url(&format!("ticket={ticket}")), None).await.0, 401);
+    assert_eq!(
+        Ws::refused(&app.ws_url(&format!("ticket={ticket}")), None)
+            .await
+            .0,
+        401
+    );
 }
 
 #[actix_web::test]
@@ -94,7 +116,10 @@ async fn a_plain_get_does_not_spend_the_ticket() {
     let app = spawn_app().await;
     let ann = app.new_user("Ann").await;
     let ticket = app.ticket(&ann).await;
-    app.client.get(&format!("/ws?ticket={ticket}"), None).await.assert_status(400);
+    app.client
+        .get(&format!("/ws?ticket={ticket}"), None)
+        .await
+        .assert_status(400);
     Ws::connect(&app.ws_url(&format!("ticket={ticket}"))).await;
 }
 
@@ -106,10 +131,21 @@ async fn other_sites_cannot_open_a_socket() {
     assert_eq!(status, 403, "{body}");
     assert!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["message"].is_string());
     // The server's own origin, a listed one, and none at all (not a browser) are fine.
-    for origin in [format!("http://127.0.0.1:{}", app.port), "https://chat.example.com".into()] {
-        let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
-        request.headers_mut().insert("Origin", origin.parse().unwrap());
-        tokio_tungstenite::connect_async(request).await.unwrap_or_else(|e| panic!("{origin}: {e}"));
+    for origin in [
+        format!("http://127.0.0.1:{}", app.port),
+        "https://chat.example.com".into(),
+    ] {
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                url.as_str(),
+            )
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+            .await
+            .unwrap_or_else(|e| panic!("{origin}: {e}"));
     }
     // A port is part of the origin.
     let other_port = format!("http://127.0.0.1:{}", app.port + 1);
@@ -123,7 +159,13 @@ async fn guests_cannot_take_an_accounts_name_and_can_be_turned_off() {
     let (status, body) = Ws::refused(&app.ws_url("guest=ANN"), None).await;
     assert_eq!(status, 409, "{body}");
     for bad in ["", "a%20b", "x%00", &"x".repeat(33)] {
-        assert_eq!(Ws::refused(&app.ws_url(&format!("guest={bad}")), None).await.0, 400, "{bad}");
+        assert_eq!(
+            Ws::refused(&app.ws_url(&format!("guest={bad}")), None)
+                .await
+                .0,
+            400,
+            "{bad}"
+        );
     }
     let mut bob = app.guest("bob").await;
     let joined = bob.join("general").await;
@@ -138,20 +180,39 @@ async fn rooms_are_listed_created_and_checked() {
     let app = spawn_app().await;
     let rooms = app.client.get("/api/rooms", None).await;
     rooms.assert_status(200);
-    assert_eq!(rooms.json(), json!([{"name": "general", "online": 0, "lastSeq": 0}]));
+    assert_eq!(
+        rooms.json(),
+        json!([{"name": "general", "online": 0, "lastSeq": 0}])
+    );
     let ann = app.new_user("Ann").await;
-    app.client.post("/api/rooms", None, &json!({"name": "rust"})).await.assert_status(401);
-    let created = app.client.post("/api/rooms", Some(&ann.token), &json!({"name": "rust"})).await;
+    app.client
+        .post("/api/rooms", None, &json!({"name": "rust"}))
+        .await
+        .assert_status(401);
+    let created = app
+        .client
+        .post("/api/rooms", Some(&ann.token), &json!({"name": "rust"}))
+        .await;
     created.assert_status(201);
     assert_eq!(created.json()["name"], "rust");
     app.client
         .post("/api/rooms", Some(&ann.token), &json!({"name": "rust"}))
         .await
         .assert_status(409);
-    for bad in [json!({"name": "Rust"}), json!({"name": ""}), json!({"name": "a b"}), json!({"name": "x".repeat(33)}), json!({})] {
+    for bad in [
+        json!({"name": "Rust"}),
+        json!({"name": ""}),
+        json!({"name": "a b"}),
+        json!({"name": "x".repeat(33)}),
+        json!({}),
+    ] {
         let response = app.client.post("/api/rooms", Some(&ann.token), &bad).await;
         response.assert_status(400);
-        assert!(response.json()["errors"]["name"].is_array(), "{}", response.text);
+        assert!(
+            response.json()["errors"]["name"].is_array(),
+            "{}",
+            response.text
+        );
     }
     let mut ws = app.guest("bob").await;
     ws.join("rust").await;
@@ -172,11 +233,25 @@ async fn history_pages_backwards_oldest_first() {
     for i in 1..=7 {
         ws.say("general", &format!("m{i}")).await;
     }
-    let texts = |page: Vec<serde_json::Value>| -> Vec<i64> { page.iter().map(|m| m["seq"].as_i64().unwrap()).collect() };
-    assert_eq!(texts(app.history(&ann, "general", "").await), vec![1, 2, 3, 4, 5, 6, 7]);
-    assert_eq!(texts(app.history(&ann, "general", "?limit=3").await), vec![5, 6, 7]);
-    assert_eq!(texts(app.history(&ann, "general", "?before=5&limit=3").await), vec![2, 3, 4]);
-    assert_eq!(texts(app.history(&ann, "general", "?before=2").await), vec![1]);
+    let texts = |page: Vec<serde_json::Value>| -> Vec<i64> {
+        page.iter().map(|m| m["seq"].as_i64().unwrap()).collect()
+    };
+    assert_eq!(
+        texts(app.history(&ann, "general", "").await),
+        vec![1, 2, 3, 4, 5, 6, 7]
+    );
+    assert_eq!(
+        texts(app.history(&ann, "general", "?limit=3").await),
+        vec![5, 6, 7]
+    );
+    assert_eq!(
+        texts(app.history(&ann, "general", "?before=5&limit=3").await),
+        vec![2, 3, 4]
+    );
+    assert_eq!(
+        texts(app.history(&ann, "general", "?before=2").await),
+        vec![1]
+    );
     let first = &app.history(&ann, "general", "?limit=1").await[0];
     assert_eq!(first["from"], "Ann");
     assert_eq!(first["room"], "general");
@@ -184,11 +259,26 @@ async fn history_pages_backwards_oldest_first() {
     assert_eq!(first["editedAt"], serde_json::Value::Null);
     assert_eq!(first["deleted"], false);
 
-    app.client.get("/api/rooms/general/messages", None).await.assert_status(401);
-    app.client.get("/api/rooms/nope/messages", Some(&ann.token)).await.assert_status(404);
-    for bad in ["?limit=0", "?limit=101", "?limit=x", "?before=0", "?before=-1"] {
+    app.client
+        .get("/api/rooms/general/messages", None)
+        .await
+        .assert_status(401);
+    app.client
+        .get("/api/rooms/nope/messages", Some(&ann.token))
+        .await
+        .assert_status(404);
+    for bad in [
+        "?limit=0",
+        "?limit=101",
+        "?limit=x",
+        "?before=0",
+        "?before=-1",
+    ] {
         app.client
-            .get(&format!("/api/rooms/general/messages{bad}"), Some(&ann.token))
+            .get(
+                &format!("/api/rooms/general/messages{bad}"),
+                Some(&ann.token),
+            )
             .await
             .assert_status(400);
     }
@@ -199,17 +289,37 @@ async fn the_client_the_schema_and_the_docs_are_served() {
     let app = spawn_app().await;
     let page = app.client.get("/", None).await;
     page.assert_status(200);
-    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(page.text.contains("app.js"));
     app.client.get("/app.js", None).await.assert_status(200);
     let schema = app.client.get("/protocol.json", None).await;
     schema.assert_status(200);
-    assert_eq!(schema.json()["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema.json()["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     let doc = app.client.get("/openapi.json", None).await.json();
-    for path in ["/api/register", "/api/login", "/api/ws-ticket", "/api/rooms", "/api/rooms/{name}/messages", "/ws"] {
-        assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    for path in [
+        "/api/register",
+        "/api/login",
+        "/api/ws-ticket",
+        "/api/rooms",
+        "/api/rooms/{name}/messages",
+        "/ws",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
     }
     app.client.get("/health", None).await.assert_status(200);
     app.client.get("/ready", None).await.assert_status(200);
-    app.client.delete("/api/rooms", None).await.assert_status(405);
+    app.client
+        .delete("/api/rooms", None)
+        .await
+        .assert_status(405);
 }

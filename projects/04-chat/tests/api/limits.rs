@@ -12,13 +12,18 @@ async fn a_frame_over_64_kib_closes_with_1009() {
     let app = spawn_app().await;
     let mut ws = app.guest("big").await;
     ws.join("general").await;
-    let text = json!({"type": "send", "room": "general", "text": "x".repeat(70_000), "clientId": "c"}).to_string();
+    let text =
+        json!({"type": "send", "room": "general", "text": "x".repeat(70_000), "clientId": "c"})
+            .to_string();
     ws.send_raw(Message::text(text)).await;
     assert_eq!(ws.closed().await, 1009);
     // Just under the limit is only too long for a message, not for a frame.
     let mut ws = app.guest("big2").await;
     ws.join("general").await;
-    ws.send(json!({"type": "send", "room": "general", "text": "x".repeat(60_000), "clientId": "c"})).await;
+    ws.send(
+        json!({"type": "send", "room": "general", "text": "x".repeat(60_000), "clientId": "c"}),
+    )
+    .await;
     assert_eq!(ws.expect("error").await["code"], "too_long");
 }
 
@@ -39,7 +44,8 @@ async fn over_20_sends_in_10_seconds_are_refused_and_not_stored_then_abuse_close
     for i in 0..20 {
         ws.say("general", &format!("m{i}")).await;
     }
-    ws.send(json!({"type": "send", "room": "general", "text": "one too many", "clientId": "over"})).await;
+    ws.send(json!({"type": "send", "room": "general", "text": "one too many", "clientId": "over"}))
+        .await;
     let refused = ws.expect("error").await;
     assert_eq!(refused["code"], "rate_limited");
     assert_eq!(refused["clientId"], "over");
@@ -123,7 +129,10 @@ async fn a_flood_of_unreadable_frames_is_limited_too() {
     let mut ws = app.guest("noisy").await;
     let mut codes = Vec::new();
     for _ in 0..450 {
-        if futures_util::SinkExt::send(&mut ws.inner, Message::text("garbage")).await.is_err() {
+        if futures_util::SinkExt::send(&mut ws.inner, Message::text("garbage"))
+            .await
+            .is_err()
+        {
             break;
         }
     }

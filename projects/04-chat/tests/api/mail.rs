@@ -17,7 +17,13 @@ async fn an_offline_user_mentioned_gets_a_digest_per_window_and_an_online_one_no
 
     let first = app.smtp.wait_for(&ann.email, "mentioned").await;
     assert_eq!(first.subject, "You were mentioned in the chat");
-    assert!(first.text.contains("[#general] zed: hello @annlee and @Bob"), "{}", first.text);
+    assert!(
+        first
+            .text
+            .contains("[#general] zed: hello @annlee and @Bob"),
+        "{}",
+        first.text
+    );
 
     // Right after a digest, new mentions wait for the window and come together.
     for i in 1..=3 {
@@ -33,7 +39,14 @@ async fn an_offline_user_mentioned_gets_a_digest_per_window_and_an_online_one_no
     assert_eq!(mails.len(), 2, "one digest per window");
     assert_eq!(mails[1].subject, "You were mentioned 3 times in the chat");
     for i in 1..=3 {
-        assert!(mails[1].text.contains(&format!("ping {i}")), "{}", mails[1].text);
+        assert!(
+            mails[1].text.contains(&format!("ping {i}")),
+            "{}",
+            mails[1].text
+        );
     }
-    assert!(app.smtp.messages_to(&bob.email).is_empty(), "Bob was connected");
+    assert!(
+        app.smtp.messages_to(&bob.email).is_empty(),
+        "Bob was connected"
+    );
 }

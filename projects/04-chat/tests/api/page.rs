@@ -19,22 +19,40 @@ async fn wait_for_text(page: &Client, css: &str, needle: &str) {
         if text.contains(needle) {
             return;
         }
-        assert!(Instant::now() < deadline, "{css} never showed {needle:?}; it shows {text:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{css} never showed {needle:?}; it shows {text:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn join_as_guest(page: &Client, url: &str, name: &str) {
     page.goto(url).await.expect("open the client");
-    page.find(Locator::Id("guest-name")).await.expect("name field").send_keys(name).await.expect("type");
-    page.find(Locator::Css("#guest-form button")).await.expect("join button").click().await.expect("join");
+    page.find(Locator::Id("guest-name"))
+        .await
+        .expect("name field")
+        .send_keys(name)
+        .await
+        .expect("type");
+    page.find(Locator::Css("#guest-form button"))
+        .await
+        .expect("join button")
+        .click()
+        .await
+        .expect("join");
     wait_for_text(page, "#status", "connected").await;
 }
 
 async fn say(page: &Client, text: &str) {
     let input = page.find(Locator::Id("text")).await.expect("message field");
     input.send_keys(text).await.expect("type");
-    page.find(Locator::Css("#send-form button")).await.expect("send").click().await.expect("send");
+    page.find(Locator::Css("#send-form button"))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("send");
 }
 
 #[actix_web::test]
@@ -55,7 +73,13 @@ async fn two_browsers_chat_see_presence_and_a_reload_shows_the_history() {
     say(&ann.client, "hello bob").await;
     wait_for_text(&bob.client, "#messages", "annhello bob").await;
     // Typing shows on the other side.
-    ann.client.find(Locator::Id("text")).await.unwrap().send_keys("…").await.unwrap();
+    ann.client
+        .find(Locator::Id("text"))
+        .await
+        .unwrap()
+        .send_keys("…")
+        .await
+        .unwrap();
     wait_for_text(&bob.client, "#typing", "ann is typing").await;
 
     // A reload keeps the guest signed in and shows what was said.
@@ -65,7 +89,11 @@ async fn two_browsers_chat_see_presence_and_a_reload_shows_the_history() {
     wait_for_text(&bob.client, "#messages", "annhello bob").await;
 
     // Markup in a message stays text.
-    let bold = bob.client.find_all(Locator::Css("#messages b")).await.unwrap();
+    let bold = bob
+        .client
+        .find_all(Locator::Css("#messages b"))
+        .await
+        .unwrap();
     assert!(bold.is_empty(), "a message's HTML was rendered");
     ann.close().await;
     bob.close().await;

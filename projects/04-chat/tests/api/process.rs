@@ -24,7 +24,10 @@ fn chat() -> Command {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// A process killed and reaped when dropped, also when a test fails.
@@ -70,7 +73,10 @@ async fn sigterm_closes_every_socket_with_1001_and_keeps_acknowledged_messages()
         acked += 1;
     }
     let started = Instant::now();
-    let status = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     assert_eq!(a.closed().await, 1001);
     assert_eq!(b.closed().await, 1001);
@@ -78,13 +84,25 @@ async fn sigterm_closes_every_socket_with_1001_and_keeps_acknowledged_messages()
         if let Some(exit) = server.0.try_wait().unwrap() {
             break exit;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "the server did not stop");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the server did not stop"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "{exit:?}");
-    assert!(started.elapsed() < Duration::from_secs(8), "shutdown waited for open sockets");
-    let mut conn = DatabaseUrl::parse(database.url()).unwrap().connect().unwrap();
-    let stored: i64 = chat::db::schema::messages::table.count().get_result(&mut conn).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "shutdown waited for open sockets"
+    );
+    let mut conn = DatabaseUrl::parse(database.url())
+        .unwrap()
+        .connect()
+        .unwrap();
+    let stored: i64 = chat::db::schema::messages::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
     assert_eq!(stored, acked);
 }
 
@@ -114,7 +132,10 @@ async fn two_chat_connect_processes_exchange_a_line_through_pipes() {
         .spawn()
         .unwrap();
     bob.stdin.take().unwrap().write_all(b"hi alice\n").unwrap();
-    let bob = actix_web::rt::task::spawn_blocking(move || bob.wait_with_output()).await.unwrap().unwrap();
+    let bob = actix_web::rt::task::spawn_blocking(move || bob.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(bob.status.success(), "bob: {:?}", bob);
     assert!(String::from_utf8_lossy(&bob.stdout).contains("[general] bob: hi alice"));
 
@@ -125,7 +146,12 @@ async fn two_chat_connect_processes_exchange_a_line_through_pipes() {
     let mut child = std::mem::replace(&mut alice.0, Command::new("true").spawn().unwrap());
     let output = actix_web::rt::task::spawn_blocking(move || {
         let mut out = String::new();
-        child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
         (child.wait().unwrap(), out)
     })
     .await
@@ -134,7 +160,12 @@ async fn two_chat_connect_processes_exchange_a_line_through_pipes() {
     let lines: Vec<&str> = output.1.lines().collect();
     assert_eq!(
         lines,
-        ["* bob joined", "[general] bob: hi alice", "* bob left", "[general] alice: hello bob"],
+        [
+            "* bob joined",
+            "[general] bob: hi alice",
+            "* bob left",
+            "[general] alice: hello bob"
+        ],
         "{}",
         output.1
     );
@@ -153,19 +184,43 @@ async fn chat_connect_signs_in_with_an_account_and_exits_non_zero_when_the_serve
     let ann = app.new_user("Ann").await;
     let url = format!("http://127.0.0.1:{}", app.port);
     let output = chat()
-        .args(["connect", "--url", &url, "--email", &ann.email, "--password", "password-123"])
+        .args([
+            "connect",
+            "--url",
+            &url,
+            "--email",
+            &ann.email,
+            "--password",
+            "password-123",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut child = output;
-    child.stdin.take().unwrap().write_all(b"from the terminal\n").unwrap();
-    let out = actix_web::rt::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from the terminal\n")
+        .unwrap();
+    let out = actix_web::rt::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("[general] Ann: from the terminal"));
 
     let wrong = chat()
-        .args(["connect", "--url", &url, "--email", &ann.email, "--password", "wrong-password"])
+        .args([
+            "connect",
+            "--url",
+            &url,
+            "--email",
+            &ann.email,
+            "--password",
+            "wrong-password",
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -188,7 +243,10 @@ async fn chat_connect_signs_in_with_an_account_and_exits_non_zero_when_the_serve
     }
     app.hub.close_all();
     let child = std::mem::replace(&mut listener.0, Command::new("true").spawn().unwrap());
-    let out = actix_web::rt::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    let out = actix_web::rt::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("1001"), "{stderr}");

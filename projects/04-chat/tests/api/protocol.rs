@@ -13,15 +13,25 @@ async fn a_message_is_acknowledged_and_reaches_every_member_the_sender_included(
     let ann = app.new_user("Ann").await;
     let mut a = app.connect(&ann).await;
     let joined = a.join("general").await;
-    assert_eq!(joined, json!({"type": "joined", "room": "general", "lastSeq": 0, "online": ["Ann"]}));
+    assert_eq!(
+        joined,
+        json!({"type": "joined", "room": "general", "lastSeq": 0, "online": ["Ann"]})
+    );
     let mut bob = app.guest("bob").await;
     let joined = bob.join("general").await;
     assert_eq!(joined["online"], json!(["Ann", "bob"]));
     let presence = a.expect("presence").await;
-    assert_eq!(presence, json!({"type": "presence", "room": "general", "name": "bob", "userId": "guest:bob", "status": "online"}));
+    assert_eq!(
+        presence,
+        json!({"type": "presence", "room": "general", "name": "bob", "userId": "guest:bob", "status": "online"})
+    );
 
-    a.send(json!({"type": "send", "room": "general", "text": "hi @bob", "clientId": "c-1"})).await;
-    assert_eq!(a.recv().await, json!({"type": "ack", "clientId": "c-1", "seq": 1}));
+    a.send(json!({"type": "send", "room": "general", "text": "hi @bob", "clientId": "c-1"}))
+        .await;
+    assert_eq!(
+        a.recv().await,
+        json!({"type": "ack", "clientId": "c-1", "seq": 1})
+    );
     let message = a.expect("message").await;
     assert_eq!(message["seq"], 1);
     assert_eq!(message["from"], "Ann");
@@ -32,7 +42,10 @@ async fn a_message_is_acknowledged_and_reaches_every_member_the_sender_included(
     assert_eq!(bob.expect("message").await, message);
 
     bob.send(json!({"type": "leave", "room": "general"})).await;
-    assert_eq!(bob.expect("left").await, json!({"type": "left", "room": "general"}));
+    assert_eq!(
+        bob.expect("left").await,
+        json!({"type": "left", "room": "general"})
+    );
     let gone = a.expect("presence").await;
     assert_eq!(gone["status"], "offline");
     assert_eq!(gone["name"], "bob");
@@ -48,10 +61,15 @@ async fn presence_counts_users_not_connections() {
     first.join("general").await;
     assert_eq!(watcher.expect("presence").await["status"], "online");
     let mut second = app.connect(&ann).await;
-    assert_eq!(second.join("general").await["online"], json!(["Ann", "watcher"]));
+    assert_eq!(
+        second.join("general").await["online"],
+        json!(["Ann", "watcher"])
+    );
     drop(first);
     watcher.silent(Duration::from_millis(500)).await;
-    second.send(json!({"type": "leave", "room": "general"})).await;
+    second
+        .send(json!({"type": "leave", "room": "general"}))
+        .await;
     second.expect("left").await;
     let offline = watcher.expect("presence").await;
     assert_eq!(offline["status"], "offline");
@@ -66,14 +84,19 @@ async fn a_resend_with_the_same_client_id_is_acknowledged_again_and_delivered_on
     let mut b = app.guest("ben").await;
     b.join("general").await;
     for _ in 0..3 {
-        a.send(json!({"type": "send", "room": "general", "text": "once", "clientId": "same"})).await;
+        a.send(json!({"type": "send", "room": "general", "text": "once", "clientId": "same"}))
+            .await;
         assert_eq!(a.expect("ack").await["seq"], 1);
     }
     let seq = a.say("general", "next").await;
     assert_eq!(seq, 2);
-    assert_eq!(b.messages(2).await, vec![(1, "once".into()), (2, "next".into())]);
+    assert_eq!(
+        b.messages(2).await,
+        vec![(1, "once".into()), (2, "next".into())]
+    );
     // Another user may use the same clientId: ids are per sender.
-    b.send(json!({"type": "send", "room": "general", "text": "mine", "clientId": "same"})).await;
+    b.send(json!({"type": "send", "room": "general", "text": "mine", "clientId": "same"}))
+        .await;
     assert_eq!(b.expect("ack").await["seq"], 3);
 }
 
@@ -99,7 +122,10 @@ async fn a_reconnecting_client_resumes_without_gaps_or_repeats() {
     // Live traffic right after the replay: nothing missed or repeated at the switch.
     sender.say("general", "m7").await;
     let got = reader.messages(4).await;
-    assert_eq!(got, (4..=7).map(|i| (i, format!("m{i}"))).collect::<Vec<_>>());
+    assert_eq!(
+        got,
+        (4..=7).map(|i| (i, format!("m{i}"))).collect::<Vec<_>>()
+    );
     reader.silent(Duration::from_millis(300)).await;
 }
 
@@ -113,19 +139,28 @@ async fn more_than_300_missed_messages_start_with_a_gap() {
             use backend_kit::db::DbError;
             let room = chat::domain::RoomName::parse("busy").unwrap();
             let key = chat::domain::UserKey::account(1);
-            let sender = chat::db::messages::Sender { key: &key, name: "Ann" };
+            let sender = chat::db::messages::Sender {
+                key: &key,
+                name: "Ann",
+            };
             for i in 0..310 {
                 let text = chat::domain::MessageText::parse(format!("m{i}")).unwrap();
-                chat::db::messages::append(conn, &room, &sender, &text, None).map_err(DbError::from)?;
+                chat::db::messages::append(conn, &room, &sender, &text, None)
+                    .map_err(DbError::from)?;
             }
             Ok::<_, DbError>(())
         })
         .await
         .unwrap();
     let mut reader = app.guest("reader").await;
-    reader.send(json!({"type": "join", "room": "busy", "lastSeq": 2})).await;
+    reader
+        .send(json!({"type": "join", "room": "busy", "lastSeq": 2}))
+        .await;
     assert_eq!(reader.recv().await["lastSeq"], 310);
-    assert_eq!(reader.recv().await, json!({"type": "gap", "room": "busy", "from": 3, "to": 10}));
+    assert_eq!(
+        reader.recv().await,
+        json!({"type": "gap", "room": "busy", "from": 3, "to": 10})
+    );
     let replayed = reader.messages(300).await;
     assert_eq!(replayed.first().unwrap().0, 11);
     assert_eq!(replayed.last().unwrap().0, 310);
@@ -146,18 +181,26 @@ async fn concurrent_senders_get_gapless_seqs_and_everyone_sees_one_order() {
         s.join("general").await;
         senders.push(s);
     }
-    let sends = senders.into_iter().enumerate().map(|(i, mut s)| async move {
-        let mut seqs = Vec::new();
-        for k in 0..15 {
-            seqs.push(s.say("general", &format!("s{i}-{k}")).await);
-        }
-        seqs
-    });
+    let sends = senders
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut s)| async move {
+            let mut seqs = Vec::new();
+            for k in 0..15 {
+                seqs.push(s.say("general", &format!("s{i}-{k}")).await);
+            }
+            seqs
+        });
     let mut all: Vec<i64> = futures_util::future::join_all(sends).await.concat();
     all.sort_unstable();
     assert_eq!(all, (1..=75).collect::<Vec<_>>());
     for reader in &mut readers {
-        let seqs: Vec<i64> = reader.messages(75).await.into_iter().map(|(seq, _)| seq).collect();
+        let seqs: Vec<i64> = reader
+            .messages(75)
+            .await
+            .into_iter()
+            .map(|(seq, _)| seq)
+            .collect();
         assert_eq!(seqs, (1..=75).collect::<Vec<_>>());
     }
 }
@@ -173,20 +216,28 @@ async fn own_messages_can_be_edited_and_deleted_and_history_shows_it() {
     let seq = a.say("general", "helo").await;
     let other = bob.say("general", "bob's").await;
 
-    a.send(json!({"type": "edit", "room": "general", "seq": seq, "text": "hello"})).await;
+    a.send(json!({"type": "edit", "room": "general", "seq": seq, "text": "hello"}))
+        .await;
     let edited = bob.expect("edited").await;
     assert_eq!(edited["seq"], seq);
     assert_eq!(edited["text"], "hello");
     assert!(edited["editedAt"].is_string());
 
-    a.send(json!({"type": "edit", "room": "general", "seq": other, "text": "mine now"})).await;
+    a.send(json!({"type": "edit", "room": "general", "seq": other, "text": "mine now"}))
+        .await;
     assert_eq!(a.expect("error").await["code"], "forbidden");
-    a.send(json!({"type": "delete", "room": "general", "seq": other})).await;
+    a.send(json!({"type": "delete", "room": "general", "seq": other}))
+        .await;
     assert_eq!(a.expect("error").await["code"], "forbidden");
 
-    a.send(json!({"type": "delete", "room": "general", "seq": seq})).await;
-    assert_eq!(bob.expect("deleted").await, json!({"type": "deleted", "room": "general", "seq": seq}));
-    a.send(json!({"type": "edit", "room": "general", "seq": seq, "text": "back"})).await;
+    a.send(json!({"type": "delete", "room": "general", "seq": seq}))
+        .await;
+    assert_eq!(
+        bob.expect("deleted").await,
+        json!({"type": "deleted", "room": "general", "seq": seq})
+    );
+    a.send(json!({"type": "edit", "room": "general", "seq": seq, "text": "back"}))
+        .await;
     assert_eq!(a.expect("error").await["code"], "bad_frame");
 
     let history = app.history(&ann, "general", "").await;
@@ -207,16 +258,24 @@ async fn typing_goes_to_the_others_at_most_once_a_second_and_reads_are_stored() 
         a.send(json!({"type": "typing", "room": "general"})).await;
     }
     let typing = b.recv().await;
-    assert_eq!(typing, json!({"type": "typing", "room": "general", "name": "amy", "userId": "guest:amy"}));
+    assert_eq!(
+        typing,
+        json!({"type": "typing", "room": "general", "name": "amy", "userId": "guest:amy"})
+    );
     let seq = a.say("general", "x").await;
     // One typing notice, then the message: the other four were dropped; amy got none.
     assert_eq!(b.recv().await["type"], "message");
     assert_eq!(a.expect("message").await["seq"], seq);
 
-    b.send(json!({"type": "read", "room": "general", "seq": seq})).await;
+    b.send(json!({"type": "read", "room": "general", "seq": seq}))
+        .await;
     let read = a.expect("read").await;
-    assert_eq!(read, json!({"type": "read", "room": "general", "name": "ben", "userId": "guest:ben", "seq": seq}));
-    b.send(json!({"type": "read", "room": "general", "seq": 99})).await;
+    assert_eq!(
+        read,
+        json!({"type": "read", "room": "general", "name": "ben", "userId": "guest:ben", "seq": seq})
+    );
+    b.send(json!({"type": "read", "room": "general", "seq": 99}))
+        .await;
     assert_eq!(b.expect("error").await["code"], "bad_frame");
     let stored: i64 = app
         .db
@@ -242,25 +301,35 @@ async fn bad_frames_get_error_codes_and_the_connection_stays_open() {
     assert_eq!(ws.recv().await["code"], "bad_frame");
     ws.send(json!({"type": "dance"})).await;
     assert_eq!(ws.recv().await["code"], "bad_frame");
-    ws.send(json!({"type": "send", "room": "general", "clientId": "x"})).await;
+    ws.send(json!({"type": "send", "room": "general", "clientId": "x"}))
+        .await;
     let error = ws.recv().await;
     assert_eq!(error["code"], "bad_frame");
     assert_eq!(error["clientId"], "x");
-    ws.send(json!({"type": "send", "room": "general", "text": "hi", "clientId": "c"})).await;
+    ws.send(json!({"type": "send", "room": "general", "text": "hi", "clientId": "c"}))
+        .await;
     let error = ws.recv().await;
-    assert_eq!(error, json!({"type": "error", "code": "not_joined", "message": error["message"], "clientId": "c"}));
+    assert_eq!(
+        error,
+        json!({"type": "error", "code": "not_joined", "message": error["message"], "clientId": "c"})
+    );
     ws.send(json!({"type": "join", "room": "nowhere"})).await;
     assert_eq!(ws.recv().await["code"], "unknown_room");
     ws.send(json!({"type": "join", "room": "Bad Name!"})).await;
     assert_eq!(ws.recv().await["code"], "unknown_room");
     ws.join("general").await;
-    ws.send(json!({"type": "send", "room": "general", "text": "x".repeat(4001), "clientId": "long"})).await;
+    ws.send(
+        json!({"type": "send", "room": "general", "text": "x".repeat(4001), "clientId": "long"}),
+    )
+    .await;
     let error = ws.recv().await;
     assert_eq!(error["code"], "too_long");
     assert_eq!(error["clientId"], "long");
-    ws.send(json!({"type": "send", "room": "general", "text": "   ", "clientId": "blank"})).await;
+    ws.send(json!({"type": "send", "room": "general", "text": "   ", "clientId": "blank"}))
+        .await;
     assert_eq!(ws.recv().await["code"], "bad_frame");
-    ws.send(json!({"type": "send", "room": "general", "text": "ok", "clientId": "x".repeat(65)})).await;
+    ws.send(json!({"type": "send", "room": "general", "text": "ok", "clientId": "x".repeat(65)}))
+        .await;
     assert_eq!(ws.recv().await["code"], "bad_frame");
     ws.send(json!({"type": "typing", "room": "other"})).await;
     assert_eq!(ws.recv().await["code"], "not_joined");

@@ -15,7 +15,11 @@ async fn clients_on_two_instances_see_one_order_and_each_others_presence() {
     a.join("general").await;
     let mut b = two.guest("ben").await;
     let joined = b.join("general").await;
-    assert_eq!(joined["online"], json!(["amy", "ben"]), "presence is counted across instances");
+    assert_eq!(
+        joined["online"],
+        json!(["amy", "ben"]),
+        "presence is counted across instances"
+    );
     let presence = a.expect("presence").await;
     assert_eq!(presence["name"], "ben");
 
@@ -32,7 +36,10 @@ async fn clients_on_two_instances_see_one_order_and_each_others_presence() {
     let (_sa, _sb) = tokio::join!(send(sa, "a"), send(sb, "b"));
     let seen_a = a.messages(30).await;
     let seen_b = b.messages(30).await;
-    assert_eq!(seen_a.iter().map(|m| m.0).collect::<Vec<_>>(), (1..=30).collect::<Vec<_>>());
+    assert_eq!(
+        seen_a.iter().map(|m| m.0).collect::<Vec<_>>(),
+        (1..=30).collect::<Vec<_>>()
+    );
     assert_eq!(seen_a, seen_b, "both instances deliver one order");
 
     let rooms = one.client.get("/api/rooms", None).await.json();
@@ -61,5 +68,8 @@ async fn a_client_resumes_on_the_other_instance_without_gaps() {
     reader.join_from("general", last).await;
     sender.say("general", "m6").await;
     let got = reader.messages(3).await;
-    assert_eq!(got, (4..=6).map(|i| (i, format!("m{i}"))).collect::<Vec<_>>());
+    assert_eq!(
+        got,
+        (4..=6).map(|i| (i, format!("m{i}"))).collect::<Vec<_>>()
+    );
 }
