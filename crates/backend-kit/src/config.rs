@@ -48,6 +48,20 @@ pub enum ConfigError {
     SecretFile { path: String, reason: String },
 }
 
+/// `http(s)://host[:port]`, nothing after.
+fn is_origin(origin: &str) -> bool {
+    let Some(host) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
 /// Reads variables by name, each with a default, and says which variable is wrong and why
 /// when one does not parse. The one parser every `Config` in the workspace uses.
 pub struct Env<L = fn(&str) -> Option<String>> {
@@ -99,6 +113,53 @@ impl<L: Fn(&str) -> Option<String>> Env<L> {
         default: T,
     ) -> Result<T, ConfigError> {
         self.parse_or(name, default, "expected a whole number")
+    }
+
+    /// `PUBLIC_URL`: where the service is reached from outside (links in e-mails start with
+    /// it); `http://127.0.0.1:<port>` when unset. Must be an `http(s)://` URL.
+    pub fn public_url(&self, port: u16) -> Result<String, ConfigError> {
+        let url = self
+            .get("PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+        let host = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"));
+        if host
+            .is_none_or(|h| h.is_empty() || h.starts_with('/') || h.contains(char::is_whitespace))
+        {
+            return Err(ConfigError::Invalid {
+                name: "PUBLIC_URL",
+                value: url,
+                reason: "expected an http(s) URL, like https://app.example.com",
+            });
+        }
+        Ok(url.trim_end_matches('/').to_string())
+    }
+
+    /// A comma-separated list of web origins (`https://app.example.com,http://localhost:3000`),
+    /// lower-cased; empty when unset. An origin is a scheme and a host (and port) only: a
+    /// path or a trailing `/` would never match what a browser sends in `Origin`.
+    pub fn origins(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
+        let mut origins = Vec::new();
+        for origin in self
+            .get(name)
+            .iter()
+            .flat_map(|r| r.split(','))
+            .map(str::trim)
+        {
+            if origin.is_empty() {
+                continue;
+            }
+            if !is_origin(origin) {
+                return Err(ConfigError::Invalid {
+                    name,
+                    value: origin.to_string(),
+                    reason: "each origin is a scheme and host, like https://app.example.com",
+                });
+            }
+            origins.push(origin.to_ascii_lowercase());
+        }
+        Ok(origins)
     }
 
     /// `true`/`false` (any case, or `1`/`0`), or `default` when unset; anything else is an
@@ -286,6 +347,29 @@ fn development_secret(var_dir: &Path) -> Result<String, ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn origins_and_the_public_url_are_checked() {
+        let env = Env::new(|name: &str| match name {
+            "GOOD" => Some("https://A.example, http://localhost:3000,".into()),
+            "PATH" => Some("https://a.example/".into()),
+            "BARE" => Some("a.example".into()),
+            "PUBLIC_URL" => Some("https://chat.example/".into()),
+            _ => None,
+        });
+        assert_eq!(
+            env.origins("GOOD").unwrap(),
+            vec!["https://a.example", "http://localhost:3000"]
+        );
+        assert!(env.origins("UNSET").unwrap().is_empty());
+        assert!(env.origins("PATH").is_err());
+        assert!(env.origins("BARE").is_err());
+        assert_eq!(env.public_url(1).unwrap(), "https://chat.example");
+        let unset = Env::new(|_: &str| None);
+        assert_eq!(unset.public_url(8084).unwrap(), "http://127.0.0.1:8084");
+        let bad = Env::new(|_: &str| Some("ftp://x".into()));
+        assert!(bad.public_url(1).is_err());
+    }
+
     use super::*;
     use std::collections::HashMap;
 

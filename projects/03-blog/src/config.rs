@@ -48,32 +48,19 @@ pub enum CorsOrigins {
 }
 
 impl CorsOrigins {
-    fn read(raw: Option<String>, production: bool) -> Result<Self, ConfigError> {
-        let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-            return Ok(if production {
-                Self::List(Vec::new())
-            } else {
-                Self::Any
-            });
-        };
-        if raw.trim() == "*" {
+    fn read<L: Fn(&str) -> Option<String>>(
+        env: &Env<L>,
+        production: bool,
+    ) -> Result<Self, ConfigError> {
+        if env.get("CORS_ORIGINS").is_some_and(|raw| raw.trim() == "*") {
             return Ok(Self::Any);
         }
-        let mut origins = Vec::new();
-        for origin in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-            let valid = url::Url::parse(origin).is_ok_and(|u| {
-                matches!(u.scheme(), "http" | "https") && u.path() == "/" && !origin.ends_with('/')
-            });
-            if !valid {
-                return Err(ConfigError::Invalid {
-                    name: "CORS_ORIGINS",
-                    value: origin.to_string(),
-                    reason: "each origin is a scheme and host, like https://app.example.com",
-                });
-            }
-            origins.push(origin.to_string());
-        }
-        Ok(Self::List(origins))
+        let origins = env.origins("CORS_ORIGINS")?;
+        Ok(if origins.is_empty() && !production {
+            Self::Any
+        } else {
+            Self::List(origins)
+        })
     }
 }
 
@@ -115,17 +102,8 @@ impl AppConfig for Config {
     fn from_env() -> Result<Self, ConfigError> {
         let env = Env::from_process();
         let settings = Settings::from_env("blog", DEFAULT_PORT)?;
-        let cors_origins = CorsOrigins::read(env.get("CORS_ORIGINS"), settings.is_production())?;
-        let public_url = env
-            .get("PUBLIC_URL")
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}", settings.port));
-        if !url::Url::parse(&public_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-            return Err(ConfigError::Invalid {
-                name: "PUBLIC_URL",
-                value: public_url,
-                reason: "expected an http(s) URL, like https://blog.example.com",
-            });
-        }
+        let cors_origins = CorsOrigins::read(&env, settings.is_production())?;
+        let public_url = env.public_url(settings.port)?;
         let notify_digest = Duration::from_secs(env.number("NOTIFY_DIGEST_SECS", 600u64)?.max(1));
         Ok(Self {
             auth_rate_limit_per_minute: env.number("AUTH_RATE_LIMIT_PER_MINUTE", 10)?,
@@ -152,27 +130,22 @@ impl AppConfig for Config {
 mod tests {
     use super::*;
 
+    fn read(raw: Option<&str>, production: bool) -> Result<CorsOrigins, ConfigError> {
+        let raw = raw.map(String::from);
+        CorsOrigins::read(&Env::new(move |_: &str| raw.clone()), production)
+    }
+
     #[test]
     fn cors_origins_default_by_environment() {
-        assert_eq!(CorsOrigins::read(None, false).unwrap(), CorsOrigins::Any);
-        assert_eq!(
-            CorsOrigins::read(None, true).unwrap(),
-            CorsOrigins::List(vec![])
-        );
-        assert_eq!(
-            CorsOrigins::read(Some("*".into()), true).unwrap(),
-            CorsOrigins::Any
-        );
+        assert_eq!(read(None, false).unwrap(), CorsOrigins::Any);
+        assert_eq!(read(None, true).unwrap(), CorsOrigins::List(vec![]));
+        assert_eq!(read(Some("*"), true).unwrap(), CorsOrigins::Any);
     }
 
     #[test]
     fn cors_origins_are_checked() {
         assert_eq!(
-            CorsOrigins::read(
-                Some("https://a.example, http://localhost:3000".into()),
-                true
-            )
-            .unwrap(),
+            read(Some("https://a.example, http://localhost:3000"), true).unwrap(),
             CorsOrigins::List(vec![
                 "https://a.example".into(),
                 "http://localhost:3000".into()
@@ -184,7 +157,7 @@ mod tests {
             "https://a.example/path",
             "ftp://a",
         ] {
-            assert!(CorsOrigins::read(Some(bad.into()), false).is_err(), "{bad}");
+            assert!(read(Some(bad), false).is_err(), "{bad}");
         }
     }
 }

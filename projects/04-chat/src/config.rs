@@ -66,41 +66,11 @@ impl Config {
     }
 }
 
-fn origins(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
-    let mut origins = Vec::new();
-    for origin in raw.iter().flat_map(|r| r.split(',')).map(str::trim) {
-        if origin.is_empty() {
-            continue;
-        }
-        let valid = url::Url::parse(origin).is_ok_and(|u| {
-            matches!(u.scheme(), "http" | "https") && u.path() == "/" && !origin.ends_with('/')
-        });
-        if !valid {
-            return Err(ConfigError::Invalid {
-                name: "ALLOWED_ORIGINS",
-                value: origin.to_string(),
-                reason: "each origin is a scheme and host, like https://chat.example.com",
-            });
-        }
-        origins.push(origin.to_ascii_lowercase());
-    }
-    Ok(origins)
-}
-
 impl AppConfig for Config {
     fn from_env() -> Result<Self, ConfigError> {
         let env = Env::from_process();
         let settings = Settings::from_env("chat", DEFAULT_PORT)?;
-        let public_url = env
-            .get("PUBLIC_URL")
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}", settings.port));
-        if !url::Url::parse(&public_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-            return Err(ConfigError::Invalid {
-                name: "PUBLIC_URL",
-                value: public_url,
-                reason: "expected an http(s) URL, like https://chat.example.com",
-            });
-        }
+        let public_url = env.public_url(settings.port)?;
         let secs = |name, default: u64| -> Result<Duration, ConfigError> {
             Ok(Duration::from_secs(env.number(name, default)?.max(1)))
         };
@@ -108,7 +78,7 @@ impl AppConfig for Config {
         Ok(Self {
             auth_rate_limit_per_minute: env.number("AUTH_RATE_LIMIT_PER_MINUTE", 10)?,
             allow_guests: env.flag("ALLOW_GUESTS", !settings.is_production())?,
-            allowed_origins: origins(env.get("ALLOWED_ORIGINS"))?,
+            allowed_origins: env.origins("ALLOWED_ORIGINS")?,
             public_url,
             ping_interval: secs("WS_PING_SECS", 20)?,
             pong_timeout: secs("WS_PONG_TIMEOUT_SECS", 60)?,
@@ -128,22 +98,5 @@ impl AppConfig for Config {
 
     fn settings(&self) -> &Settings {
         &self.settings
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origins_are_checked() {
-        assert_eq!(
-            origins(Some("https://A.example, http://localhost:3000".into())).unwrap(),
-            vec!["https://a.example", "http://localhost:3000"]
-        );
-        assert!(origins(None).unwrap().is_empty());
-        for bad in ["a.example", "https://a.example/", "ftp://a"] {
-            assert!(origins(Some(bad.into())).is_err(), "{bad}");
-        }
     }
 }
