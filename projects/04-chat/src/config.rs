@@ -31,6 +31,9 @@ pub struct Config {
     pub sends_per_window: u32,
     /// `ROOMS_PER_HOUR` (10): rooms one account may create per hour.
     pub rooms_per_hour: u32,
+    /// `PRESENCE_TTL_SECS` (60): with Redis, how long an instance that stopped sending
+    /// heartbeats (it died) keeps its users online; heartbeats go three times as often.
+    pub presence_ttl: Duration,
     /// `MENTION_DIGEST_SECS` (600): at most one mention e-mail per user per this long.
     pub mention_digest: Duration,
     /// How often due mention digests are looked for (cron, seconds first).
@@ -58,6 +61,7 @@ impl Config {
             pong_timeout: Duration::from_secs(60),
             sends_per_window: 20,
             rooms_per_hour: 1_000,
+            presence_ttl: crate::fanout::PRESENCE_TTL,
             mention_digest: Duration::from_secs(1),
             digest_schedule: "* * * * * *".into(),
             mail: MailSettings::for_tests(smtp_url, mail_dir),
@@ -84,6 +88,7 @@ impl AppConfig for Config {
             pong_timeout: secs("WS_PONG_TIMEOUT_SECS", 60)?,
             sends_per_window: env.number("SENDS_PER_10S", 20)?,
             rooms_per_hour: env.number("ROOMS_PER_HOUR", 10)?,
+            presence_ttl: secs("PRESENCE_TTL_SECS", crate::fanout::PRESENCE_TTL.as_secs())?,
             digest_schedule: if mention_digest.as_secs() <= 60 {
                 "* * * * * *".into()
             } else {

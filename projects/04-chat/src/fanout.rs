@@ -6,8 +6,8 @@
 //!   subscribes to, and each instance hands what arrives to its own hub — so a member on
 //!   instance B sees a message sent on instance A. Presence lives in Redis: per room, a
 //!   sorted set of `user\ninstance\nname` scored by when that entry expires. Each instance
-//!   refreshes its entries every [`HEARTBEAT`]; an instance that dies stops refreshing, its
-//!   entries expire after [`PRESENCE_TTL`], and the next sweep (any instance) removes them
+//!   refreshes its entries three times per [`PRESENCE_TTL`] (every 20 s); an instance that
+//!   dies stops refreshing, its entries expire, and the next sweep (any instance) removes them
 //!   and announces those users offline. The Lua scripts make "first connection anywhere" and
 //!   "last one gone" atomic, so exactly one instance announces each change.
 
@@ -21,12 +21,14 @@ use crate::domain::UserKey;
 use crate::hub::{Event, Hub, Order};
 use crate::protocol::{ServerFrame, Status};
 
-pub const HEARTBEAT: Duration = Duration::from_secs(20);
+/// How long a presence entry lives without a heartbeat (`PRESENCE_TTL_SECS`, 60); the
+/// heartbeat runs three times in that time.
 pub const PRESENCE_TTL: Duration = Duration::from_secs(60);
 
 pub struct Fanout {
     hub: Arc<Hub>,
     shared: Option<Shared>,
+    ttl: Duration,
 }
 
 struct Shared {
@@ -72,18 +74,18 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn expiry_ms() -> i64 {
-    now_ms() + PRESENCE_TTL.as_millis() as i64
-}
-
 impl Fanout {
-    pub fn new(hub: Arc<Hub>, redis: Option<Redis>) -> Arc<Self> {
+    pub fn new(hub: Arc<Hub>, redis: Option<Redis>, ttl: Duration) -> Arc<Self> {
         let shared = redis.map(|redis| Shared {
             channel: redis.key("chat:events"),
             instance: backend_kit::auth::opaque::new_token()[..12].to_string(),
             redis,
         });
-        Arc::new(Self { hub, shared })
+        Arc::new(Self { hub, shared, ttl })
+    }
+
+    fn expiry_ms(&self) -> i64 {
+        now_ms() + self.ttl.as_millis() as i64
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -151,7 +153,7 @@ impl Fanout {
             .key(shared.redis.key(&format!("chat:presence:{room}")))
             .key(shared.redis.key("chat:presence-rooms"))
             .arg(now_ms())
-            .arg(expiry_ms())
+            .arg(self.expiry_ms())
             .arg(Self::member(shared, user, name))
             .arg(format!("{}\n", user.as_str()))
             .arg(room);
@@ -263,10 +265,13 @@ impl Fanout {
             .run(|mut conn| async move {
                 let mut pipe = redis::pipe();
                 if connected {
-                    pipe.cmd("ZADD").arg(&key).arg(expiry_ms()).arg(instance);
+                    pipe.cmd("ZADD")
+                        .arg(&key)
+                        .arg(self.expiry_ms())
+                        .arg(instance);
                     pipe.cmd("PEXPIRE")
                         .arg(&key)
-                        .arg(PRESENCE_TTL.as_millis() as i64);
+                        .arg(self.ttl.as_millis() as i64);
                 } else {
                     pipe.cmd("ZREM").arg(&key).arg(instance);
                 }
@@ -285,7 +290,7 @@ impl Fanout {
         actix_web::rt::spawn(async move { fanout.subscribe().await });
         let fanout = Arc::clone(self);
         actix_web::rt::spawn(async move {
-            let mut tick = tokio::time::interval(HEARTBEAT);
+            let mut tick = tokio::time::interval(fanout.ttl / 3);
             loop {
                 tick.tick().await;
                 fanout.heartbeat().await;
@@ -341,7 +346,7 @@ impl Fanout {
         };
         let (present, connected) = self.hub.snapshot();
         let mut pipe = redis::pipe();
-        let expiry = expiry_ms();
+        let expiry = self.expiry_ms();
         for (room, user, name) in &present {
             // XX: only refresh. A user who left since the snapshot stays removed.
             pipe.cmd("ZADD")
@@ -360,7 +365,7 @@ impl Fanout {
                 .ignore();
             pipe.cmd("PEXPIRE")
                 .arg(&key)
-                .arg(PRESENCE_TTL.as_millis() as i64)
+                .arg(self.ttl.as_millis() as i64)
                 .ignore();
         }
         let rooms_key = shared.redis.key("chat:presence-rooms");

@@ -12,7 +12,7 @@ use test_support::TestDatabase;
 
 use crate::helpers::{Ws, spawn_app};
 
-fn chat() -> Command {
+pub fn chat() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chat"));
     command
         .env_clear()
@@ -23,7 +23,7 @@ fn chat() -> Command {
     command
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -31,7 +31,7 @@ fn free_port() -> u16 {
 }
 
 /// A process killed and reaped when dropped, also when a test fails.
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -40,7 +40,7 @@ impl Drop for Running {
     }
 }
 
-async fn wait_until_up(port: u16) {
+pub async fn wait_until_up(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "the server did not start");

@@ -73,3 +73,46 @@ async fn a_client_resumes_on_the_other_instance_without_gaps() {
         (4..=6).map(|i| (i, format!("m{i}"))).collect::<Vec<_>>()
     );
 }
+
+#[actix_web::test]
+#[ignore = "needs TEST_REDIS_URL"]
+async fn an_instance_that_dies_takes_its_users_offline_within_the_presence_ttl() {
+    use crate::process::{Running, chat, free_port, wait_until_up};
+    let redis = TestRedis::required();
+    let one =
+        crate::helpers::spawn_app_with(|c| c.presence_ttl = std::time::Duration::from_secs(3))
+            .await;
+    let port = free_port();
+    let redis_prefix = one.redis.as_ref().map(|r| r.prefix.clone()).unwrap();
+    let mut two = Running(
+        chat()
+            .env("DATABASE_URL", one.database.url())
+            .env("REDIS_URL", &redis.url)
+            .env("REDIS_PREFIX", &redis_prefix)
+            .env("PRESENCE_TTL_SECS", "3")
+            .args(["start", "--port", &port.to_string()])
+            .spawn()
+            .expect("start a second instance"),
+    );
+    wait_until_up(port).await;
+    let mut watcher = one.guest("watcher").await;
+    watcher.join("general").await;
+    let mut zoe = crate::helpers::Ws::connect(&format!("ws://127.0.0.1:{port}/ws?guest=zoe")).await;
+    zoe.join("general").await;
+    assert_eq!(watcher.expect("presence").await["status"], "online");
+
+    // SIGKILL: no close, no leave — only the missing heartbeats tell.
+    let _ = two.0.kill();
+    let _ = two.0.wait();
+    let started = std::time::Instant::now();
+    let offline = watcher.expect("presence").await;
+    assert_eq!(offline["name"], "zoe");
+    assert_eq!(offline["status"], "offline");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    let rooms = one.client.get("/api/rooms", None).await.json();
+    assert_eq!(rooms[0]["online"], 1);
+}
