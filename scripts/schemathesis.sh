@@ -27,7 +27,7 @@ backend="$serve_backend"
 cargo build -q -p "$project"
 serve_start "target/debug/$project" "$port" BCRYPT_COST=4 RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=100000 \
   SHORTEN_RATE_LIMIT_PER_MINUTE=100000 PASSWORD_RESET_PER_CLIENT_PER_HOUR=100000 \
-  PASSWORD_RESET_PER_HOUR=100000 VERIFY_RESEND_PER_HOUR=100000 \
+  PASSWORD_RESET_PER_HOUR=100000 VERIFY_RESEND_PER_HOUR=100000 ROOMS_PER_HOUR=100000 \
   JWT_SECRET="schemathesis-secret-at-least-32-bytes-long"
 base="$serve_base"
 
@@ -35,6 +35,13 @@ base="$serve_base"
 auth_header=()
 if curl -fs "$base/openapi.json" | grep -q '"/register"'; then
   token=$(curl -fs -X POST "$base/register" -H 'Content-Type: application/json' \
+    -d '{"name":"Schemathesis","email":"schemathesis@example.com","password":"password-123"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  auth_header=(-H "Authorization: Bearer $token")
+fi
+# The chat: the same accounts, under /api.
+if curl -fs "$base/openapi.json" | grep -q '"/api/register"'; then
+  token=$(curl -fs -X POST "$base/api/register" -H 'Content-Type: application/json' \
     -d '{"name":"Schemathesis","email":"schemathesis@example.com","password":"password-123"}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   auth_header=(-H "Authorization: Bearer $token")

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use backend_kit::auth::AuthUser;
 use backend_kit::db::{Database, DbError};
-use backend_kit::http::{Error, ErrorBody, FieldErrors, Json, ValidationErrorBody};
+use backend_kit::http::{Error, ErrorBody, FieldErrors, Json, JsonBodyErrors, ValidationErrorBody};
 use backend_kit::rate_limit::RateLimiter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -66,6 +66,7 @@ pub struct RoomLimiter(pub Arc<RateLimiter>);
         (status = 400, description = "Invalid name", body = ValidationErrorBody),
         (status = 401, description = "Missing or invalid access token", body = ErrorBody),
         (status = 409, description = "Taken", body = ErrorBody),
+        JsonBodyErrors,
         (status = 429, description = "Too many rooms created this hour", body = ErrorBody),
     ))]
 pub async fn create(
