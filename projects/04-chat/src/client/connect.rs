@@ -86,7 +86,16 @@ pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
 struct Session {
     last_seq: Option<i64>,
     unacked: BTreeMap<String, String>,
+    /// The highest `seq` acknowledged to us: at EOF we also wait to see it come back (with
+    /// Redis it may arrive after its ack), so our own lines are printed too.
+    max_acked: Option<i64>,
     eof: bool,
+}
+
+impl Session {
+    fn all_done(&self) -> bool {
+        self.eof && self.unacked.is_empty() && self.max_acked <= self.last_seq
+    }
 }
 
 impl Session {
@@ -142,7 +151,7 @@ impl Session {
         }
         let mut eof_deadline = None;
         loop {
-            if self.eof && self.unacked.is_empty() {
+            if self.all_done() {
                 return self.leave(&mut ws, &options.room).await;
             }
             let deadline = async {
@@ -178,7 +187,10 @@ impl Session {
                     None => return Err(CliError::Lost("the connection ended".into())),
                 },
                 () = deadline => {
-                    return Err(CliError::Fatal(format!("{} line(s) were never acknowledged", self.unacked.len())));
+                    return Err(CliError::Fatal(format!(
+                        "{} line(s) were never acknowledged (or never came back)",
+                        self.unacked.len()
+                    )));
                 }
             }
         }
@@ -199,6 +211,7 @@ impl Session {
             "joined" if self.last_seq.is_none() => self.last_seq = frame["lastSeq"].as_i64(),
             "ack" => {
                 self.unacked.remove(s("clientId"));
+                self.max_acked = self.max_acked.max(frame["seq"].as_i64());
             }
             "presence" if s("status") == "online" => println!("* {} joined", s("name")),
             "presence" => println!("* {} left", s("name")),
