@@ -167,7 +167,12 @@ pub async fn run(
                     Some(Ok(AggregatedMessage::Pong(_))) => last_heard = Instant::now(),
                     Some(Ok(AggregatedMessage::Close(_))) => break close(CloseCode::Normal, "bye"),
                     Some(Err(ProtocolError::Overflow)) => break too_big(),
-                    Some(Err(ProtocolError::Io(e))) if e.to_string().contains("maximum continuation") => break too_big(),
+                    Some(Err(ProtocolError::Io(e)))
+                        if e.to_string().contains("maximum continuation")
+                            || e.to_string().contains(super::frame_guard::TOO_BIG) =>
+                    {
+                        break too_big();
+                    }
                     Some(Err(e)) => {
                         tracing::debug!("WebSocket protocol error: {e}");
                         break close(CloseCode::Protocol, "protocol error");

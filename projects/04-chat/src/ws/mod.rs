@@ -11,6 +11,7 @@
 //! 3. The upgrade itself; then [`connection::run`] owns the socket.
 
 pub mod connection;
+mod frame_guard;
 mod limits;
 
 use std::sync::Arc;
@@ -95,6 +96,18 @@ pub async fn upgrade(
     if realtime.fanout.hub().is_closing() {
         return Err(Error::Unavailable("The server is shutting down".into()));
     }
+    // Frames are refused by the length their header announces, before they are buffered.
+    let guarded = frame_guard::FrameGuard::new(body.into_inner(), MAX_FRAME_BYTES);
+    let mut payload = actix_web::dev::Payload::from(Box::pin(guarded)
+        as std::pin::Pin<
+            Box<
+                dyn futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>,
+            >,
+        >);
+    // Taking a request's payload cannot fail (the extractor is infallible in practice).
+    let body = <web::Payload as actix_web::FromRequest>::from_request(&req, &mut payload)
+        .await
+        .map_err(|e| Error::Internal(format!("could not take the request body: {e}")))?;
     let (response, session, stream) = actix_ws::handle(&req, body)
         .map_err(|e| Error::BadRequest(format!("Invalid WebSocket handshake: {e}")))?;
     let realtime = realtime.into_inner();

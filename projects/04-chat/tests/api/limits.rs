@@ -28,6 +28,33 @@ async fn a_frame_over_64_kib_closes_with_1009() {
 }
 
 #[actix_web::test]
+async fn a_frame_announcing_more_than_64_kib_is_refused_before_it_arrives() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut ws = app.guest("hog").await;
+    // A masked text frame header announcing 2^62 bytes, then a little payload: the server
+    // must not wait for (and buffer) the rest.
+    let mut header = vec![0x81u8, 0xff];
+    header.extend((1u64 << 62).to_be_bytes());
+    header.extend([1, 2, 3, 4]);
+    header.extend([0u8; 1024]);
+    let stream = ws.inner.get_mut();
+    let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = stream else {
+        panic!("plain TCP")
+    };
+    tcp.write_all(&header).await.unwrap();
+    // The close frame (1009) arrives without the announced bytes ever being sent.
+    let mut reply = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut reply))
+        .await
+        .expect("a reply within 5 s")
+        .unwrap();
+    assert!(n >= 4, "got {n} bytes");
+    assert_eq!(reply[0], 0x88, "a close frame");
+    assert_eq!(u16::from_be_bytes([reply[2], reply[3]]), 1009);
+}
+
+#[actix_web::test]
 async fn binary_frames_close_with_1003() {
     let app = spawn_app().await;
     let mut ws = app.guest("bin").await;
