@@ -128,13 +128,8 @@ impl Fanout {
             user_id: user.as_str(),
             status,
         };
-        self.publish(Event {
-            room: room.to_string(),
-            order: Order::Now,
-            frame: frame.encode().to_string(),
-            except: Some(user.as_str().to_string()),
-        })
-        .await;
+        self.publish(Event::new(room, Order::Now, &frame, Some(user)))
+            .await;
     }
 
     fn member(shared: &Shared, user: &UserKey, name: &str) -> String {

@@ -106,6 +106,23 @@ pub struct Event {
     pub except: Option<String>,
 }
 
+impl Event {
+    /// `frame` for `room`, serialized once (straight to the text that is published).
+    pub fn new(
+        room: &str,
+        order: Order,
+        frame: &crate::protocol::ServerFrame<'_>,
+        except: Option<&UserKey>,
+    ) -> Self {
+        Self {
+            room: room.to_string(),
+            order,
+            frame: serde_json::to_string(frame).expect("frames always serialize"),
+            except: except.map(|user| user.as_str().to_string()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub enum Order {
     /// A message: delivered in `seq` order, exactly once per member.

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError, Session};
 use backend_kit::db::DbError;
-use bytestring::ByteString;
 
 use super::limits::{Budget, Verdict};
 use super::{MAX_FRAME_BYTES, Realtime, Who};
@@ -531,17 +530,9 @@ impl Conn {
             Appended::New { room_id, message } => {
                 // Published before the ack is written: a sender that vanished now must not
                 // leave a stored message nobody was sent.
-                let frame =
-                    ServerFrame::Message(MessageView::new(room.as_str(), &message)).encode();
-                self.realtime
-                    .fanout
-                    .publish(Event {
-                        room: room.to_string(),
-                        order: Order::Seq(message.seq),
-                        frame: frame.to_string(),
-                        except: None,
-                    })
-                    .await;
+                let frame = ServerFrame::Message(MessageView::new(room.as_str(), &message));
+                let event = Event::new(room.as_str(), Order::Seq(message.seq), &frame, None);
+                self.realtime.fanout.publish(event).await;
                 self.realtime.mentions.noticed(room_id, &message).await;
                 self.write(&ServerFrame::Ack {
                     client_id: cid,
@@ -604,24 +595,16 @@ impl Conn {
                     .await;
             }
         };
-        let frame: ByteString = if deleting {
+        let frame = if deleting {
             ServerFrame::Deleted {
                 room: room.as_str(),
                 seq,
             }
-            .encode()
         } else {
-            ServerFrame::Edited(MessageView::new(room.as_str(), &message)).encode()
+            ServerFrame::Edited(MessageView::new(room.as_str(), &message))
         };
-        self.realtime
-            .fanout
-            .publish(Event {
-                room: room.to_string(),
-                order: Order::After(seq),
-                frame: frame.to_string(),
-                except: None,
-            })
-            .await;
+        let event = Event::new(room.as_str(), Order::After(seq), &frame, None);
+        self.realtime.fanout.publish(event).await;
         Ok(())
     }
 
@@ -642,15 +625,8 @@ impl Conn {
             name: &self.who.name,
             user_id: self.who.key.as_str(),
         };
-        self.realtime
-            .fanout
-            .publish(Event {
-                room: room.to_string(),
-                order: Order::Now,
-                frame: frame.encode().to_string(),
-                except: Some(self.who.key.as_str().to_string()),
-            })
-            .await;
+        let event = Event::new(room.as_str(), Order::Now, &frame, Some(&self.who.key));
+        self.realtime.fanout.publish(event).await;
         Ok(())
     }
 
@@ -684,15 +660,8 @@ impl Conn {
             user_id: self.who.key.as_str(),
             seq,
         };
-        self.realtime
-            .fanout
-            .publish(Event {
-                room: room.to_string(),
-                order: Order::Now,
-                frame: frame.encode().to_string(),
-                except: None,
-            })
-            .await;
+        let event = Event::new(room.as_str(), Order::Now, &frame, None);
+        self.realtime.fanout.publish(event).await;
         Ok(())
     }
 }
