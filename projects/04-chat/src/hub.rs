@@ -12,13 +12,13 @@
 //!   queue is full is not waited for: it is marked slow and its connection closes with
 //!   `4008`. One slow reader never slows the room, and memory stays bounded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::domain::UserKey;
 
@@ -33,17 +33,24 @@ pub type ConnId = u64;
 /// The most messages one gap fill reads; a bigger gap is read in several.
 pub const FETCH_LIMIT: usize = 1_000;
 
-/// The sending half of a connection's outbound queue.
+/// A connection's outbound queue, as the hub sees it: frames are pushed, never waited for.
+///
+/// A plain `VecDeque` behind a mutex rather than a channel: an idle connection's queue
+/// allocates nothing (a bounded channel allocates its first block of slots up front, and
+/// 5 000 idle connections would pay for 5 000 of them).
 #[derive(Clone)]
 pub struct Outbound {
-    tx: mpsc::Sender<ByteString>,
     state: Arc<QueueState>,
 }
 
 /// What the connection's task shares with everyone who pushes to it.
 pub struct QueueState {
+    frames: Mutex<VecDeque<ByteString>>,
+    /// Bytes pushed and not yet handed to the socket (queued or in the task's batch).
     bytes: AtomicUsize,
     overflowed: AtomicBool,
+    /// Wakes the connection's task: a frame was queued.
+    ready: Notify,
     /// Wakes the connection's task to close (overflow, or shutdown).
     pub wake: Notify,
 }
@@ -53,40 +60,72 @@ impl QueueState {
         self.overflowed.load(Ordering::Acquire)
     }
 
-    /// The connection's task took `frame` off the queue.
+    /// The connection's task handed `frame` to the socket.
     pub fn sent(&self, frame: &ByteString) {
         self.bytes.fetch_sub(frame.len(), Ordering::AcqRel);
+    }
+
+    fn frames(&self) -> std::sync::MutexGuard<'_, VecDeque<ByteString>> {
+        self.frames.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for queued frames and takes up to `max` of them.
+    pub async fn next_batch(&self, max: usize) -> Vec<ByteString> {
+        loop {
+            {
+                let mut frames = self.frames();
+                if !frames.is_empty() {
+                    let n = frames.len().min(max);
+                    let batch = frames.drain(..n).collect();
+                    // A burst grew the queue; an idle connection keeps no room for the next.
+                    if frames.is_empty() && frames.capacity() > 32 {
+                        *frames = VecDeque::new();
+                    }
+                    return batch;
+                }
+            }
+            // A push between the check and here left a permit: this returns at once.
+            self.ready.notified().await;
+        }
     }
 }
 
 /// A new connection's queue: the hub pushes into the [`Outbound`], the connection's task
-/// reads the receiver.
-pub fn queue() -> (Outbound, mpsc::Receiver<ByteString>) {
-    let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
-    let state = Arc::new(QueueState {
-        bytes: AtomicUsize::new(0),
-        overflowed: AtomicBool::new(false),
-        wake: Notify::new(),
-    });
-    (Outbound { tx, state }, rx)
+/// takes batches from the state.
+pub fn queue() -> Outbound {
+    Outbound {
+        state: Arc::new(QueueState {
+            frames: Mutex::new(VecDeque::new()),
+            bytes: AtomicUsize::new(0),
+            overflowed: AtomicBool::new(false),
+            ready: Notify::new(),
+            wake: Notify::new(),
+        }),
+    }
 }
 
 impl Outbound {
     /// Queues `frame` without waiting; a full queue marks the connection slow (it will be
     /// closed with 4008) and drops the frame.
     pub fn push(&self, frame: &ByteString) {
-        if self.state.overflowed() {
+        let state = &*self.state;
+        if state.overflowed() {
             return;
         }
-        let queued = self.state.bytes.fetch_add(frame.len(), Ordering::AcqRel) + frame.len();
-        let full = queued > QUEUE_BYTES
-            || matches!(
-                self.tx.try_send(frame.clone()),
-                Err(mpsc::error::TrySendError::Full(_))
-            );
-        if full {
-            self.state.overflowed.store(true, Ordering::Release);
-            self.state.wake.notify_one();
+        let queued = state.bytes.fetch_add(frame.len(), Ordering::AcqRel) + frame.len();
+        let pushed = {
+            let mut frames = state.frames();
+            let room = frames.len() < QUEUE_FRAMES && queued <= QUEUE_BYTES;
+            if room {
+                frames.push_back(frame.clone());
+            }
+            room
+        };
+        if pushed {
+            state.ready.notify_one();
+        } else {
+            state.overflowed.store(true, Ordering::Release);
+            state.wake.notify_one();
         }
     }
 

@@ -68,7 +68,7 @@ pub async fn run(
     session: Session,
     stream: actix_ws::MessageStream,
 ) {
-    let (out, mut queue) = hub::queue();
+    let out = hub::queue();
     let hub = realtime.fanout.hub().clone();
     let Some(id) = hub.connect(out.clone(), who.key.clone()) else {
         let _ = session
@@ -76,7 +76,9 @@ pub async fn run(
             .await;
         return;
     };
-    realtime.fanout.connection_changed(&who.key, true).await;
+    // Boxed, like every one-off step here: a future holds the state of its largest await,
+    // and only the loop's should stay in memory for the connection's life.
+    Box::pin(realtime.fanout.connection_changed(&who.key, true)).await;
     let mut stream = stream
         .max_frame_size(MAX_FRAME_BYTES)
         .aggregate_continuations()
@@ -109,36 +111,13 @@ pub async fn run(
                     break close(CloseCode::Away, "server shutting down");
                 }
             }
-            frame = queue.recv() => {
-                let Some(frame) = frame else { break None };
-                // Everything already queued goes out together: one wake-up of this task and
-                // one write to the socket for a burst, not one per frame.
-                let mut batch = vec![frame];
-                while batch.len() < 32 {
-                    match queue.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                let session = &mut conn.session;
-                let write_all = async {
-                    for frame in batch {
-                        state.sent(&frame);
-                        session.text(frame).await?;
-                    }
-                    Ok::<(), actix_ws::Closed>(())
-                };
-                // A client that stops reading blocks this write; the queue then fills and
-                // the wake-up must still be able to end the connection.
-                tokio::select! {
-                    sent = write_all => if sent.is_err() { break None },
-                    () = state.wake.notified() => {
-                        break if hub.is_closing() {
-                            close(CloseCode::Away, "server shutting down")
-                        } else {
-                            close(SLOW_READER, "too slow: outbound queue full")
-                        };
-                    }
+            batch = state.next_batch(32) => {
+                // Everything already queued goes out together: one wake-up of this task for
+                // a burst, not one per frame. Boxed: the write's state takes memory only
+                // while a write is under way, not in every idle connection.
+                let sent = Box::pin(write_batch(&mut conn.session, &state, batch, &hub)).await;
+                if let Err(ending) = sent {
+                    break ending;
                 }
             }
             message = stream.recv() => {
@@ -161,7 +140,7 @@ pub async fn run(
                         if matches!(conn.frames.take(), Verdict::Abuse) {
                             break close(CloseCode::Policy, "rate limits ignored");
                         }
-                        if conn.session.pong(&bytes).await.is_err() { break None }
+                        if Box::pin(conn.session.pong(&bytes)).await.is_err() { break None }
                     }
                     Some(Ok(AggregatedMessage::Pong(_))) => last_heard = Instant::now(),
                     Some(Ok(AggregatedMessage::Close(_))) => break close(CloseCode::Normal, "bye"),
@@ -182,16 +161,45 @@ pub async fn run(
                 if last_heard.elapsed() > settings.pong_timeout {
                     break close(NO_PONG, "no pong");
                 }
-                if conn.session.ping(b"").await.is_err() { break None }
+                if Box::pin(conn.session.ping(b"")).await.is_err() { break None }
             }
         }
     };
 
-    conn.leave_all().await;
+    Box::pin(conn.leave_all()).await;
     let Conn { session, .. } = conn;
     // The close frame waits behind what the client has not read; a client that reads
     // nothing more does not keep this task (or its memory) for longer than this.
-    let _ = tokio::time::timeout(Duration::from_secs(10), session.close(ending)).await;
+    let _ = Box::pin(tokio::time::timeout(
+        Duration::from_secs(10),
+        session.close(ending),
+    ))
+    .await;
+}
+
+/// Writes `batch` to the socket, emptying it. A client that stops reading blocks the write;
+/// the queue then fills, and the wake-up (overflow or shutdown) must still end it.
+async fn write_batch(
+    session: &mut Session,
+    state: &hub::QueueState,
+    batch: Vec<bytestring::ByteString>,
+    hub: &hub::Hub,
+) -> Result<(), Ending> {
+    let write_all = async {
+        for frame in batch {
+            state.sent(&frame);
+            session.text(frame).await?;
+        }
+        Ok::<(), actix_ws::Closed>(())
+    };
+    tokio::select! {
+        sent = write_all => sent.map_err(|_| None),
+        () = state.wake.notified() => Err(if hub.is_closing() {
+            close(CloseCode::Away, "server shutting down")
+        } else {
+            close(SLOW_READER, "too slow: outbound queue full")
+        }),
+    }
 }
 
 fn too_big() -> Ending {
