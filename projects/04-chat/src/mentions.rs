@@ -5,18 +5,26 @@
 //! stored and delivered: it never delays the chat). A scheduled job gathers each user's rows
 //! once their window allows, and queues one mail in the same transaction that deletes them
 //! — so a crash either sends the digest later or never took the rows.
+//!
+//! Every digest carries an unsubscribe link (also as `List-Unsubscribe`, one-click by
+//! RFC 8058): `/api/mentions/unsubscribe?token=…`, an HMAC of the user's id (the kit's
+//! `mail::unsubscribe`), so it needs no table of tokens and cannot be forged.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use backend_kit::db::{Database, DbError, write_transaction};
 use backend_kit::jobs::{JobError, Workers};
-use backend_kit::mail::{Email, Outbox, outbox};
+use backend_kit::mail::{Email, Outbox, outbox, unsubscribe};
+use backend_kit::secret::Secret;
 
 use crate::db::mentions::{self as store, Mention};
 use crate::db::messages::StoredMessage;
 use crate::domain::{UserKey, mentions};
 use crate::fanout::Fanout;
+
+/// The unsubscribe links' purpose: a link from a mention digest unsubscribes from nothing else.
+const PURPOSE: &str = "chat-mentions";
 
 pub struct Mentions {
     db: Database,
@@ -24,6 +32,8 @@ pub struct Mentions {
     pub outbox: Outbox,
     public_url: String,
     window: Duration,
+    /// Signs unsubscribe links (the app's `JWT_SECRET`).
+    secret: Secret<String>,
 }
 
 impl Mentions {
@@ -33,6 +43,7 @@ impl Mentions {
         outbox: Outbox,
         public_url: &str,
         window: Duration,
+        secret: Secret<String>,
     ) -> Self {
         Self {
             db,
@@ -40,7 +51,24 @@ impl Mentions {
             outbox,
             public_url: public_url.trim_end_matches('/').to_string(),
             window,
+            secret,
         }
+    }
+
+    /// The user an unsubscribe token was made for, if it is genuine.
+    pub fn unsubscriber(&self, token: &str) -> Option<i64> {
+        unsubscribe::verify(self.secret.expose().as_bytes(), PURPOSE, token)
+    }
+
+    /// No more digests for `user_id`, and none of what was waiting.
+    pub async fn unsubscribe(&self, user_id: i64) -> Result<(), DbError> {
+        self.db
+            .run(move |conn| match store::unsubscribe(conn, user_id) {
+                // The account is gone: there is nothing left to mail.
+                Err(e) if backend_kit::db::is_foreign_key_violation(&e) => Ok(()),
+                other => other.map_err(DbError::from),
+            })
+            .await
     }
 
     /// A message was stored: remember its mentions of users who are not connected.
@@ -87,6 +115,10 @@ impl Mentions {
         let mut sent = 0;
         for user_id in due {
             let public_url = self.public_url.clone();
+            let unsubscribe = format!(
+                "{public_url}/api/mentions/unsubscribe?token={}",
+                unsubscribe::token(self.secret.expose().as_bytes(), PURPOSE, user_id)
+            );
             let queued = self
                 .db
                 .run(move |conn| {
@@ -98,7 +130,7 @@ impl Mentions {
                         if listed.is_empty() {
                             return Ok(None);
                         }
-                        let mail = digest(&email, &name, &listed, total, &public_url);
+                        let mail = digest(&email, &name, &listed, total, &public_url, &unsubscribe);
                         outbox::enqueue(conn, &mail, None)
                     })
                     .map_err(DbError::from)
@@ -130,7 +162,14 @@ impl Mentions {
     }
 }
 
-fn digest(to: &str, name: &str, listed: &[Mention], total: usize, public_url: &str) -> Email {
+fn digest(
+    to: &str,
+    name: &str,
+    listed: &[Mention],
+    total: usize,
+    public_url: &str,
+    unsubscribe: &str,
+) -> Email {
     let subject = match total {
         1 => "You were mentioned in the chat".to_string(),
         n => format!("You were mentioned {n} times in the chat"),
@@ -158,16 +197,20 @@ fn digest(to: &str, name: &str, listed: &[Mention], total: usize, public_url: &s
         text.push_str(&format!("…and {more} more.\n"));
         html.push_str(&format!("<li>…and {more} more.</li>"));
     }
-    text.push_str(&format!("\nOpen the chat: {public_url}/\n"));
+    text.push_str(&format!(
+        "\nOpen the chat: {public_url}/\n\nNo more of these e-mails: {unsubscribe}\n"
+    ));
     html.push_str(&format!(
-        "</ul><p><a href=\"{public_url}/\">Open the chat</a></p>"
+        "</ul><p><a href=\"{public_url}/\">Open the chat</a></p>\
+         <p><small><a href=\"{}\">No more of these e-mails</a></small></p>",
+        escape(unsubscribe)
     ));
     Email {
         to: to.to_string(),
         subject,
         text,
         html,
-        list_unsubscribe: None,
+        list_unsubscribe: Some(unsubscribe.to_string()),
     }
 }
 

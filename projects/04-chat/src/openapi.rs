@@ -4,11 +4,18 @@
 
 use utoipa::OpenApi;
 
-use crate::routes::{rooms, tickets};
+use crate::routes::{mentions, rooms, tickets};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(tickets::create, rooms::list, rooms::create, rooms::history, crate::ws::upgrade),
+    paths(
+        tickets::create,
+        rooms::list,
+        rooms::create,
+        rooms::history,
+        mentions::unsubscribe,
+        crate::ws::upgrade
+    ),
     tags((name = "chat", description = "Rooms, history and the WebSocket (frames: /protocol.json)"))
 )]
 pub struct ApiDoc;

@@ -122,6 +122,7 @@ impl Capstone for Application {
             outbox,
             &config.public_url,
             config.mention_digest,
+            settings.jwt_secret.clone(),
         ));
         let jobs = mentions
             .register(queue.workers(), &config.digest_schedule)?

@@ -93,21 +93,7 @@ impl TestApp {
     }
 }
 
-/// The path and query of a link from a mail (which starts with `PUBLIC_URL`), to request
-/// from the test server.
-pub fn path_of(link: &str) -> String {
-    let after_scheme = link.split_once("://").map_or(link, |(_, rest)| rest);
-    after_scheme
-        .find('/')
-        .map_or("/".to_string(), |i| after_scheme[i..].to_string())
-}
-
-/// The value of `token=` in a link.
-pub fn token_of(link: &str) -> String {
-    link.split_once("token=")
-        .map(|(_, t)| t.split('&').next().unwrap_or_default().to_string())
-        .expect("a token in the link")
-}
+pub use test_support::smtp::{path_of, token_of};
 
 /// A registered user: its handle and access token.
 pub struct User {

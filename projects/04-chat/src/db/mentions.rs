@@ -1,17 +1,22 @@
 //! Mentions of users who were not connected, waiting for their e-mail digest.
 
-use backend_kit::db::AnyConnection;
+use backend_kit::db::{AnyConnection, unless_taken};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{mention_digests, messages, pending_mentions, rooms, users};
+use super::schema::{
+    mention_digests, mention_unsubscribes, messages, pending_mentions, rooms, users,
+};
 use super::{lower, replace};
 
 /// The accounts a message's `@names` name: an account's name, lower-cased with its spaces
-/// taken out (`@annlee` is Ann Lee). At most 20.
+/// taken out (`@annlee` is Ann Lee). At most 20. Accounts that unsubscribed are left out.
 pub fn accounts_named(conn: &mut AnyConnection, names: &[String]) -> QueryResult<Vec<i64>> {
+    let unsubscribed =
+        mention_unsubscribes::table.filter(mention_unsubscribes::user_id.eq(users::id));
     users::table
         .filter(lower(replace(users::name, " ", "")).eq_any(names))
+        .filter(diesel::dsl::not(diesel::dsl::exists(unsubscribed)))
         .select(users::id)
         .limit(20)
         .load(conn)
@@ -104,4 +109,20 @@ pub fn recipient(conn: &mut AnyConnection, user_id: i64) -> QueryResult<Option<(
         .select((users::email, users::name))
         .first(conn)
         .optional()
+}
+
+/// Stops `user_id`'s mention digests and drops what was waiting for them. Doing it twice is
+/// doing it once.
+pub fn unsubscribe(conn: &mut AnyConnection, user_id: i64) -> QueryResult<()> {
+    unless_taken(conn, |conn| {
+        diesel::insert_into(mention_unsubscribes::table)
+            .values((
+                mention_unsubscribes::user_id.eq(user_id),
+                mention_unsubscribes::created_at.eq(backend_kit::time::now()),
+            ))
+            .execute(conn)
+    })?;
+    diesel::delete(pending_mentions::table.filter(pending_mentions::user_id.eq(user_id)))
+        .execute(conn)
+        .map(|_| ())
 }

@@ -67,6 +67,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mention_unsubscribes (user_id) {
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(messages -> rooms (room_id));
 diesel::joinable!(pending_mentions -> rooms (room_id));
 diesel::joinable!(pending_mentions -> users (user_id));
@@ -77,5 +84,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ws_tickets,
     read_positions,
     pending_mentions,
-    mention_digests
+    mention_digests,
+    mention_unsubscribes
 );

@@ -1,6 +1,7 @@
 //! URL → handler, grouped by resource. Accounts (`/api/register`, `/api/login`,
 //! `/api/refresh`, `/api/logout`) are the kit's shared routes, mounted under `/api`.
 
+pub mod mentions;
 pub mod pages;
 pub mod rooms;
 pub mod tickets;
@@ -23,7 +24,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, auth_limiter: &Arc<RateLimiter>) 
                     .route(web::get().to(rooms::list))
                     .route(web::post().to(rooms::create)),
             )
-            .service(resource("/rooms/{name}/messages").route(web::get().to(rooms::history))),
+            .service(resource("/rooms/{name}/messages").route(web::get().to(rooms::history)))
+            .service(
+                resource("/mentions/unsubscribe")
+                    .route(web::get().to(mentions::unsubscribe))
+                    .route(web::post().to(mentions::unsubscribe)),
+            ),
     )
     .service(resource("/ws").route(web::get().to(crate::ws::upgrade)))
     .service(resource("/protocol.json").route(web::get().to(pages::protocol)))

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use test_support::smtp::{path_of, token_of};
+
 use crate::helpers::spawn_app_with;
 
 #[actix_web::test]
@@ -48,5 +50,72 @@ async fn an_offline_user_mentioned_gets_a_digest_per_window_and_an_online_one_no
     assert!(
         app.smtp.messages_to(&bob.email).is_empty(),
         "Bob was connected"
+    );
+}
+
+#[actix_web::test]
+async fn a_digest_carries_an_unsubscribe_link_that_stops_the_next_ones() {
+    let app = spawn_app_with(|c| c.mention_digest = Duration::from_secs(1)).await;
+    let ann = app.new_user("Ann").await;
+    let mut guest = app.guest("zed").await;
+    guest.join("general").await;
+    guest.say("general", "@ann first").await;
+    let digest = app.smtp.wait_for(&ann.email, "mentioned").await;
+
+    // The link in the text is the List-Unsubscribe header, and one-click POST (RFC 8058) works.
+    let link = digest
+        .link("/api/mentions/unsubscribe")
+        .expect("an unsubscribe link");
+    assert_eq!(digest.header("List-Unsubscribe"), Some(format!("<{link}>")));
+    assert_eq!(
+        digest.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(digest.html.contains("No more of these e-mails"));
+    // A link checker's HEAD unsubscribes no one.
+    app.client
+        .send(app.client.request(reqwest::Method::HEAD, &path_of(&link)))
+        .await
+        .assert_status(405);
+    // A forged or altered token unsubscribes no one either.
+    let token = token_of(&link);
+    let (id, tag) = token.split_once('.').unwrap();
+    let other = format!("{}.{tag}", id.parse::<i64>().unwrap() + 1);
+    for forged in [other.as_str(), "1.abc", ""] {
+        let refused = app
+            .client
+            .get(&format!("/api/mentions/unsubscribe?token={forged}"), None)
+            .await;
+        refused.assert_status(400);
+        assert!(refused.json()["errors"]["token"].is_array(), "{forged}");
+    }
+    app.client
+        .get("/api/mentions/unsubscribe", None)
+        .await
+        .assert_status(400);
+
+    let one_click = app
+        .client
+        .send(
+            app.client
+                .request(reqwest::Method::POST, &path_of(&link))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("List-Unsubscribe=One-Click"),
+        )
+        .await;
+    one_click.assert_status(200);
+    assert_eq!(one_click.json()["unsubscribed"], true);
+    // Twice is once.
+    app.client
+        .get(&path_of(&link), None)
+        .await
+        .assert_status(200);
+
+    guest.say("general", "@ann are you there?").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        app.smtp.messages_to(&ann.email).len(),
+        1,
+        "no digest after unsubscribing"
     );
 }
