@@ -10,6 +10,9 @@
 //!   dies stops refreshing, its entries expire, and the next sweep (any instance) removes them
 //!   and announces those users offline. The Lua scripts make "first connection anywhere" and
 //!   "last one gone" atomic, so exactly one instance announces each change.
+//! - **On one instance**, a user's connections in a room change presence one at a time
+//!   ([`Fanout::presence_lock`]): the hub's count and the announcement (and Redis) move
+//!   together, so a leave and a rejoin cannot cross and leave the user shown offline.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +32,12 @@ pub struct Fanout {
     hub: Arc<Hub>,
     shared: Option<Shared>,
     ttl: Duration,
+    /// Striped by (room, user): see [`Fanout::presence_lock`].
+    presence_locks: Box<[tokio::sync::Mutex<()>]>,
 }
+
+/// How many presence locks: enough that unrelated users rarely share one.
+const PRESENCE_LOCKS: usize = 64;
 
 struct Shared {
     redis: Redis,
@@ -81,7 +89,15 @@ impl Fanout {
             instance: backend_kit::auth::opaque::new_token()[..12].to_string(),
             redis,
         });
-        Arc::new(Self { hub, shared, ttl })
+        let presence_locks = (0..PRESENCE_LOCKS)
+            .map(|_| tokio::sync::Mutex::new(()))
+            .collect();
+        Arc::new(Self {
+            hub,
+            shared,
+            ttl,
+            presence_locks,
+        })
     }
 
     fn expiry_ms(&self) -> i64 {
@@ -90,6 +106,22 @@ impl Fanout {
 
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    /// Held while a connection joins or leaves `room`: from the hub's change through the
+    /// Redis script and the announcement. Without it, the user's last connection leaving and
+    /// another one joining could reach Redis in the opposite order, and the user would stay
+    /// shown offline while connected.
+    pub async fn presence_lock(
+        &self,
+        room: &str,
+        user: &UserKey,
+    ) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one((room, user.as_str()));
+        self.presence_locks[hash as usize % PRESENCE_LOCKS]
+            .lock()
+            .await
     }
 
     /// Sends `event` to the room's members on every instance. If Redis cannot take it, this

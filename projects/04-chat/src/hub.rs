@@ -268,12 +268,12 @@ impl Hub {
         Some(id)
     }
 
-    /// Forgets a connection; returns the rooms where it was its user's last connection here
-    /// (the caller tells presence).
-    pub fn disconnect(&self, id: ConnId) -> Vec<String> {
+    /// Forgets a connection. Its task leaves its rooms first (telling presence); any
+    /// membership left over is dropped here, so the hub never keeps a closed connection.
+    pub fn disconnect(&self, id: ConnId) {
         let mut state = self.lock();
         let Some(conn) = state.connections.remove(&id) else {
-            return Vec::new();
+            return;
         };
         if let Some(n) = state.users.get_mut(&conn.user) {
             *n -= 1;
@@ -287,10 +287,9 @@ impl Hub {
             .filter(|(_, room)| room.members.contains_key(&id))
             .map(|(name, _)| name.clone())
             .collect();
-        rooms
-            .into_iter()
-            .filter(|name| leave_locked(&mut state, name, id))
-            .collect()
+        for room in rooms {
+            leave_locked(&mut state, &room, id);
+        }
     }
 
     /// Adds connection `id` to `room`, having been given every message up to `cursor`.

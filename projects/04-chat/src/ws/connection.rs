@@ -344,22 +344,33 @@ impl Conn {
                 .reply_error(ErrorCode::UnknownRoom, &message, None)
                 .await;
         };
-        let hub = self.realtime.fanout.hub().clone();
-        let joined = hub.join(room.as_str(), self.id, &self.who.name, replay.last_seq);
+        let fanout = self.realtime.fanout.clone();
+        let presence = fanout.presence_lock(room.as_str(), &self.who.key).await;
+        let joined = fanout
+            .hub()
+            .join(room.as_str(), self.id, &self.who.name, replay.last_seq);
         self.rooms.insert(room.to_string());
+        if joined.first_here
+            && fanout
+                .joined(room.as_str(), &self.who.key, &self.who.name)
+                .await
+        {
+            fanout
+                .announce(room.as_str(), &self.who.key, &self.who.name, Status::Online)
+                .await;
+        }
+        drop(presence);
         let result = self.finish_join(&room, replay, joined).await;
         if let Err(Stop::Failed(_)) = &result {
             // Not in the room after all: the client may simply join again.
             self.rooms.remove(room.as_str());
-            if hub.leave(room.as_str(), self.id) == Some(true) {
-                self.gone_from(room.as_str()).await;
-            }
+            self.leave_room(room.as_str()).await;
         }
         result
     }
 
-    /// The rest of a join, once the connection is a member: presence, then `joined`, the
-    /// replay and anything delivered in between, written straight to the socket (live
+    /// The rest of a join, once the connection is a member and presence is told: `joined`,
+    /// the replay and anything delivered in between, written straight to the socket (live
     /// traffic waits in the queue behind them).
     async fn finish_join(
         &mut self,
@@ -381,18 +392,6 @@ impl Conn {
             }
             None => Vec::new(),
         };
-        if joined.first_here
-            && self
-                .realtime
-                .fanout
-                .joined(room.as_str(), &self.who.key, &self.who.name)
-                .await
-        {
-            self.realtime
-                .fanout
-                .announce(room.as_str(), &self.who.key, &self.who.name, Status::Online)
-                .await;
-        }
         let online = self.realtime.fanout.online(room.as_str()).await;
         let last_seq = joined.missed.map_or(replay.last_seq, |(_, up_to)| up_to);
         let room_str = room.as_str();
@@ -428,10 +427,7 @@ impl Conn {
             return Ok(());
         };
         self.rooms.remove(room.as_str());
-        let last_here = self.realtime.fanout.hub().leave(room.as_str(), self.id);
-        if last_here == Some(true) {
-            self.gone_from(room.as_str()).await;
-        }
+        self.leave_room(room.as_str()).await;
         self.write(&ServerFrame::Left {
             room: room.as_str(),
         })
@@ -439,10 +435,14 @@ impl Conn {
         Ok(())
     }
 
-    /// The user's last connection in `room` here is gone: tell presence.
-    async fn gone_from(&self, room: &str) {
+    /// Takes this connection out of `room`; if it was its user's last one here, presence is
+    /// told (under the presence lock, like a join).
+    async fn leave_room(&self, room: &str) {
         let fanout = &self.realtime.fanout;
-        if fanout.left(room, &self.who.key, &self.who.name).await {
+        let _presence = fanout.presence_lock(room, &self.who.key).await;
+        if fanout.hub().leave(room, self.id) == Some(true)
+            && fanout.left(room, &self.who.key, &self.who.name).await
+        {
             fanout
                 .announce(room, &self.who.key, &self.who.name, Status::Offline)
                 .await;
@@ -450,11 +450,12 @@ impl Conn {
     }
 
     async fn leave_all(&mut self) {
-        let fanout = self.realtime.fanout.clone();
-        for room in fanout.hub().disconnect(self.id) {
-            self.gone_from(&room).await;
+        for room in std::mem::take(&mut self.rooms) {
+            self.leave_room(&room).await;
         }
-        self.rooms.clear();
+        let fanout = self.realtime.fanout.clone();
+        // In no room any more: this only forgets the connection.
+        fanout.hub().disconnect(self.id);
         let still_here = fanout.hub().is_connected(&self.who.key);
         if !still_here {
             fanout.connection_changed(&self.who.key, false).await;

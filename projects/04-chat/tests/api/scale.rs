@@ -3,7 +3,7 @@
 use serde_json::json;
 use test_support::TestRedis;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[actix_web::test]
 #[ignore = "needs TEST_REDIS_URL"]
@@ -115,4 +115,35 @@ async fn an_instance_that_dies_takes_its_users_offline_within_the_presence_ttl()
     );
     let rooms = one.client.get("/api/rooms", None).await.json();
     assert_eq!(rooms[0]["online"], 1);
+}
+
+#[actix_web::test]
+#[ignore = "needs TEST_REDIS_URL"]
+async fn a_user_leaving_on_one_connection_as_another_joins_stays_online() {
+    TestRedis::required();
+    // 100 rounds of frames: past the default frame budget.
+    let app = spawn_app_with(|c| c.sends_per_window = 1_000).await;
+    // Two connections of one user (a guest's name is its identity).
+    let mut inside = app.guest("amy").await;
+    let mut outside = app.guest("amy").await;
+    inside.join("general").await;
+    for round in 0..100 {
+        // The last connection in the room leaves while the next one joins: Redis must see
+        // the two in the hub's order, or the user ends up shown offline while in the room.
+        // The join reads the database first; the varying pause lands the leave at every
+        // point of it. (The crossing itself needs two worker threads to interleave within
+        // microseconds, so this run rarely meets it: it guards the outcome.)
+        outside
+            .send(json!({"type": "join", "room": "general"}))
+            .await;
+        tokio::time::sleep(std::time::Duration::from_micros(100 * (round % 30))).await;
+        inside
+            .send(json!({"type": "leave", "room": "general"}))
+            .await;
+        inside.expect("left").await;
+        outside.expect("joined").await;
+        let rooms = app.client.get("/api/rooms", None).await.json();
+        assert_eq!(rooms[0]["online"], 1, "round {round}: {rooms}");
+        std::mem::swap(&mut inside, &mut outside);
+    }
 }
