@@ -147,6 +147,7 @@ async fn measure(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let send_start = Instant::now();
+        let cpu_start = (pid.and_then(cpu_ticks), machine_ticks());
         let mut k: usize = 0;
         while send_start.elapsed() < duration {
             tick.tick().await;
@@ -162,6 +163,7 @@ async fn measure(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
             k += 1;
         }
         let sending = send_start.elapsed();
+        let cpu_end = (pid.and_then(cpu_ticks), machine_ticks());
         // Let the last fan-outs arrive.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let members_per_room = connections as f64 / rooms as f64;
@@ -198,6 +200,20 @@ async fn measure(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
         );
         if let Some(rss) = pid.and_then(rss_kib) {
             println!("server RSS after the run: {rss} KiB");
+        }
+        // What the figures were measured under: a saturated or shared machine queues.
+        let ticks = |from: Option<u64>, to: Option<u64>| to?.checked_sub(from?);
+        if let Some(server) = ticks(cpu_start.0, cpu_end.0) {
+            println!(
+                "server CPU while sending: {:.0} % of one core",
+                server as f64 / TICKS_PER_SECOND / sending.as_secs_f64() * 100.0
+            );
+        }
+        if let (Some((all0, steal0)), Some((all1, steal1))) = (cpu_start.1, cpu_end.1) {
+            println!(
+                "CPU stolen by the hypervisor while sending: {:.1} %",
+                (steal1 - steal0) as f64 / (all1 - all0).max(1) as f64 * 100.0
+            );
         }
     }
     println!(
@@ -305,6 +321,30 @@ where
         }
     }
     latencies
+}
+
+/// Clock ticks per second in /proc (`USER_HZ`: 100 on every Linux this runs on).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// A process's CPU time (user + system) in clock ticks (Linux).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses: utime is 14th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// The machine's CPU time in all and the part stolen by the hypervisor, in ticks (Linux).
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let times: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    Some((times.iter().sum(), *times.get(7)?))
 }
 
 /// A process's resident memory in KiB (Linux).
