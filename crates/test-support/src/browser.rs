@@ -4,7 +4,6 @@
 //! browser; CI installs `chromium` and `chromium-driver` and runs them with `--ignored`.
 //! `CHROMEDRIVER` and `CHROME` override the binaries' paths.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -26,7 +25,7 @@ impl Browser {
     /// install command if the binaries are missing).
     pub async fn launch() -> Self {
         let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-        let port = free_port();
+        let port = crate::free_port();
         let driver = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -90,11 +89,4 @@ async fn connect(port: u16) -> Client {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no WebDriver session on {url}: {last_error:?}");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }

@@ -7,6 +7,8 @@
 //! - `smtp::SmtpServer` (feature `smtp`): a real SMTP server per test, to wait for a mail and
 //!   follow its link; it can be stopped and restarted for outage tests.
 //! - [`TcpProxy`]: a forwarder a test can cut, to cut the service off from Redis alone.
+//! - `process` (feature `process`): the project's binary as a child process (clean
+//!   environment, free port, killed when the test ends, wait for `/health`).
 //!
 //! Where the services come from, in order:
 //!
@@ -24,6 +26,8 @@ pub mod browser;
 mod client;
 #[cfg(feature = "docker")]
 mod containers;
+#[cfg(feature = "process")]
+pub mod process;
 mod proxy;
 #[cfg(feature = "smtp")]
 pub mod smtp;
@@ -217,6 +221,14 @@ impl TestRedis {
              `.ci/run` does, and runs it with --include-ignored",
         )
     }
+}
+
+/// A port nothing listens on right now (for a server or driver a test starts itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 #[cfg(test)]

@@ -1,32 +1,25 @@
 //! The `blog` binary as an operator runs it: `blog jobs`, and a server process killed with
 //! mail queued (SIGKILL: no shutdown hook runs) whose mail a restarted process delivers.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use backend_kit::db::DbError;
 use backend_kit::mail::outbox::mail_outbox;
 use diesel::prelude::*;
 use serde_json::json;
+use test_support::process::{self, Running};
 use test_support::smtp::SmtpServer;
-use test_support::{TestClient, TestDatabase, unique_suffix};
+use test_support::{TestClient, TestDatabase, free_port, unique_suffix};
 
 use crate::helpers::TestApp;
 
-const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
-
 fn command(database_url: &str, smtp_url: &str, workdir: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_blog"));
+    let mut command = process::command(env!("CARGO_BIN_EXE_blog"));
     command
         .current_dir(workdir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("DATABASE_URL", database_url)
-        .env("SMTP_URL", smtp_url)
-        .env("JWT_SECRET", SECRET)
-        .env("BCRYPT_COST", "4")
-        .env("RUST_LOG", "warn");
+        .env("SMTP_URL", smtp_url);
     command
 }
 
@@ -39,35 +32,12 @@ pub fn blog(app: &TestApp, args: &[&str]) -> Output {
         .expect("run the blog binary")
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// A server process, killed (SIGKILL) and reaped when dropped, also when a test fails.
-struct Serving(Child);
-
-impl Serving {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// A `blog serve` process on a free port, ready to answer.
 async fn serve(
     database_url: &str,
     smtp_url: &str,
     workdir: &std::path::Path,
-) -> (Serving, TestClient) {
+) -> (Running, TestClient) {
     let port = free_port();
     let child = command(database_url, smtp_url, workdir)
         .env("PORT", port.to_string())
@@ -87,19 +57,10 @@ async fn serve(
         )
         .arg("serve")
         .spawn()
-        .map(Serving)
+        .map(Running)
         .expect("start blog serve");
-    let client = TestClient::new(port).with_auth_scheme("Token");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(response) = reqwest::get(client.url("/health")).await
-            && response.status().is_success()
-        {
-            return (child, client);
-        }
-        assert!(Instant::now() < deadline, "blog serve did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    process::wait_until_healthy(port).await;
+    (child, TestClient::new(port).with_auth_scheme("Token"))
 }
 
 #[actix_web::test]

@@ -2,50 +2,18 @@
 //! acknowledged message; `chat connect` in pipes.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use backend_kit::db::DatabaseUrl;
 use diesel::prelude::*;
-use test_support::TestDatabase;
+use test_support::process::{self, Running, wait_until_healthy};
+use test_support::{TestDatabase, free_port};
 
 use crate::helpers::{Ws, spawn_app};
 
 pub fn chat() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_chat"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("JWT_SECRET", "test-secret-that-is-at-least-32-bytes-long")
-        .env("BCRYPT_COST", "4")
-        .env("RUST_LOG", "warn");
-    command
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// A process killed and reaped when dropped, also when a test fails.
-pub struct Running(pub Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub async fn wait_until_up(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    process::command(env!("CARGO_BIN_EXE_chat"))
 }
 
 #[actix_web::test]
@@ -61,7 +29,7 @@ async fn sigterm_closes_every_socket_with_1001_and_keeps_acknowledged_messages()
             .spawn()
             .expect("start chat"),
     );
-    wait_until_up(port).await;
+    wait_until_healthy(port).await;
     let url = format!("ws://127.0.0.1:{port}/ws?guest=");
     let mut a = Ws::connect(&format!("{url}amy")).await;
     a.join("general").await;

@@ -77,7 +77,9 @@ async fn a_client_resumes_on_the_other_instance_without_gaps() {
 #[actix_web::test]
 #[ignore = "needs TEST_REDIS_URL"]
 async fn an_instance_that_dies_takes_its_users_offline_within_the_presence_ttl() {
-    use crate::process::{Running, chat, free_port, wait_until_up};
+    use crate::process::chat;
+    use test_support::free_port;
+    use test_support::process::{Running, wait_until_healthy};
     let redis = TestRedis::required();
     let one =
         crate::helpers::spawn_app_with(|c| c.presence_ttl = std::time::Duration::from_secs(3))
@@ -94,7 +96,7 @@ async fn an_instance_that_dies_takes_its_users_offline_within_the_presence_ttl()
             .spawn()
             .expect("start a second instance"),
     );
-    wait_until_up(port).await;
+    wait_until_healthy(port).await;
     let mut watcher = one.guest("watcher").await;
     watcher.join("general").await;
     let mut zoe = crate::helpers::Ws::connect(&format!("ws://127.0.0.1:{port}/ws?guest=zoe")).await;
