@@ -256,6 +256,43 @@ impl Fanout {
         counts
     }
 
+    /// Typing notices: at most one a second per user and room, across every instance.
+    pub async fn may_type(&self, room: &str, user: &UserKey) -> bool {
+        self.hub.may_type(room, user) && self.claim_second("typing", room, user).await
+    }
+
+    /// Read receipts are told at most once a second per user and room, across every instance.
+    pub async fn may_announce_read(&self, room: &str, user: &UserKey) -> bool {
+        self.hub.may_announce_read(room, user) && self.claim_second("read", room, user).await
+    }
+
+    /// With Redis, the one-second slot for `what` of `user` in `room` is claimed with
+    /// `SET … NX PX 1000`: a user connected to two instances gets one slot, not two. This
+    /// instance's own clock has already turned a flood from one socket away without asking
+    /// Redis. Redis down: the local limit is all there is.
+    async fn claim_second(&self, what: &str, room: &str, user: &UserKey) -> bool {
+        let Some(shared) = &self.shared else {
+            return true;
+        };
+        let key = shared
+            .redis
+            .key(&format!("chat:{what}:{room}:{}", user.as_str()));
+        let claimed = shared
+            .redis
+            .run(|mut conn| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(1000)
+                    .query_async::<Option<String>>(&mut conn)
+                    .await
+            })
+            .await;
+        !matches!(claimed, Some(Ok(None)))
+    }
+
     /// Whether `user` has an open connection on any instance.
     pub async fn is_connected(&self, user: &UserKey) -> bool {
         if self.hub.is_connected(user) {

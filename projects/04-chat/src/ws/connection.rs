@@ -624,8 +624,8 @@ impl Conn {
         if !self
             .realtime
             .fanout
-            .hub()
             .may_type(room.as_str(), &self.who.key)
+            .await
         {
             return Ok(());
         }
@@ -658,8 +658,8 @@ impl Conn {
         if !self
             .realtime
             .fanout
-            .hub()
             .may_announce_read(room.as_str(), &self.who.key)
+            .await
         {
             return Ok(());
         }

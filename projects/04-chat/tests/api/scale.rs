@@ -149,3 +149,36 @@ async fn a_user_leaving_on_one_connection_as_another_joins_stays_online() {
         std::mem::swap(&mut inside, &mut outside);
     }
 }
+
+#[actix_web::test]
+#[ignore = "needs TEST_REDIS_URL"]
+async fn typing_is_told_once_a_second_even_from_two_instances() {
+    TestRedis::required();
+    let one = spawn_app().await;
+    let two = one.second_instance().await;
+    let mut watcher = one.guest("walt").await;
+    watcher.join("general").await;
+    // One user, one connection on each instance.
+    let mut here = one.guest("amy").await;
+    here.join("general").await;
+    let mut there = two.guest("amy").await;
+    there.join("general").await;
+    watcher.drain(std::time::Duration::from_millis(300)).await;
+
+    here.send(json!({"type": "typing", "room": "general"}))
+        .await;
+    there
+        .send(json!({"type": "typing", "room": "general"}))
+        .await;
+    let mut told = 0;
+    let window = tokio::time::Instant::now() + std::time::Duration::from_millis(800);
+    while let Ok(frame) = tokio::time::timeout_at(window, watcher.recv()).await {
+        if frame["type"] == "typing" {
+            told += 1;
+        }
+    }
+    assert_eq!(
+        told, 1,
+        "one typing notice per second per user, across instances"
+    );
+}
