@@ -144,7 +144,11 @@ impl Capstone for Application {
             .with_jobs(queue);
         let data = web::Data::new(db.clone());
 
+        // actix waits for open connections before it stops, and a WebSocket stays open until
+        // someone closes it: on SIGINT/SIGTERM every socket is told 1001 first.
+        let closing = hub.clone();
         let server = AppBuilder::new(settings, readiness, crate::openapi::document())
+            .on_stop_signal(move || closing.close_all())
             .on_shutdown(async move { jobs.shutdown(JOBS_GRACE).await })
             .start(move |cfg| {
                 cfg.app_data(data.clone())
@@ -162,18 +166,6 @@ impl Capstone for Application {
 
     fn into_server(self) -> Server {
         self.server
-    }
-
-    /// On SIGINT/SIGTERM, every WebSocket is closed with `1001` first: actix-web waits for
-    /// open connections before it stops, and a WebSocket stays open until someone closes it.
-    async fn run_until_stopped(self) -> std::io::Result<()> {
-        let hub = self.hub.clone();
-        actix_web::rt::spawn(async move {
-            shutdown_signal().await;
-            tracing::info!("closing every WebSocket (1001)");
-            hub.close_all();
-        });
-        self.into_server().run_until_stopped().await
     }
 
     async fn command(
@@ -207,26 +199,5 @@ impl Capstone for Application {
             }
             _ => return None,
         })
-    }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -14,8 +14,9 @@
 //! the project's [`ErrorFormat`], the extractor settings (JSON errors,
 //! the 64 KiB body limit), `/health` and `/ready`, `/openapi.json` and `/docs`, the project's
 //! routes, and a JSON `404` for everything else. The server binds `HOST:PORT` (port 0 in
-//! tests: [`Server::port`] says which), logs where it listens, and on SIGINT/SIGTERM drains
-//! requests in flight, then runs the shutdown hooks in order.
+//! tests: [`Server::port`] says which), logs where it listens, and on SIGINT (Ctrl-C) or
+//! SIGTERM runs the stop hooks (close WebSockets), drains requests in flight, then runs the
+//! shutdown hooks in order. A second signal stops at once.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,10 +35,11 @@ use super::{Error, ErrorFormat};
 use crate::config::Settings;
 use crate::validation::NUL_PROBLEM;
 
-/// Requests in flight get this long to finish after SIGTERM.
+/// Requests in flight get this long to finish after SIGINT/SIGTERM.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
 type Hook = Pin<Box<dyn Future<Output = ()>>>;
+type StopHook = Box<dyn FnOnce() + Send>;
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,7 @@ pub struct AppBuilder {
     readiness: Readiness,
     openapi: utoipa::openapi::OpenApi,
     error_format: ErrorFormat,
+    stop_hooks: Vec<StopHook>,
     shutdown_hooks: Vec<Hook>,
 }
 
@@ -77,6 +80,7 @@ impl AppBuilder {
             readiness,
             openapi,
             error_format: ErrorFormat::Message,
+            stop_hooks: Vec::new(),
             shutdown_hooks: Vec::new(),
         }
     }
@@ -84,6 +88,13 @@ impl AppBuilder {
     /// How error bodies look (default [`ErrorFormat::Message`]).
     pub fn error_format(mut self, format: ErrorFormat) -> Self {
         self.error_format = format;
+        self
+    }
+
+    /// Runs as soon as SIGINT or SIGTERM arrives, before requests in flight are waited for:
+    /// what would otherwise keep the server waiting (open WebSockets are told to close).
+    pub fn on_stop_signal(mut self, hook: impl FnOnce() + Send + 'static) -> Self {
+        self.stop_hooks.push(Box::new(hook));
         self
     }
 
@@ -131,10 +142,14 @@ impl AppBuilder {
         .tcp_nodelay(true)
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        // actix stops at once on SIGINT, dropping requests in flight and open WebSockets
+        // without a word; `run_until_stopped` treats Ctrl-C like SIGTERM instead.
+        .disable_signals()
         .run();
         Ok(Server {
             port,
             server,
+            stop_hooks: self.stop_hooks,
             shutdown_hooks: self.shutdown_hooks,
         })
     }
@@ -144,6 +159,7 @@ impl AppBuilder {
 pub struct Server {
     port: u16,
     server: actix_web::dev::Server,
+    stop_hooks: Vec<StopHook>,
     shutdown_hooks: Vec<Hook>,
 }
 
@@ -157,14 +173,52 @@ impl Server {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM (or [`ServerHandle::stop`]), lets requests in flight
-    /// finish, then runs the shutdown hooks.
+    /// Serves until SIGINT/SIGTERM (or [`ServerHandle::stop`]): runs the stop hooks, lets
+    /// requests in flight finish (a second signal stops at once), then runs the shutdown
+    /// hooks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let stop_hooks = self.stop_hooks;
+        let on_signal = actix_web::rt::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stopping: finishing requests in flight (signal again to stop now)");
+            for hook in stop_hooks {
+                hook();
+            }
+            tokio::select! {
+                () = handle.stop(true) => {}
+                () = stop_signal() => handle.stop(false).await,
+            }
+        });
         let result = self.server.await;
+        on_signal.abort();
         for hook in self.shutdown_hooks {
             hook.await;
         }
         result
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (`docker stop`, Kubernetes, systemd).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot listen for SIGINT/SIGTERM");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

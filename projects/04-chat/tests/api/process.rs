@@ -17,7 +17,13 @@ pub fn chat() -> Command {
 }
 
 #[actix_web::test]
-async fn sigterm_closes_every_socket_with_1001_and_keeps_acknowledged_messages() {
+async fn sigterm_and_ctrl_c_close_every_socket_with_1001_and_keep_acknowledged_messages() {
+    stops_cleanly_on("-TERM").await;
+    // Ctrl-C: actix on its own would drop every connection at once, without a close frame.
+    stops_cleanly_on("-INT").await;
+}
+
+async fn stops_cleanly_on(signal: &str) {
     let database = TestDatabase::new();
     let workdir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -42,7 +48,7 @@ async fn sigterm_closes_every_socket_with_1001_and_keeps_acknowledged_messages()
     }
     let started = Instant::now();
     let status = Command::new("kill")
-        .args(["-TERM", &server.0.id().to_string()])
+        .args([signal, &server.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
