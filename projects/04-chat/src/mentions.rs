@@ -122,18 +122,32 @@ impl Mentions {
             let queued = self
                 .db
                 .run(move |conn| {
-                    write_transaction(conn, |conn| {
+                    let now = backend_kit::time::now();
+                    let outcome = write_transaction(conn, |conn| {
+                        if store::unsubscribed(conn, user_id)? {
+                            // Mentioned while unsubscribing: nothing goes out.
+                            store::drop_pending(conn, user_id)?;
+                            return Ok(None);
+                        }
+                        // Another instance's job mails this user now, or did since `cutoff`.
+                        if !store::claim(conn, user_id, cutoff, now)? {
+                            return Ok(None);
+                        }
                         let Some((email, name)) = store::recipient(conn, user_id)? else {
                             return Ok(None);
                         };
-                        let (listed, total) = store::take(conn, user_id, backend_kit::time::now())?;
-                        if listed.is_empty() {
-                            return Ok(None);
+                        let (listed, total) = store::take(conn, user_id)?;
+                        if total == 0 {
+                            // Nothing left to say: the claim is undone, the window stays open.
+                            return Err(diesel::result::Error::RollbackTransaction);
                         }
                         let mail = digest(&email, &name, &listed, total, &public_url, &unsubscribe);
                         outbox::enqueue(conn, &mail, None)
-                    })
-                    .map_err(DbError::from)
+                    });
+                    match outcome {
+                        Err(diesel::result::Error::RollbackTransaction) => Ok(None),
+                        other => other.map_err(DbError::from),
+                    }
                 })
                 .await?;
             if let Some(id) = queued {

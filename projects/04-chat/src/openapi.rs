@@ -13,6 +13,7 @@ use crate::routes::{mentions, rooms, tickets};
         rooms::list,
         rooms::create,
         rooms::history,
+        mentions::confirm,
         mentions::unsubscribe,
         crate::ws::upgrade
     ),

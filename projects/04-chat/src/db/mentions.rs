@@ -66,14 +66,42 @@ pub struct Mention {
     pub text: String,
 }
 
-/// Takes every waiting mention of `user_id` (the newest 50 listed, and how many in all),
-/// and records the digest as sent at `now`. Deleted messages are left out. Run it in the
-/// transaction that queues the mail.
-pub fn take(
+/// Claims `user_id`'s digest: `true` when no digest went out since `cutoff`, and records one
+/// as sent at `now`. Run it in the transaction that queues the mail: the row it writes stays
+/// locked until then, so when every instance runs the digest job at once, one of them claims
+/// the user and the others get `false` (PostgreSQL re-checks the `WHERE` after the lock is
+/// released; SQLite runs one write transaction at a time).
+pub fn claim(
     conn: &mut AnyConnection,
     user_id: i64,
+    cutoff: NaiveDateTime,
     now: NaiveDateTime,
-) -> QueryResult<(Vec<Mention>, usize)> {
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        mention_digests::table
+            .find(user_id)
+            .filter(mention_digests::last_sent_at.le(cutoff)),
+    )
+    .set(mention_digests::last_sent_at.eq(now))
+    .execute(conn)?;
+    if updated == 1 {
+        return Ok(true);
+    }
+    // No row yet: the first digest. A row that is there was mailed since `cutoff`.
+    let first = unless_taken(conn, |conn| {
+        diesel::insert_into(mention_digests::table)
+            .values((
+                mention_digests::user_id.eq(user_id),
+                mention_digests::last_sent_at.eq(now),
+            ))
+            .execute(conn)
+    })?;
+    Ok(first.is_some())
+}
+
+/// Takes every waiting mention of `user_id`: the newest 50 listed, and how many in all.
+/// Deleted messages are left out. Run it after [`claim`], in the same transaction.
+pub fn take(conn: &mut AnyConnection, user_id: i64) -> QueryResult<(Vec<Mention>, usize)> {
     let mine = pending_mentions::table.filter(pending_mentions::user_id.eq(user_id));
     let listed: Vec<Mention> = mine
         .inner_join(rooms::table)
@@ -88,18 +116,21 @@ pub fn take(
         .select((rooms::name, messages::seq, messages::name, messages::text))
         .load(conn)?;
     let total = diesel::delete(mine).execute(conn)?;
-    let updated = diesel::update(mention_digests::table.find(user_id))
-        .set(mention_digests::last_sent_at.eq(now))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(mention_digests::table)
-            .values((
-                mention_digests::user_id.eq(user_id),
-                mention_digests::last_sent_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
     Ok((listed, total))
+}
+
+pub fn unsubscribed(conn: &mut AnyConnection, user_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        mention_unsubscribes::table.filter(mention_unsubscribes::user_id.eq(user_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Forgets the mentions waiting for `user_id`.
+pub fn drop_pending(conn: &mut AnyConnection, user_id: i64) -> QueryResult<()> {
+    diesel::delete(pending_mentions::table.filter(pending_mentions::user_id.eq(user_id)))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// The account's e-mail address and name.
@@ -122,7 +153,5 @@ pub fn unsubscribe(conn: &mut AnyConnection, user_id: i64) -> QueryResult<()> {
             ))
             .execute(conn)
     })?;
-    diesel::delete(pending_mentions::table.filter(pending_mentions::user_id.eq(user_id)))
-        .execute(conn)
-        .map(|_| ())
+    drop_pending(conn, user_id)
 }

@@ -1,7 +1,11 @@
-//! `GET|POST /api/mentions/unsubscribe?token=…`: the link at the bottom of every mention
-//! digest. `POST` is the one-click unsubscribe mail clients send for `List-Unsubscribe`
-//! (RFC 8058); `GET` is the link followed in a browser.
+//! `/api/mentions/unsubscribe?token=…`: the link at the bottom of every mention digest.
+//!
+//! - `GET` (the link followed in a browser) only shows a page with a button: mail scanners
+//!   and link previews fetch links by themselves, and must not unsubscribe anyone.
+//! - `POST` unsubscribes: the page's button, and the one-click unsubscribe mail clients send
+//!   for `List-Unsubscribe-Post` (RFC 8058). JSON, or a short page for a browser.
 
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::http::{Error, ValidationErrorBody};
 use serde::{Deserialize, Serialize};
@@ -21,10 +25,52 @@ pub struct Unsubscribed {
     pub unsubscribed: bool,
 }
 
-/// No more mention digests for the link's user; what was waiting is dropped.
+/// The user a link's token was made for; a missing or forged token is a `400`.
+fn unsubscriber(realtime: &Realtime, query: TokenQuery) -> Result<(i64, String), Error> {
+    let token = query.token.unwrap_or_default();
+    realtime
+        .mentions
+        .unsubscriber(&token)
+        .map(|user| (user, token))
+        .ok_or_else(|| Error::invalid("token", "is missing or invalid"))
+}
+
+fn page(body: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\">\
+             <title>Mention e-mails</title></head><body>{body}</body></html>"
+        ))
+}
+
+/// A page asking to confirm: its button `POST`s the same link.
 #[utoipa::path(get, path = "/api/mentions/unsubscribe", tag = "chat", params(TokenQuery),
     responses(
-        (status = 200, description = "No more mention digests for this user (also with POST, for one-click unsubscribe, RFC 8058)", body = Unsubscribed),
+        (status = 200, description = "A page whose button unsubscribes (POST); following the link changes nothing", content_type = "text/html"),
+        (status = 400, description = "Missing or forged token", body = ValidationErrorBody),
+    ))]
+pub async fn confirm(
+    realtime: web::Data<Realtime>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, Error> {
+    let (_, token) = unsubscriber(&realtime, query.into_inner())?;
+    // A genuine token is `<digits>.<base64url>`: nothing in it needs escaping in HTML.
+    Ok(page(&format!(
+        "<h1>Stop mention e-mails?</h1>\
+         <p>You will no longer get an e-mail when someone mentions you in the chat while you are away.</p>\
+         <form method=\"post\" action=\"/api/mentions/unsubscribe?token={token}\">\
+         <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+         <button type=\"submit\">Unsubscribe</button></form>"
+    )))
+}
+
+/// No more mention digests for the link's user; what was waiting is dropped.
+#[utoipa::path(post, path = "/api/mentions/unsubscribe", tag = "chat", params(TokenQuery),
+    responses(
+        (status = 200, description = "No more mention digests for this user (one-click, RFC 8058); a short page instead of JSON when the client accepts HTML", body = Unsubscribed),
         (status = 400, description = "Missing or forged token", body = ValidationErrorBody),
     ))]
 pub async fn unsubscribe(
@@ -32,15 +78,16 @@ pub async fn unsubscribe(
     realtime: web::Data<Realtime>,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, Error> {
-    // HEAD is answered by GET routes, but a link checker's HEAD must not unsubscribe anyone.
-    if backend_kit::http::is_head(&req) {
-        return Err(Error::MethodNotAllowed);
-    }
-    let user = query
-        .into_inner()
-        .token
-        .and_then(|token| realtime.mentions.unsubscriber(&token))
-        .ok_or_else(|| Error::invalid("token", "is missing or invalid"))?;
+    let (user, _) = unsubscriber(&realtime, query.into_inner())?;
     realtime.mentions.unsubscribe(user).await?;
-    Ok(HttpResponse::Ok().json(Unsubscribed { unsubscribed: true }))
+    let browser = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    Ok(if browser {
+        page("<h1>Unsubscribed</h1><p>You will get no more mention e-mails from the chat.</p>")
+    } else {
+        HttpResponse::Ok().json(Unsubscribed { unsubscribed: true })
+    })
 }

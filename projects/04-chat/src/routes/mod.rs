@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, auth_limiter: &Arc<RateLimiter>) 
             .service(resource("/rooms/{name}/messages").route(web::get().to(rooms::history)))
             .service(
                 resource("/mentions/unsubscribe")
-                    .route(web::get().to(mentions::unsubscribe))
+                    .route(web::get().to(mentions::confirm))
                     .route(web::post().to(mentions::unsubscribe)),
             ),
     )

@@ -84,9 +84,10 @@ pub struct Session {
 }
 
 impl TestApp {
-    /// A second server on the same database and Redis (what scaling out is).
+    /// A second server on the same database, Redis and mail server (what scaling out is).
     pub async fn second_instance(&self) -> TestApp2 {
-        let (port, _, _, _) = start(self.database.url(), self.redis.as_ref(), None, |_| {}).await;
+        let smtp = Some(self.smtp.url());
+        let (port, _, _, _) = start(self.database.url(), self.redis.as_ref(), smtp, |_| {}).await;
         TestApp2 { port }
     }
 

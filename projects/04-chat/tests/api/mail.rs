@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use test_support::smtp::{path_of, token_of};
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn an_offline_user_mentioned_gets_a_digest_per_window_and_an_online_one_none() {
@@ -62,7 +62,7 @@ async fn a_digest_carries_an_unsubscribe_link_that_stops_the_next_ones() {
     guest.say("general", "@ann first").await;
     let digest = app.smtp.wait_for(&ann.email, "mentioned").await;
 
-    // The link in the text is the List-Unsubscribe header, and one-click POST (RFC 8058) works.
+    // The link in the text is the List-Unsubscribe header; one-click POST is offered.
     let link = digest
         .link("/api/mentions/unsubscribe")
         .expect("an unsubscribe link");
@@ -72,27 +72,48 @@ async fn a_digest_carries_an_unsubscribe_link_that_stops_the_next_ones() {
         Some("List-Unsubscribe=One-Click")
     );
     assert!(digest.html.contains("No more of these e-mails"));
-    // A link checker's HEAD unsubscribes no one.
+
+    // Following the link (or a mail scanner fetching it) only shows a button that POSTs it.
+    let page = app.client.get(&path_of(&link), None).await;
+    page.assert_status(200);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.text.contains(&format!(
+            "<form method=\"post\" action=\"{}\">",
+            path_of(&link)
+        )),
+        "{}",
+        page.text
+    );
     app.client
         .send(app.client.request(reqwest::Method::HEAD, &path_of(&link)))
         .await
-        .assert_status(405);
-    // A forged or altered token unsubscribes no one either.
+        .assert_status(200);
+    guest.say("general", "@ann still subscribed?").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while app.smtp.messages_to(&ann.email).len() < 2 {
+        assert!(Instant::now() < deadline, "GET or HEAD unsubscribed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A forged or altered token unsubscribes no one, whatever the method.
     let token = token_of(&link);
     let (id, tag) = token.split_once('.').unwrap();
     let other = format!("{}.{tag}", id.parse::<i64>().unwrap() + 1);
     for forged in [other.as_str(), "1.abc", ""] {
-        let refused = app
-            .client
-            .get(&format!("/api/mentions/unsubscribe?token={forged}"), None)
-            .await;
-        refused.assert_status(400);
-        assert!(refused.json()["errors"]["token"].is_array(), "{forged}");
+        let path = format!("/api/mentions/unsubscribe?token={forged}");
+        for refused in [
+            app.client.get(&path, None).await,
+            app.client.post(&path, None, &serde_json::json!({})).await,
+        ] {
+            refused.assert_status(400);
+            assert!(refused.json()["errors"]["token"].is_array(), "{forged}");
+        }
     }
-    app.client
-        .get("/api/mentions/unsubscribe", None)
-        .await
-        .assert_status(400);
 
     let one_click = app
         .client
@@ -105,17 +126,53 @@ async fn a_digest_carries_an_unsubscribe_link_that_stops_the_next_ones() {
         .await;
     one_click.assert_status(200);
     assert_eq!(one_click.json()["unsubscribed"], true);
-    // Twice is once.
-    app.client
-        .get(&path_of(&link), None)
-        .await
-        .assert_status(200);
+    // Twice is once; the page's button (a browser) gets a page back.
+    let again = app
+        .client
+        .send(
+            app.client
+                .request(reqwest::Method::POST, &path_of(&link))
+                .header("accept", "text/html"),
+        )
+        .await;
+    again.assert_status(200);
+    assert!(again.text.contains("Unsubscribed"), "{}", again.text);
 
     guest.say("general", "@ann are you there?").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         app.smtp.messages_to(&ann.email).len(),
-        1,
+        2,
         "no digest after unsubscribing"
+    );
+}
+
+#[actix_web::test]
+async fn two_instances_send_one_digest() {
+    // Every instance runs the digest job (every second in tests): one of them mails.
+    let one = spawn_app().await;
+    let _two = one.second_instance().await;
+    let ann = one.new_user("Ann").await;
+    let mut guest = one.guest("zed").await;
+    guest.join("general").await;
+    for round in 1..=3 {
+        guest.say("general", &format!("@ann ping {round}")).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while one.smtp.messages_to(&ann.email).len() < round {
+            assert!(Instant::now() < deadline, "no digest in round {round}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mails = one.smtp.messages_to(&ann.email);
+    assert_eq!(
+        mails.len(),
+        3,
+        "one digest per mention here, not one per instance"
+    );
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.subject == "You were mentioned in the chat")
     );
 }
