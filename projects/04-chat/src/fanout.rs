@@ -36,8 +36,9 @@ pub struct Fanout {
     presence_locks: Box<[tokio::sync::Mutex<()>]>,
 }
 
-/// How many presence locks: enough that unrelated users rarely share one.
-const PRESENCE_LOCKS: usize = 64;
+/// How many presence locks: enough that unrelated users rarely wait for each other (a lock
+/// is held for two Redis round trips), few enough to cost nothing (~40 KiB).
+const PRESENCE_LOCKS: usize = 1024;
 
 struct Shared {
     redis: Redis,

@@ -35,9 +35,10 @@ pub const FETCH_LIMIT: usize = 1_000;
 
 /// A connection's outbound queue, as the hub sees it: frames are pushed, never waited for.
 ///
-/// A plain `VecDeque` behind a mutex rather than a channel: an idle connection's queue
-/// allocates nothing (a bounded channel allocates its first block of slots up front, and
-/// 5 000 idle connections would pay for 5 000 of them).
+/// A plain `VecDeque` behind a mutex rather than a channel: a new connection's queue
+/// allocates nothing until its first frame, and gives back what a burst made it grow (a
+/// bounded channel allocates its first block of slots up front, and 5 000 idle connections
+/// would pay for 5 000 of them).
 #[derive(Clone)]
 pub struct Outbound {
     state: Arc<QueueState>,
@@ -46,9 +47,12 @@ pub struct Outbound {
 /// What the connection's task shares with everyone who pushes to it.
 pub struct QueueState {
     frames: Mutex<VecDeque<ByteString>>,
-    /// Bytes pushed and not yet handed to the socket (queued or in the task's batch).
+    /// Bytes pushed and not yet taken by the WebSocket session (queued, or in the batch
+    /// the task is writing).
     bytes: AtomicUsize,
     overflowed: AtomicBool,
+    /// The connection is closing: nothing more is queued.
+    closed: AtomicBool,
     /// Wakes the connection's task: a frame was queued.
     ready: Notify,
     /// Wakes the connection's task to close (overflow, or shutdown).
@@ -60,9 +64,16 @@ impl QueueState {
         self.overflowed.load(Ordering::Acquire)
     }
 
-    /// The connection's task handed `frame` to the socket.
-    pub fn sent(&self, frame: &ByteString) {
-        self.bytes.fetch_sub(frame.len(), Ordering::AcqRel);
+    /// The WebSocket session took a frame of `len` bytes.
+    pub fn sent(&self, len: usize) {
+        self.bytes.fetch_sub(len, Ordering::AcqRel);
+    }
+
+    /// The connection is closing: what is queued is dropped and nothing more is taken, while
+    /// it leaves its rooms.
+    pub fn shut(&self) {
+        self.closed.store(true, Ordering::Release);
+        *self.frames() = VecDeque::new();
     }
 
     fn frames(&self) -> std::sync::MutexGuard<'_, VecDeque<ByteString>> {
@@ -77,7 +88,8 @@ impl QueueState {
                 if !frames.is_empty() {
                     let n = frames.len().min(max);
                     let batch = frames.drain(..n).collect();
-                    // A burst grew the queue; an idle connection keeps no room for the next.
+                    // A burst grew the queue: give the memory back rather than keep it for
+                    // the connection's life (up to 256 slots).
                     if frames.is_empty() && frames.capacity() > 32 {
                         *frames = VecDeque::new();
                     }
@@ -98,6 +110,7 @@ pub fn queue() -> Outbound {
             frames: Mutex::new(VecDeque::new()),
             bytes: AtomicUsize::new(0),
             overflowed: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             ready: Notify::new(),
             wake: Notify::new(),
         }),
@@ -109,7 +122,7 @@ impl Outbound {
     /// closed with 4008) and drops the frame.
     pub fn push(&self, frame: &ByteString) {
         let state = &*self.state;
-        if state.overflowed() {
+        if state.overflowed() || state.closed.load(Ordering::Acquire) {
             return;
         }
         let queued = state.bytes.fetch_add(frame.len(), Ordering::AcqRel) + frame.len();

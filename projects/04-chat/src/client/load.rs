@@ -344,7 +344,9 @@ fn machine_ticks() -> Option<(u64, u64)> {
         .skip(1)
         .filter_map(|t| t.parse().ok())
         .collect();
-    Some((times.iter().sum(), *times.get(7)?))
+    // user nice system idle iowait irq softirq steal; guest time is inside user and nice.
+    let all = times.get(..8)?;
+    Some((all.iter().sum(), all[7]))
 }
 
 /// A process's resident memory in KiB (Linux).

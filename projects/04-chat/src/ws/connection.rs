@@ -166,15 +166,16 @@ pub async fn run(
         }
     };
 
-    Box::pin(conn.leave_all()).await;
-    let Conn { session, .. } = conn;
-    // The close frame waits behind what the client has not read; a client that reads
-    // nothing more does not keep this task (or its memory) for longer than this.
-    let _ = Box::pin(tokio::time::timeout(
-        Duration::from_secs(10),
-        session.close(ending),
-    ))
-    .await;
+    // Nothing more is queued for this socket, and the close frame goes out now, not after
+    // the presence updates of every room it was in (one Redis round trip each).
+    state.shut();
+    let session = conn.session.clone();
+    let close = async {
+        // The close frame waits behind what the client has not read; a client that reads
+        // nothing more does not keep this task (or its memory) for longer than this.
+        let _ = tokio::time::timeout(Duration::from_secs(10), session.close(ending)).await;
+    };
+    Box::pin(async { tokio::join!(close, conn.leave_all()) }).await;
 }
 
 /// Writes `batch` to the socket, emptying it. A client that stops reading blocks the write;
@@ -187,8 +188,9 @@ async fn write_batch(
 ) -> Result<(), Ending> {
     let write_all = async {
         for frame in batch {
-            state.sent(&frame);
+            let len = frame.len();
             session.text(frame).await?;
+            state.sent(len);
         }
         Ok::<(), actix_ws::Closed>(())
     };
