@@ -72,8 +72,9 @@ impl QueueState {
     /// The connection is closing: what is queued is dropped and nothing more is taken, while
     /// it leaves its rooms.
     pub fn shut(&self) {
+        let mut frames = self.frames();
         self.closed.store(true, Ordering::Release);
-        *self.frames() = VecDeque::new();
+        *frames = VecDeque::new();
     }
 
     fn frames(&self) -> std::sync::MutexGuard<'_, VecDeque<ByteString>> {
@@ -122,12 +123,16 @@ impl Outbound {
     /// closed with 4008) and drops the frame.
     pub fn push(&self, frame: &ByteString) {
         let state = &*self.state;
-        if state.overflowed() || state.closed.load(Ordering::Acquire) {
+        if state.overflowed() {
             return;
         }
         let queued = state.bytes.fetch_add(frame.len(), Ordering::AcqRel) + frame.len();
         let pushed = {
             let mut frames = state.frames();
+            // Under the lock `shut` takes: nothing is queued after the queue was emptied.
+            if state.closed.load(Ordering::Acquire) {
+                return;
+            }
             let room = frames.len() < QUEUE_FRAMES && queued <= QUEUE_BYTES;
             if room {
                 frames.push_back(frame.clone());

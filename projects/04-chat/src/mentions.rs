@@ -129,6 +129,12 @@ impl Mentions {
                             store::drop_pending(conn, user_id)?;
                             return Ok(None);
                         }
+                        if !store::has_live(conn, user_id)? {
+                            // Every message that named them was deleted: nothing to tell,
+                            // and the window stays open.
+                            store::drop_pending(conn, user_id)?;
+                            return Ok(None);
+                        }
                         // Another instance's job mails this user now, or did since `cutoff`.
                         if !store::claim(conn, user_id, cutoff, now)? {
                             return Ok(None);
@@ -137,8 +143,9 @@ impl Mentions {
                             return Ok(None);
                         };
                         let (listed, total) = store::take(conn, user_id)?;
-                        if total == 0 {
-                            // Nothing left to say: the claim is undone, the window stays open.
+                        if listed.is_empty() {
+                            // Deleted since the check: the claim is undone, and the next run
+                            // drops the rows.
                             return Err(diesel::result::Error::RollbackTransaction);
                         }
                         let mail = digest(&email, &name, &listed, total, &public_url, &unsubscribe);

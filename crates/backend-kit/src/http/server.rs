@@ -174,50 +174,91 @@ impl Server {
     }
 
     /// Serves until SIGINT/SIGTERM (or [`ServerHandle::stop`]): runs the stop hooks, lets
-    /// requests in flight finish (a second signal stops at once), then runs the shutdown
-    /// hooks.
+    /// requests in flight finish, then runs the shutdown hooks. A second signal returns at
+    /// once, without waiting for anything.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let stop_hooks = self.stop_hooks;
-        let on_signal = actix_web::rt::spawn(async move {
-            stop_signal().await;
+        let forced = std::sync::Arc::new(tokio::sync::Notify::new());
+        let force = forced.clone();
+        // Ends with this future, even if it is dropped: a later signal must not reach a
+        // server that is gone (tests run many servers in one process).
+        let _signals = AbortOnDrop(actix_web::rt::spawn(async move {
+            let mut signals = StopSignals::listen();
+            signals.next().await;
             tracing::info!("stopping: finishing requests in flight (signal again to stop now)");
             for hook in stop_hooks {
                 hook();
             }
-            tokio::select! {
-                () = handle.stop(true) => {}
-                () = stop_signal() => handle.stop(false).await,
+            // Not awaited here: actix takes no other command until a graceful stop is done.
+            actix_web::rt::spawn(handle.stop(true));
+            signals.next().await;
+            force.notify_one();
+        }));
+        let mut server = self.server;
+        tokio::select! {
+            result = &mut server => {
+                for hook in self.shutdown_hooks {
+                    hook.await;
+                }
+                result
             }
-        });
-        let result = self.server.await;
-        on_signal.abort();
-        for hook in self.shutdown_hooks {
-            hook.await;
+            () = forced.notified() => {
+                tracing::warn!("stopping now: requests in flight and shutdown hooks abandoned");
+                Ok(())
+            }
         }
-        result
     }
 }
 
-/// SIGINT (Ctrl-C) or SIGTERM (`docker stop`, Kubernetes, systemd).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
+struct AbortOnDrop(actix_web::rt::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM (`docker stop`, Kubernetes, systemd), listened to from the
+/// moment this is made, so that a second signal is not missed.
+#[cfg(unix)]
+struct StopSignals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+#[cfg(unix)]
+impl StopSignals {
+    fn listen() -> Self {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::warn!("cannot listen for SIGINT/SIGTERM");
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
+        let both = signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)));
+        if let Err(e) = &both {
+            tracing::warn!("cannot listen for SIGINT/SIGTERM: {e}");
+        }
+        Self(both.ok())
+    }
+
+    async fn next(&mut self) {
+        match &mut self.0 {
+            Some((term, int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            None => std::future::pending().await,
         }
     }
-    #[cfg(not(unix))]
-    {
+}
+
+#[cfg(not(unix))]
+struct StopSignals;
+
+#[cfg(not(unix))]
+impl StopSignals {
+    fn listen() -> Self {
+        Self
+    }
+
+    async fn next(&mut self) {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -99,24 +99,52 @@ pub fn claim(
     Ok(first.is_some())
 }
 
-/// Takes every waiting mention of `user_id`: the newest 50 listed, and how many in all.
-/// Deleted messages are left out. Run it after [`claim`], in the same transaction.
-pub fn take(conn: &mut AnyConnection, user_id: i64) -> QueryResult<(Vec<Mention>, usize)> {
-    let mine = pending_mentions::table.filter(pending_mentions::user_id.eq(user_id));
-    let listed: Vec<Mention> = mine
-        .inner_join(rooms::table)
-        .inner_join(
-            messages::table.on(messages::room_id
-                .eq(pending_mentions::room_id)
-                .and(messages::seq.eq(pending_mentions::seq))),
-        )
+/// The pending mentions of `user_id` whose message still exists (not deleted since).
+#[diesel::dsl::auto_type]
+fn live(user_id: i64) -> _ {
+    let message = messages::room_id
+        .eq(pending_mentions::room_id)
+        .and(messages::seq.eq(pending_mentions::seq));
+    pending_mentions::table
+        .filter(pending_mentions::user_id.eq(user_id))
+        .inner_join(messages::table.on(message))
         .filter(messages::deleted_at.is_null())
+}
+
+/// Whether a digest would have anything to say: a waiting mention whose message is still
+/// there.
+pub fn has_live(conn: &mut AnyConnection, user_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(live(user_id))).get_result(conn)
+}
+
+/// Takes the waiting mentions of `user_id`: the newest 50 listed, and how many there were
+/// (deleted messages left out of both). Only rows up to the newest one seen here: a mention
+/// recorded meanwhile waits for the next digest instead of being taken unlisted. Run it
+/// after [`claim`], in the same transaction.
+pub fn take(conn: &mut AnyConnection, user_id: i64) -> QueryResult<(Vec<Mention>, usize)> {
+    let newest: Option<i64> = pending_mentions::table
+        .filter(pending_mentions::user_id.eq(user_id))
+        .select(diesel::dsl::max(pending_mentions::id))
+        .first(conn)?;
+    let Some(newest) = newest else {
+        return Ok((Vec::new(), 0));
+    };
+    let seen = pending_mentions::id.le(newest);
+    let listed: Vec<Mention> = live(user_id)
+        .filter(seen)
+        .inner_join(rooms::table.on(rooms::id.eq(pending_mentions::room_id)))
         .order(pending_mentions::id.desc())
         .limit(50)
         .select((rooms::name, messages::seq, messages::name, messages::text))
         .load(conn)?;
-    let total = diesel::delete(mine).execute(conn)?;
-    Ok((listed, total))
+    let total: i64 = live(user_id).filter(seen).count().get_result(conn)?;
+    diesel::delete(
+        pending_mentions::table
+            .filter(pending_mentions::user_id.eq(user_id))
+            .filter(seen),
+    )
+    .execute(conn)?;
+    Ok((listed, total as usize))
 }
 
 pub fn unsubscribed(conn: &mut AnyConnection, user_id: i64) -> QueryResult<bool> {

@@ -26,12 +26,10 @@ pub struct Unsubscribed {
 }
 
 /// The user a link's token was made for; a missing or forged token is a `400`.
-fn unsubscriber(realtime: &Realtime, query: TokenQuery) -> Result<(i64, String), Error> {
-    let token = query.token.unwrap_or_default();
+fn unsubscriber(realtime: &Realtime, query: TokenQuery) -> Result<i64, Error> {
     realtime
         .mentions
-        .unsubscriber(&token)
-        .map(|user| (user, token))
+        .unsubscriber(&query.token.unwrap_or_default())
         .ok_or_else(|| Error::invalid("token", "is missing or invalid"))
 }
 
@@ -56,15 +54,16 @@ pub async fn confirm(
     realtime: web::Data<Realtime>,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, Error> {
-    let (_, token) = unsubscriber(&realtime, query.into_inner())?;
-    // A genuine token is `<digits>.<base64url>`: nothing in it needs escaping in HTML.
-    Ok(page(&format!(
+    unsubscriber(&realtime, query.into_inner())?;
+    // No `action`: the form posts to this page's own URL, token included, wherever the
+    // server is mounted.
+    Ok(page(
         "<h1>Stop mention e-mails?</h1>\
          <p>You will no longer get an e-mail when someone mentions you in the chat while you are away.</p>\
-         <form method=\"post\" action=\"/api/mentions/unsubscribe?token={token}\">\
+         <form method=\"post\">\
          <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-         <button type=\"submit\">Unsubscribe</button></form>"
-    )))
+         <button type=\"submit\">Unsubscribe</button></form>",
+    ))
 }
 
 /// No more mention digests for the link's user; what was waiting is dropped.
@@ -78,7 +77,7 @@ pub async fn unsubscribe(
     realtime: web::Data<Realtime>,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, Error> {
-    let (user, _) = unsubscriber(&realtime, query.into_inner())?;
+    let user = unsubscriber(&realtime, query.into_inner())?;
     realtime.mentions.unsubscribe(user).await?;
     let browser = req
         .headers()

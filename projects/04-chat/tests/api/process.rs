@@ -81,6 +81,57 @@ async fn stops_cleanly_on(signal: &str) {
 }
 
 #[actix_web::test]
+async fn a_second_ctrl_c_stops_at_once_even_with_a_request_in_flight() {
+    let database = TestDatabase::new();
+    let workdir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = Running(
+        chat()
+            .current_dir(workdir.path())
+            .env("DATABASE_URL", database.url())
+            .args(["start", "--port", &port.to_string()])
+            .spawn()
+            .expect("start chat"),
+    );
+    wait_until_healthy(port).await;
+    // A request whose body never comes: a graceful stop waits for it (up to 10 s).
+    let mut held = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    held.write_all(
+        b"POST /api/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{",
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let interrupt = || {
+        let status = Command::new("kill")
+            .args(["-INT", &server.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    interrupt();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    interrupt();
+    loop {
+        if server.0.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the server did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the second Ctrl-C waited {:?}",
+        started.elapsed()
+    );
+    drop(held);
+}
+
+#[actix_web::test]
 async fn two_chat_connect_processes_exchange_a_line_through_pipes() {
     let app = spawn_app().await;
     let url = format!("http://127.0.0.1:{}", app.port);
