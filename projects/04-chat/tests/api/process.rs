@@ -16,6 +16,23 @@ pub fn chat() -> Command {
     process::command(env!("CARGO_BIN_EXE_chat"))
 }
 
+/// `chat start` on a free port and `database_url`, answering; its working directory lives
+/// as long as the returned guard.
+async fn serve(database_url: &str) -> (Running, u16, tempfile::TempDir) {
+    let workdir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Running(
+        chat()
+            .current_dir(workdir.path())
+            .env("DATABASE_URL", database_url)
+            .args(["start", "--port", &port.to_string()])
+            .spawn()
+            .expect("start chat"),
+    );
+    wait_until_healthy(port).await;
+    (server, port, workdir)
+}
+
 #[actix_web::test]
 async fn sigterm_and_ctrl_c_close_every_socket_with_1001_and_keep_acknowledged_messages() {
     stops_cleanly_on("-TERM").await;
@@ -25,17 +42,7 @@ async fn sigterm_and_ctrl_c_close_every_socket_with_1001_and_keep_acknowledged_m
 
 async fn stops_cleanly_on(signal: &str) {
     let database = TestDatabase::new();
-    let workdir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut server = Running(
-        chat()
-            .current_dir(workdir.path())
-            .env("DATABASE_URL", database.url())
-            .args(["start", "--port", &port.to_string()])
-            .spawn()
-            .expect("start chat"),
-    );
-    wait_until_healthy(port).await;
+    let (mut server, port, _workdir) = serve(database.url()).await;
     let url = format!("ws://127.0.0.1:{port}/ws?guest=");
     let mut a = Ws::connect(&format!("{url}amy")).await;
     a.join("general").await;
@@ -83,17 +90,7 @@ async fn stops_cleanly_on(signal: &str) {
 #[actix_web::test]
 async fn a_second_ctrl_c_stops_at_once_even_with_a_request_in_flight() {
     let database = TestDatabase::new();
-    let workdir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut server = Running(
-        chat()
-            .current_dir(workdir.path())
-            .env("DATABASE_URL", database.url())
-            .args(["start", "--port", &port.to_string()])
-            .spawn()
-            .expect("start chat"),
-    );
-    wait_until_healthy(port).await;
+    let (mut server, port, _workdir) = serve(database.url()).await;
     // A request whose body never comes: a graceful stop waits for it (up to 10 s).
     let mut held = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     held.write_all(
