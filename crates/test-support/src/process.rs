@@ -1,5 +1,6 @@
 //! A project's binary as an operator runs it: a command with a clean environment, a free
-//! port ([`crate::free_port`]), a child process that cannot outlive the test, and a wait until it answers.
+//! port ([`crate::free_port`]), a child process that cannot outlive the test, and a wait
+//! until it answers.
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};

@@ -124,14 +124,9 @@ impl Mentions {
                 .run(move |conn| {
                     let now = backend_kit::time::now();
                     let outcome = write_transaction(conn, |conn| {
-                        if store::unsubscribed(conn, user_id)? {
-                            // Mentioned while unsubscribing: nothing goes out.
-                            store::drop_pending(conn, user_id)?;
-                            return Ok(None);
-                        }
-                        if !store::has_live(conn, user_id)? {
-                            // Every message that named them was deleted: nothing to tell,
-                            // and the window stays open.
+                        // Mentioned while unsubscribing, or every message that named them
+                        // was deleted since: nothing goes out, and the window stays open.
+                        if store::unsubscribed(conn, user_id)? || !store::has_live(conn, user_id)? {
                             store::drop_pending(conn, user_id)?;
                             return Ok(None);
                         }
