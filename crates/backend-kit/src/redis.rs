@@ -83,6 +83,12 @@ impl Redis {
         Some(result)
     }
 
+    /// Whether Redis is being skipped: it failed less than [`RETRY_AFTER`] ago (or a probe is
+    /// under way). What depends on hearing from Redis (near copies) is not trusted meanwhile.
+    pub fn is_skipped(&self) -> bool {
+        self.breaker.open_until.load(Ordering::Acquire) != 0
+    }
+
     /// A connection of its own for SUBSCRIBE (a subscribed connection can do nothing else).
     pub async fn pubsub(&self) -> redis::RedisResult<redis::aio::PubSub> {
         self.client.get_async_pubsub().await

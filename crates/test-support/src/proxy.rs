@@ -1,12 +1,15 @@
 //! A TCP forwarder that a test can cut and restore: a network partition between the service
-//! and one of its dependencies (Redis, say), without stopping the dependency for everyone.
+//! and one of its dependencies (Redis, say), without stopping the dependency for everyone. It
+//! can also *stall*: connections stay open but nothing gets through, as when the dependency is
+//! frozen (`kill -STOP`) or a network drops packets without a reset — no error ever comes.
 //! Plain threads, so it runs beside any async runtime.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
 pub struct TcpProxy {
     port: u16,
@@ -15,6 +18,8 @@ pub struct TcpProxy {
 
 struct Shared {
     up: AtomicBool,
+    /// Bytes are held, in both directions, until [`TcpProxy::resume`].
+    stalled: AtomicBool,
     /// Both ends of every forwarded connection, so that `cut` can close them.
     open: Mutex<Vec<TcpStream>>,
 }
@@ -30,6 +35,7 @@ impl TcpProxy {
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             up: AtomicBool::new(true),
+            stalled: AtomicBool::new(false),
             open: Mutex::new(Vec::new()),
         });
         let state = Arc::clone(&shared);
@@ -49,8 +55,8 @@ impl TcpProxy {
                     }
                 }
                 drop(open);
-                pipe(&client, &server);
-                pipe(&server, &client);
+                pipe(&client, &server, &state);
+                pipe(&server, &client, &state);
             }
         });
         Ok(Self { port, shared })
@@ -73,15 +79,40 @@ impl TcpProxy {
     pub fn restore(&self) {
         self.shared.up.store(true, Ordering::Release);
     }
+
+    /// Holds every byte in flight, on open and new connections, until [`TcpProxy::resume`]:
+    /// nothing is closed, nothing answers.
+    pub fn stall(&self) {
+        self.shared.stalled.store(true, Ordering::Release);
+    }
+
+    /// Lets the bytes held by [`TcpProxy::stall`] through, and everything after them.
+    pub fn resume(&self) {
+        self.shared.stalled.store(false, Ordering::Release);
+    }
 }
 
-/// Copies `from` → `to` on a thread of its own until either side closes.
-fn pipe(from: &TcpStream, to: &TcpStream) {
+/// Copies `from` → `to` on a thread of its own until either side closes, holding what it
+/// reads while the proxy is stalled.
+fn pipe(from: &TcpStream, to: &TcpStream, shared: &Arc<Shared>) {
     let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
         return;
     };
+    let shared = Arc::clone(shared);
     thread::spawn(move || {
-        let _ = io::copy(&mut from, &mut to);
+        let mut buffer = [0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            while shared.stalled.load(Ordering::Acquire) && shared.up.load(Ordering::Acquire) {
+                thread::sleep(Duration::from_millis(5));
+            }
+            if to.write_all(&buffer[..n]).is_err() {
+                break;
+            }
+        }
         let _ = to.shutdown(Shutdown::Both);
         let _ = from.shutdown(Shutdown::Both);
     });

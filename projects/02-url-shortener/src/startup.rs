@@ -89,6 +89,10 @@ impl Capstone for Application {
             import_max_unfinished: config.import_max_unfinished,
             anonymous_edits: config.anonymous_edits,
             qr_renders: tokio::sync::Semaphore::new(QR_RENDERS),
+            metrics_access: crate::routes::MetricsAccess::new(
+                config.metrics_token.as_ref().map(|t| t.expose().as_str()),
+                settings.is_production(),
+            ),
         });
 
         let killer = jobs.killer();

@@ -179,6 +179,35 @@ impl Batch {
     }
 }
 
+/// The host of a `Referer` header, as the referrer breakdown groups visits: only from http(s)
+/// referrers, only a DNS name (at most 253 characters of letters, digits, `-` and `.`, as the
+/// URL parser writes an international name: `xn--…`) or an IP address. Anything else is no
+/// referrer at all. Without this, `Referer: x://<100 KB>/` stored 100 KB per redirect, and keys
+/// such as `=HYPERLINK("…")` reached whoever opened the stats in a spreadsheet.
+pub fn referrer_host(referer: &str) -> Option<String> {
+    // Longer than any URL a browser sends: not parsed at all.
+    if referer.len() > 8 * 1024 {
+        return None;
+    }
+    let url = url::Url::parse(referer).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    match url.host()? {
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.');
+            let is_dns_name = !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            is_dns_name.then(|| name.to_ascii_lowercase())
+        }
+        url::Host::Ipv4(ip) => Some(ip.to_string()),
+        url::Host::Ipv6(ip) => Some(ip.to_string()),
+    }
+}
+
 /// Browser family and bot flag from a `User-Agent` header. Order matters: Edge and Opera
 /// also say "Chrome", Chrome also says "Safari".
 pub fn classify_user_agent(user_agent: &str) -> (&'static str, bool) {
@@ -271,6 +300,41 @@ mod tests {
                 (2, "2026-11-24 10:00:00".into(), "Other", 1),
             ]
         );
+    }
+
+    #[test]
+    fn referrers_keep_only_the_dns_name_of_http_urls() {
+        assert_eq!(
+            referrer_host("https://News.Example.org./a?b#c").as_deref(),
+            Some("news.example.org")
+        );
+        assert_eq!(
+            referrer_host("http://bücher.de/").as_deref(),
+            Some("xn--bcher-kva.de")
+        );
+        assert_eq!(
+            referrer_host("http://[2001:db8::1]:8080/").as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(
+            referrer_host("http://192.0.2.1/").as_deref(),
+            Some("192.0.2.1")
+        );
+        let long_label = format!("https://{}.com/", "a".repeat(300));
+        let huge = format!("x://{}/", "a".repeat(100_000));
+        for refused in [
+            "x://example.com/",
+            "android-app://com.example/",
+            "javascript:alert(1)",
+            "https://=hyperlink(\"evil\")/",
+            "https://a_b.example/",
+            "not a url",
+            "",
+            long_label.as_str(),
+            huge.as_str(),
+        ] {
+            assert_eq!(referrer_host(refused), None, "{refused:.60}");
+        }
     }
 
     #[test]

@@ -533,6 +533,17 @@ impl Auth {
             .await
     }
 
+    /// Whether the account `id` exists (a token may outlive it).
+    pub async fn user_exists(&self, id: i64) -> Result<bool, AuthError> {
+        self.db
+            .run(move |conn| {
+                diesel::select(diesel::dsl::exists(users::table.find(id)))
+                    .get_result(conn)
+                    .map_err(AuthError::from)
+            })
+            .await
+    }
+
     /// Validates an access token; the user id it was issued to.
     pub fn verify_access_token(&self, token: &str) -> Result<i64, AuthError> {
         self.tokens.verify(token)

@@ -1,6 +1,9 @@
 //! The near cache in front of Redis and the listener that keeps it honest: each process keeps
 //! an in-process copy of what it read from Redis, and drops it when any instance publishes an
-//! invalidation. Copies are used only while subscribed.
+//! invalidation. Copies are used only while the subscription is known to be alive — it answered
+//! a heartbeat less than [`HEARTBEAT`] + [`HEARTBEAT_TIMEOUT`] ago — and Redis is not being
+//! skipped by the breaker. A Redis that stalls (`kill -STOP`, a hung network) closes nothing:
+//! without the heartbeat, an instance went on serving copies of deleted links for a minute.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,6 +18,13 @@ use crate::redis::Redis;
 /// harm of an invalidation lost on a connection that failed without either side noticing.
 const MAX_AGE: Duration = Duration::from_secs(60);
 
+/// How often the listener pings Redis on its subscription.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// A ping (or a subscription) not answered within this means the connection is gone, whether
+/// or not it was closed.
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(1);
+
 pub fn channel(redis: &Redis) -> String {
     redis.key("cache-invalidations")
 }
@@ -22,6 +32,8 @@ pub fn channel(redis: &Redis) -> String {
 pub struct Near<V> {
     entries: Entries<V>,
     shared: Arc<Shared>,
+    /// Whose breaker says whether Redis is reachable at all.
+    redis: Redis,
 }
 
 impl<V> Clone for Near<V> {
@@ -29,6 +41,7 @@ impl<V> Clone for Near<V> {
         Self {
             entries: self.entries.clone(),
             shared: self.shared.clone(),
+            redis: self.redis.clone(),
         }
     }
 }
@@ -60,6 +73,7 @@ impl<V: Clone + Send + Sync + 'static> Near<V> {
                 epoch: AtomicU64::new(0),
                 listener: std::sync::Mutex::new(None),
             }),
+            redis: redis.clone(),
         };
         // The task holds no strong reference to `shared`, or it would keep itself alive.
         let task = tokio::spawn(listener(
@@ -71,8 +85,14 @@ impl<V: Clone + Send + Sync + 'static> Near<V> {
         near
     }
 
+    /// Whether copies may be used: subscribed, heard from within the heartbeat, and Redis not
+    /// failing for others (an instance that cannot reach Redis cannot hear invalidations).
+    fn trusted(&self) -> bool {
+        self.shared.listening.load(Ordering::Acquire) && !self.redis.is_skipped()
+    }
+
     pub fn get(&self, key: &str) -> Option<V> {
-        if !self.shared.listening.load(Ordering::Acquire) {
+        if !self.trusted() {
             return None;
         }
         super::local::fresh(&self.entries, key)
@@ -85,7 +105,7 @@ impl<V: Clone + Send + Sync + 'static> Near<V> {
     /// Keeps a copy of what Redis returned, unless an invalidation arrived since `epoch`.
     pub fn keep(&self, key: &str, value: &V, epoch: u64, ttl: Option<Duration>) {
         let ttl = ttl.unwrap_or(MAX_AGE).min(MAX_AGE);
-        if self.shared.listening.load(Ordering::Acquire) && self.epoch() == epoch {
+        if self.trusted() && self.epoch() == epoch {
             self.entries
                 .insert(key.to_string(), (value.clone(), Instant::now() + ttl));
             // An invalidation heard between the check and the insert: take the copy back.
@@ -102,7 +122,9 @@ impl<V: Clone + Send + Sync + 'static> Near<V> {
 }
 
 /// Subscribes, forgets everything (it may have missed messages), then drops each key it
-/// hears about. On any failure it stops trusting the copies and subscribes again.
+/// hears about, pinging Redis every [`HEARTBEAT`]. On any failure — an error, the stream's end,
+/// a ping or a subscription not answered in [`HEARTBEAT_TIMEOUT`] — it stops trusting the
+/// copies and subscribes again.
 async fn listener<V: Clone + Send + Sync + 'static>(
     redis: Redis,
     entries: Entries<V>,
@@ -116,8 +138,8 @@ async fn listener<V: Clone + Send + Sync + 'static>(
             pubsub.subscribe(&channel).await?;
             Ok::<_, redis::RedisError>(pubsub)
         };
-        match subscribed.await {
-            Ok(mut pubsub) => {
+        match tokio::time::timeout(HEARTBEAT_TIMEOUT * 2, subscribed).await {
+            Ok(Ok(pubsub)) => {
                 let Some(state) = shared.upgrade() else {
                     return;
                 };
@@ -126,22 +148,42 @@ async fn listener<V: Clone + Send + Sync + 'static>(
                 state.listening.store(true, Ordering::Release);
                 drop(state);
                 delay = Duration::from_millis(100);
-                let mut messages = pubsub.on_message();
-                while let Some(message) = messages.next().await {
-                    let Some(state) = shared.upgrade() else {
-                        return;
-                    };
-                    state.epoch.fetch_add(1, Ordering::AcqRel);
-                    if let Ok(key) = message.get_payload::<String>() {
-                        entries.invalidate(&key);
+                let (mut sink, mut messages) = pubsub.split();
+                let mut heartbeat = tokio::time::interval(HEARTBEAT);
+                heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let ended = loop {
+                    tokio::select! {
+                        message = messages.next() => {
+                            let Some(message) = message else {
+                                break "cache invalidation channel closed";
+                            };
+                            let Some(state) = shared.upgrade() else {
+                                return;
+                            };
+                            state.epoch.fetch_add(1, Ordering::AcqRel);
+                            if let Ok(key) = message.get_payload::<String>() {
+                                entries.invalidate(&key);
+                            }
+                        }
+                        _ = heartbeat.tick() => {
+                            // In subscribed mode the answer is `["pong", ""]`: any answer will do.
+                            let pong = tokio::time::timeout(
+                                HEARTBEAT_TIMEOUT,
+                                sink.ping::<redis::Value>(),
+                            );
+                            if !matches!(pong.await, Ok(Ok(_))) {
+                                break "cache invalidation channel stopped answering";
+                            }
+                        }
                     }
-                }
-                tracing::warn!(
-                    "cache invalidation channel closed; near cache off until it is back"
-                );
+                };
+                tracing::warn!("{ended}; near cache off until it is back");
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, "cannot subscribe to cache invalidations; near cache off")
+            }
+            Err(_) => {
+                tracing::warn!("subscribing to cache invalidations timed out; near cache off")
             }
         }
         let Some(state) = shared.upgrade() else {

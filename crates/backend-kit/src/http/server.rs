@@ -280,7 +280,9 @@ pub fn is_head(req: &actix_web::HttpRequest) -> bool {
 /// - U+0000 (`%00`) in the path is a `404` and in the query string a `400`: PostgreSQL cannot
 ///   store it, and a path parameter holding it would otherwise reach a query and fail there;
 /// - a body must arrive within `body_timeout` per MiB it announces ([`BodyDeadline`]);
-/// - an HTML response gets the security headers ([`add_security_headers`]).
+/// - an HTML response gets the security headers ([`add_security_headers`]);
+/// - an answer to credentials or to a write is not cached, and a `401` names its scheme
+///   ([`add_auth_headers`]).
 ///
 /// One middleware for all of it: each `from_fn` layer costs every request a boxed future.
 async fn edge(
@@ -318,9 +320,46 @@ async fn edge(
             Box::pin(body) as Pin<Box<dyn Stream<Item = <BodyDeadline as Stream>::Item>>>
         ));
     }
+    let private = is_private(&req);
     let mut res = next.call(req).await?;
     add_security_headers(&mut res);
+    add_auth_headers(private, &mut res);
     Ok(res.map_into_left_body())
+}
+
+/// A request whose answer is the caller's alone: it carried credentials, or it is a write
+/// (`POST /login`'s answer carries tokens).
+fn is_private(req: &ServiceRequest) -> bool {
+    req.method() != Method::GET || req.headers().contains_key(header::AUTHORIZATION)
+}
+
+/// What HTTP says of answers about credentials:
+/// - a private answer ([`is_private`]) is `Cache-Control: no-store`, unless its handler chose
+///   otherwise: no proxy, CDN or browser disk may keep tokens or an owner's data;
+/// - a `401` says which scheme it wants (`WWW-Authenticate`, RFC 9110 §11.6.1).
+fn add_auth_headers<B>(private: bool, res: &mut ServiceResponse<B>) {
+    let unauthorized = res.status() == actix_web::http::StatusCode::UNAUTHORIZED;
+    if unauthorized && !res.headers().contains_key(header::WWW_AUTHENTICATE) {
+        let challenge = header::HeaderValue::from_static(auth_scheme(res.request()));
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    if (private || unauthorized) && !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+}
+
+/// The scheme the project's tokens travel in (`Bearer`, or RealWorld's `Token`).
+fn auth_scheme(req: &actix_web::HttpRequest) -> &'static str {
+    #[cfg(feature = "auth")]
+    if let Some(auth) = req.app_data::<web::Data<crate::auth::Auth>>() {
+        return auth.scheme().prefix;
+    }
+    let _ = req;
+    "Bearer"
 }
 
 /// A request body that must have arrived by a deadline; past it, reading fails with a

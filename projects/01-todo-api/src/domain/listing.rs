@@ -80,6 +80,18 @@ impl ListQuery {
             Some(q) if q.contains('\0') => {
                 errors.check("q", Err("must not contain the NUL character (U+0000)"))
             }
+            // Line breaks and tabs may be searched for (descriptions have them); no other
+            // control character can be typed into a todo, and the one that joins title and
+            // description in the search column must not be searched for.
+            Some(q)
+                if q.chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+            {
+                errors.check(
+                    "q",
+                    Err("must not contain control characters other than tab and line breaks"),
+                )
+            }
             Some(q) if q.chars().count() > 200 => {
                 errors.check("q", Err("must be at most 200 characters"))
             }

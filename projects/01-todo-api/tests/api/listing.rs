@@ -158,6 +158,38 @@ async fn search_is_a_case_insensitive_substring_of_title_or_description() {
     assert!(titles(&app, &user, "?q=nothing").await.is_empty());
 }
 
+/// Title and description are searched each on its own: no match spans the boundary.
+#[actix_web::test]
+async fn search_never_matches_across_title_and_description() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    app.create_todo(
+        &user.token,
+        json!({"title": "buy milk", "description": "eggs"}),
+    )
+    .await;
+    app.create_todo(
+        &user.token,
+        json!({"title": "Shopping", "description": "milk\neggs"}),
+    )
+    .await;
+    app.create_todo(&user.token, json!({"title": "plain"}))
+        .await;
+
+    assert_eq!(titles(&app, &user, "?q=milk%0Aegg").await, ["Shopping"]);
+    assert_eq!(titles(&app, &user, "?q=%0A").await, ["Shopping"]);
+    assert_eq!(titles(&app, &user, "?q=k%0Ae").await, ["Shopping"]);
+    let refused = app
+        .client
+        .get("/todos?q=milk%1Feggs", Some(&user.token))
+        .await;
+    refused.assert_status(400);
+    assert_eq!(
+        refused.json()["errors"]["q"][0],
+        "must not contain control characters other than tab and line breaks"
+    );
+}
+
 #[actix_web::test]
 async fn sort_by_each_key_both_ways_with_ties_broken_by_id() {
     let app = spawn_app().await;

@@ -248,8 +248,16 @@ pub fn record_visits(
     })
 }
 
+/// How many groups a breakdown shows: the top referrers and browsers, the last days. The
+/// rest is summed into one more group, [`OTHER`]. Referrers are chosen by whoever follows a
+/// link, so their number has no other bound.
+pub const BREAKDOWN_GROUPS: usize = 100;
+
+/// The key of the group that sums everything past the first [`BREAKDOWN_GROUPS`].
+pub const OTHER: &str = "other";
+
 /// Non-bot visits broken down as asked: per day (oldest first), or grouped by referrer host
-/// or browser family (most first).
+/// or browser family (most first); at most [`BREAKDOWN_GROUPS`] groups, then [`OTHER`].
 pub fn visits_by(
     conn: &mut AnyConnection,
     link_id: i64,
@@ -258,21 +266,48 @@ pub fn visits_by(
     let humans = visits::table
         .filter(visits::link_id.eq(link_id))
         .filter(visits::is_bot.eq(false));
+    // One more than shown: whether there is a rest to sum.
+    let limit = BREAKDOWN_GROUPS as i64 + 1;
     let mut rows: Vec<(String, i64)> = match by {
-        Breakdown::Day => return visits_by_day(conn, link_id),
+        Breakdown::Day => {
+            let days = visits_by_day(conn, link_id)?;
+            let shown = days.len().saturating_sub(BREAKDOWN_GROUPS);
+            let rest: i64 = days[..shown].iter().map(|(_, n)| n).sum();
+            let mut last = days[shown..].to_vec();
+            if shown > 0 {
+                last.push((OTHER.to_string(), rest));
+            }
+            return Ok(last);
+        }
         Breakdown::Referrer => humans
+            .clone()
             .group_by(visits::referrer_host)
             .select((visits::referrer_host, total_hits()))
+            .order_by((total_hits().desc(), visits::referrer_host.asc()))
+            .limit(limit)
             .load::<(Option<String>, i64)>(conn)?
             .into_iter()
             .map(|(host, n)| (host.unwrap_or_else(|| "(direct)".into()), n))
             .collect(),
         Breakdown::Browser => humans
+            .clone()
             .group_by(visits::browser)
             .select((visits::browser, total_hits()))
+            .order_by((total_hits().desc(), visits::browser.asc()))
+            .limit(limit)
             .load(conn)?,
     };
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    if rows.len() > BREAKDOWN_GROUPS {
+        rows.truncate(BREAKDOWN_GROUPS);
+        let total: Option<i64> = humans
+            .select(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+            >("CAST(SUM(hits) AS BIGINT)"))
+            .first(conn)?;
+        let shown: i64 = rows.iter().map(|(_, n)| n).sum();
+        rows.push((OTHER.to_string(), total.unwrap_or(0) - shown));
+    }
     Ok(rows)
 }
 

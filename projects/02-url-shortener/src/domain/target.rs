@@ -61,19 +61,18 @@ impl TargetUrl {
             let same_host = url
                 .host_str()
                 .is_some_and(|h| canonical_host(h) == *own_host);
-            if same_host && url.port_or_known_default() == Some(*own_port) {
+            // Its own port, and the host's standard web ports: behind the usual http → https
+            // redirect, `http://sho.rt/x` comes back here as `https://sho.rt/x`.
+            let port = url.port_or_known_default();
+            if same_host && (port == Some(*own_port) || matches!(port, Some(80 | 443))) {
                 return Err("must not point at this service");
             }
         }
         if !policy.allow_private {
             match host {
                 Host::Domain(domain) => {
-                    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-                    if domain == "localhost"
-                        || domain.ends_with(".localhost")
-                        || domain == "metadata.google.internal"
-                        || !domain.contains('.')
-                    {
+                    let domain = canonical_host(domain);
+                    if !domain.contains('.') || is_local_name(&domain) {
                         return Err("must not point at a local or internal host");
                     }
                 }
@@ -108,6 +107,28 @@ fn canonical_host(host: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// Names that only ever mean something inside a private network, whatever DNS says: the
+/// special-use and private-use suffixes (RFC 6761 `localhost`, RFC 6762 mDNS `local`, RFC 8375
+/// `home.arpa`, ICANN's reserved `internal` — where the clouds' metadata services live —, the
+/// `localdomain` of many `/etc/hosts`), and Kubernetes' in-cluster names (`svc`,
+/// `cluster.local`). `name` is canonical (see [`canonical_host`]).
+fn is_local_name(name: &str) -> bool {
+    const SUFFIXES: [&str; 6] = [
+        "localhost",
+        "local",
+        "localdomain",
+        "home.arpa",
+        "internal",
+        "svc",
+    ];
+    SUFFIXES.iter().any(|suffix| {
+        name == *suffix
+            || name
+                .strip_suffix(suffix)
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
+}
+
 fn is_private_v4(ip: Ipv4Addr) -> bool {
     let [a, b, c, _] = ip.octets();
     ip.is_loopback()            // 127.0.0.0/8
@@ -136,6 +157,10 @@ fn is_private_v6(ip: Ipv6Addr) -> bool {
     }
     if s[0] == 0x2002 {
         return is_private_v4(embedded_v4(s[1], s[2]));
+    }
+    // IPv4-translated ::ffff:0:a.b.c.d (::ffff:0:0/96, SIIT), as `::ffff:a.b.c.d` above.
+    if s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return is_private_v4(embedded_v4(s[6], s[7]));
     }
     ip.is_loopback()
         || ip.is_unspecified()
@@ -236,6 +261,17 @@ mod tests {
             "http://198.19.255.255/",
             "http://[2001::1]/",
             "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "http://[::ffff:0:7f00:1]/",
+            "http://[::ffff:0:a9fe:a9fe]/",
+            "http://localhost.localdomain/",
+            "http://instance-data.ec2.internal/",
+            "http://metadata.azure.internal/",
+            "http://anything.internal./",
+            "http://printer.local/",
+            "http://nas.home.arpa/",
+            "http://box.localdomain/",
+            "http://redis.default.svc/",
+            "http://redis.default.svc.cluster.local/",
         ] {
             assert!(check(bad).is_err(), "{bad} must be refused");
         }
@@ -266,6 +302,27 @@ mod tests {
             check("https://sho.rt:8443/abc").is_ok(),
             "another port is another service"
         );
+        // Plain http to the same host: the usual redirect to https makes it a loop.
+        for spelling in [
+            "http://sho.rt/x",
+            "http://sho.rt:80/x",
+            "https://sho.rt:443/x",
+        ] {
+            assert_eq!(
+                check(spelling),
+                Err("must not point at this service"),
+                "{spelling}"
+            );
+        }
+        // Names that merely end like a local suffix are public.
+        for fine in [
+            "https://notlocal.com/",
+            "https://my-internal.com/",
+            "https://svc.example.com/",
+            "https://[::ffff:0:808:808]/",
+        ] {
+            assert!(check(fine).is_ok(), "{fine}");
+        }
         // A public URL written with the trailing dot protects itself as well.
         let dotted = TargetPolicy::new("https://sho.rt./", false);
         assert!(TargetUrl::parse("https://sho.rt/x", &dotted).is_err());

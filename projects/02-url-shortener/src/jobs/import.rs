@@ -62,6 +62,10 @@ pub struct TooManyRows {
     pub max: usize,
 }
 
+/// The problem of a row whose quoted field runs over a line end.
+pub const UNTERMINATED_QUOTE: &str =
+    "unreadable CSV: a quoted field runs over a line end (a quote left open?)";
+
 /// Splits the file into rows. Past `max_rows` nothing more is kept: the rest is only counted,
 /// for the [`TooManyRows`] message. A first line whose first field is `url` is a header and
 /// skipped; blank lines are ignored. Quoting follows RFC 4180, so URLs may contain commas.
@@ -94,12 +98,24 @@ pub fn parse_rows(csv_text: &str, max_rows: usize) -> Result<Vec<Row>, TooManyRo
                     continue;
                 }
                 let field = |i: usize| record.get(i).unwrap_or_default().to_string();
+                // No URL or code holds a line break, so a field with one is a quote left
+                // open: the reader (lenient, as RFC 4180 readers are) would run it on to the
+                // next quote or the end of the file, swallowing the rows in between.
+                let problem = if record.iter().any(|f| f.contains(['\n', '\r'])) {
+                    Some(UNTERMINATED_QUOTE.to_string())
+                } else {
+                    (record.len() > 2)
+                        .then(|| "expected at most 2 fields: url,customCode".to_string())
+                };
                 Row {
                     line: lines.line_at(record.position()),
-                    url: field(0),
-                    custom_code: Some(field(1)).filter(|c| !c.is_empty()),
-                    problem: (record.len() > 2)
-                        .then(|| "expected at most 2 fields: url,customCode".to_string()),
+                    url: if problem.is_some() {
+                        String::new()
+                    } else {
+                        field(0)
+                    },
+                    custom_code: Some(field(1)).filter(|c| !c.is_empty() && problem.is_none()),
+                    problem,
                 }
             }
             Err(e) => {
@@ -329,6 +345,24 @@ mod tests {
         assert_eq!(rows[1].line, 4);
         assert!(rows[2].problem.is_some());
         assert_eq!(rows[2].line, 5);
+    }
+
+    #[test]
+    fn a_quote_left_open_is_an_unreadable_row_not_a_merged_link() {
+        let rows = parse_rows(
+            "\"https://example.com/x\nhttps://example.com/y\nhttps://example.com/z\n",
+            10,
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].line, 1);
+        assert_eq!(rows[0].url, "");
+        assert_eq!(rows[0].problem.as_deref(), Some(UNTERMINATED_QUOTE));
+        // Closed further down: still one field over three lines, still refused.
+        let rows = parse_rows("\"https://a.example/\nb\",c\nhttps://d.example/\n", 10).unwrap();
+        assert_eq!(rows[0].problem.as_deref(), Some(UNTERMINATED_QUOTE));
+        assert_eq!(rows[1].url, "https://d.example/");
+        assert_eq!(rows[1].problem, None);
     }
 
     #[test]

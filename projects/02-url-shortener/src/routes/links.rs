@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::auth::{AuthUser, MaybeAuthUser, Password, opaque};
 use backend_kit::http::Json;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -23,17 +23,35 @@ pub struct ShortenRequest {
     /// Your own code instead of a random one: 3–64 of `[A-Za-z0-9_-]` (create only).
     #[schema(example = "my-link")]
     pub custom_code: Option<String>,
-    /// When the link stops working (RFC 3339, in the future); answers `410` after.
+    /// When the link stops working (RFC 3339, in the future, at most 100 years ahead);
+    /// answers `410` after. On `PUT`, `null` removes it.
+    #[serde(default, deserialize_with = "sent")]
     #[schema(value_type = Option<String>, format = DateTime)]
-    pub expires_at: Option<String>,
-    /// How many redirects the link gives before answering `410`.
-    #[schema(minimum = 1)]
-    pub max_visits: Option<i64>,
-    /// 301, 302 (default), 307 or 308.
-    pub redirect_type: Option<i64>,
+    pub expires_at: Option<Option<String>>,
+    /// How many redirects the link gives before answering `410`. On `PUT`, `null` removes the
+    /// limit.
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub max_visits: Option<Option<i64>>,
+    /// 301, 302 (default), 307 or 308. On `PUT`, `null` goes back to the default.
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(value_type = Option<i64>)]
+    pub redirect_type: Option<Option<i64>>,
     /// Protects the link: visitors get a form and must type it (8–72 bytes; stored as bcrypt).
-    #[schema(write_only, min_length = 8, max_length = 72)]
-    pub password: Option<String>,
+    /// On `PUT`, `null` removes the password.
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(value_type = Option<String>, write_only, min_length = 8, max_length = 72)]
+    pub password: Option<Option<String>>,
+}
+
+/// An option as sent: absent is `None` (with `#[serde(default)]`, leave it as it is), `null` is
+/// `Some(None)` (clear it), a value is `Some(Some(value))`.
+fn sent<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -140,46 +158,61 @@ pub struct StatsQuery {
     pub by: Option<String>,
 }
 
-/// The options shared by create and update, parsed; `None` = not sent.
+/// How far ahead `expiresAt` may be: 100 years.
+const MAX_EXPIRY_DAYS: i64 = 36_525;
+
+/// The options shared by create and update, parsed: `None` = not sent, `Some(None)` = `null`
+/// (on `PUT`: remove it), `Some(Some(value))` = set it.
 struct Options {
-    expires_at: Option<NaiveDateTime>,
-    max_visits: Option<i64>,
-    redirect_type: Option<i32>,
-    password: Option<Password>,
+    expires_at: Option<Option<NaiveDateTime>>,
+    max_visits: Option<Option<i64>>,
+    redirect_type: Option<Option<i32>>,
+    password: Option<Option<Password>>,
+}
+
+/// Parses a sent value with `parse`, recording what is wrong under `field`; `null` stays `null`.
+fn parse_sent<T, U, E: ToString>(
+    value: &Option<Option<T>>,
+    field: &'static str,
+    errors: &mut FieldErrors,
+    parse: impl FnOnce(&T) -> Result<U, E>,
+) -> Option<Option<U>> {
+    match value {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(raw)) => errors.check(field, parse(raw)).map(Some),
+    }
 }
 
 fn parse_options(body: &ShortenRequest, errors: &mut FieldErrors) -> Options {
-    let expires_at = body.expires_at.as_deref().and_then(|raw| {
-        let parsed = DateTime::parse_from_rfc3339(raw)
+    let expires_at = parse_sent(&body.expires_at, "expiresAt", errors, |raw| {
+        let t = DateTime::parse_from_rfc3339(raw)
             .map(|t| t.with_timezone(&Utc).naive_utc())
-            .map_err(|_| "must be an RFC 3339 date-time, e.g. 2030-01-01T00:00:00Z")
-            .and_then(|t| {
-                if t > Utc::now().naive_utc() {
-                    Ok(t)
-                } else {
-                    Err("must be in the future")
-                }
-            });
-        errors.check("expiresAt", parsed)
+            .map_err(|_| "must be an RFC 3339 date-time, e.g. 2030-01-01T00:00:00Z")?;
+        let now = Utc::now().naive_utc();
+        if t <= now {
+            Err("must be in the future")
+        } else if t > now + chrono::TimeDelta::days(MAX_EXPIRY_DAYS) {
+            // Year 10000 is not RFC 3339, and SQLite compares these as text.
+            Err("must be at most 100 years ahead")
+        } else {
+            // Kept (and compared) at the precision the API shows: microseconds.
+            Ok(t.trunc_subsecs(6))
+        }
     });
-    let max_visits = body.max_visits.and_then(|n| {
-        errors.check(
-            "maxVisits",
-            if n >= 1 {
-                Ok(n)
-            } else {
-                Err("must be at least 1")
-            },
-        )
+    let max_visits = parse_sent(&body.max_visits, "maxVisits", errors, |&n| {
+        if n >= 1 {
+            Ok(n)
+        } else {
+            Err("must be at least 1")
+        }
     });
-    let redirect_type = body
-        .redirect_type
-        .and_then(|n| errors.check("redirectType", RedirectType::parse(n)))
-        .map(|r| i32::from(r.status()));
-    let password = body
-        .password
-        .clone()
-        .and_then(|raw| errors.check("password", Password::parse(raw)));
+    let redirect_type = parse_sent(&body.redirect_type, "redirectType", errors, |&n| {
+        RedirectType::parse(n).map(|r| i32::from(r.status()))
+    });
+    let password = parse_sent(&body.password, "password", errors, |raw| {
+        Password::parse(raw.clone())
+    });
     Options {
         expires_at,
         max_visits,
@@ -271,16 +304,17 @@ pub async fn create(
         return Err(ApiError::validation(errors));
     };
     let custom = custom.flatten();
-    let password_hash = hash(&state, options.password).await?;
+    // On create, `null` is the same as not sending the option.
+    let password_hash = hash(&state, options.password.flatten()).await?;
 
     // An anonymous link gets a manage token: shown once, stored as its hash.
     let manage_token = user.0.is_none().then(opaque::new_token);
     let new = NewLink {
         url: url.as_str().to_string(),
         user_id: user.0.map(|u| u.id),
-        redirect_type: options.redirect_type,
-        expires_at: options.expires_at,
-        max_visits: options.max_visits,
+        redirect_type: options.redirect_type.flatten(),
+        expires_at: options.expires_at.flatten(),
+        max_visits: options.max_visits.flatten(),
         password_hash,
         manage_token_hash: manage_token.as_deref().map(opaque::hash_token),
     };
@@ -373,12 +407,16 @@ pub async fn update(
             Ok::<_, ApiError>(link.id)
         })
         .await?;
+    let password_hash = match options.password {
+        Some(password) => Some(hash(&state, password).await?),
+        None => None,
+    };
     let changes = LinkChanges {
         url: Some(url.into_inner()),
-        redirect_type: options.redirect_type.map(Some),
-        expires_at: options.expires_at.map(Some),
-        max_visits: options.max_visits.map(Some),
-        password_hash: hash(&state, options.password).await?.map(Some),
+        redirect_type: options.redirect_type,
+        expires_at: options.expires_at,
+        max_visits: options.max_visits,
+        password_hash,
         updated_at: None,
         expired_at: None,
     };

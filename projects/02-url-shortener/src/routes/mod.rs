@@ -7,13 +7,16 @@ pub mod redirect;
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use backend_kit::auth::opaque::hash_token;
 use backend_kit::db::Database;
 use backend_kit::http::method_not_allowed;
 use backend_kit::jobs::JobQueue;
 use backend_kit::rate_limit::RateLimiter;
 
 use crate::domain::TargetPolicy;
+use crate::error::ApiError;
 use crate::link_cache::LinkCache;
 use crate::visits::VisitRecorder;
 
@@ -36,6 +39,47 @@ pub struct AppState {
     pub qr_renders: tokio::sync::Semaphore,
     /// Imports one user may have unfinished at once.
     pub import_max_unfinished: i64,
+    /// Who may read `/metrics`.
+    pub metrics_access: MetricsAccess,
+}
+
+/// Who may read `/metrics`: counters tell an outsider how busy the service is and whether its
+/// database keeps up, so in production they are for the scraper alone.
+pub enum MetricsAccess {
+    /// Anyone (development without `METRICS_TOKEN`).
+    Open,
+    /// Whoever sends `Authorization: Bearer <METRICS_TOKEN>`, compared by SHA-256 digests so
+    /// the time taken says nothing of the token.
+    Token(String),
+    /// Nobody: production without `METRICS_TOKEN` answers `404`.
+    Off,
+}
+
+impl MetricsAccess {
+    pub fn new(token: Option<&str>, production: bool) -> Self {
+        match token {
+            Some(token) => Self::Token(hash_token(token)),
+            None if production => Self::Off,
+            None => Self::Open,
+        }
+    }
+
+    fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        let presented = || {
+            req.headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| backend_kit::auth::AuthScheme::BEARER.token(v))
+        };
+        match self {
+            Self::Open => Ok(()),
+            Self::Off => Err(ApiError::NotFound),
+            Self::Token(expected) => match presented() {
+                Some(token) if hash_token(token) == *expected => Ok(()),
+                _ => Err(ApiError::Unauthorized),
+            },
+        }
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter>) {
@@ -131,9 +175,10 @@ async fn home_script() -> HttpResponse {
         .body(include_str!("../../static/app.js"))
 }
 
-/// Prometheus text format: the visit recorder's counters.
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// Prometheus text format: the visit recorder's counters, for whoever [`MetricsAccess`] lets in.
+async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     use std::sync::atomic::Ordering::Relaxed;
+    state.metrics_access.check(&req)?;
     let m = &state.visits.metrics;
     let body = format!(
         "# HELP shortener_visits_recorded_total Visits written to the database.\n\
@@ -149,7 +194,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         m.dropped.load(Relaxed),
         m.failed.load(Relaxed),
     );
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(body)
+        .body(body))
 }

@@ -10,7 +10,7 @@ use super::AppState;
 use crate::db::links::{self, NewVisit};
 use crate::error::ApiError;
 use crate::link_cache::CachedLink;
-use crate::visits::{Visit, classify_user_agent};
+use crate::visits::{Visit, classify_user_agent, referrer_host};
 
 pub async fn follow(
     state: web::Data<AppState>,
@@ -138,8 +138,7 @@ async fn count_visit(
         .headers()
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|r| url::Url::parse(r).ok())
-        .and_then(|u| u.host_str().map(str::to_string));
+        .and_then(referrer_host);
     state.visits.record(Visit {
         row: NewVisit {
             link_id: id,

@@ -271,3 +271,96 @@ async fn racing_reads_never_refill_redis_with_a_stale_answer() {
     let (first, second) = two_instances_sharing(&redis).await;
     no_stale_answer_survives_a_racing_change(&first, [&first, &second]).await;
 }
+
+/// A Redis that stalls (`kill -STOP`, packets dropped without a reset) closes no connection:
+/// the instance behind it must notice by itself — its subscription heartbeat, its breaker —
+/// and stop serving near copies of links changed or deleted elsewhere meanwhile.
+#[actix_web::test]
+#[ignore = "needs TEST_REDIS_URL"]
+async fn an_instance_behind_a_stalled_redis_stops_serving_its_near_copies() {
+    let redis = TestRedis::required();
+    let target = url::Url::parse(&redis.url).expect("redis url");
+    let proxy = test_support::TcpProxy::start(&format!(
+        "{}:{}",
+        target.host_str().expect("host"),
+        target.port().unwrap_or(6379)
+    ))
+    .expect("proxy");
+    // The first instance reaches Redis through the proxy that will stall; the second, which
+    // makes the changes, reaches it directly.
+    let (stalled, writer) =
+        two_instances_sharing_via(&format!("redis://{}", proxy.address()), &redis).await;
+    let code = writer.create(json!({"url": "https://example.com/1"})).await;
+    let other = writer.create(json!({"url": "https://example.com/a"})).await;
+    for code in [&code, &other] {
+        for _ in 0..3 {
+            stalled.visit(code).await.assert_status(302); // a near copy by now
+        }
+    }
+
+    proxy.stall();
+    writer
+        .client
+        .delete(&format!("/shorten/{code}"), None)
+        .await
+        .assert_status(204);
+    writer
+        .client
+        .put(
+            &format!("/shorten/{other}"),
+            None,
+            &json!({"url": "https://example.com/b"}),
+        )
+        .await
+        .assert_status(200);
+    let started = std::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(10);
+    loop {
+        let deleted = stalled.visit(&code).await.status;
+        let changed = stalled
+            .visit(&other)
+            .await
+            .header("location")
+            .map(str::to_string);
+        if deleted == 404 && changed.as_deref() == Some("https://example.com/b") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still serving the old copies after 10 s: {deleted}, {changed:?}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(4),
+        "the old copies were served for {took:?}"
+    );
+    let ready = stalled.client.get("/ready", None).await.json();
+    assert_eq!(ready["redis"], "unavailable", "{ready}");
+
+    // Once Redis answers again, copies are kept and dropped on invalidations as before.
+    proxy.resume();
+    let mut seen = None;
+    for _ in 0..100 {
+        writer
+            .client
+            .put(
+                &format!("/shorten/{other}"),
+                None,
+                &json!({"url": "https://example.com/c"}),
+            )
+            .await
+            .assert_status(200);
+        seen = stalled
+            .visit(&other)
+            .await
+            .header("location")
+            .map(str::to_string);
+        if seen.as_deref() == Some("https://example.com/c") {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen.as_deref(), Some("https://example.com/c"));
+}

@@ -240,3 +240,178 @@ async fn a_body_that_does_not_arrive_in_time_is_a_408() {
         started.elapsed()
     );
 }
+
+/// `Referer` is the visitor's to write: only the DNS name of an http(s) referrer is kept, and
+/// every breakdown stops at 100 groups plus `other`, however many distinct referrers came.
+#[actix_web::test]
+async fn referrers_keep_only_a_host_name_and_breakdowns_are_capped() {
+    let app = spawn_app().await;
+    let code = app.create(json!({"url": "https://example.com/"})).await;
+    let visit_from = |referrer: String| {
+        let request = app
+            .client
+            .request(reqwest::Method::GET, &format!("/{code}"))
+            .header("Referer", referrer);
+        app.client.send(request)
+    };
+    let huge = format!("x://{}/", "a".repeat(100_000));
+    for referrer in [
+        huge,
+        "x://evil.example/".to_string(),
+        "https://=HYPERLINK(\"evil\")/".to_string(),
+        "https://News.Example.org/item?id=1".to_string(),
+    ] {
+        visit_from(referrer).await.assert_status(302);
+    }
+    // 105 distinct hosts; the first 99 visited twice, so the top 100 groups are known:
+    // `(direct)` (3) and those 99.
+    for i in 0..105 {
+        let visits = if i < 99 { 2 } else { 1 };
+        for _ in 0..visits {
+            visit_from(format!("https://site{i:03}.example/"))
+                .await
+                .assert_status(302);
+        }
+    }
+    let total = 4 + 99 * 2 + 6;
+    app.wait_for_count(&code, total).await;
+    let longest = crate::helpers::count(
+        &app.database_url,
+        "SELECT CAST(COALESCE(MAX(LENGTH(referrer_host)), 0) AS BIGINT) AS n FROM visits",
+    );
+    assert!(
+        longest <= 253,
+        "a referrer host of {longest} characters was stored"
+    );
+
+    let stats = app
+        .client
+        .get(&format!("/shorten/{code}/stats?by=referrer"), None)
+        .await
+        .json();
+    let breakdown = stats["breakdown"].as_array().expect("breakdown");
+    assert_eq!(breakdown.len(), 101, "100 groups and `other`");
+    assert_eq!(breakdown[0], json!({"key": "(direct)", "visits": 3}));
+    assert_eq!(breakdown[1], json!({"key": "site000.example", "visits": 2}));
+    // news.example.org and the six hosts visited once are the rest.
+    assert_eq!(breakdown[100], json!({"key": "other", "visits": 7}));
+    let summed: i64 = breakdown
+        .iter()
+        .map(|b| b["visits"].as_i64().unwrap())
+        .sum();
+    assert_eq!(summed, total);
+    assert!(
+        breakdown.iter().all(
+            |b| !b["key"].as_str().unwrap().contains(['=', '"', '(']) || b["key"] == "(direct)"
+        )
+    );
+
+    // Days: the last 100, then the earlier ones summed.
+    let link_id: i64 = crate::helpers::count(
+        &app.database_url,
+        &format!("SELECT id AS n FROM links WHERE code = '{code}'"),
+    );
+    let today = chrono::Utc::now().date_naive();
+    for back in 1..=120 {
+        let day = today - chrono::Days::new(back);
+        execute_sql(
+            &app.database_url,
+            &format!(
+                "INSERT INTO visits (link_id, visited_at, referrer_host, browser, is_bot, hits) \
+                 VALUES ({link_id}, '{day} 12:00:00', NULL, 'Other', false, 1)"
+            ),
+        );
+    }
+    let by_day = app
+        .client
+        .get(&format!("/shorten/{code}/stats?by=day"), None)
+        .await
+        .json();
+    let days = by_day["breakdown"].as_array().expect("breakdown");
+    assert_eq!(days.len(), 101, "{by_day}");
+    assert_eq!(days[99], json!({"key": today.to_string(), "visits": total}));
+    assert_eq!(
+        days[0]["key"],
+        (today - chrono::Days::new(99)).to_string(),
+        "the oldest day shown"
+    );
+    assert_eq!(days[100], json!({"key": "other", "visits": 21}));
+}
+
+/// An expiry is a real date-time the API can print, kept at the precision it shows.
+#[actix_web::test]
+async fn expiry_is_bounded_and_kept_to_the_microsecond() {
+    let app = spawn_app().await;
+    for far in [
+        "9999-12-31T23:59:59.999999999-23:59",
+        "2200-01-01T00:00:00Z",
+    ] {
+        let response = app
+            .shorten(&json!({"url": "https://example.com/", "expiresAt": far}))
+            .await;
+        response.assert_status(400);
+        assert_eq!(
+            response.json()["errors"]["expiresAt"][0],
+            "must be at most 100 years ahead",
+            "{far}"
+        );
+    }
+    let response = app
+        .shorten(&json!({"url": "https://example.com/", "expiresAt": "2099-06-01T10:00:00.123456789+02:00"}))
+        .await;
+    response.assert_status(201);
+    assert_eq!(response.json()["expiresAt"], "2099-06-01T08:00:00.123456Z");
+}
+
+/// `null` on `PUT` removes an option; leaving it out keeps it.
+#[actix_web::test]
+async fn put_with_null_clears_expiry_visit_limit_password_and_redirect_type() {
+    let app = spawn_app().await;
+    let created = app
+        .shorten(&json!({
+            "url": "https://example.com/a",
+            "expiresAt": "2099-01-01T00:00:00Z",
+            "maxVisits": 5,
+            "password": "open sesame",
+            "redirectType": 301,
+        }))
+        .await
+        .json();
+    let code = created["shortCode"].as_str().expect("code");
+    let path = format!("/shorten/{code}");
+    app.visit(code).await.assert_status(200); // the password form
+
+    let kept = app
+        .client
+        .put(&path, None, &json!({"url": "https://example.com/b"}))
+        .await;
+    kept.assert_status(200);
+    let kept = kept.json();
+    assert_eq!(kept["expiresAt"], "2099-01-01T00:00:00.000000Z");
+    assert_eq!(kept["maxVisits"], 5);
+    assert_eq!(kept["passwordProtected"], true);
+    assert_eq!(kept["redirectType"], 301);
+
+    let cleared = app
+        .client
+        .put(
+            &path,
+            None,
+            &json!({"url": "https://example.com/c", "expiresAt": null, "maxVisits": null,
+                    "password": null, "redirectType": null}),
+        )
+        .await;
+    cleared.assert_status(200);
+    let cleared = cleared.json();
+    for field in [
+        "expiresAt",
+        "maxVisits",
+        "passwordProtected",
+        "redirectType",
+    ] {
+        assert!(cleared.get(field).is_none(), "{field} still set: {cleared}");
+    }
+    let redirect = app.visit(code).await;
+    redirect.assert_status(302);
+    assert_eq!(redirect.header("location"), Some("https://example.com/c"));
+}

@@ -1,8 +1,14 @@
 //! Request extractors: a handler that takes an [`AuthUser`] argument only runs for requests
 //! with a valid access token; one that takes [`MaybeAuthUser`] runs for everyone. A missing
 //! or bad token is the kit's `401`, in the project's error format.
+//!
+//! A valid signature is not enough: the account it names must still exist. Without that check
+//! a token of a deleted account (or of another database under the same `JWT_SECRET`) read as an
+//! empty account (`GET /todos` → `200 {"data": []}`) but failed on writes (`401`): one primary-
+//! key lookup per authenticated request buys one answer everywhere.
 
-use std::future::{Ready, ready};
+use std::future::Future;
+use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 
@@ -19,7 +25,8 @@ pub struct AuthUser {
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeAuthUser(pub Option<AuthUser>);
 
-fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, AuthError> {
+/// The token's user id, if a token was sent, and the [`Auth`] that checks it further.
+fn verify_token(req: &HttpRequest) -> Result<Option<(i64, web::Data<Auth>)>, AuthError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -30,27 +37,50 @@ fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, AuthError> {
     let value = value.to_str().map_err(|_| AuthError::InvalidToken)?;
     let token = auth.scheme().token(value).ok_or(AuthError::InvalidToken)?;
     let id = auth.verify_access_token(token)?;
+    Ok(Some((id, auth.clone())))
+}
+
+/// The caller, if a token was sent: its signature checked here, its account in the database.
+async fn authenticate(
+    token: Result<Option<(i64, web::Data<Auth>)>, AuthError>,
+) -> Result<Option<AuthUser>, AuthError> {
+    let Some((id, auth)) = token? else {
+        return Ok(None);
+    };
+    if !auth.user_exists(id).await? {
+        return Err(AuthError::InvalidToken);
+    }
     Ok(Some(AuthUser { id }))
 }
 
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
+
 impl FromRequest for AuthUser {
     type Error = Error;
-    type Future = Ready<Result<Self, Error>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            authenticate(req)
+        let token = verify_token(req);
+        Box::pin(async move {
+            authenticate(token)
+                .await
                 .and_then(|user| user.ok_or(AuthError::InvalidToken))
-                .map_err(Error::from),
-        )
+                .map_err(Error::from)
+        })
     }
 }
 
 impl FromRequest for MaybeAuthUser {
     type Error = Error;
-    type Future = Ready<Result<Self, Error>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(MaybeAuthUser).map_err(Error::from))
+        let token = verify_token(req);
+        Box::pin(async move {
+            authenticate(token)
+                .await
+                .map(MaybeAuthUser)
+                .map_err(Error::from)
+        })
     }
 }
