@@ -189,6 +189,44 @@ pub struct Auth {
     tokens: Arc<TokenKeys>,
     refresh_ttl: Duration,
     scheme: AuthScheme,
+    known: Arc<KnownUsers>,
+}
+
+/// Accounts this process found in the database lately, so that an authenticated request does
+/// not pay a lookup each time: a page of the blog stays two statements. The price: an account
+/// deleted while its token is in use keeps working here for up to [`KnownUsers::FOR`].
+#[derive(Default)]
+struct KnownUsers(std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>);
+
+impl KnownUsers {
+    const FOR: Duration = Duration::from_secs(60);
+    /// Past this many entries the stale ones go (all of them, if none is stale).
+    const MAX: usize = 100_000;
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, std::time::Instant>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn contains(&self, id: i64) -> bool {
+        self.lock()
+            .get(&id)
+            .is_some_and(|seen| seen.elapsed() < Self::FOR)
+    }
+
+    fn remember(&self, id: i64) {
+        let mut known = self.lock();
+        if known.len() >= Self::MAX {
+            known.retain(|_, seen| seen.elapsed() < Self::FOR);
+            if known.len() >= Self::MAX {
+                known.clear();
+            }
+        }
+        known.insert(id, std::time::Instant::now());
+    }
 }
 
 impl Auth {
@@ -202,6 +240,7 @@ impl Auth {
             )),
             refresh_ttl: settings.refresh_token_ttl,
             scheme,
+            known: Arc::default(),
         }
     }
 
@@ -533,15 +572,24 @@ impl Auth {
             .await
     }
 
-    /// Whether the account `id` exists (a token may outlive it).
+    /// Whether the account `id` exists (a token may outlive it); an account found is taken on
+    /// trust for a minute (see `KnownUsers`).
     pub async fn user_exists(&self, id: i64) -> Result<bool, AuthError> {
-        self.db
+        if self.known.contains(id) {
+            return Ok(true);
+        }
+        let exists = self
+            .db
             .run(move |conn| {
                 diesel::select(diesel::dsl::exists(users::table.find(id)))
                     .get_result(conn)
                     .map_err(AuthError::from)
             })
-            .await
+            .await?;
+        if exists {
+            self.known.remember(id);
+        }
+        Ok(exists)
     }
 
     /// Validates an access token; the user id it was issued to.

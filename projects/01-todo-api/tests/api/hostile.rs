@@ -56,12 +56,77 @@ async fn a_valid_token_of_a_deleted_account_is_a_401() {
     diesel::sql_query("DELETE FROM users")
         .execute(&mut url.connect().expect("connect"))
         .expect("delete");
-    let response = app
+    // Reads too: before, `GET /todos` answered `200 {"data": []}` to such a token.
+    let reads = [
+        app.client.get("/todos", Some(&session.token)).await,
+        app.client.get("/todos/1", Some(&session.token)).await,
+        app.client
+            .post("/todos", Some(&session.token), &json!({"title": "orphan"}))
+            .await,
+        app.client.delete("/todos/1", Some(&session.token)).await,
+    ];
+    for response in reads {
+        response.assert_status(401);
+        assert_eq!(response.json(), json!({"message": "Unauthorized"}));
+        assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+    }
+}
+
+/// Token answers and an owner's reads are the caller's alone: no proxy, CDN or browser disk
+/// may keep them (`no-store`); a `401` names the scheme it wants (`WWW-Authenticate`).
+#[actix_web::test]
+async fn private_answers_are_not_stored_and_401s_name_their_scheme() {
+    let app = spawn_app().await;
+    let registered = app.register("cache@example.com", "password-123").await;
+    registered.assert_status(201);
+    let refresh_token = registered.json()["refreshToken"]
+        .as_str()
+        .expect("refreshToken")
+        .to_string();
+    let logged_in = app
         .client
-        .post("/todos", Some(&session.token), &json!({"title": "orphan"}))
+        .post(
+            "/login",
+            None,
+            &json!({"email": "cache@example.com", "password": "password-123"}),
+        )
         .await;
-    response.assert_status(401);
-    assert_eq!(response.json(), json!({"message": "Unauthorized"}));
+    let refreshed = app
+        .client
+        .post("/refresh", None, &json!({"refreshToken": refresh_token}))
+        .await;
+    let token = logged_in.json()["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let listed = app.client.get("/todos", Some(&token)).await;
+    for (what, response) in [
+        ("register", &registered),
+        ("login", &logged_in),
+        ("refresh", &refreshed),
+        ("GET /todos", &listed),
+    ] {
+        assert!(response.status.is_success(), "{what}: {}", response.status);
+        assert_eq!(response.header("cache-control"), Some("no-store"), "{what}");
+    }
+    for unauthorized in [
+        app.client.get("/todos", None).await,
+        app.client.get("/todos", Some("not-a-token")).await,
+        app.client
+            .post(
+                "/login",
+                None,
+                &json!({"email": "cache@example.com", "password": "wrong-password"}),
+            )
+            .await,
+    ] {
+        unauthorized.assert_status(401);
+        assert_eq!(unauthorized.header("www-authenticate"), Some("Bearer"));
+        assert_eq!(unauthorized.header("cache-control"), Some("no-store"));
+    }
+    // Public reads stay cacheable as before.
+    let health = app.client.get("/health", None).await;
+    assert_eq!(health.header("cache-control"), None);
 }
 
 /// One account per address whatever its Unicode spelling, and no invisible characters in

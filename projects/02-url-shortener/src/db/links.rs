@@ -280,7 +280,6 @@ pub fn visits_by(
             return Ok(last);
         }
         Breakdown::Referrer => humans
-            .clone()
             .group_by(visits::referrer_host)
             .select((visits::referrer_host, total_hits()))
             .order_by((total_hits().desc(), visits::referrer_host.asc()))
@@ -290,7 +289,6 @@ pub fn visits_by(
             .map(|(host, n)| (host.unwrap_or_else(|| "(direct)".into()), n))
             .collect(),
         Breakdown::Browser => humans
-            .clone()
             .group_by(visits::browser)
             .select((visits::browser, total_hits()))
             .order_by((total_hits().desc(), visits::browser.asc()))

@@ -415,3 +415,60 @@ async fn put_with_null_clears_expiry_visit_limit_password_and_redirect_type() {
     redirect.assert_status(302);
     assert_eq!(redirect.header("location"), Some("https://example.com/c"));
 }
+
+/// `/metrics` tells an outsider how busy the service is: with `METRICS_TOKEN` it is for the
+/// scraper alone, and production without one switches it off.
+#[actix_web::test]
+async fn metrics_need_the_token_when_one_is_set_and_are_off_in_production_without() {
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.metrics_token = Some(backend_kit::secret::Secret::new("scrape-me".into()));
+    })
+    .await;
+    for token in [None, Some("wrong"), Some("scrape-m")] {
+        let refused = app.client.get("/metrics", token).await;
+        refused.assert_status(401);
+        assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
+    }
+    let scraped = app.client.get("/metrics", Some("scrape-me")).await;
+    scraped.assert_status(200);
+    assert!(scraped.text.contains("shortener_visits_recorded_total"));
+
+    let production = crate::helpers::spawn_app_with(|c| {
+        c.settings.app_env = backend_kit::config::AppEnv::Production;
+    })
+    .await;
+    production
+        .client
+        .get("/metrics", None)
+        .await
+        .assert_status(404);
+    // In development, without a token, it stays open (what the README's walkthrough shows).
+    spawn_app()
+        .await
+        .client
+        .get("/metrics", None)
+        .await
+        .assert_status(200);
+}
+
+/// An owner's read shows what nobody else may see (a protected link's target): never stored
+/// by a cache on the way.
+#[actix_web::test]
+async fn an_owners_reads_are_not_stored_by_caches() {
+    let app = spawn_app().await;
+    let owner = token(&app).await;
+    let code = app
+        .create_as(
+            &owner,
+            json!({"url": "https://example.com/secret", "password": "open sesame"}),
+        )
+        .await;
+    for path in [format!("/shorten/{code}"), format!("/shorten/{code}/stats")] {
+        let read = app.client.get(&path, Some(&owner)).await;
+        read.assert_status(200);
+        assert_eq!(read.header("cache-control"), Some("no-store"), "{path}");
+    }
+    let refused = app.client.get(&format!("/shorten/{code}"), None).await;
+    refused.assert_status(401);
+    assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
+}

@@ -5,7 +5,7 @@
 //! A valid signature is not enough: the account it names must still exist. Without that check
 //! a token of a deleted account (or of another database under the same `JWT_SECRET`) read as an
 //! empty account (`GET /todos` → `200 {"data": []}`) but failed on writes (`401`): one primary-
-//! key lookup per authenticated request buys one answer everywhere.
+//! key lookup (then trusted for a minute, see `Auth::user_exists`) buys one answer everywhere.
 
 use std::future::Future;
 use std::pin::Pin;
