@@ -271,10 +271,10 @@ pub fn visits_by(
     let mut rows: Vec<(String, i64)> = match by {
         Breakdown::Day => {
             let days = visits_by_day(conn, link_id)?;
-            let shown = days.len().saturating_sub(BREAKDOWN_GROUPS);
-            let rest: i64 = days[..shown].iter().map(|(_, n)| n).sum();
-            let mut last = days[shown..].to_vec();
-            if shown > 0 {
+            let older = days.len().saturating_sub(BREAKDOWN_GROUPS);
+            let rest: i64 = days[..older].iter().map(|(_, n)| n).sum();
+            let mut last = days[older..].to_vec();
+            if older > 0 {
                 last.push((OTHER.to_string(), rest));
             }
             return Ok(last);
@@ -295,16 +295,13 @@ pub fn visits_by(
             .limit(limit)
             .load(conn)?,
     };
+    // Again in Rust: the databases sort NULL (`(direct)`) differently.
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     if rows.len() > BREAKDOWN_GROUPS {
         rows.truncate(BREAKDOWN_GROUPS);
-        let total: Option<i64> = humans
-            .select(diesel::dsl::sql::<
-                diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
-            >("CAST(SUM(hits) AS BIGINT)"))
-            .first(conn)?;
+        let total: i64 = humans.select(total_hits()).first(conn)?;
         let shown: i64 = rows.iter().map(|(_, n)| n).sum();
-        rows.push((OTHER.to_string(), total.unwrap_or(0) - shown));
+        rows.push((OTHER.to_string(), total - shown));
     }
     Ok(rows)
 }
