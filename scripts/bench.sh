@@ -145,7 +145,8 @@ server_env=()
 # The blog: cheap bcrypt for registering the seed accounts (no measured request hashes), a
 # token that outlives the run, and a Redis prefix of its own so nothing cached by another run
 # answers.
-[ "$package" = blog ] && server_env=(BCRYPT_COST=4 ACCESS_TOKEN_TTL_SECS=86400 REDIS_PREFIX="bench-$db_name")
+[ "$package" = blog ] && server_env=(BCRYPT_COST=4 ACCESS_TOKEN_TTL_SECS=86400 REDIS_PREFIX="bench-$db_name"
+  ARTICLES_PER_HOUR=1000000000 COMMENTS_PER_MINUTE=1000000000 REACTIONS_PER_MINUTE=1000000000)
 # The mail path: no request limits in the way, mail to files in the work dir (or BENCH_SMTP_URL).
 [ "$project" = blog-mail ] && server_env+=(PASSWORD_RESET_PER_HOUR=1000000000
   PASSWORD_RESET_PER_CLIENT_PER_HOUR=1000000000 MAIL_DIR="$workdir/mail" SMTP_URL="${BENCH_SMTP_URL:-}")
@@ -232,11 +233,11 @@ CREATE TEMP TABLE t ON COMMIT DROP AS
 -- Article g (0..999) by user g % 100, one minute apart, newest last.
 -- body_html and search_text as the application would write them (the text is plain ASCII:
 -- one paragraph; words are runs of letters and digits, lower-cased).
-INSERT INTO articles (slug, title, description, body, body_html, search_text, author_id,
-                      created_at, updated_at)
+INSERT INTO articles (slug, title, description, body, body_html, search_text, search_version,
+                      author_id, created_at, updated_at)
   SELECT 'seeded-article-' || g, t.title, t.description, t.body, '<p>' || t.body || E'</p>\n',
          trim(lower(regexp_replace(t.title || ' ' || t.description || ' ' || t.body,
-                                   '[^A-Za-z0-9]+', ' ', 'g'))),
+                                   '[^A-Za-z0-9]+', ' ', 'g'))), 1,
          u.id, c.ts, c.ts
   FROM generate_series(0, 999) AS g
   JOIN u ON u.n = g % 100

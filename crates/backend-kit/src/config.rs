@@ -199,6 +199,10 @@ pub struct Settings {
     pub bcrypt_cost: u32,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// `REFRESH_REUSE_GRACE_SECS` (10): a refresh token used this recently may be used again
+    /// and gets a successor of its own — two tabs refreshing at once — rather than count as
+    /// stolen (which logs the session out everywhere). 0 turns the grace off.
+    pub refresh_reuse_grace: Duration,
     /// Proxies of ours in front of the service (0: none, trust no header). Each appends the
     /// address it received from to `X-Forwarded-For`, so the client is this many entries from
     /// the right; everything further left was written by the client and proves nothing.
@@ -282,6 +286,11 @@ impl Settings {
                 30 * 24 * 3600,
                 "expected seconds",
             )?),
+            refresh_reuse_grace: Duration::from_secs(env.parse_or(
+                "REFRESH_REUSE_GRACE_SECS",
+                10,
+                "expected seconds",
+            )?),
             trusted_proxy_hops: {
                 let trust = env.flag("TRUST_PROXY_HEADERS", false)?;
                 env.parse_or(
@@ -314,6 +323,8 @@ impl Settings {
             bcrypt_cost: 4,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(3600),
+            // Off, so that a reuse test needs no wait; the grace's own test sets it.
+            refresh_reuse_grace: Duration::ZERO,
             trusted_proxy_hops: 0,
             body_read_timeout: Duration::from_secs(10),
             log_filter: "warn".into(),

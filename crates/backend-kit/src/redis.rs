@@ -83,8 +83,9 @@ impl Redis {
         Some(result)
     }
 
-    /// Whether Redis is being skipped: it failed less than [`RETRY_AFTER`] ago (or a probe is
-    /// under way). What depends on hearing from Redis (near copies) is not trusted meanwhile.
+    /// Whether Redis is being skipped: it failed, and no call has succeeded since (one call is
+    /// let through every [`RETRY_AFTER`] to find out). What depends on hearing from Redis (near
+    /// copies) is not trusted meanwhile.
     pub fn is_skipped(&self) -> bool {
         self.breaker.open_until.load(Ordering::Acquire) != 0
     }

@@ -46,15 +46,22 @@ impl FieldErrors {
 
 /// Characters that show nothing: zero-width spaces and joiners, direction marks and
 /// overrides (`U+202E` turns `txt.exe` around), the BOM, soft hyphens, invisible operators,
-/// variation selectors, Hangul fillers, tags. A name or title made only of them looks empty,
-/// and an e-mail address holding one looks like another address.
+/// variation selectors, Hangul fillers, the blank Braille pattern, tags. A name or title made
+/// only of them looks empty, and an e-mail address holding one looks like another address.
 pub fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
         | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// The characters that reorder text around them: marks (`U+200E`, `U+200F`, `U+061C`),
+/// embeddings and overrides (`U+202A`–`U+202E`), isolates (`U+2066`–`U+2069`). In a name,
+/// `U+202E` makes "Ann\u{202E}nimda" show as "Annadmin"; no name needs one.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Empty once white space and invisible characters are left out: what a person would call

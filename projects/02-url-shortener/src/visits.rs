@@ -180,8 +180,9 @@ impl Batch {
 }
 
 /// The host of a `Referer` header, as the referrer breakdown groups visits: only from http(s)
-/// referrers, only a DNS name (at most 253 characters of letters, digits, `-` and `.`, as the
-/// URL parser writes an international name: `xn--…`) or an IP address. Anything else is no
+/// referrers, only a DNS name (at most 253 characters; two or more labels of 1–63 letters,
+/// digits and inner `-`, as the URL parser writes an international name: `xn--…`) or an IP
+/// address. Anything else is no
 /// referrer at all. Without this, `Referer: x://<100 KB>/` stored 100 KB per redirect, and keys
 /// such as `=HYPERLINK("…")` reached whoever opened the stats in a spreadsheet.
 pub fn referrer_host(referer: &str) -> Option<String> {
@@ -196,11 +197,15 @@ pub fn referrer_host(referer: &str) -> Option<String> {
     match url.host()? {
         url::Host::Domain(name) => {
             let name = name.trim_end_matches('.');
-            let is_dns_name = !name.is_empty()
-                && name.len() <= 253
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            // Two labels at least: a single one is a local name (and `other` must stay the
+            // breakdown's own key).
+            let label = |l: &str| {
+                (1..=63).contains(&l.len())
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            };
+            let is_dns_name = name.len() <= 253 && name.contains('.') && name.split('.').all(label);
             is_dns_name.then(|| name.to_ascii_lowercase())
         }
         url::Host::Ipv4(ip) => Some(ip.to_string()),
@@ -320,9 +325,17 @@ mod tests {
             referrer_host("http://192.0.2.1/").as_deref(),
             Some("192.0.2.1")
         );
-        let long_label = format!("https://{}.com/", "a".repeat(300));
+        let long_label = format!("https://{}.com/", "a".repeat(64));
         let huge = format!("x://{}/", "a".repeat(100_000));
         for refused in [
+            "http://other/",
+            "http://localhost/",
+            "http://-/",
+            "http://.a/",
+            "http://a..b/",
+            "http://1e100/",
+            "http://-a.example/",
+            "http://a-.example/",
             "x://example.com/",
             "android-app://com.example/",
             "javascript:alert(1)",

@@ -32,6 +32,12 @@ pub struct Config {
     pub password_reset_per_address_per_hour: u32,
     /// `PASSWORD_RESET_PER_CLIENT_PER_HOUR` (20): reset requests from one client IP.
     pub password_reset_per_client_per_hour: u32,
+    /// `ARTICLES_PER_HOUR` (30): articles one user may create or change.
+    pub articles_per_hour: u32,
+    /// `COMMENTS_PER_MINUTE` (10): comments one user may post.
+    pub comments_per_minute: u32,
+    /// `REACTIONS_PER_MINUTE` (60): favorites, follows and their undoing, per user.
+    pub reactions_per_minute: u32,
     /// `SMTP_URL`, `MAIL_FROM`, `MAIL_RETRY_BASE_SECS`, `MAIL_MAX_ATTEMPTS`… (see the kit).
     pub mail: MailSettings,
     /// `JOBS_URL`, `JOB_CONCURRENCY`… (see the kit): where mail jobs queue.
@@ -83,6 +89,10 @@ impl Config {
             verify_resend_per_hour: 3,
             password_reset_per_address_per_hour: 3,
             password_reset_per_client_per_hour: 10_000,
+            // High enough for every test but the budgets' own.
+            articles_per_hour: 10_000,
+            comments_per_minute: 10_000,
+            reactions_per_minute: 10_000,
             mail: MailSettings::for_tests(smtp_url, mail_dir),
             jobs: JobSettings::for_tests(),
         }
@@ -115,6 +125,9 @@ impl AppConfig for Config {
             password_reset_per_address_per_hour: env.number("PASSWORD_RESET_PER_HOUR", 5)?,
             password_reset_per_client_per_hour: env
                 .number("PASSWORD_RESET_PER_CLIENT_PER_HOUR", 20)?,
+            articles_per_hour: env.number("ARTICLES_PER_HOUR", 30)?,
+            comments_per_minute: env.number("COMMENTS_PER_MINUTE", 10)?,
+            reactions_per_minute: env.number("REACTIONS_PER_MINUTE", 60)?,
             mail: MailSettings::read(&env, "conduit")?,
             jobs: JobSettings::read(&env)?,
             settings,

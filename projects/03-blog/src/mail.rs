@@ -95,6 +95,49 @@ impl Mail {
         enqueued(outbox::enqueue(conn, &mail, None)?)
     }
 
+    /// Tells the address the account had that its e-mail or password changed — when, and what —
+    /// with a password-reset link, in the caller's transaction: a leaked access token is
+    /// enough to change both, so the owner must hear of it where the thief cannot read. The
+    /// link's token is bound to the account's address now, so it works after an address
+    /// change too. Returns the outbox row to dispatch after the commit.
+    pub fn queue_change_notice(
+        &self,
+        conn: &mut AnyConnection,
+        user: &User,
+        previous_email: &str,
+        email_changed: bool,
+        password_changed: bool,
+    ) -> QueryResult<i64> {
+        use backend_kit::auth::{Purpose, account_tokens};
+        let token = account_tokens::issue(conn, user.id, &user.email, Purpose::ResetPassword)?;
+        let link = self.url(&format!("/reset-password?token={token}"));
+        let at = backend_kit::time::now()
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+        let changed = Changed {
+            username: display_name(user),
+            previous_email,
+            new_email: &user.email,
+            email_changed,
+            password_changed,
+            at: &at,
+            link: &link,
+        };
+        let subject = match (email_changed, password_changed) {
+            (true, true) => "Your conduit e-mail address and password were changed",
+            (true, false) => "Your conduit e-mail address was changed",
+            _ => "Your conduit password was changed",
+        };
+        let mail = Email {
+            to: previous_email.to_string(),
+            subject: subject.into(),
+            text: render(&ChangedText { c: &changed }),
+            html: render(&ChangedHtml { c: &changed }),
+            list_unsubscribe: None,
+        };
+        enqueued(outbox::enqueue(conn, &mail, None)?)
+    }
+
     /// Issues a reset token and queues its mail, once per `dedupe_key` (the request's id:
     /// a retried job does not send a second token).
     pub fn queue_password_reset(
@@ -236,6 +279,29 @@ pub struct DigestLine {
     pub title: String,
     pub link: String,
     pub body: String,
+}
+
+/// What the change notice says.
+struct Changed<'a> {
+    username: &'a str,
+    previous_email: &'a str,
+    new_email: &'a str,
+    email_changed: bool,
+    password_changed: bool,
+    at: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/changed.txt")]
+struct ChangedText<'a> {
+    c: &'a Changed<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/changed.html")]
+struct ChangedHtml<'a> {
+    c: &'a Changed<'a>,
 }
 
 #[derive(Template)]

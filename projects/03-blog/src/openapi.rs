@@ -27,6 +27,16 @@ pub enum BodyErrors {
     NotJson(Errors),
 }
 
+/// What a write that spends one of the user's budgets may answer past it.
+#[derive(utoipa::IntoResponses)]
+pub enum BudgetErrors {
+    #[response(
+        status = 429,
+        description = "Over the user's budget for this kind of write (`Retry-After` says when to try again)"
+    )]
+    TooMany(Errors),
+}
+
 /// What a write to something with an owner may answer.
 #[derive(utoipa::IntoResponses)]
 pub enum OwnedErrors {

@@ -19,7 +19,7 @@ use backend_kit::redis::Redis;
 
 use crate::config::Config;
 use crate::mail::Mail;
-use crate::routes::MailLimits;
+use crate::routes::{MailLimits, WriteLimits};
 
 pub struct Application {
     server: Server,
@@ -54,6 +54,26 @@ async fn mail(config: &Config, db: &Database) -> Result<Mail, StartupError> {
     ))
 }
 
+/// Articles indexed with an older word definition are indexed again, 500 at a time, while
+/// the server already serves (their old index still finds most of what it did).
+async fn reindex_search(db: Database) {
+    loop {
+        let done = db
+            .run(|conn| {
+                crate::db::articles::reindex(conn, 500).map_err(backend_kit::db::DbError::from)
+            })
+            .await;
+        match done {
+            Ok(0) => return,
+            Ok(n) => tracing::info!(articles = n, "indexed again for search"),
+            Err(e) => {
+                tracing::warn!("indexing articles again failed (next start tries again): {e}");
+                return;
+            }
+        }
+    }
+}
+
 impl Capstone for Application {
     type Config = Config;
     const NAME: &'static str = "blog";
@@ -63,6 +83,7 @@ impl Capstone for Application {
     async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = &config.settings;
         let db = Database::open(settings, Self::MIGRATIONS).await?;
+        actix_web::rt::spawn(reindex_search(db.clone()));
         let redis = Redis::from_settings(settings)?;
         // RealWorld sends `Authorization: Token <jwt>`.
         let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::TOKEN));
@@ -87,6 +108,12 @@ impl Capstone for Application {
             reset_per_client: per_hour("reset-client", config.password_reset_per_client_per_hour),
         });
 
+        let writes = web::Data::new(WriteLimits {
+            articles: per_hour("articles", config.articles_per_hour),
+            comments: limiter("comments", config.comments_per_minute),
+            reactions: limiter("reactions", config.reactions_per_minute),
+        });
+
         let mail = mail(&config, &db).await?;
         tracing::info!(
             queue = mail.queue.backend_name(),
@@ -109,7 +136,8 @@ impl Capstone for Application {
                 cfg.app_data(data.clone())
                     .app_data(auth.clone())
                     .app_data(mail.clone())
-                    .app_data(limits.clone());
+                    .app_data(limits.clone())
+                    .app_data(writes.clone());
                 crate::routes::configure(cfg, &auth_limiter, &limits.reset_per_client, &cors);
             })?;
         Ok(Self { server, db })

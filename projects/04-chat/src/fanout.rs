@@ -10,6 +10,12 @@
 //!   dies stops refreshing, its entries expire, and the next sweep (any instance) removes them
 //!   and announces those users offline. The Lua scripts make "first connection anywhere" and
 //!   "last one gone" atomic, so exactly one instance announces each change.
+//! - **Nothing is lost when Redis drops a connection.** An event Redis did not take is handed to
+//!   this instance's members at once and published again, in order, once Redis answers
+//!   ([`Fanout::publish`]); and every instance checks twice a second that each of its rooms
+//!   has delivered what the database had committed half a second earlier, reading the rest
+//!   itself ([`Hub::catch_up`]) — so a message reaches every member within about a second
+//!   even if its publish never does (the sender died, the retry queue overflowed).
 //! - **On one instance**, a user's connections in a room change presence one at a time
 //!   ([`Fanout::presence_lock`]): the hub's count and the announcement (and Redis) move
 //!   together, so a leave and a rejoin cannot cross and leave the user shown offline.
@@ -17,6 +23,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use backend_kit::db::{Database, DbError};
 use backend_kit::redis::Redis;
 use futures_util::StreamExt;
 
@@ -44,7 +51,20 @@ struct Shared {
     redis: Redis,
     channel: String,
     instance: String,
+    /// Events Redis did not take, oldest first, to publish again (at most [`RETRY_LIMIT`]).
+    retry: std::sync::Mutex<std::collections::VecDeque<Event>>,
+    /// Where the tail check reads each room's last `seq`.
+    db: Database,
 }
+
+/// Events kept for publishing again; past it the oldest go (their messages still arrive
+/// through the tail check, their edits and presence changes do not).
+const RETRY_LIMIT: usize = 10_000;
+
+/// How often events Redis did not take are tried again, and how often each room's tail is
+/// checked against the database.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
+const TAIL_CHECK_EVERY: Duration = Duration::from_millis(500);
 
 const JOIN: &str = r"
 redis.call('SADD', KEYS[2], ARGV[5])
@@ -79,16 +99,24 @@ for _, m in ipairs(gone) do
 end
 return result";
 
+impl Shared {
+    fn retry_queue(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Event>> {
+        self.retry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 impl Fanout {
-    pub fn new(hub: Arc<Hub>, redis: Option<Redis>, ttl: Duration) -> Arc<Self> {
+    pub fn new(hub: Arc<Hub>, redis: Option<Redis>, db: Database, ttl: Duration) -> Arc<Self> {
         let shared = redis.map(|redis| Shared {
             channel: redis.key("chat:events"),
             instance: backend_kit::auth::opaque::new_token()[..12].to_string(),
             redis,
+            retry: Default::default(),
+            db,
         });
         let presence_locks = (0..PRESENCE_LOCKS)
             .map(|_| tokio::sync::Mutex::new(()))
@@ -125,30 +153,81 @@ impl Fanout {
             .await
     }
 
-    /// Sends `event` to the room's members on every instance. If Redis cannot take it, this
-    /// instance's members still get it (the others catch up through their sequencers).
+    /// Sends `event` to the room's members on every instance. If Redis cannot take it (down,
+    /// or the first command after a dropped connection), this instance's members get it at
+    /// once and the event is queued to be published again for the others.
     pub async fn publish(&self, event: Event) {
         let Some(shared) = &self.shared else {
             return self.hub.dispatch(event);
         };
-        let payload = serde_json::to_string(&event).expect("events serialize");
-        let channel = shared.channel.clone();
-        let sent = shared
-            .redis
-            .run(|mut conn| async move {
-                redis::cmd("PUBLISH")
-                    .arg(channel)
-                    .arg(payload)
-                    .query_async::<i64>(&mut conn)
-                    .await
-            })
-            .await;
-        if !matches!(sent, Some(Ok(_))) {
+        // Behind events still waiting: sent now, this one would overtake them.
+        let backlog = !shared.retry_queue().is_empty();
+        if backlog || !Self::send(shared, &[&event]).await {
             tracing::warn!(
                 room = event.room,
-                "Redis did not take an event; delivering it here only"
+                "Redis did not take an event; delivered here, to be published again"
             );
+            let mut waiting = event.clone();
+            waiting.dispatched_by = Some(shared.instance.clone());
             self.hub.dispatch(event);
+            let mut queue = shared.retry_queue();
+            if queue.len() >= RETRY_LIMIT {
+                queue.pop_front();
+            }
+            queue.push_back(waiting);
+        }
+    }
+
+    /// Publishes `events` in one round trip; `false` if Redis did not take them.
+    async fn send(shared: &Shared, events: &[&Event]) -> bool {
+        let mut pipe = redis::pipe();
+        for event in events {
+            let payload = serde_json::to_string(event).expect("events serialize");
+            pipe.cmd("PUBLISH")
+                .arg(&shared.channel)
+                .arg(payload)
+                .ignore();
+        }
+        let sent = shared
+            .redis
+            .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+            .await;
+        matches!(sent, Some(Ok(())))
+    }
+
+    /// Publishes the events Redis did not take, in order, until the queue is empty.
+    async fn retry_publishing(&self) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let waiting: Vec<Event> = shared.retry_queue().iter().take(500).cloned().collect();
+        if waiting.is_empty() {
+            return;
+        }
+        if Self::send(shared, &waiting.iter().collect::<Vec<_>>()).await {
+            let mut queue = shared.retry_queue();
+            let sent = waiting.len().min(queue.len());
+            queue.drain(..sent);
+            tracing::info!(events = sent, "events Redis missed are published");
+        }
+    }
+
+    /// The tail check: each room with members here against its last `seq` in the database.
+    async fn check_tails(&self) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let rooms = self.hub.rooms();
+        if rooms.is_empty() {
+            return;
+        }
+        let latest = shared
+            .db
+            .run(move |conn| crate::db::rooms::last_seqs(conn, &rooms).map_err(DbError::from))
+            .await;
+        match latest {
+            Ok(latest) => self.hub.catch_up(&latest),
+            Err(e) => tracing::warn!("tail check: cannot read the rooms: {e}"),
         }
     }
 
@@ -220,41 +299,62 @@ impl Fanout {
 
     /// The names of the users online in `room` (one per user, however many connections).
     pub async fn online(&self, room: &str) -> Vec<String> {
-        let mut names: Vec<(UserKey, String)> = match &self.shared {
-            None => self.hub.users_in(room),
-            Some(shared) => {
-                let key = shared.redis.key(&format!("chat:presence:{room}"));
-                let members = shared
-                    .redis
-                    .run(|mut conn| async move {
-                        redis::cmd("ZRANGEBYSCORE")
-                            .arg(key)
-                            .arg(now_ms())
-                            .arg("+inf")
-                            .query_async::<Vec<String>>(&mut conn)
-                            .await
-                    })
-                    .await;
-                match members {
-                    Some(Ok(members)) => members.iter().filter_map(|m| parse_member(m)).collect(),
-                    _ => self.hub.users_in(room),
-                }
-            }
-        };
-        names.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-        names.dedup_by(|a, b| a.0 == b.0);
-        let mut names: Vec<String> = names.into_iter().map(|(_, name)| name).collect();
+        let mut names: Vec<String> = self
+            .online_in(&[room.to_string()])
+            .await
+            .pop()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect();
         names.sort();
         names
     }
 
     /// How many users are online in each of `rooms`.
     pub async fn online_counts(&self, rooms: &[String]) -> Vec<usize> {
-        let mut counts = Vec::with_capacity(rooms.len());
-        for room in rooms {
-            counts.push(self.online(room).await.len());
+        self.online_in(rooms).await.iter().map(Vec::len).collect()
+    }
+
+    /// The users online in each of `rooms`, one entry per user: from Redis in one round trip
+    /// (a pipeline), or this hub's own count without Redis (or while it is down).
+    async fn online_in(&self, rooms: &[String]) -> Vec<Vec<(UserKey, String)>> {
+        let from_redis = match &self.shared {
+            None => None,
+            Some(shared) => {
+                let mut pipe = redis::pipe();
+                let now = now_ms();
+                for room in rooms {
+                    pipe.cmd("ZRANGEBYSCORE")
+                        .arg(shared.redis.key(&format!("chat:presence:{room}")))
+                        .arg(now)
+                        .arg("+inf");
+                }
+                let members =
+                    shared
+                        .redis
+                        .run(|mut conn| async move {
+                            pipe.query_async::<Vec<Vec<String>>>(&mut conn).await
+                        })
+                        .await;
+                match members {
+                    Some(Ok(members)) if members.len() == rooms.len() => Some(
+                        members
+                            .iter()
+                            .map(|m| m.iter().filter_map(|m| parse_member(m)).collect())
+                            .collect::<Vec<Vec<_>>>(),
+                    ),
+                    _ => None,
+                }
+            }
+        };
+        let mut found =
+            from_redis.unwrap_or_else(|| rooms.iter().map(|r| self.hub.users_in(r)).collect());
+        for users in &mut found {
+            users.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+            users.dedup_by(|a, b| a.0 == b.0);
         }
-        counts
+        found
     }
 
     /// Typing notices: at most one a second per user and room, across every instance.
@@ -361,6 +461,23 @@ impl Fanout {
                 fanout.heartbeat().await;
             }
         });
+        let fanout = Arc::clone(self);
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(RETRY_EVERY);
+            loop {
+                tick.tick().await;
+                fanout.retry_publishing().await;
+            }
+        });
+        let fanout = Arc::clone(self);
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(TAIL_CHECK_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                fanout.check_tails().await;
+            }
+        });
     }
 
     async fn subscribe(&self) {
@@ -388,6 +505,10 @@ impl Fanout {
                                 continue;
                             };
                             match serde_json::from_str::<Event>(&payload) {
+                                // Published again after a failure: its sender's members have it.
+                                Ok(event)
+                                    if event.dispatched_by.as_deref()
+                                        == Some(shared.instance.as_str()) => {}
                                 Ok(event) => self.hub.dispatch(event),
                                 Err(e) => tracing::warn!("unreadable chat event: {e}"),
                             }

@@ -33,6 +33,10 @@ pub type ConnId = u64;
 /// The most messages one gap fill reads; a bigger gap is read in several.
 pub const FETCH_LIMIT: usize = 1_000;
 
+/// Edits and deletions held for messages not delivered yet, per room; past it the oldest go
+/// (the message, when it comes from the database, shows its edits already).
+const AFTER_LIMIT: usize = 1_000;
+
 /// A connection's outbound queue, as the hub sees it: frames are pushed, never waited for.
 ///
 /// A plain `VecDeque` behind a mutex rather than a channel: a new connection's queue
@@ -161,6 +165,10 @@ pub struct Event {
     /// Not to this user's connections (their own typing notice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub except: Option<String>,
+    /// The instance that already handed this event to its own members: set when an event
+    /// Redis did not take is published again later (see `Fanout::publish`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatched_by: Option<String>,
 }
 
 impl Event {
@@ -176,6 +184,7 @@ impl Event {
             order,
             frame: serde_json::to_string(frame).expect("frames always serialize"),
             except: except.map(|user| user.as_str().to_string()),
+            dispatched_by: None,
         }
     }
 }
@@ -204,10 +213,13 @@ struct Room {
     delivered: i64,
     /// Messages that came early, by `seq`.
     early: BTreeMap<i64, ByteString>,
-    /// Edits of messages not delivered yet.
+    /// Edits of messages not delivered yet (at most [`AFTER_LIMIT`]).
     after: Vec<(i64, ByteString)>,
     /// A gap fill is scheduled.
     filling: bool,
+    /// The room's last `seq` in the database at the previous tail check (see
+    /// [`Hub::catch_up`]).
+    tail_seen: i64,
     /// Local connections per user in this room, and the user's name.
     users: HashMap<UserKey, (String, usize)>,
     last_typing: HashMap<UserKey, Instant>,
@@ -442,7 +454,18 @@ impl Hub {
                     member.out.push(&frame);
                 }
             }
-            Order::After(seq) => room.after.push((seq, frame)),
+            Order::After(seq) => {
+                if room.after.len() >= AFTER_LIMIT {
+                    room.after.remove(0);
+                }
+                room.after.push((seq, frame));
+                // An edit of a message not delivered yet proves the message exists: fetch it
+                // rather than wait for the next message to reveal the gap.
+                if !room.filling {
+                    room.filling = true;
+                    self.fill_later(event.room);
+                }
+            }
             Order::Seq(seq) => {
                 if seq > room.delivered {
                     room.early.insert(seq, frame);
@@ -510,6 +533,31 @@ impl Hub {
             r.filling = true;
             drop(state);
             self.fill_later(room);
+        }
+    }
+
+    /// The tail check, with every room's last `seq` in the database: a room that has still
+    /// not delivered what the *previous* check saw committed (a publish Redis never carried,
+    /// and no later message to reveal the gap) reads it from the database now. Returns
+    /// nothing; the fills run on their own tasks.
+    pub fn catch_up(self: &Arc<Self>, latest: &[(String, i64)]) {
+        let mut behind = Vec::new();
+        {
+            let mut state = self.lock();
+            for (name, last_seq) in latest {
+                let Some(room) = state.rooms.get_mut(name) else {
+                    continue;
+                };
+                if room.delivered < room.tail_seen && !room.filling {
+                    room.filling = true;
+                    behind.push(name.clone());
+                }
+                room.tail_seen = room.tail_seen.max(*last_seq);
+            }
+        }
+        for room in behind {
+            let hub = Arc::clone(self);
+            tokio::spawn(async move { hub.fill(room).await });
         }
     }
 

@@ -113,7 +113,7 @@ impl Capstone for Application {
         ))));
 
         let hub = Hub::new(fetch(db.clone()));
-        let fanout = Fanout::new(hub.clone(), redis.clone(), config.presence_ttl);
+        let fanout = Fanout::new(hub.clone(), redis.clone(), db.clone(), config.presence_ttl);
         fanout.start();
         let (outbox, queue) = outbox(&config, &db).await?;
         let mentions = Arc::new(Mentions::new(

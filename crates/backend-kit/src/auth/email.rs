@@ -35,6 +35,15 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
+            // What lettre (RFC 5321's dot-atom and host names) refuses to send to: mail to
+            // `.x@ex.com`, `x.@ex.com`, `x..y@ex.com` or `x@-ex.com` failed forever, so the
+            // account could never be verified or reset.
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && domain
+                .split('.')
+                .all(|label| label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-'))
             && !email
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control() || "\"<>()[],;:\\".contains(c));
@@ -95,10 +104,18 @@ mod tests {
             "ann@.example.com",
             "ann@example..com",
             "ann@example.com.",
+            ".x@ex.com",
+            "x.@ex.com",
+            "x..y@ex.com",
+            "x@-ex.com",
+            "x@ex-.com",
+            "x@ex.-com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+        assert!(Email::parse(&format!("a@{}.com", "b".repeat(64))).is_err());
+        assert!(Email::parse("a.b-c@sub-domain.ex-ample.com").is_ok());
     }
 
     #[test]

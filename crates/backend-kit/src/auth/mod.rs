@@ -163,6 +163,10 @@ pub struct AccountUpdated<'a> {
     pub user: &'a User,
     /// The address is a new one (and so unverified).
     pub email_changed: bool,
+    /// The password is a new one.
+    pub password_changed: bool,
+    /// The address the account had before this change.
+    pub previous_email: &'a str,
 }
 
 /// The account using `email` (already normalised), in a project's own transaction.
@@ -188,6 +192,7 @@ pub struct Auth {
     hasher: PasswordHasher,
     tokens: Arc<TokenKeys>,
     refresh_ttl: Duration,
+    refresh_grace: Duration,
     scheme: AuthScheme,
     known: Arc<KnownUsers>,
 }
@@ -221,7 +226,8 @@ impl KnownUsers {
         let mut known = self.lock();
         if known.len() >= Self::MAX {
             known.retain(|_, seen| seen.elapsed() < Self::FOR);
-            if known.len() >= Self::MAX {
+            // Mostly live entries: start again rather than scan the map on every insert.
+            if known.len() >= Self::MAX * 9 / 10 {
                 known.clear();
             }
         }
@@ -239,6 +245,7 @@ impl Auth {
                 settings.access_token_ttl,
             )),
             refresh_ttl: settings.refresh_token_ttl,
+            refresh_grace: settings.refresh_reuse_grace,
             scheme,
             known: Arc::default(),
         }
@@ -364,14 +371,11 @@ impl Auth {
             .run(move |conn| {
                 crate::db::write_transaction(conn, |conn| {
                     let now = crate::time::now();
-                    let old_email = match &changes.email {
-                        Some(_) => users::table
-                            .find(id)
-                            .select(users::email)
-                            .first::<String>(conn)
-                            .optional()?,
-                        None => None,
-                    };
+                    let old_email = users::table
+                        .find(id)
+                        .select(users::email)
+                        .first::<String>(conn)
+                        .optional()?;
                     let email_changed = matches!(
                         (&old_email, &changes.email),
                         (Some(old), Some(new)) if old != new.as_ref()
@@ -413,6 +417,8 @@ impl Auth {
                         &AccountUpdated {
                             user: &user,
                             email_changed,
+                            password_changed: hash.is_some(),
+                            previous_email: old_email.as_deref().unwrap_or(&user.email),
                         },
                     )?;
                     Ok::<_, AuthError>((user, extra))
@@ -531,10 +537,10 @@ impl Auth {
     /// Exchanges a refresh token for a new pair (rotation, reuse detection: see [`refresh`]).
     pub async fn refresh(&self, presented: &str) -> Result<(User, TokenPair), AuthError> {
         let presented = presented.to_string();
-        let ttl = self.refresh_ttl;
+        let (ttl, grace) = (self.refresh_ttl, self.refresh_grace);
         let (user_id, refresh_token) = self
             .db
-            .run(move |conn| refresh::rotate(conn, &presented, ttl))
+            .run(move |conn| refresh::rotate(conn, &presented, ttl, grace))
             .await?;
         let user = self
             .find_user(user_id)

@@ -1,6 +1,6 @@
 //! A user's display name.
 
-use crate::validation::{is_blank, reject_nul};
+use crate::validation::{is_bidi_control, is_blank, reject_nul};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
@@ -18,6 +18,9 @@ impl Name {
         }
         if name.chars().count() > 100 {
             return Err("must be at most 100 characters");
+        }
+        if name.chars().any(is_bidi_control) {
+            return Err("must not contain text-direction controls (U+200E, U+202E, …)");
         }
         reject_nul(name)?;
         Ok(Self(name.to_string()))
@@ -42,5 +45,25 @@ mod tests {
         assert!(Name::parse("\u{200b}\u{feff}").is_err());
         assert!(Name::parse(&"ß".repeat(100)).is_ok());
         assert!(Name::parse(&"ß".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn direction_controls_are_refused() {
+        for name in [
+            "Ann\u{202E}nimda",
+            "\u{2067}Bob",
+            "Eve\u{200F}",
+            "x\u{061C}y",
+        ] {
+            assert_eq!(
+                Name::parse(name),
+                Err("must not contain text-direction controls (U+200E, U+202E, …)"),
+                "{name:?}"
+            );
+        }
+        assert!(
+            Name::parse("עברית ו-English").is_ok(),
+            "mixed scripts are fine"
+        );
     }
 }

@@ -3,6 +3,9 @@
 //! A token is 32 random bytes, base64url; the table keeps only its SHA-256. Every use marks
 //! it used and issues its successor in the same *family*. If a used (or revoked) token comes
 //! back, someone holds a copy: the whole family is revoked and both parties must log in again.
+//! Except within a short grace after its first use (`REFRESH_REUSE_GRACE_SECS`, as OAuth
+//! servers' "reuse interval"): two tabs that refresh at once both get a successor, instead of
+//! the second one logging the user out everywhere.
 
 use std::time::Duration;
 
@@ -48,6 +51,7 @@ pub fn rotate(
     conn: &mut AnyConnection,
     presented: &str,
     ttl: Duration,
+    grace: Duration,
 ) -> Result<(i64, String), AuthError> {
     let hash = hash_token(presented);
     let outcome = conn.transaction::<_, AuthError, _>(|conn| {
@@ -64,16 +68,24 @@ pub fn rotate(
         )
         .set(rt::used_at.eq(now))
         .execute(conn)?;
-        let (user_id, family_id) = match rt::table
+        type Found = (
+            i64,
+            String,
+            Option<chrono::NaiveDateTime>,
+            Option<chrono::NaiveDateTime>,
+        );
+        let (user_id, family_id, used_at, revoked_at) = match rt::table
             .filter(rt::token_hash.eq(&hash))
-            .select((rt::user_id, rt::family_id))
-            .first::<(i64, String)>(conn)
+            .select((rt::user_id, rt::family_id, rt::used_at, rt::revoked_at))
+            .first::<Found>(conn)
             .optional()?
         {
             Some(found) => found,
             None => return Ok(None),
         };
-        if claimed == 1 {
+        let grace = chrono::Duration::from_std(grace).unwrap_or_default();
+        let in_grace = revoked_at.is_none() && used_at.is_some_and(|used| now - used < grace);
+        if claimed == 1 || in_grace {
             let successor = insert(conn, user_id, &family_id, ttl)?;
             return Ok(Some(Ok((user_id, successor))));
         }

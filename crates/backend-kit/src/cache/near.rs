@@ -49,11 +49,27 @@ impl<V> Clone for Near<V> {
 struct Shared {
     /// True while subscribed: only then are the near copies trusted.
     listening: AtomicBool,
+    /// When Redis last answered on the subscription (milliseconds since `started`): copies
+    /// are trusted for [`HEARTBEAT`] + [`HEARTBEAT_TIMEOUT`] after it, even if the listener
+    /// itself is late to notice a stall.
+    heard_at: AtomicU64,
+    started: Instant,
     /// Counts invalidations heard; a Redis read that saw it change keeps no copy, since
     /// the value it read may be the one just invalidated.
     epoch: AtomicU64,
     /// The listener task; it stops when the last clone of the cache is dropped.
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Shared {
+    fn since_start(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Redis answered on the subscription just now.
+    fn heard(&self) {
+        self.heard_at.store(self.since_start(), Ordering::Release);
+    }
 }
 
 impl Drop for Shared {
@@ -70,6 +86,8 @@ impl<V: Clone + Send + Sync + 'static> Near<V> {
             entries: moka::sync::Cache::new(capacity),
             shared: Arc::new(Shared {
                 listening: AtomicBool::new(false),
+                heard_at: AtomicU64::new(0),
+                started: Instant::now(),
                 epoch: AtomicU64::new(0),
                 listener: std::sync::Mutex::new(None),
             }),
@@ -86,9 +104,15 @@ impl<V: Clone + Send + Sync + 'static> Near<V> {
     }
 
     /// Whether copies may be used: subscribed, heard from within the heartbeat, and Redis not
-    /// failing for others (an instance that cannot reach Redis cannot hear invalidations).
+    /// being skipped by this process's breaker (an instance that cannot reach Redis cannot
+    /// hear invalidations either; the cost is that a Redis time-out anywhere in the process
+    /// sends reads to the database until Redis answers again).
     fn trusted(&self) -> bool {
-        self.shared.listening.load(Ordering::Acquire) && !self.redis.is_skipped()
+        let shared = &self.shared;
+        let lease = (HEARTBEAT + HEARTBEAT_TIMEOUT).as_millis() as u64;
+        shared.listening.load(Ordering::Acquire)
+            && shared.since_start() < shared.heard_at.load(Ordering::Acquire) + lease
+            && !self.redis.is_skipped()
     }
 
     pub fn get(&self, key: &str) -> Option<V> {
@@ -145,6 +169,7 @@ async fn listener<V: Clone + Send + Sync + 'static>(
                 };
                 entries.invalidate_all();
                 state.epoch.fetch_add(1, Ordering::AcqRel);
+                state.heard();
                 state.listening.store(true, Ordering::Release);
                 drop(state);
                 delay = Duration::from_millis(100);
@@ -161,6 +186,7 @@ async fn listener<V: Clone + Send + Sync + 'static>(
                                 return;
                             };
                             state.epoch.fetch_add(1, Ordering::AcqRel);
+                            state.heard();
                             if let Ok(key) = message.get_payload::<String>() {
                                 entries.invalidate(&key);
                             }
@@ -174,6 +200,10 @@ async fn listener<V: Clone + Send + Sync + 'static>(
                             if !matches!(pong.await, Ok(Ok(_))) {
                                 break "cache invalidation channel stopped answering";
                             }
+                            let Some(state) = shared.upgrade() else {
+                                return;
+                            };
+                            state.heard();
                         }
                     }
                 };

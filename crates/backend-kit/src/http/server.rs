@@ -339,7 +339,12 @@ fn is_private(req: &ServiceRequest) -> bool {
 /// - a `401` says which scheme it wants (`WWW-Authenticate`, RFC 9110 §11.6.1).
 fn add_auth_headers<B>(private: bool, res: &mut ServiceResponse<B>) {
     let unauthorized = res.status() == actix_web::http::StatusCode::UNAUTHORIZED;
-    if unauthorized && !res.headers().contains_key(header::WWW_AUTHENTICATE) {
+    // An HTML page's 401 (a link's password form) asks for a form, not a token.
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if unauthorized && !is_html && !res.headers().contains_key(header::WWW_AUTHENTICATE) {
         let challenge = header::HeaderValue::from_static(auth_scheme(res.request()));
         res.headers_mut()
             .insert(header::WWW_AUTHENTICATE, challenge);

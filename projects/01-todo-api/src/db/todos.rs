@@ -19,14 +19,12 @@ diesel::define_sql_function! {
 
 /// What `?q=` matches against: title and description, NFC and lower-cased here in Rust — the
 /// same for all of Unicode on both databases (`Élan`, `ÄÖÜ`, `İstanbul`). The two are joined by
-/// [`SEARCH_SEPARATOR`], which `q` may not contain, so no match spans the boundary.
+/// [`SEARCH_SEPARATOR`](crate::domain::listing::SEARCH_SEPARATOR), which `q` may not contain,
+/// so no match spans the boundary.
 pub fn search_text(title: &str, description: &str) -> String {
+    use crate::domain::listing::SEARCH_SEPARATOR;
     backend_kit::validation::fold_case(&format!("{title}{SEARCH_SEPARATOR}{description}"))
 }
-
-/// ASCII's "unit separator". A newline joined them once, and `q=milk%0Aegg` found "buy milk" /
-/// "eggs" (and `q=%0A` every todo); `?q=` refuses control characters, this one included.
-pub const SEARCH_SEPARATOR: char = '\u{1f}';
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = todos)]

@@ -206,6 +206,51 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
         .assert_status(401);
 }
 
+/// Two tabs refresh with the same token at once: within the grace both get a session; past
+/// it, the same reuse revokes the family as before.
+#[actix_web::test]
+async fn two_tabs_refreshing_at_once_both_stay_logged_in() {
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.settings.refresh_reuse_grace = std::time::Duration::from_secs(2);
+    })
+    .await;
+    let session = app.new_user().await;
+    let tab = |client: test_support::TestClient, token: String| {
+        actix_web::rt::spawn(async move {
+            client
+                .post("/refresh", None, &json!({"refreshToken": token}))
+                .await
+        })
+    };
+    let one = tab(app.client.clone(), session.refresh_token.clone());
+    let two = tab(app.client.clone(), session.refresh_token.clone());
+    let (one, two) = (one.await.expect("tab one"), two.await.expect("tab two"));
+    one.assert_status(200);
+    two.assert_status(200);
+    let successors: Vec<String> = [&one, &two]
+        .iter()
+        .map(|r| {
+            r.json()["refreshToken"]
+                .as_str()
+                .expect("token")
+                .to_string()
+        })
+        .collect();
+    assert_ne!(successors[0], successors[1]);
+    for successor in &successors {
+        app.client
+            .post("/refresh", None, &json!({"refreshToken": successor}))
+            .await
+            .assert_status(200);
+    }
+    // Past the grace, a used token coming back is a stolen copy: the session ends.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(2_200)).await;
+    app.client
+        .post("/refresh", None, &json!({"refreshToken": successors[0]}))
+        .await
+        .assert_status(401);
+}
+
 #[actix_web::test]
 async fn refresh_without_or_with_a_bogus_token() {
     let app = spawn_app().await;

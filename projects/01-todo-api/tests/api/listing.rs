@@ -186,7 +186,7 @@ async fn search_never_matches_across_title_and_description() {
     refused.assert_status(400);
     assert_eq!(
         refused.json()["errors"]["q"][0],
-        "must not contain control characters other than tab and line breaks"
+        "must not contain U+001F (the unit separator)"
     );
 }
 

@@ -256,8 +256,9 @@ pub const BREAKDOWN_GROUPS: usize = 100;
 /// The key of the group that sums everything past the first [`BREAKDOWN_GROUPS`].
 pub const OTHER: &str = "other";
 
-/// Non-bot visits broken down as asked: per day (oldest first), or grouped by referrer host
-/// or browser family (most first); at most [`BREAKDOWN_GROUPS`] groups, then [`OTHER`].
+/// Non-bot visits broken down as asked: per day (oldest first, [`OTHER`] summing the days
+/// before the last [`BREAKDOWN_GROUPS`] leading), or grouped by referrer host or browser
+/// family (most first; past [`BREAKDOWN_GROUPS`] groups, [`OTHER`] last).
 pub fn visits_by(
     conn: &mut AnyConnection,
     link_id: i64,
@@ -273,16 +274,23 @@ pub fn visits_by(
             let days = visits_by_day(conn, link_id)?;
             let older = days.len().saturating_sub(BREAKDOWN_GROUPS);
             let rest: i64 = days[..older].iter().map(|(_, n)| n).sum();
-            let mut last = days[older..].to_vec();
+            // Oldest first: the older days' sum leads.
+            let mut shown = Vec::with_capacity(BREAKDOWN_GROUPS + 1);
             if older > 0 {
-                last.push((OTHER.to_string(), rest));
+                shown.push((OTHER.to_string(), rest));
             }
-            return Ok(last);
+            shown.extend_from_slice(&days[older..]);
+            return Ok(shown);
         }
         Breakdown::Referrer => humans
             .group_by(visits::referrer_host)
             .select((visits::referrer_host, total_hits()))
-            .order_by((total_hits().desc(), visits::referrer_host.asc()))
+            // NULL (`(direct)`) first among equals on both databases, as the sort below has it.
+            .order_by((
+                total_hits().desc(),
+                visits::referrer_host.is_not_null(),
+                visits::referrer_host.asc(),
+            ))
             .limit(limit)
             .load::<(Option<String>, i64)>(conn)?
             .into_iter()

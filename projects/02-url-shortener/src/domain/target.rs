@@ -61,10 +61,12 @@ impl TargetUrl {
             let same_host = url
                 .host_str()
                 .is_some_and(|h| canonical_host(h) == *own_host);
-            // Its own port, and the host's standard web ports: behind the usual http → https
-            // redirect, `http://sho.rt/x` comes back here as `https://sho.rt/x`.
+            // Its own port; and a service on a standard web port is on both: behind the usual
+            // http → https redirect, `http://sho.rt/x` comes back here as `https://sho.rt/x`.
+            let web = |port: u16| matches!(port, 80 | 443);
             let port = url.port_or_known_default();
-            if same_host && (port == Some(*own_port) || matches!(port, Some(80 | 443))) {
+            let loops = port == Some(*own_port) || (web(*own_port) && port.is_some_and(web));
+            if same_host && loops {
                 return Err("must not point at this service");
             }
         }
@@ -314,6 +316,10 @@ mod tests {
                 "{spelling}"
             );
         }
+        // A service on another port does not own the host's web ports.
+        let elsewhere = TargetPolicy::new("https://sho.rt:8443", false);
+        assert!(TargetUrl::parse("https://sho.rt/x", &elsewhere).is_ok());
+        assert!(TargetUrl::parse("https://sho.rt:8443/x", &elsewhere).is_err());
         // Names that merely end like a local suffix are public.
         for fine in [
             "https://notlocal.com/",

@@ -62,77 +62,62 @@ pub struct TooManyRows {
     pub max: usize,
 }
 
-/// The problem of a row whose quoted field runs over a line end.
-pub const UNTERMINATED_QUOTE: &str =
-    "unreadable CSV: a quoted field runs over a line end (a quote left open?)";
+/// The problem of a line that opens a quote it does not close.
+pub const UNTERMINATED_QUOTE: &str = "unreadable CSV: a quote is left open on this line";
 
-/// Splits the file into rows. Past `max_rows` nothing more is kept: the rest is only counted,
-/// for the [`TooManyRows`] message. A first line whose first field is `url` is a header and
-/// skipped; blank lines are ignored. Quoting follows RFC 4180, so URLs may contain commas.
+/// Splits the file into rows, one per line. Past `max_rows` nothing more is kept: the rest is
+/// only counted, for the [`TooManyRows`] message. A first line whose first field is `url` is a
+/// header and skipped; blank lines are ignored. Quoting follows RFC 4180 within a line, so
+/// URLs may contain commas — but no URL or code holds a line break, so a quoted field never
+/// runs over one: a quote left open spoils its own line only, where a CSV reader would run it
+/// on to the next quote or the end of the file, swallowing the rows in between.
 ///
-/// Linear in the file's size: one record buffer is reused, and line numbers are counted on
-/// from the previous record, not from the start of the file for every record.
+/// Linear in the file's size: each line is read once, into one reused record.
 pub fn parse_rows(csv_text: &str, max_rows: usize) -> Result<Vec<Row>, TooManyRows> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(csv_text.as_bytes());
-    let mut lines = LineCounter::new(csv_text.as_bytes());
-    let mut record = csv::StringRecord::new();
     let (mut rows, mut counted) = (Vec::new(), 0);
     let mut first = true;
-    loop {
-        let row = match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let is_header =
-                    first && record.get(0).is_some_and(|f| f.eq_ignore_ascii_case("url"));
+    for (index, text) in csv_text.lines().enumerate() {
+        if text.trim().is_empty() {
+            continue;
+        }
+        // Past the limit the rest is only counted, not read.
+        if counted >= max_rows && !first {
+            counted += 1;
+            continue;
+        }
+        let line = index as i64 + 1;
+        let row = match fields_of(text) {
+            Ok(fields) => {
+                let is_header = first
+                    && fields
+                        .first()
+                        .is_some_and(|f| f.eq_ignore_ascii_case("url"));
                 first = false;
-                // A line with nothing but whitespace, or the header.
-                if is_header || (record.len() <= 2 && record.iter().all(str::is_empty)) {
+                // A line of nothing but separators, or the header.
+                if is_header || (fields.len() <= 2 && fields.iter().all(String::is_empty)) {
                     continue;
                 }
-                counted += 1;
-                if counted > max_rows {
-                    continue;
-                }
-                let field = |i: usize| record.get(i).unwrap_or_default().to_string();
-                // No URL or code holds a line break, so a field with one is a quote left
-                // open: the reader (lenient, as RFC 4180 readers are) would run it on to the
-                // next quote or the end of the file, swallowing the rows in between.
-                let problem = if record.iter().any(|f| f.contains(['\n', '\r'])) {
-                    Some(UNTERMINATED_QUOTE.to_string())
-                } else {
-                    (record.len() > 2)
-                        .then(|| "expected at most 2 fields: url,customCode".to_string())
-                };
+                let field = |i: usize| fields.get(i).cloned().unwrap_or_default();
                 Row {
-                    line: lines.line_at(record.position()),
-                    url: if problem.is_some() {
-                        String::new()
-                    } else {
-                        field(0)
-                    },
-                    custom_code: Some(field(1)).filter(|c| !c.is_empty() && problem.is_none()),
-                    problem,
+                    line,
+                    url: field(0),
+                    custom_code: Some(field(1)).filter(|c| !c.is_empty()),
+                    problem: (fields.len() > 2)
+                        .then(|| "expected at most 2 fields: url,customCode".to_string()),
                 }
             }
-            Err(e) => {
-                first = false;
-                counted += 1;
-                if counted > max_rows {
-                    continue;
-                }
-                Row {
-                    line: lines.line_at(e.position()),
-                    url: String::new(),
-                    custom_code: None,
-                    problem: Some(format!("unreadable CSV: {e}")),
-                }
-            }
+            Err(problem) => Row {
+                line,
+                url: String::new(),
+                custom_code: None,
+                problem: Some(problem),
+            },
         };
-        rows.push(row);
+        first = false;
+        counted += 1;
+        if counted <= max_rows {
+            rows.push(row);
+        }
     }
     if counted > max_rows {
         return Err(TooManyRows {
@@ -143,35 +128,26 @@ pub fn parse_rows(csv_text: &str, max_rows: usize) -> Result<Vec<Row>, TooManyRo
     Ok(rows)
 }
 
-/// 1-based line numbers from byte offsets that only grow (csv's own line counter skips blank
-/// lines and `\r\n` endings). Each byte of the file is scanned once.
-struct LineCounter<'a> {
-    text: &'a [u8],
-    scanned: usize,
-    newlines: i64,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a [u8]) -> Self {
-        Self {
-            text,
-            scanned: 0,
-            newlines: 0,
-        }
+/// The trimmed fields of one line. Without a quote a line is its commas; with quotes, RFC 4180
+/// reads it (a URL may hold a comma inside quotes). Quotes come in pairs — `""` inside a
+/// quoted field is two — so an odd count is one left open.
+fn fields_of(text: &str) -> Result<Vec<String>, String> {
+    let quotes = text.bytes().filter(|&b| b == b'"').count();
+    if quotes == 0 {
+        return Ok(text.split(',').map(|f| f.trim().to_string()).collect());
     }
-
-    /// A record's offset is that of the line break before it, hence the `+ 1`.
-    fn line_at(&mut self, position: Option<&csv::Position>) -> i64 {
-        let Some(position) = position else { return 0 };
-        let end = usize::try_from(position.byte())
-            .map_or(self.text.len(), |b| (b + 1).min(self.text.len()));
-        if end > self.scanned {
-            let fresh = &self.text[self.scanned..end];
-            self.newlines += fresh.iter().filter(|&&b| b == b'\n').count() as i64;
-            self.scanned = end;
-        }
-        self.newlines + 1
+    if quotes % 2 == 1 {
+        return Err(UNTERMINATED_QUOTE.to_string());
     }
+    let mut record = csv::StringRecord::new();
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes())
+        .read_record(&mut record)
+        .map_err(|e| format!("unreadable CSV: {e}"))?;
+    Ok(record.iter().map(str::to_string).collect())
 }
 
 /// The worker's entry point: one attempt at one import.
@@ -348,21 +324,27 @@ mod tests {
     }
 
     #[test]
-    fn a_quote_left_open_is_an_unreadable_row_not_a_merged_link() {
+    fn a_quote_left_open_spoils_its_own_line_only() {
         let rows = parse_rows(
             "\"https://example.com/x\nhttps://example.com/y\nhttps://example.com/z\n",
             10,
         )
         .unwrap();
-        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows.len(), 3, "{rows:?}");
         assert_eq!(rows[0].line, 1);
         assert_eq!(rows[0].url, "");
         assert_eq!(rows[0].problem.as_deref(), Some(UNTERMINATED_QUOTE));
-        // Closed further down: still one field over three lines, still refused.
-        let rows = parse_rows("\"https://a.example/\nb\",c\nhttps://d.example/\n", 10).unwrap();
+        assert_eq!(rows[1].url, "https://example.com/y");
+        assert_eq!((rows[2].line, rows[2].problem.as_deref()), (3, None));
+        // Closed on a later line: both lines are refused, the rows between them are read.
+        let rows = parse_rows("\"https://a.example/\nhttps://m.example/\nb\",c\n", 10).unwrap();
         assert_eq!(rows[0].problem.as_deref(), Some(UNTERMINATED_QUOTE));
-        assert_eq!(rows[1].url, "https://d.example/");
-        assert_eq!(rows[1].problem, None);
+        assert_eq!(rows[1].url, "https://m.example/");
+        assert_eq!(rows[2].problem.as_deref(), Some(UNTERMINATED_QUOTE));
+        // Doubled quotes inside a quoted field are fine.
+        let rows = parse_rows("\"https://q.example/?a=\"\"b\"\"\",code\n", 10).unwrap();
+        assert_eq!(rows[0].url, "https://q.example/?a=\"b\"");
+        assert_eq!(rows[0].problem, None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::auth::{AuthUser, MaybeAuthUser, Password, opaque};
 use backend_kit::http::Json;
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -159,7 +159,7 @@ pub struct StatsQuery {
 }
 
 /// How far ahead `expiresAt` may be: 100 years.
-const MAX_EXPIRY_DAYS: i64 = 36_525;
+const MAX_EXPIRY_MONTHS: u32 = 1_200;
 
 /// The options shared by create and update, parsed: `None` = not sent, `Some(None)` = `null`
 /// (on `PUT`: remove it), `Some(Some(value))` = set it.
@@ -186,18 +186,22 @@ fn parse_sent<T, U, E: ToString>(
 
 fn parse_options(body: &ShortenRequest, errors: &mut FieldErrors) -> Options {
     let expires_at = parse_sent(&body.expires_at, "expiresAt", errors, |raw| {
-        let t = DateTime::parse_from_rfc3339(raw)
-            .map(|t| t.with_timezone(&Utc).naive_utc())
+        let parsed = DateTime::parse_from_rfc3339(raw)
             .map_err(|_| "must be an RFC 3339 date-time, e.g. 2030-01-01T00:00:00Z")?;
+        // At the precision the API shows (microseconds), and without a leap second (`:60`,
+        // which SQLite would keep and PostgreSQL would not): then compared, then stored.
+        let t = DateTime::from_timestamp_micros(parsed.timestamp_micros())
+            .ok_or("must be at most 100 years ahead")?
+            .naive_utc();
         let now = Utc::now().naive_utc();
+        let bound = now.checked_add_months(chrono::Months::new(MAX_EXPIRY_MONTHS));
         if t <= now {
             Err("must be in the future")
-        } else if t > now + chrono::TimeDelta::days(MAX_EXPIRY_DAYS) {
+        } else if bound.is_none_or(|bound| t > bound) {
             // Year 10000 is not RFC 3339, and SQLite compares these as text.
             Err("must be at most 100 years ahead")
         } else {
-            // Kept (and compared) at the precision the API shows: microseconds.
-            Ok(t.trunc_subsecs(6))
+            Ok(t)
         }
     });
     let max_visits = parse_sent(&body.max_visits, "maxVisits", errors, |&n| {

@@ -78,20 +78,20 @@ async fn an_import_creates_links_and_reports_the_rows_that_failed() {
     app.visit("imported-one").await.assert_status(302);
 }
 
-/// A quote left open must not glue the rows after it into one link.
+/// A quote left open must not glue the rows after it into one link, nor lose them.
 #[actix_web::test]
-async fn a_quote_left_open_is_reported_not_merged_into_one_link() {
+async fn a_quote_left_open_spoils_its_own_line_only() {
     let app = spawn_app().await;
     let owner = token(&app).await;
-    let csv = "url\nhttps://example.com/ok\n\"https://example.com/x\nhttps://example.com/y\n";
+    let csv = "url\nhttps://example.com/ok\n\"https://example.com/x\nhttps://example.com/y\nhttps://example.com/z\n";
     let id = queue_import(&app, csv, Some(&owner)).await;
     let job = app.wait_for_job(&id, &owner, 20, finished).await;
     assert_eq!(job["status"], "succeeded", "{job}");
-    assert_eq!(job["imported"], 1, "{job}");
+    assert_eq!(job["total"], 4, "{job}");
+    assert_eq!(job["imported"], 3, "{job}");
     assert_eq!(job["failedRows"][0]["line"], 3, "{job}");
     assert_eq!(
-        job["failedRows"][0]["reason"],
-        "unreadable CSV: a quoted field runs over a line end (a quote left open?)",
+        job["failedRows"][0]["reason"], "unreadable CSV: a quote is left open on this line",
         "{job}"
     );
     assert_eq!(

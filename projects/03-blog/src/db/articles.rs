@@ -362,6 +362,7 @@ pub fn create(conn: &mut AnyConnection, author: i64, new: &NewArticle<'_>) -> Qu
                 articles::body.eq(new.body),
                 articles::body_html.eq(new.body_html),
                 articles::search_text.eq(&search_text),
+                articles::search_version.eq(search::INDEX_VERSION),
                 articles::tag_list.eq(new.tags.join(",")),
                 articles::author_id.eq(author),
                 articles::created_at.eq(now),
@@ -422,6 +423,7 @@ pub fn update(
                     .as_ref()
                     .map(|(body, html)| (articles::body.eq(body), articles::body_html.eq(html))),
                 articles::search_text.eq(&search_text),
+                articles::search_version.eq(search::INDEX_VERSION),
                 changes
                     .tags
                     .as_ref()
@@ -583,4 +585,31 @@ pub fn set_favorite(
         Err(e) if is_foreign_key_violation(&e) => Ok(Outcome::NotFound),
         other => other,
     }
+}
+
+/// Indexes again (`search_text`) up to `batch` articles made with an older word definition
+/// than [`search::INDEX_VERSION`]; how many it did. Run until it returns 0.
+pub fn reindex(conn: &mut AnyConnection, batch: i64) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let stale: Vec<(i64, String, String, String)> = articles::table
+            .filter(articles::search_version.lt(search::INDEX_VERSION))
+            .select((
+                articles::id,
+                articles::title,
+                articles::description,
+                articles::body,
+            ))
+            .order(articles::id)
+            .limit(batch)
+            .load(conn)?;
+        for (id, title, description, body) in &stale {
+            diesel::update(articles::table.find(id))
+                .set((
+                    articles::search_text.eq(search::index_text(title, description, body)),
+                    articles::search_version.eq(search::INDEX_VERSION),
+                ))
+                .execute(conn)?;
+        }
+        Ok(stale.len())
+    })
 }

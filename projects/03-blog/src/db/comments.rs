@@ -41,16 +41,31 @@ const COLUMNS: (
     comments::updated_at,
 );
 
-/// Most recent first, like articles.
+/// Which comments: `limit` (1–100) from `offset`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Page {
+    /// The most comments one answer holds; what a client that asks for no page gets.
+    pub const MAX: i64 = 100;
+}
+
+/// A page of comments, most recent first, like articles.
 pub fn list(
     conn: &mut AnyConnection,
     article: i64,
     viewer: Option<i64>,
+    page: Page,
 ) -> QueryResult<Vec<Comment>> {
     let rows: Vec<CommentRow> = comments::table
         .filter(comments::article_id.eq(article))
         .select(COLUMNS)
         .order((comments::created_at.desc(), comments::id.desc()))
+        .limit(page.limit)
+        .offset(page.offset)
         .load(conn)?;
     let mut ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
     ids.sort_unstable();

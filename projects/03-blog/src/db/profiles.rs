@@ -133,3 +133,80 @@ pub fn unfollow(conn: &mut AnyConnection, follower: i64, followee: i64) -> Query
         .execute(conn)
         .map(|_| ())
 }
+
+/// Gives an account made by another capstone on the same database (the chat's, the todo
+/// API's: they ask for no handle) a username on its first use here, so that its profile can be
+/// found and followed: its name, as a handle (`Ann Lee` → `Ann-Lee`), with a number added
+/// when that is taken. Stored on the shared account, so it is the same everywhere. Returns
+/// the username.
+pub fn ensure_username(conn: &mut AnyConnection, id: i64) -> QueryResult<String> {
+    let (name, username): (String, Option<String>) = users::table
+        .find(id)
+        .select((users::name, users::username))
+        .first(conn)?;
+    if let Some(username) = username {
+        return Ok(username);
+    }
+    let base = handle_from(&name);
+    for attempt in 0..20 {
+        let candidate = match attempt {
+            0 => base.clone(),
+            _ => format!("{base}-{}", rand::random_range(1..100_000)),
+        };
+        let claimed = unless_taken(conn, |conn| {
+            diesel::update(users::table.find(id).filter(users::username.is_null()))
+                .set(users::username.eq(&candidate))
+                .execute(conn)
+        })?;
+        match claimed {
+            Some(1) => return Ok(candidate),
+            // Set meanwhile by another request: that one stands.
+            Some(_) => {
+                return users::table
+                    .find(id)
+                    .select(users::username.assume_not_null())
+                    .first(conn);
+            }
+            None => continue,
+        }
+    }
+    // Twenty taken in a row (of 100 000 numbers per name): something else is wrong.
+    Err(diesel::result::Error::QueryBuilderError(
+        format!("no free username for {base:?}").into(),
+    ))
+}
+
+/// A display name as a handle: ASCII letters, digits and `_` kept, anything else a `-` (runs
+/// of them one), at most 30 characters so a number still fits in 40; `user` when nothing is left.
+fn handle_from(name: &str) -> String {
+    let mut handle = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            handle.push(c);
+        } else if !handle.is_empty() && !handle.ends_with('-') {
+            handle.push('-');
+        }
+    }
+    let mut handle: String = handle.trim_end_matches('-').chars().take(30).collect();
+    if handle.ends_with('-') {
+        handle.pop();
+    }
+    if handle.is_empty() {
+        handle.push_str("user");
+    }
+    handle
+}
+
+#[cfg(test)]
+mod tests {
+    use super::handle_from;
+
+    #[test]
+    fn names_become_handles() {
+        assert_eq!(handle_from("Ann Lee"), "Ann-Lee");
+        assert_eq!(handle_from("  José  María "), "Jos-Mar-a");
+        assert_eq!(handle_from("李小龙"), "user");
+        assert_eq!(handle_from(&"x".repeat(50)).len(), 30);
+        assert_eq!(handle_from("a -- b"), "a-b");
+    }
+}

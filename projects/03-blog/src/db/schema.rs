@@ -9,6 +9,7 @@ diesel::table! {
     users (id) {
         id -> BigInt,
         username -> Nullable<Text>,
+        name -> Text,
     }
 }
 
@@ -37,6 +38,7 @@ diesel::table! {
         body -> Text,
         body_html -> Text,
         search_text -> Text,
+        search_version -> Integer,
         author_id -> BigInt,
         tag_list -> Text,
         favorites_count -> Integer,

@@ -69,7 +69,12 @@ impl TagList {
                 return Err("a tag may not contain ','".into());
             }
             // Tags are shown in lists and URLs: nothing invisible or direction-changing.
-            if tag.chars().any(|c| is_invisible(c) || c.is_control()) {
+            // U+2028/U+2029 break lines where a tag is shown whole.
+            let line_break = |c: char| matches!(c, '\u{2028}' | '\u{2029}');
+            if tag
+                .chars()
+                .any(|c| is_invisible(c) || c.is_control() || line_break(c))
+            {
                 return Err("a tag may not contain invisible or control characters".into());
             }
             tags.push(tag);
@@ -105,6 +110,19 @@ impl CommentBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_hold_nothing_invisible_or_line_breaking() {
+        for bad in [
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "\u{2800}",
+            "x\u{2800}y",
+            "\u{200b}z",
+        ] {
+            assert!(TagList::parse(&[bad.to_string()]).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn tags_are_trimmed_sorted_and_unique() {

@@ -10,12 +10,34 @@ pub const QUERY_MAX: usize = 200;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchTerms(Vec<String>);
 
-/// The words of `text`: runs of letters and digits, lower-cased. One definition of a word,
-/// used for the text that is indexed and for the query that searches it.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
+/// Which definition of a word the stored `search_text` was made with; rows made with an older
+/// one are indexed again at start-up (`db::articles::reindex`).
+pub const INDEX_VERSION: i32 = 1;
+
+/// The words of `text`: runs of letters and digits, folded so that both databases' tokenizers
+/// see plain words and agree. One definition of a word, used for the text that is indexed and
+/// for the query that searches it:
+/// 1. compatibility forms become plain ones (NFKC: `ⓐ` → `a`, `½` → `1⁄2`, `ﬁ` → `fi`) —
+///    PostgreSQL counted `ⓐⓑ` as a word and SQLite did not, SQLite `½` and PostgreSQL not;
+/// 2. lower case, then accents off (NFKD without combining marks): `İ` lower-cases to `i` +
+///    U+0307, and `q=istanbul` must find "İstanbul" (and `cafe` finds "café");
+/// 3. then cut at everything that is not a letter or a digit.
+fn words(text: &str) -> impl Iterator<Item = String> {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let folded: String = text
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .collect();
+    folded
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// What both databases index for an article (`articles.search_text`): its words, separated
@@ -70,6 +92,17 @@ mod tests {
             .unwrap();
         assert_eq!(terms.fts5_query(), r#""rust"* "near"* "a"* "b"* "c"* "d"*"#);
         assert_eq!(terms.tsquery(), "rust:* & near:* & a:* & b:* & c:* & d:*");
+    }
+
+    #[test]
+    fn words_are_folded_the_same_for_both_databases() {
+        assert_eq!(
+            index_text("İstanbul", "Café", "ⓐⓑ ½ ﬁne ΟΔΟΣ"),
+            "istanbul cafe ab 1 2 fine οδοσ"
+        );
+        let terms = SearchTerms::parse("ISTANBUL cafe").unwrap().unwrap();
+        assert_eq!(terms.tsquery(), "istanbul:* & cafe:*");
+        assert_eq!(SearchTerms::parse("ⓐⓑ").unwrap().unwrap().tsquery(), "ab:*");
     }
 
     #[test]

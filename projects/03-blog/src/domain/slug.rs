@@ -10,6 +10,29 @@ use rand::Rng;
 /// Long titles make long URLs; the slug keeps the first words.
 const MAX_LEN: usize = 80;
 
+/// Words a slug may not be, because `/api/articles/{word}` is (or may one day be) a route of
+/// its own: an article titled "Feed" got the slug `feed`, and `GET /api/articles/feed` is the
+/// feed. Such a title's slug gets `-article` added.
+pub const RESERVED: &[&str] = &[
+    "feed",
+    "new",
+    "edit",
+    "drafts",
+    "search",
+    "popular",
+    "trending",
+    "tags",
+    "comments",
+    "favorites",
+    "favorited",
+    "following",
+    "me",
+    "latest",
+    "top",
+    "rss",
+    "atom",
+];
+
 pub fn base(title: &str) -> String {
     let mut slug = slug::slugify(title);
     if slug.len() > MAX_LEN {
@@ -19,6 +42,9 @@ pub fn base(title: &str) -> String {
     if slug.is_empty() {
         // A title of punctuation only.
         slug.push_str("article");
+    }
+    if RESERVED.contains(&slug.as_str()) {
+        slug.push_str("-article");
     }
     slug
 }
@@ -45,6 +71,16 @@ mod tests {
         assert_eq!(base("🦀 rocks"), "crab-rocks");
         assert_eq!(base("!!! ???"), "article");
         assert_eq!(base("<script>alert(1)</script>"), "script-alert-1-script");
+    }
+
+    #[test]
+    fn route_words_are_never_slugs() {
+        assert_eq!(base("Feed"), "feed-article");
+        assert_eq!(base("  FEED! "), "feed-article");
+        assert_eq!(base("Feed me"), "feed-me");
+        for word in RESERVED {
+            assert_ne!(base(word), *word);
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::articles::{self as queries, Article, Changes, Filter, NewArticle, Outcome};
 use crate::domain::{ArticleText, SearchTerms, TagList, markdown};
 use crate::error::ApiError;
-use crate::openapi::{BodyErrors, Errors, OwnedErrors};
+use crate::openapi::{BodyErrors, BudgetErrors, Errors, OwnedErrors};
+use crate::routes::WriteLimits;
 use crate::routes::profiles::ProfileBody;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -193,7 +194,7 @@ pub async fn list(
         },
     };
     let filter = Filter {
-        tag: super::non_empty(params.tag),
+        tag: super::tag_filter(params.tag),
         author: super::non_empty(params.author),
         favorited_by: super::non_empty(params.favorited),
         search,
@@ -241,11 +242,21 @@ pub(crate) async fn load(
 /// Markdown to sanitized HTML on a blocking thread: a long body takes milliseconds, which
 /// must not hold an actix worker. (Nesting was bounded when the body was parsed.)
 async fn render(body: String) -> Result<(String, String), ApiError> {
-    Ok(web::block(move || {
+    let (body, html) = web::block(move || {
         let html = markdown::to_safe_html(&body);
         (body, html)
     })
-    .await?)
+    .await?;
+    let html = html.ok_or_else(|| {
+        ApiError::invalid(
+            "body",
+            format!(
+                "renders to more than {} KiB of HTML (a very wide table?)",
+                markdown::MAX_HTML_BYTES / 1024
+            ),
+        )
+    })?;
+    Ok((body, html))
 }
 
 /// What an `Outcome` of a write to someone's article means to the client.
@@ -293,13 +304,16 @@ pub async fn get(
         (status = 401, description = "No valid token", body = Errors),
         (status = 422, description = "Invalid input", body = Errors),
         BodyErrors,
+        BudgetErrors,
     )
 )]
 pub async fn create(
     db: web::Data<Database>,
+    writes: web::Data<WriteLimits>,
     caller: AuthUser,
     body: Json<ArticleEnvelope<NewArticleBody>>,
 ) -> Result<HttpResponse, ApiError> {
+    WriteLimits::spend(&writes.articles, caller.id).await?;
     let new = body.into_inner().article;
     let mut errors = FieldErrors::default();
     let text = ArticleText::parse(
@@ -328,6 +342,8 @@ pub async fn create(
                 body_html: &body_html,
                 tags: tags.as_slice(),
             };
+            // An author from another capstone gets a handle readers can find.
+            crate::db::profiles::ensure_username(conn, author)?;
             queries::create(conn, author, &new).map_err(ApiError::from_caller_insert)
         })
         .await?;
@@ -345,15 +361,30 @@ pub async fn create(
         (status = 422, description = "Invalid input", body = Errors),
         OwnedErrors,
         BodyErrors,
+        BudgetErrors,
     )
 )]
 pub async fn update(
     db: web::Data<Database>,
+    writes: web::Data<WriteLimits>,
     slug: web::Path<String>,
     caller: AuthUser,
-    body: Json<ArticleEnvelope<UpdateArticleBody>>,
-) -> Result<HttpResponse, ApiError> {
-    let update = body.into_inner().article;
+    // Taken as a `Result`: whose article it is comes first, so someone else's is `403`
+    // whatever was sent — even a body that is not JSON.
+    body: Result<Json<ArticleEnvelope<UpdateArticleBody>>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (slug, me) = (slug.into_inner(), caller.id);
+    let lookup = slug.clone();
+    let owner = db
+        .run(move |conn| queries::owner_of(conn, &lookup).map_err(ApiError::from))
+        .await?;
+    match owner {
+        None => return Err(ApiError::NotFound.into()),
+        Some((_, author)) if author != me => return Err(ApiError::Forbidden.into()),
+        Some(_) => {}
+    }
+    WriteLimits::spend(&writes.articles, me).await?;
+    let update = body?.into_inner().article;
     let mut errors = FieldErrors::default();
     let text = ArticleText::parse(
         update.title.as_deref(),
@@ -365,18 +396,8 @@ pub async fn update(
         Some(raw) => errors.check("tagList", TagList::parse(&raw)).map(Some),
         None => Some(None),
     };
-    let (slug, me) = (slug.into_inner(), caller.id);
     let Some(tags) = tags.filter(|_| errors.is_empty()) else {
-        // Whose article it is comes first: someone else's is 403 whatever was sent.
-        let lookup = slug.clone();
-        let owner = db
-            .run(move |conn| queries::owner_of(conn, &lookup).map_err(ApiError::from))
-            .await?;
-        return Err(match owner {
-            None => ApiError::NotFound,
-            Some((_, author)) if author != me => ApiError::Forbidden,
-            Some(_) => ApiError::validation(errors),
-        });
+        return Err(ApiError::validation(errors).into());
     };
     let body = match text.body {
         Some(body) => Some(render(body).await?),
@@ -388,10 +409,11 @@ pub async fn update(
         body,
         tags: tags.map(|t| t.as_slice().to_vec()),
     };
+    // The update checks the author again: the article may have changed hands or gone since.
     let outcome = db
         .run(move |conn| queries::update(conn, &slug, me, &changes).map_err(ApiError::from))
         .await?;
-    respond_one(&db, settled(outcome)?, Some(me)).await
+    Ok(respond_one(&db, settled(outcome)?, Some(me)).await?)
 }
 
 #[utoipa::path(
@@ -424,13 +446,16 @@ pub async fn delete(
         (status = 200, description = "Favorited (twice counts once)", body = ArticleResponse),
         (status = 401, description = "No valid token", body = Errors),
         (status = 404, description = "No such article", body = Errors),
+        BudgetErrors,
     )
 )]
 pub async fn favorite(
     db: web::Data<Database>,
+    writes: web::Data<WriteLimits>,
     slug: web::Path<String>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
+    WriteLimits::spend(&writes.reactions, caller.id).await?;
     set_favorite(db, slug.into_inner(), caller.id, true).await
 }
 
@@ -442,13 +467,16 @@ pub async fn favorite(
         (status = 200, description = "Unfavorited (also when it was not)", body = ArticleResponse),
         (status = 401, description = "No valid token", body = Errors),
         (status = 404, description = "No such article", body = Errors),
+        BudgetErrors,
     )
 )]
 pub async fn unfavorite(
     db: web::Data<Database>,
+    writes: web::Data<WriteLimits>,
     slug: web::Path<String>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
+    WriteLimits::spend(&writes.reactions, caller.id).await?;
     set_favorite(db, slug.into_inner(), caller.id, false).await
 }
 

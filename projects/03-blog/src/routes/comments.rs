@@ -3,15 +3,16 @@
 use actix_web::{HttpResponse, web};
 use backend_kit::auth::{AuthUser, MaybeAuthUser};
 use backend_kit::db::Database;
-use backend_kit::http::Json;
+use backend_kit::http::{FieldErrors, Json};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::db::articles as article_queries;
-use crate::db::comments::{self as queries, Comment};
+use crate::db::comments::{self as queries, Comment, Page};
 use crate::domain::CommentBody;
 use crate::error::ApiError;
-use crate::openapi::{BodyErrors, Errors, OwnedErrors};
+use crate::openapi::{BodyErrors, BudgetErrors, Errors, OwnedErrors};
+use crate::routes::WriteLimits;
 use crate::routes::profiles::ProfileBody;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,38 +71,76 @@ pub struct CommentsResponse {
     pub comments: Vec<CommentBodyJson>,
 }
 
-/// The comments of an article: three queries (the article, its comments, their authors),
+/// A page of an article's comments: three queries (the article, its comments, their authors),
 /// whatever their number; `404` if no such slug.
 pub(crate) async fn load(
     db: &Database,
     slug: String,
     viewer: Option<i64>,
+    page: Page,
 ) -> Result<Vec<CommentBodyJson>, ApiError> {
     let comments = db
         .run(move |conn| {
             let (article, _) = article_queries::owner_of(conn, &slug)?.ok_or(ApiError::NotFound)?;
-            queries::list(conn, article, viewer).map_err(ApiError::from)
+            queries::list(conn, article, viewer, page).map_err(ApiError::from)
         })
         .await?;
     Ok(comments.into_iter().map(Into::into).collect())
 }
 
+/// `?limit=&offset=` of the comment list. RealWorld clients send neither and get the newest
+/// 100 — every comment of any ordinary article; a thread of thousands is read page by page.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommentsQuery {
+    /// 1–100 (100).
+    pub limit: Option<String>,
+    /// 0 or more (0).
+    pub offset: Option<String>,
+}
+
+impl CommentsQuery {
+    fn parse(self) -> Result<Page, ApiError> {
+        let mut errors = FieldErrors::default();
+        let limit = match self.limit.as_deref().map(str::parse::<i64>) {
+            None => Some(Page::MAX),
+            Some(Ok(n)) if (1..=Page::MAX).contains(&n) => Some(n),
+            Some(_) => errors.check(
+                "limit",
+                Err::<i64, _>("must be a whole number from 1 to 100"),
+            ),
+        };
+        let offset = match self.offset.as_deref().map(str::parse::<i64>) {
+            None => Some(0),
+            Some(Ok(n)) if n >= 0 => Some(n),
+            Some(_) => errors.check("offset", Err::<i64, _>("must be a whole number, 0 or more")),
+        };
+        match (limit, offset) {
+            (Some(limit), Some(offset)) => Ok(Page { limit, offset }),
+            _ => Err(ApiError::validation(errors)),
+        }
+    }
+}
+
 #[utoipa::path(
     get, path = "/api/articles/{slug}/comments", tag = "comments",
-    params(("slug" = String, Path)),
+    params(("slug" = String, Path), CommentsQuery),
     security((), ("Token" = [])),
     responses(
-        (status = 200, description = "The article's comments, most recent first", body = CommentsResponse),
+        (status = 200, description = "A page of the article's comments, most recent first", body = CommentsResponse),
         (status = 401, description = "A token was sent and is invalid", body = Errors),
         (status = 404, description = "No such article", body = Errors),
+        (status = 422, description = "Invalid limit or offset", body = Errors),
     )
 )]
 pub async fn list(
     db: web::Data<Database>,
     slug: web::Path<String>,
     viewer: MaybeAuthUser,
+    query: web::Query<CommentsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let comments = load(&db, slug.into_inner(), viewer.0.map(|u| u.id)).await?;
+    let page = query.into_inner().parse()?;
+    let comments = load(&db, slug.into_inner(), viewer.0.map(|u| u.id), page).await?;
     Ok(HttpResponse::Ok().json(CommentsResponse { comments }))
 }
 
@@ -116,14 +155,17 @@ pub async fn list(
         (status = 404, description = "No such article", body = Errors),
         (status = 422, description = "Empty or too long", body = Errors),
         BodyErrors,
+        BudgetErrors,
     )
 )]
 pub async fn create(
     db: web::Data<Database>,
+    writes: web::Data<WriteLimits>,
     slug: web::Path<String>,
     caller: AuthUser,
     body: Json<CommentEnvelope>,
 ) -> Result<HttpResponse, ApiError> {
+    WriteLimits::spend(&writes.comments, caller.id).await?;
     let text = body
         .into_inner()
         .comment
@@ -134,6 +176,8 @@ pub async fn create(
     let author = caller.id;
     let comment = db
         .run(move |conn| {
+            // A commenter from another capstone gets a handle readers can find.
+            crate::db::profiles::ensure_username(conn, author)?;
             queries::create(conn, &slug, author, &text.into_inner()).map_err(ApiError::from)
         })
         .await?

@@ -12,6 +12,7 @@ use backend_kit::db::Database;
 use serde::Deserialize;
 
 use crate::db::articles::{self as queries, Filter};
+use crate::db::comments::Page;
 use crate::error::ApiError;
 use crate::routes::articles::{self, ArticleBody};
 use crate::routes::comments::{self, CommentBodyJson};
@@ -41,6 +42,15 @@ struct NotFoundPage;
 struct ArticlePage {
     article: ArticleBody,
     comments: Vec<CommentBodyJson>,
+    /// Offsets of the neighbouring pages of comments, where there are any.
+    newer: Option<i64>,
+    older: Option<i64>,
+}
+
+/// `?comments=OFFSET`: which page of comments the reading page shows.
+#[derive(Debug, Deserialize)]
+pub struct CommentPage {
+    comments: Option<String>,
 }
 
 #[derive(Template)]
@@ -84,15 +94,34 @@ pub async fn index(db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
 pub async fn article(
     db: web::Data<Database>,
     slug: web::Path<String>,
+    page: web::Query<CommentPage>,
 ) -> Result<HttpResponse, ApiError> {
+    // A reader's URL: what does not parse is the first page, not an error.
+    let offset = page
+        .into_inner()
+        .comments
+        .and_then(|raw| raw.parse::<i64>().ok())
+        .unwrap_or(0)
+        .max(0);
     let slug = slug.into_inner();
     let article = match articles::load(&db, slug.clone(), None).await {
         // A reader gets a page, not the API's JSON error.
         Err(ApiError::NotFound) => return html_with_status(&NotFoundPage, StatusCode::NOT_FOUND),
         other => other?,
     };
-    let comments = comments::load(&db, slug, None).await?;
-    html(&ArticlePage { article, comments })
+    let page = Page {
+        limit: Page::MAX,
+        offset,
+    };
+    let comments = comments::load(&db, slug, None, page).await?;
+    let older = (comments.len() as i64 == Page::MAX).then_some(offset + Page::MAX);
+    let newer = (offset > 0).then(|| (offset - Page::MAX).max(0));
+    html(&ArticlePage {
+        article,
+        comments,
+        newer,
+        older,
+    })
 }
 
 pub async fn stylesheet() -> HttpResponse {

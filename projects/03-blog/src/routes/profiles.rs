@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 
 use crate::db::profiles::{self, Profile};
 use crate::error::ApiError;
-use crate::openapi::Errors;
+use crate::openapi::{BudgetErrors, Errors};
+use crate::routes::WriteLimits;
 
 /// A user as others see them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -75,13 +76,16 @@ pub async fn get(
         (status = 401, description = "No valid token", body = Errors),
         (status = 404, description = "No such user", body = Errors),
         (status = 422, description = "Following yourself", body = Errors),
+        BudgetErrors,
     )
 )]
 pub async fn follow(
     db: web::Data<Database>,
+    writes: web::Data<WriteLimits>,
     username: web::Path<String>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
+    WriteLimits::spend(&writes.reactions, caller.id).await?;
     set_following(db, username.into_inner(), caller.id, true).await
 }
 
@@ -93,13 +97,16 @@ pub async fn follow(
         (status = 200, description = "Unfollowed (also when not following)", body = ProfileResponse),
         (status = 401, description = "No valid token", body = Errors),
         (status = 404, description = "No such user", body = Errors),
+        BudgetErrors,
     )
 )]
 pub async fn unfollow(
     db: web::Data<Database>,
+    writes: web::Data<WriteLimits>,
     username: web::Path<String>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
+    WriteLimits::spend(&writes.reactions, caller.id).await?;
     set_following(db, username.into_inner(), caller.id, false).await
 }
 

@@ -111,15 +111,21 @@ fn respond(
     token: String,
     refresh: Option<String>,
 ) -> UserResponse {
-    let (bio, image) = profile
-        .map(|p| (p.bio.unwrap_or_default(), p.image.unwrap_or_default()))
+    let (username, bio, image) = profile
+        .map(|p| {
+            (
+                p.username,
+                p.bio.unwrap_or_default(),
+                p.image.unwrap_or_default(),
+            )
+        })
         .unwrap_or_default();
     UserResponse {
         user: UserBody {
             email_verified: user.email_verified(),
             email: user.email,
             token,
-            username: user.username.unwrap_or(user.name),
+            username: username.or(user.username).unwrap_or(user.name),
             bio,
             image,
             refresh_token: refresh,
@@ -143,12 +149,17 @@ pub(super) fn respond_without_token(
     }
 }
 
+/// The user's profile — giving an account made by another capstone its username first (see
+/// [`profiles::ensure_username`]).
 pub(super) async fn profile_of(
     db: &Database,
     id: i64,
 ) -> Result<Option<profiles::Profile>, ApiError> {
-    db.run(move |conn| profiles::by_id(conn, id, None).map_err(ApiError::from))
-        .await
+    db.run(move |conn| {
+        profiles::ensure_username(conn, id)?;
+        profiles::by_id(conn, id, None).map_err(ApiError::from)
+    })
+    .await
 }
 
 pub(super) async fn with_session(
@@ -313,19 +324,42 @@ pub async fn update(
         ),
         None => false,
     };
+    // The address the account has now hears of a new address or password, within a budget.
+    let may_notify = match changes.email.is_some() || changes.password.is_some() {
+        true => match auth.find_user(id).await? {
+            Some(current) => matches!(
+                limits.change_notice(id, &current.email).await,
+                backend_kit::rate_limit::Decision::Allow
+            ),
+            None => false,
+        },
+        false => false,
+    };
     // The account (the kit's), the profile (the blog's) and, for a new address, its
     // verification mail change in one transaction.
     let composer = mail.get_ref().clone();
     let (user, new_session, queued) = auth
         .update_account_with(id, changes, move |conn, updated| {
             profiles::update(conn, id, bio, image)?;
-            match updated.email_changed && may_mail {
-                true => Ok(Some(composer.queue_verification(conn, updated.user)?)),
-                false => Ok(None),
+            let mut queued = Vec::new();
+            if updated.email_changed && may_mail {
+                queued.push(composer.queue_verification(conn, updated.user)?);
             }
+            // The address the account had hears of a new address or password (a leaked
+            // token is enough to change both).
+            if may_notify && (updated.email_changed || updated.password_changed) {
+                queued.push(composer.queue_change_notice(
+                    conn,
+                    updated.user,
+                    updated.previous_email,
+                    updated.email_changed,
+                    updated.password_changed,
+                )?);
+            }
+            Ok(queued)
         })
         .await?;
-    if let Some(queued) = queued {
+    for queued in queued {
         mail.outbox.dispatch(queued).await;
     }
     let profile = profile_of(&db, id).await?;

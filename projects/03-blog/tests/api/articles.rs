@@ -553,3 +553,121 @@ async fn errors_carry_cors_headers_so_browsers_can_read_them() {
         assert!(response.json()["errors"].is_object(), "{path}");
     }
 }
+
+/// A title that is a route's word gets a slug of its own: `/api/articles/feed` is the feed.
+#[actix_web::test]
+async fn an_article_titled_feed_stays_reachable() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let article = app.create_article(&ann, "Feed", &[]).await;
+    let slug = article["slug"].as_str().expect("slug").to_string();
+    assert_eq!(slug, "feed-article");
+    let path = format!("/api/articles/{slug}");
+    app.get(&path, None).await.assert_status(200);
+    app.client
+        .put(
+            &path,
+            Some(&ann.token),
+            &json!({"article": {"body": "changed"}}),
+        )
+        .await
+        .assert_status(200);
+    app.client
+        .delete(&path, Some(&ann.token))
+        .await
+        .assert_status(204);
+}
+
+/// Markdown can be tiny and its HTML huge (a table 5 000 columns wide): the HTML is bounded.
+#[actix_web::test]
+async fn a_body_that_renders_to_too_much_html_is_422() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let table = format!(
+        "{}\n{}\n{}",
+        "|a".repeat(1_000),
+        "|-".repeat(1_000),
+        "|x\n".repeat(100)
+    );
+    let refused = app
+        .client
+        .post(
+            "/api/articles",
+            Some(&ann.token),
+            &json!({"article": {"title": "Wide", "description": "d", "body": table}}),
+        )
+        .await;
+    assert_error(&refused, 422, "body");
+    assert_eq!(
+        refused.json()["errors"]["body"][0],
+        "renders to more than 256 KiB of HTML (a very wide table?)"
+    );
+    let article = app.create_article(&ann, "Narrow", &[]).await;
+    let slug = article["slug"].as_str().expect("slug");
+    let refused = app
+        .client
+        .put(
+            &format!("/api/articles/{slug}"),
+            Some(&ann.token),
+            &json!({"article": {"body": table}}),
+        )
+        .await;
+    assert_error(&refused, 422, "body");
+}
+
+/// Only http, https and mailto links survive, and task lists keep their (disabled) boxes.
+#[actix_web::test]
+async fn markdown_links_are_web_or_mail_and_task_lists_keep_their_boxes() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let created = app
+        .client
+        .post(
+            "/api/articles",
+            Some(&ann.token),
+            &json!({"article": {"title": "Links", "description": "d",
+                "body": "[s](ssh://h) [t](tel:+1) [i](irc://x/y) [w](https://ok.example)\n\n- [ ] open\n- [x] done\n"}}),
+        )
+        .await;
+    created.assert_status(201);
+    let html = created.json()["article"]["bodyHtml"]
+        .as_str()
+        .expect("bodyHtml")
+        .to_string();
+    for scheme in ["ssh:", "tel:", "irc:"] {
+        assert!(!html.contains(scheme), "{scheme} in {html}");
+    }
+    assert!(html.contains("https://ok.example"), "{html}");
+    assert_eq!(html.matches("type=\"checkbox\"").count(), 2, "{html}");
+    assert_eq!(html.matches("checked").count(), 1, "{html}");
+}
+
+/// Whose article it is comes before what was sent: someone else's is 403 even for a body that
+/// is not JSON at all; the author gets the 422.
+#[actix_web::test]
+async fn a_malformed_change_to_someone_elses_article_is_403() {
+    let app = spawn_app().await;
+    let (ann, bob) = (app.register("ann").await, app.register("bob").await);
+    let article = app.create_article(&ann, "Ann's", &[]).await;
+    let path = format!("/api/articles/{}", article["slug"].as_str().expect("slug"));
+    let malformed = |token: String| {
+        let request = app
+            .client
+            .request(reqwest::Method::PUT, &path)
+            .header("Authorization", format!("Token {token}"))
+            .header("Content-Type", "application/json")
+            .body("{not json");
+        app.client.send(request)
+    };
+    malformed(bob.token.clone()).await.assert_status(403);
+    malformed(ann.token.clone()).await.assert_status(422);
+    let invalid = json!({"article": {"title": ""}});
+    app.client
+        .put(&path, Some(&bob.token), &invalid)
+        .await
+        .assert_status(403);
+    app.client
+        .put("/api/articles/no-such-article", Some(&bob.token), &invalid)
+        .await
+        .assert_status(404);
+}

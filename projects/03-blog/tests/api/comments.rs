@@ -185,3 +185,68 @@ async fn comment_errors() {
         .assert_status(204);
     assert_error(&app.get(&path, None).await, 404, "body");
 }
+
+/// A thread is read a page at a time (100 by default, as RealWorld clients that ask for no
+/// page expect), and one user cannot post without limit.
+#[actix_web::test]
+async fn comments_are_paged_and_posting_is_budgeted() {
+    let app = crate::helpers::spawn_app_with(|c| c.comments_per_minute = 120).await;
+    let ann = app.register("ann").await;
+    let article = app.create_article(&ann, "Busy", &[]).await;
+    let path = format!(
+        "/api/articles/{}/comments",
+        article["slug"].as_str().expect("slug")
+    );
+    for i in 0..120 {
+        app.client
+            .post(
+                &path,
+                Some(&ann.token),
+                &serde_json::json!({"comment": {"body": format!("c{i}")}}),
+            )
+            .await
+            .assert_status(200);
+    }
+    let refused = app
+        .client
+        .post(
+            &path,
+            Some(&ann.token),
+            &serde_json::json!({"comment": {"body": "one more"}}),
+        )
+        .await;
+    refused.assert_status(429);
+    assert!(refused.header("retry-after").is_some());
+    assert!(
+        refused.json()["errors"]["body"].is_array(),
+        "{}",
+        refused.text
+    );
+
+    let bodies = |page: &serde_json::Value| -> Vec<String> {
+        page["comments"]
+            .as_array()
+            .expect("comments")
+            .iter()
+            .map(|c| c["body"].as_str().expect("body").to_string())
+            .collect()
+    };
+    let first = app.get(&path, None).await.json();
+    let first = bodies(&first);
+    assert_eq!(first.len(), 100);
+    assert_eq!(first[0], "c119", "newest first");
+    let rest = app.get(&format!("{path}?offset=100"), None).await.json();
+    assert_eq!(
+        bodies(&rest),
+        (0..20).rev().map(|i| format!("c{i}")).collect::<Vec<_>>()
+    );
+    let two = app
+        .get(&format!("{path}?limit=2&offset=1"), None)
+        .await
+        .json();
+    assert_eq!(bodies(&two), ["c118", "c117"]);
+    for bad in ["limit=0", "limit=101", "offset=-1", "limit=x"] {
+        let response = app.get(&format!("{path}?{bad}"), None).await;
+        response.assert_status(422);
+    }
+}

@@ -778,8 +778,99 @@ async fn switching_addresses_cannot_mail_one_without_limit() {
         }
     }
     app.mail_settled().await;
-    let to_target = app.smtp.messages_to(&target).len();
-    let to_other = app.smtp.messages_to(&other).len();
+    let verify = |address: &str| {
+        let mails = app.smtp.messages_to(address);
+        let verifications = mails
+            .iter()
+            .filter(|m| m.subject.contains("Verify"))
+            .count();
+        (verifications, mails.len() - verifications)
+    };
+    let (to_target, notices_target) = verify(&target);
+    let (to_other, notices_other) = verify(&other);
+    let (_, notices_first) = verify(&user.email());
     assert!(to_target + to_other <= 3, "{to_target} + {to_other} mails");
     assert!(to_target >= 1, "the first change is mailed");
+    // The old addresses are told of each change, within the same hourly budget.
+    let notices = notices_target + notices_other + notices_first;
+    assert!((1..=3).contains(&notices), "{notices} change notices");
+    assert_eq!(
+        notices_first, 1,
+        "the owner's address hears of the first change"
+    );
+}
+
+/// A leaked access token is enough to change the address and the password: the address the
+/// account had hears of each change, with when and a reset link that works afterwards.
+#[actix_web::test]
+async fn the_previous_address_is_told_of_a_new_address_or_password() {
+    let app = spawn_app().await;
+    let user = app.register("ann").await;
+    let changed = app
+        .client
+        .put(
+            "/api/user",
+            Some(&user.token),
+            &json!({"user": {"password": "a-new-password"}}),
+        )
+        .await;
+    changed.assert_status(200);
+    let token = changed.json()["user"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let notice = app
+        .smtp
+        .wait_for(&user.email(), "password was changed")
+        .await;
+    assert!(
+        notice.text.contains("its password was changed"),
+        "{}",
+        notice.text
+    );
+    assert!(notice.link("/reset-password").is_some(), "{}", notice.text);
+
+    let thief = format!("thief-{}", user.email());
+    app.client
+        .put(
+            "/api/user",
+            Some(&token),
+            &json!({"user": {"email": thief}}),
+        )
+        .await
+        .assert_status(200);
+    let notice = app
+        .smtp
+        .wait_for(&user.email(), "address was changed")
+        .await;
+    assert!(notice.text.contains(&thief), "{}", notice.text);
+    assert!(
+        app.smtp
+            .messages_to(&thief)
+            .iter()
+            .all(|m| !m.subject.contains("changed"))
+    );
+    // The owner takes the account back with the link mailed to the old address.
+    let link = notice.link("/reset-password").expect("a reset link");
+    let taken_back = app
+        .client
+        .post(
+            "/api/users/password-reset/confirm",
+            None,
+            &json!({"user": {"token": token_of(&link), "password": "owners-again-1"}}),
+        )
+        .await;
+    taken_back.assert_status(200);
+    // Bio or image changes tell nobody.
+    let before = app.smtp.messages_to(&thief).len();
+    let fresh = taken_back.json()["user"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    app.client
+        .put("/api/user", Some(&fresh), &json!({"user": {"bio": "hi"}}))
+        .await
+        .assert_status(200);
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.smtp.messages_to(&thief).len(), before);
 }

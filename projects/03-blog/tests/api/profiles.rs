@@ -111,3 +111,52 @@ async fn other_methods_are_405_in_the_envelope() {
         .await;
     assert_error(&put, 405, "body");
 }
+
+/// One database for every capstone (the compose set-up): an account the chat made has no
+/// username. On its first use here it gets one from its name, the same everywhere, so its
+/// profile can be found and followed.
+#[actix_web::test]
+async fn an_account_made_elsewhere_gets_a_username_on_first_use() {
+    use diesel::RunQueryDsl;
+    let app = crate::helpers::spawn_app().await;
+    let (one, two) = (app.register("one").await, app.register("two").await);
+    // What the chat's (or the todo API's) registration leaves: a name, no username.
+    let (a, b) = (one.username.clone(), two.username.clone());
+    app.db
+        .run(move |conn| {
+            diesel::sql_query(format!(
+                "UPDATE users SET username = NULL, name = 'Ann Lee' WHERE username IN ('{a}', '{b}')"
+            ))
+            .execute(conn)
+            .map_err(backend_kit::db::DbError::from)
+        })
+        .await
+        .expect("update");
+    let me = app.get("/api/user", Some(&one)).await;
+    me.assert_status(200);
+    assert_eq!(me.json()["user"]["username"], "Ann-Lee");
+    let profile = app.get("/api/profiles/Ann-Lee", None).await;
+    profile.assert_status(200);
+    assert_eq!(profile.json()["profile"]["username"], "Ann-Lee");
+    // The second Ann Lee gets a number; an article shows the same handle as its author.
+    let article = app.create_article(&two, "Hello", &[]).await;
+    let second = article["author"]["username"]
+        .as_str()
+        .expect("username")
+        .to_string();
+    assert!(second.starts_with("Ann-Lee-"), "{second}");
+    app.client
+        .post(
+            &format!("/api/profiles/{second}/follow"),
+            Some(&one.token),
+            &serde_json::json!({}),
+        )
+        .await
+        .assert_status(200);
+    let again = app.get("/api/user", Some(&two)).await.json();
+    assert_eq!(
+        again["user"]["username"],
+        second.as_str(),
+        "kept, not made again"
+    );
+}

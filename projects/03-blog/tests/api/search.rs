@@ -157,3 +157,46 @@ async fn search_finds_words_in_title_description_and_body_and_combines_with_filt
         .assert_status(204);
     assert_eq!(slugs(&search("q=servers").await), Vec::<String>::new());
 }
+
+/// Both databases index the same folded words: compatibility forms and accents are folded
+/// before words are cut, so `istanbul` finds "İstanbul", `ⓐⓑ` and `½` match alike on SQLite
+/// and PostgreSQL, and `?tag=` is read as tags are stored (trimmed, NFC).
+#[actix_web::test]
+async fn search_and_tags_match_what_is_stored_on_both_databases() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    let created = app
+        .client
+        .post(
+            "/api/articles",
+            Some(&ann.token),
+            &json!({"article": {"title": "İstanbul notes", "description": "Café ⓐⓑ",
+                "body": "Half: ½", "tagList": ["cafés"]}}),
+        )
+        .await;
+    created.assert_status(201);
+    let slug = created.json()["article"]["slug"]
+        .as_str()
+        .expect("slug")
+        .to_string();
+    for q in [
+        "istanbul",
+        "İSTANBUL",
+        "cafe",
+        "café",
+        "ab",
+        "%E2%93%90%E2%93%91",
+        "%C2%BD",
+        "1",
+    ] {
+        let found = app.get(&format!("/api/articles?q={q}"), None).await.json();
+        assert_eq!(slugs(&found), std::slice::from_ref(&slug), "q={q}");
+    }
+    for tag in ["cafe%CC%81s", "caf%C3%A9s", "%20caf%C3%A9s%20"] {
+        let found = app
+            .get(&format!("/api/articles?tag={tag}"), None)
+            .await
+            .json();
+        assert_eq!(slugs(&found), std::slice::from_ref(&slug), "tag={tag}");
+    }
+}

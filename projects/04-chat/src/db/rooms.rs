@@ -15,12 +15,37 @@ pub fn find(conn: &mut AnyConnection, name: &RoomName) -> QueryResult<Option<(i6
         .optional()
 }
 
-/// Every room's `(name, last_seq)`, by name.
-pub fn list(conn: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
-    rooms::table
+/// Up to `limit` rooms' `(name, last_seq)` by name, after the name `after` (keyset paging: the
+/// unique index on `name` finds the page, however many rooms there are).
+pub fn page(
+    conn: &mut AnyConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(String, i64)>> {
+    let mut query = rooms::table
         .select((rooms::name, rooms::last_seq))
         .order(rooms::name)
-        .load(conn)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(rooms::name.gt(after.to_string()));
+    }
+    query.load(conn)
+}
+
+/// `(name, last_seq)` of each of `names` that exists (for the tail check), in chunks that
+/// stay under every database's limit on bound parameters.
+pub fn last_seqs(conn: &mut AnyConnection, names: &[String]) -> QueryResult<Vec<(String, i64)>> {
+    let mut found = Vec::with_capacity(names.len());
+    for chunk in names.chunks(500) {
+        found.extend(
+            rooms::table
+                .filter(rooms::name.eq_any(chunk))
+                .select((rooms::name, rooms::last_seq))
+                .load::<(String, i64)>(conn)?,
+        );
+    }
+    Ok(found)
 }
 
 /// Creates the room; `false` when the name is taken (the unique index decides, so two

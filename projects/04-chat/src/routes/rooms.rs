@@ -25,28 +25,65 @@ pub struct RoomSummary {
     pub last_seq: i64,
 }
 
-/// Every room.
-#[utoipa::path(get, path = "/api/rooms", tag = "chat",
-    responses((status = 200, description = "Rooms by name", body = [RoomSummary])))]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RoomsQuery {
+    /// Rooms after this name (the last name of the previous page).
+    pub after: Option<String>,
+    /// Rooms per page, 1–100 (100).
+    pub limit: Option<String>,
+}
+
+/// Rooms per page, at most.
+const MAX_ROOMS_PAGE: i64 = 100;
+
+/// Rooms by name, a page at a time (keyset: `after` the last name seen). A `Link` header with
+/// `rel="next"` names the next page while there is one.
+#[utoipa::path(get, path = "/api/rooms", tag = "chat", params(RoomsQuery),
+    responses(
+        (status = 200, description = "Rooms by name", body = [RoomSummary]),
+        (status = 400, description = "Invalid limit", body = ValidationErrorBody),
+    ))]
 pub async fn list(
     db: web::Data<Database>,
     realtime: web::Data<Realtime>,
+    query: web::Query<RoomsQuery>,
 ) -> Result<HttpResponse, Error> {
+    let RoomsQuery { after, limit } = query.into_inner();
+    let limit = match limit.as_deref().map(str::parse::<i64>) {
+        None => MAX_ROOMS_PAGE,
+        Some(Ok(n)) if (1..=MAX_ROOMS_PAGE).contains(&n) => n,
+        Some(_) => {
+            return Err(Error::validation(FieldErrors::single(
+                "limit",
+                "must be a whole number from 1 to 100",
+            )));
+        }
+    };
+    let from = after.clone();
     let found = db
-        .run(|conn| rooms::list(conn).map_err(DbError::from))
+        .run(move |conn| rooms::page(conn, from.as_deref(), limit + 1).map_err(DbError::from))
         .await?;
+    let more = found.len() as i64 > limit;
+    let found = &found[..found.len().min(limit as usize)];
     let names: Vec<String> = found.iter().map(|(name, _)| name.clone()).collect();
     let online = realtime.fanout.online_counts(&names).await;
     let body: Vec<RoomSummary> = found
-        .into_iter()
+        .iter()
         .zip(online)
         .map(|((name, last_seq), online)| RoomSummary {
-            name,
+            name: name.clone(),
             online,
-            last_seq,
+            last_seq: *last_seq,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(body))
+    let mut response = HttpResponse::Ok();
+    if let (true, Some(last)) = (more, names.last()) {
+        // Room names are `[a-z0-9-]`: nothing to escape in the URL.
+        let next = format!("</api/rooms?after={last}&limit={limit}>; rel=\"next\"");
+        response.insert_header((actix_web::http::header::LINK, next));
+    }
+    Ok(response.json(body))
 }
 
 #[derive(Deserialize, ToSchema)]

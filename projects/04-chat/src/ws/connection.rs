@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError, Session};
 use backend_kit::db::DbError;
 
-use super::limits::{Budget, Verdict};
+use super::limits::{Budget, ByteBudget, Verdict};
 use super::{MAX_FRAME_BYTES, Realtime, Who};
 use crate::db::messages::{self, Appended, Change, Sender};
 use crate::domain::{ClientId, MessageText, RoomName, text::TextError};
@@ -30,6 +30,14 @@ pub const MAX_ROOMS: usize = 50;
 fn frames_per_window(sends: u32) -> u32 {
     sends.saturating_mul(10).max(200)
 }
+/// Joins one connection may make per minute: enough to join its 50 rooms at once; a
+/// join/leave loop (two presence frames to every member each time, and a replay) gets one a
+/// second.
+pub const JOINS_PER_MINUTE: u32 = 60;
+/// Bytes of replayed messages one connection may be sent per minute; past it a join replays
+/// the newest messages that fit and says `gap` for the rest (read them through history).
+pub const REPLAY_BYTES_PER_MINUTE: usize = 2 * 1024 * 1024;
+const MINUTE: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -48,8 +56,11 @@ struct Conn {
     queue: Arc<hub::QueueState>,
     write_deadline: Duration,
     rooms: HashSet<String>,
+    /// Messages, edits and deletions: everything that reaches every member and the database.
     sends: Budget,
     frames: Budget,
+    joins: Budget,
+    replayed: ByteBudget,
 }
 
 /// Why the loop ended: a close code to send, or none (the client is gone or closed first).
@@ -89,6 +100,8 @@ pub async fn run(
         write_deadline: settings.pong_timeout,
         sends: Budget::new(settings.sends_per_window),
         frames: Budget::new(frames_per_window(settings.sends_per_window)),
+        joins: Budget::per(JOINS_PER_MINUTE, MINUTE),
+        replayed: ByteBudget::per(REPLAY_BYTES_PER_MINUTE, MINUTE),
         realtime,
         who,
         id,
@@ -213,9 +226,14 @@ impl Conn {
     /// the write; it ends on overflow or shutdown (the queue's wake-up) or after the write
     /// deadline, whichever comes first.
     async fn write(&mut self, frame: &ServerFrame<'_>) -> Result<(), Stop> {
+        self.write_text(frame.encode()).await
+    }
+
+    /// [`Conn::write`] of a frame already encoded.
+    async fn write_text(&mut self, text: bytestring::ByteString) -> Result<(), Stop> {
         let hub = self.realtime.fanout.hub().clone();
         tokio::select! {
-            sent = self.session.text(frame.encode()) => sent.map_err(|_| Stop::Closed),
+            sent = self.session.text(text) => sent.map_err(|_| Stop::Closed),
             () = self.queue.wake.notified() => Err(Stop::Close(if hub.is_closing() {
                 close(CloseCode::Away, "server shutting down")
             } else {
@@ -334,6 +352,18 @@ impl Conn {
                 .reply_error(ErrorCode::BadFrame, "lastSeq must be 0 or more", None)
                 .await;
         }
+        match self.joins.take() {
+            Verdict::Allowed => {}
+            Verdict::Refused => {
+                let message = format!("over {JOINS_PER_MINUTE} joins in a minute: not joined");
+                return self
+                    .reply_error(ErrorCode::RateLimited, &message, None)
+                    .await;
+            }
+            Verdict::Abuse => {
+                return Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored")));
+            }
+        }
         let name = room.clone();
         let replay = self
             .realtime
@@ -403,7 +433,30 @@ impl Conn {
             online,
         })
         .await?;
-        if let Some((from, to)) = replay.gap {
+        // The newest messages that fit this connection's replay budget; older ones join the gap.
+        let frames: Vec<(i64, bytestring::ByteString)> = replay
+            .messages
+            .iter()
+            .chain(&missed)
+            .map(|m| {
+                (
+                    m.seq,
+                    ServerFrame::Message(MessageView::new(room_str, m)).encode(),
+                )
+            })
+            .collect();
+        let mut available = self.replayed.available();
+        let mut first_sent = frames.len();
+        while first_sent > 0 && frames[first_sent - 1].1.len() <= available {
+            first_sent -= 1;
+            available -= frames[first_sent].1.len();
+        }
+        let gap = match (replay.gap, frames[..first_sent].last()) {
+            (gap, None) => gap,
+            (Some((from, _)), Some(&(to, _))) => Some((from, to)),
+            (None, Some(&(to, _))) => Some((frames[0].0, to)),
+        };
+        if let Some((from, to)) = gap {
             self.write(&ServerFrame::Gap {
                 room: room_str,
                 from,
@@ -411,9 +464,9 @@ impl Conn {
             })
             .await?;
         }
-        for m in replay.messages.iter().chain(&missed) {
-            self.write(&ServerFrame::Message(MessageView::new(room_str, m)))
-                .await?;
+        for (_, frame) in frames.into_iter().skip(first_sent) {
+            self.replayed.spend(frame.len());
+            self.write_text(frame).await?;
         }
         if joined.new_room {
             // Messages published between the replay's read and this room's sequencer
@@ -471,20 +524,8 @@ impl Conn {
         client_id: Option<String>,
     ) -> Result<(), Stop> {
         let cid = client_id.as_deref();
-        match self.sends.take() {
-            Verdict::Allowed => {}
-            Verdict::Refused => {
-                return self
-                    .reply_error(
-                        ErrorCode::RateLimited,
-                        "over 20 messages in 10 seconds: not sent",
-                        cid,
-                    )
-                    .await;
-            }
-            Verdict::Abuse => {
-                return Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored")));
-            }
+        if !self.spend_send(cid).await? {
+            return Ok(());
         }
         let Some(room) = self.joined_room(raw, cid).await? else {
             return Ok(());
@@ -554,7 +595,28 @@ impl Conn {
         }
     }
 
+    /// Spends one send (messages, edits and deletions share the budget: each goes to every
+    /// member); `false` when refused, after the error is sent.
+    async fn spend_send(&mut self, client_id: Option<&str>) -> Result<bool, Stop> {
+        match self.sends.take() {
+            Verdict::Allowed => Ok(true),
+            Verdict::Refused => {
+                let message = format!(
+                    "over {} messages, edits and deletions in 10 seconds: not done",
+                    self.realtime.settings.sends_per_window
+                );
+                self.reply_error(ErrorCode::RateLimited, &message, client_id)
+                    .await?;
+                Ok(false)
+            }
+            Verdict::Abuse => Err(Stop::Close(close(CloseCode::Policy, "rate limits ignored"))),
+        }
+    }
+
     async fn change(&mut self, raw: &str, seq: i64, text: Option<String>) -> Result<(), Stop> {
+        if !self.spend_send(None).await? {
+            return Ok(());
+        }
         let Some(room) = self.joined_room(raw, None).await? else {
             return Ok(());
         };

@@ -91,6 +91,19 @@ impl TestApp {
         TestApp2 { port }
     }
 
+    /// A second server that reaches Redis at `redis_url` instead (through a proxy a test can
+    /// cut or stall).
+    pub async fn second_instance_via(&self, redis_url: &str) -> TestApp2 {
+        let mut redis = self
+            .redis
+            .clone()
+            .expect("a second instance via Redis needs Redis");
+        redis.url = redis_url.to_string();
+        let smtp = Some(self.smtp.url());
+        let (port, _, _, _) = start(self.database.url(), Some(&redis), smtp, |_| {}).await;
+        TestApp2 { port }
+    }
+
     pub async fn new_user(&self, name: &str) -> Session {
         let email = format!(
             "{}-{}@example.com",

@@ -323,3 +323,70 @@ async fn the_client_the_schema_and_the_docs_are_served() {
         .await
         .assert_status(405);
 }
+
+/// The room list is paged by name (keyset), at most 100 a page, with online counts.
+#[actix_web::test]
+async fn rooms_are_listed_a_page_at_a_time() {
+    let app = spawn_app().await;
+    app.db
+        .run(|conn| {
+            let values: Vec<String> = (0..120)
+                .map(|i| format!("('room-{i:03}', CURRENT_TIMESTAMP)"))
+                .collect();
+            diesel::sql_query(format!(
+                "INSERT INTO rooms (name, created_at) VALUES {}",
+                values.join(", ")
+            ))
+            .execute(conn)
+            .map_err(DbError::from)
+        })
+        .await
+        .expect("rooms");
+    let mut guest = app.guest("counted").await;
+    guest.join("room-050").await;
+
+    let first = app.client.get("/api/rooms", None).await;
+    first.assert_status(200);
+    let page = first.json();
+    let page = page.as_array().expect("array");
+    assert_eq!(page.len(), 100);
+    assert_eq!(page[0]["name"], "general");
+    assert_eq!(page[99]["name"], "room-098");
+    assert_eq!(page[51]["name"], "room-050");
+    assert_eq!(page[51]["online"], 1);
+    assert_eq!(
+        first.header("link"),
+        Some("</api/rooms?after=room-098&limit=100>; rel=\"next\"")
+    );
+    let last = app
+        .client
+        .get("/api/rooms?after=room-098&limit=100", None)
+        .await;
+    last.assert_status(200);
+    let names: Vec<String> = last
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["name"].as_str().expect("name").to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "room-099", "room-100", "room-101", "room-102", "room-103", "room-104", "room-105",
+            "room-106", "room-107", "room-108", "room-109", "room-110", "room-111", "room-112",
+            "room-113", "room-114", "room-115", "room-116", "room-117", "room-118", "room-119"
+        ]
+    );
+    assert_eq!(last.header("link"), None, "no page after the last");
+    let two = app.client.get("/api/rooms?limit=2", None).await.json();
+    assert_eq!(two.as_array().map(Vec::len), Some(2));
+    for bad in ["0", "101", "x", "-1"] {
+        let refused = app
+            .client
+            .get(&format!("/api/rooms?limit={bad}"), None)
+            .await;
+        refused.assert_status(400);
+        assert!(refused.json()["errors"]["limit"].is_array(), "{bad}");
+    }
+}

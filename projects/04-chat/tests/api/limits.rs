@@ -179,3 +179,106 @@ async fn a_flood_of_unreadable_frames_is_limited_too() {
     assert_eq!(codes.iter().filter(|c| *c == "bad_frame").count(), 200);
     assert!(codes.iter().any(|c| c == "rate_limited"));
 }
+
+/// Edits and deletions reach every member as messages do: they spend the same budget.
+#[actix_web::test]
+async fn edits_and_deletes_spend_the_send_budget() {
+    let app = spawn_app().await;
+    let mut ws = app.guest("editor").await;
+    ws.join("general").await;
+    let mut seqs = Vec::new();
+    for i in 0..10 {
+        seqs.push(ws.say("general", &format!("m{i}")).await);
+    }
+    for seq in &seqs {
+        ws.send(json!({"type": "edit", "room": "general", "seq": seq, "text": "x".repeat(4000)}))
+            .await;
+        ws.expect("edited").await;
+    }
+    ws.send(json!({"type": "delete", "room": "general", "seq": seqs[0]}))
+        .await;
+    let refused = ws.expect("error").await;
+    assert_eq!(refused["code"], "rate_limited", "{refused}");
+    assert_eq!(
+        refused["message"],
+        "over 20 messages, edits and deletions in 10 seconds: not done"
+    );
+    let reader = app.new_user("Reader").await;
+    let history = app.history(&reader, "general", "?limit=100").await;
+    assert!(history.iter().all(|m| m["deleted"] != true), "not deleted");
+}
+
+/// A join/leave loop makes presence frames at every member and replays: joins have a budget.
+#[actix_web::test]
+async fn joins_are_limited_to_60_a_minute() {
+    let app = spawn_app().await;
+    let mut cycler = app.guest("cycler").await;
+    for _ in 0..60 {
+        cycler.join("general").await;
+        cycler
+            .send(json!({"type": "leave", "room": "general"}))
+            .await;
+        cycler.expect("left").await;
+    }
+    cycler
+        .send(json!({"type": "join", "room": "general"}))
+        .await;
+    let refused = cycler.expect("error").await;
+    assert_eq!(refused["code"], "rate_limited", "{refused}");
+    assert_eq!(refused["message"], "over 60 joins in a minute: not joined");
+}
+
+/// Replays are bounded per connection: past 2 MiB a minute, a join replays the newest
+/// messages that fit and says `gap` for the older ones.
+#[actix_web::test]
+async fn replayed_bytes_are_capped_per_connection_per_minute() {
+    let app = spawn_app_with(|c| c.sends_per_window = 10_000).await;
+    let mut writer = app.guest("writer").await;
+    writer.join("general").await;
+    let text = "w".repeat(4000);
+    for _ in 0..300 {
+        writer.say("general", &text).await;
+    }
+    let mut reader = app.guest("replayer").await;
+    let mut replayed = 0usize;
+    let mut gaps = Vec::new();
+    for round in 0..3 {
+        reader
+            .send(json!({"type": "join", "room": "general", "lastSeq": 0}))
+            .await;
+        reader.expect("joined").await;
+        // Messages until the newest (300): a gap, if any, comes first.
+        loop {
+            let frame = reader.recv().await;
+            match frame["type"].as_str() {
+                Some("gap") => {
+                    gaps.push((round, frame["from"].as_i64(), frame["to"].as_i64()));
+                    if frame["to"] == 300 {
+                        break; // nothing left to replay this minute
+                    }
+                }
+                Some("message") => {
+                    replayed += frame.to_string().len();
+                    if frame["seq"] == 300 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        reader
+            .send(json!({"type": "leave", "room": "general"}))
+            .await;
+        reader.expect("left").await;
+    }
+    assert!(
+        replayed <= 2 * 1024 * 1024,
+        "{replayed} bytes replayed in a minute"
+    );
+    // The first replay is whole; the second has the newest that fit; the third none.
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    let (round, from, to) = gaps[0];
+    assert_eq!((round, from), (1, Some(1)), "{gaps:?}");
+    assert!(to.is_some_and(|to| (1..300).contains(&to)), "{gaps:?}");
+    assert_eq!(gaps[1], (2, Some(1), Some(300)));
+}

@@ -182,3 +182,65 @@ async fn typing_is_told_once_a_second_even_from_two_instances() {
         "one typing notice per second per user, across instances"
     );
 }
+
+/// Redis drops the sending instance's connections: its members get the message at once, the
+/// other instance's within 2 s of the ack (its tail check reads it from the database), and an
+/// edit made meanwhile arrives once Redis is back (published again, not lost).
+#[actix_web::test]
+#[ignore = "needs TEST_REDIS_URL"]
+async fn nothing_is_lost_for_the_other_instance_when_redis_drops_the_senders_connection() {
+    let redis = TestRedis::required();
+    let target = url::Url::parse(&redis.url).expect("redis url");
+    let proxy = test_support::TcpProxy::start(&format!(
+        "{}:{}",
+        target.host_str().expect("host"),
+        target.port().unwrap_or(6379)
+    ))
+    .expect("proxy");
+    let one = spawn_app().await;
+    let two = one
+        .second_instance_via(&format!("redis://{}", proxy.address()))
+        .await;
+    let mut reader = one.guest("reader").await;
+    reader.join("general").await;
+    let mut sender = two.guest("sender").await;
+    sender.join("general").await;
+    let first = sender.say("general", "before").await;
+    assert_eq!(reader.messages(1).await, [(first, "before".to_string())]);
+
+    proxy.cut();
+    let acked = std::time::Instant::now();
+    let seq = sender.say("general", "while cut").await;
+    assert_eq!(
+        reader.messages(1).await,
+        [(seq, "while cut".to_string())],
+        "the other instance gets it without Redis"
+    );
+    assert!(
+        acked.elapsed() < std::time::Duration::from_secs(2),
+        "it took {:?} after the ack",
+        acked.elapsed()
+    );
+    sender
+        .send(json!({"type": "edit", "room": "general", "seq": seq, "text": "edited while cut"}))
+        .await;
+    sender.expect("edited").await;
+
+    proxy.restore();
+    let restored = std::time::Instant::now();
+    let edited = reader.expect("edited").await;
+    assert_eq!(edited["seq"], seq);
+    assert_eq!(edited["text"], "edited while cut");
+    assert!(
+        restored.elapsed() < std::time::Duration::from_secs(3),
+        "the edit came {:?} after Redis was back",
+        restored.elapsed()
+    );
+    // Exactly once: the sender's instance skips its own events when they are published again.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+    while let Ok(frame) = tokio::time::timeout_at(deadline, sender.recv()).await {
+        assert_ne!(frame["type"], "edited", "the edit came twice: {frame}");
+    }
+    let later = sender.say("general", "after").await;
+    assert_eq!(reader.messages(1).await, [(later, "after".to_string())]);
+}

@@ -3,9 +3,9 @@
 //! or bad token is the kit's `401`, in the project's error format.
 //!
 //! A valid signature is not enough: the account it names must still exist. Without that check
-//! a token of a deleted account (or of another database under the same `JWT_SECRET`) read as an
-//! empty account (`GET /todos` → `200 {"data": []}`) but failed on writes (`401`): one primary-
-//! key lookup (then trusted for a minute, see `Auth::user_exists`) buys one answer everywhere.
+//! a token of a deleted account read as an empty account (`GET /todos` → `200 {"data": []}`)
+//! but failed on writes (`401`). One primary-key lookup buys one answer everywhere — after a
+//! minute at most, since an account found is trusted that long (`Auth::user_exists`).
 
 use std::future::Future;
 use std::pin::Pin;
