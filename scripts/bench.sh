@@ -237,7 +237,7 @@ INSERT INTO articles (slug, title, description, body, body_html, search_text, se
                       author_id, created_at, updated_at)
   SELECT 'seeded-article-' || g, t.title, t.description, t.body, '<p>' || t.body || E'</p>\n',
          trim(lower(regexp_replace(t.title || ' ' || t.description || ' ' || t.body,
-                                   '[^A-Za-z0-9]+', ' ', 'g'))), 1,
+                                   '[^A-Za-z0-9]+', ' ', 'g'))), 2,
          u.id, c.ts, c.ts
   FROM generate_series(0, 999) AS g
   JOIN u ON u.n = g % 100

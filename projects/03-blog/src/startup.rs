@@ -54,23 +54,52 @@ async fn mail(config: &Config, db: &Database) -> Result<Mail, StartupError> {
     ))
 }
 
-/// Articles indexed with an older word definition are indexed again, 500 at a time, while
-/// the server already serves (their old index still finds most of what it did).
+/// Articles indexed with an older word definition are indexed again, 200 at a time, while
+/// the server already serves (their old index still finds most of what it did): read, fold
+/// (on a blocking thread, outside any transaction), then one short write, and a pause, so
+/// requests' own writes are not kept waiting. A failure is tried again later. Several
+/// instances starting together may fold the same rows; the writes stay right.
 async fn reindex_search(db: Database) {
+    use crate::db::articles::{stale_search, store_search};
+    use backend_kit::db::DbError;
+    let mut done = 0;
     loop {
-        let done = db
+        let batch = db
             .run(|conn| {
-                crate::db::articles::reindex(conn, 500).map_err(backend_kit::db::DbError::from)
+                let stale = stale_search(conn, 200).map_err(DbError::from)?;
+                let texts: Vec<(i64, String)> = stale
+                    .iter()
+                    .map(|(id, title, description, body)| {
+                        (
+                            *id,
+                            crate::domain::search::index_text(title, description, body),
+                        )
+                    })
+                    .collect();
+                Ok::<_, DbError>(texts)
             })
             .await;
-        match done {
-            Ok(0) => return,
-            Ok(n) => tracing::info!(articles = n, "indexed again for search"),
+        let result = match batch {
+            Ok(texts) if texts.is_empty() => break,
+            Ok(texts) => {
+                let n = texts.len();
+                db.run(move |conn| store_search(conn, &texts).map_err(DbError::from))
+                    .await
+                    .map(|()| n)
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(n) => done += n,
             Err(e) => {
-                tracing::warn!("indexing articles again failed (next start tries again): {e}");
-                return;
+                tracing::warn!("indexing articles again: {e}; trying again in 5 s");
+                actix_web::rt::time::sleep(Duration::from_secs(5)).await;
             }
         }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    if done > 0 {
+        tracing::info!(articles = done, "articles indexed again for search");
     }
 }
 

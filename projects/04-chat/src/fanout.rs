@@ -12,10 +12,15 @@
 //!   "last one gone" atomic, so exactly one instance announces each change.
 //! - **Nothing is lost when Redis drops a connection.** An event Redis did not take is handed to
 //!   this instance's members at once and published again, in order, once Redis answers
-//!   ([`Fanout::publish`]); and every instance checks twice a second that each of its rooms
-//!   has delivered what the database had committed half a second earlier, reading the rest
-//!   itself ([`Hub::catch_up`]) — so a message reaches every member within about a second
-//!   even if its publish never does (the sender died, the retry queue overflowed).
+//!   ([`Fanout::publish`]; typing notices and read receipts are not: late, they mean nothing).
+//!   Events are numbered per instance, and a copy that reached Redis twice (the first attempt
+//!   only timed out) is dropped by the subscribers. Every instance checks twice a second that
+//!   each of its rooms has delivered what the database had committed half a second earlier,
+//!   reading the rest itself ([`Hub::catch_up`]) — so a message reaches every member within
+//!   about a second even if its publish never does (the sender died, the queue overflowed).
+//!   An instance whose own subscription was down re-reads, once subscribed again, the
+//!   messages and the edits and deletions of that time (`Fanout::resend_changes`): pub/sub
+//!   keeps nothing for a subscriber that is away.
 //! - **On one instance**, a user's connections in a room change presence one at a time
 //!   ([`Fanout::presence_lock`]): the hub's count and the announcement (and Redis) move
 //!   together, so a leave and a rejoin cannot cross and leave the user shown offline.
@@ -51,15 +56,43 @@ struct Shared {
     redis: Redis,
     channel: String,
     instance: String,
-    /// Events Redis did not take, oldest first, to publish again (at most [`RETRY_LIMIT`]).
-    retry: std::sync::Mutex<std::collections::VecDeque<Event>>,
+    /// Events Redis did not take, oldest first, to publish again (see [`Retry`]).
+    retry: std::sync::Mutex<Retry>,
+    /// Numbers this instance's events (see `Event::id`).
+    next_id: std::sync::atomic::AtomicU64,
     /// Where the tail check reads each room's last `seq`.
     db: Database,
 }
 
-/// Events kept for publishing again; past it the oldest go (their messages still arrive
-/// through the tail check, their edits and presence changes do not).
-const RETRY_LIMIT: usize = 10_000;
+/// Events kept for publishing again: at most [`RETRY_EVENTS`] and [`RETRY_BYTES`]; past
+/// either the oldest go (their messages still arrive through the tail check). Each has a
+/// number of its own in the queue, so what was sent is taken off exactly.
+#[derive(Default)]
+struct Retry {
+    events: std::collections::VecDeque<(u64, Event)>,
+    bytes: usize,
+    pushed: u64,
+}
+
+const RETRY_EVENTS: usize = 10_000;
+const RETRY_BYTES: usize = 8 * 1024 * 1024;
+
+impl Retry {
+    fn push(&mut self, event: Event) {
+        self.pushed += 1;
+        self.bytes += event.frame.len();
+        self.events.push_back((self.pushed, event));
+        while self.events.len() > RETRY_EVENTS || self.bytes > RETRY_BYTES {
+            self.pop();
+        }
+    }
+
+    fn pop(&mut self) {
+        if let Some((_, event)) = self.events.pop_front() {
+            self.bytes -= event.frame.len();
+        }
+    }
+}
 
 /// How often events Redis did not take are tried again, and how often each room's tail is
 /// checked against the database.
@@ -100,8 +133,47 @@ end
 return result";
 
 impl Shared {
-    fn retry_queue(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Event>> {
+    fn retry_queue(&self) -> std::sync::MutexGuard<'_, Retry> {
         self.retry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The event numbers lately received from each instance: a copy published twice is dropped.
+/// Numbers are checked one by one, not as "at most the last": two tasks of one instance may
+/// publish out of their numbers' order.
+#[derive(Default)]
+struct Received(std::collections::HashMap<String, RecentIds>);
+
+#[derive(Default)]
+struct RecentIds {
+    order: std::collections::VecDeque<u64>,
+    seen: std::collections::HashSet<u64>,
+}
+
+impl Received {
+    /// How many numbers are remembered per instance, and how many instances.
+    const PER_INSTANCE: usize = 65_536;
+    const INSTANCES: usize = 256;
+
+    /// `true` the first time `(from, id)` is seen.
+    fn first(&mut self, from: &str, id: u64) -> bool {
+        if from.is_empty() {
+            return true; // an event from before events were numbered
+        }
+        if !self.0.contains_key(from) && self.0.len() >= Self::INSTANCES {
+            self.0.clear(); // instances come and go; the ones still here start over
+        }
+        let recent = self.0.entry(from.to_string()).or_default();
+        if !recent.seen.insert(id) {
+            return false;
+        }
+        recent.order.push_back(id);
+        if recent.order.len() > Self::PER_INSTANCE
+            && let Some(old) = recent.order.pop_front()
+        {
+            recent.seen.remove(&old);
+        }
+        true
     }
 }
 
@@ -116,6 +188,7 @@ impl Fanout {
             instance: backend_kit::auth::opaque::new_token()[..12].to_string(),
             redis,
             retry: Default::default(),
+            next_id: Default::default(),
             db,
         });
         let presence_locks = (0..PRESENCE_LOCKS)
@@ -155,30 +228,36 @@ impl Fanout {
 
     /// Sends `event` to the room's members on every instance. If Redis cannot take it (down,
     /// or the first command after a dropped connection), this instance's members get it at
-    /// once and the event is queued to be published again for the others.
-    pub async fn publish(&self, event: Event) {
+    /// once and — unless it is a typing notice or read receipt — it is queued to be published
+    /// again for the others, in order.
+    pub async fn publish(&self, mut event: Event) {
         let Some(shared) = &self.shared else {
             return self.hub.dispatch(event);
         };
+        event.from = shared.instance.clone();
+        event.id = shared
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Behind events still waiting: sent now, this one would overtake them.
-        let backlog = !shared.retry_queue().is_empty();
+        let backlog = !shared.retry_queue().events.is_empty();
         if backlog || !Self::send(shared, &[&event]).await {
-            tracing::warn!(
-                room = event.room,
-                "Redis did not take an event; delivered here, to be published again"
-            );
-            let mut waiting = event.clone();
-            waiting.dispatched_by = Some(shared.instance.clone());
+            let mut waiting = (!event.ephemeral).then(|| event.clone());
             self.hub.dispatch(event);
-            let mut queue = shared.retry_queue();
-            if queue.len() >= RETRY_LIMIT {
-                queue.pop_front();
+            if let Some(mut waiting) = waiting.take() {
+                waiting.dispatched_by = Some(shared.instance.clone());
+                let mut queue = shared.retry_queue();
+                if queue.events.is_empty() {
+                    tracing::warn!(
+                        "Redis did not take an event: delivered here, queued for the other instances"
+                    );
+                }
+                queue.push(waiting);
             }
-            queue.push_back(waiting);
         }
     }
 
-    /// Publishes `events` in one round trip; `false` if Redis did not take them.
+    /// Publishes `events` in one round trip; `false` if Redis did not take them (or might not
+    /// have: a time-out; subscribers drop a copy that arrives twice).
     async fn send(shared: &Shared, events: &[&Event]) -> bool {
         let mut pipe = redis::pipe();
         for event in events {
@@ -195,20 +274,73 @@ impl Fanout {
         matches!(sent, Some(Ok(())))
     }
 
-    /// Publishes the events Redis did not take, in order, until the queue is empty.
+    /// Publishes the events Redis did not take, in order, until the queue is empty or Redis
+    /// fails again.
     async fn retry_publishing(&self) {
         let Some(shared) = &self.shared else {
             return;
         };
-        let waiting: Vec<Event> = shared.retry_queue().iter().take(500).cloned().collect();
-        if waiting.is_empty() {
-            return;
-        }
-        if Self::send(shared, &waiting.iter().collect::<Vec<_>>()).await {
+        let mut published = 0;
+        loop {
+            let waiting: Vec<(u64, Event)> = shared
+                .retry_queue()
+                .events
+                .iter()
+                .take(500)
+                .cloned()
+                .collect();
+            let Some(&(last, _)) = waiting.last() else {
+                break;
+            };
+            let events: Vec<&Event> = waiting.iter().map(|(_, e)| e).collect();
+            if !Self::send(shared, &events).await {
+                break;
+            }
+            published += waiting.len();
+            // By number: the oldest may have been dropped meanwhile (a full queue).
             let mut queue = shared.retry_queue();
-            let sent = waiting.len().min(queue.len());
-            queue.drain(..sent);
-            tracing::info!(events = sent, "events Redis missed are published");
+            while queue.events.front().is_some_and(|(n, _)| *n <= last) {
+                queue.pop();
+            }
+        }
+        if published > 0 {
+            tracing::info!(events = published, "events Redis missed are published");
+        }
+    }
+
+    /// After this instance's subscription was down since `since`: the edits and deletions it
+    /// may have missed, read from the database and told to its members again (an edit told
+    /// twice shows the same text).
+    async fn resend_changes(&self, since: chrono::NaiveDateTime) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        for room in self.hub.rooms() {
+            let name = room.clone();
+            let changed = shared
+                .db
+                .run(move |conn| {
+                    crate::db::messages::changed_since(conn, &name, since).map_err(DbError::from)
+                })
+                .await;
+            let changed = match changed {
+                Ok(changed) => changed,
+                Err(e) => {
+                    tracing::warn!(room, "cannot read the changes missed: {e}");
+                    continue;
+                }
+            };
+            for message in &changed {
+                let frame = match message.deleted_at {
+                    Some(_) => ServerFrame::Deleted {
+                        room: &room,
+                        seq: message.seq,
+                    },
+                    None => ServerFrame::Edited(crate::protocol::MessageView::new(&room, message)),
+                };
+                self.hub
+                    .dispatch(Event::new(&room, Order::After(message.seq), &frame, None));
+            }
         }
     }
 
@@ -483,20 +615,24 @@ impl Fanout {
     async fn subscribe(&self) {
         let shared = self.shared.as_ref().expect("only started with Redis");
         let mut backoff = Duration::from_millis(100);
-        let mut first = true;
+        let mut received = Received::default();
+        // When the subscription was lost (with a margin for commits under way then).
+        let mut lost_at: Option<chrono::NaiveDateTime> = None;
         loop {
             match shared.redis.pubsub().await {
                 Ok(mut pubsub) => {
                     if let Err(e) = pubsub.subscribe(&shared.channel).await {
                         tracing::warn!("could not subscribe to chat events: {e}");
                     } else {
-                        if !first {
-                            // Events published while we were away: each room re-reads what
-                            // it has not delivered.
+                        if let Some(since) = lost_at.take() {
+                            // Events published while we were away are gone (pub/sub keeps
+                            // nothing): each room re-reads the messages it has not delivered,
+                            // and the edits and deletions made since.
                             tracing::info!("chat events: subscribed again");
                             for room in self.hub.rooms() {
                                 self.hub.fill(room).await;
                             }
+                            self.resend_changes(since).await;
                         }
                         backoff = Duration::from_millis(100);
                         let mut messages = pubsub.on_message();
@@ -505,6 +641,8 @@ impl Fanout {
                                 continue;
                             };
                             match serde_json::from_str::<Event>(&payload) {
+                                // A copy that reached Redis twice.
+                                Ok(event) if !received.first(&event.from, event.id) => {}
                                 // Published again after a failure: its sender's members have it.
                                 Ok(event)
                                     if event.dispatched_by.as_deref()
@@ -518,7 +656,8 @@ impl Fanout {
                 }
                 Err(e) => tracing::warn!("chat events: cannot reach Redis: {e}"),
             }
-            first = false;
+            let margin = chrono::Duration::seconds(2);
+            lost_at.get_or_insert(backend_kit::time::now() - margin);
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
         }

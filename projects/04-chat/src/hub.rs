@@ -169,6 +169,16 @@ pub struct Event {
     /// Redis did not take is published again later (see `Fanout::publish`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispatched_by: Option<String>,
+    /// The publishing instance and its number for this event: an event published again
+    /// after a failed attempt may reach Redis twice (the first attempt only timed out), and
+    /// subscribers drop the second copy.
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub id: u64,
+    /// A typing notice or read receipt: worth nothing late, so never published again.
+    #[serde(skip)]
+    pub ephemeral: bool,
 }
 
 impl Event {
@@ -185,7 +195,16 @@ impl Event {
             frame: serde_json::to_string(frame).expect("frames always serialize"),
             except: except.map(|user| user.as_str().to_string()),
             dispatched_by: None,
+            from: String::new(),
+            id: 0,
+            ephemeral: false,
         }
+    }
+
+    /// Marks a typing notice or read receipt (see [`Event::ephemeral`]).
+    pub fn ephemeral(mut self) -> Self {
+        self.ephemeral = true;
+        self
     }
 }
 

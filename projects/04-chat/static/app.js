@@ -91,11 +91,25 @@ async function start() {
   connect();
 }
 
+// Every room, a page at a time: the server sends 100 and names the next page in `Link`.
+async function allRooms() {
+  const rooms = [];
+  let path = "/api/rooms";
+  while (path) {
+    const response = await fetch(path);
+    if (!response.ok) break;
+    rooms.push(...(await response.json()));
+    const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("Link") || "");
+    path = next ? next[1] : null;
+  }
+  return rooms;
+}
+
 async function loadRooms() {
-  const r = await api("GET", "/api/rooms");
+  const rooms = await allRooms();
   const list = $("rooms");
   list.replaceChildren();
-  for (const room of r.data) {
+  for (const room of rooms) {
     const li = document.createElement("li");
     li.dataset.room = room.name;
     li.append(`#${room.name} `);

@@ -73,19 +73,37 @@ pub fn rotate(
             String,
             Option<chrono::NaiveDateTime>,
             Option<chrono::NaiveDateTime>,
+            chrono::NaiveDateTime,
         );
-        let (user_id, family_id, used_at, revoked_at) = match rt::table
+        let (user_id, family_id, used_at, revoked_at, expires_at) = match rt::table
             .filter(rt::token_hash.eq(&hash))
-            .select((rt::user_id, rt::family_id, rt::used_at, rt::revoked_at))
+            .select((
+                rt::user_id,
+                rt::family_id,
+                rt::used_at,
+                rt::revoked_at,
+                rt::expires_at,
+            ))
             .first::<Found>(conn)
             .optional()?
         {
             Some(found) => found,
             None => return Ok(None),
         };
+        if claimed == 1 {
+            let successor = insert(conn, user_id, &family_id, ttl)?;
+            return Ok(Some(Ok((user_id, successor))));
+        }
+        // The grace: a token used a moment ago gets one more successor (the second tab), and
+        // then expires, so it cannot mint a third — a copy shown later still ends the session.
         let grace = chrono::Duration::from_std(grace).unwrap_or_default();
-        let in_grace = revoked_at.is_none() && used_at.is_some_and(|used| now - used < grace);
-        if claimed == 1 || in_grace {
+        let in_grace = revoked_at.is_none()
+            && expires_at > now
+            && used_at.is_some_and(|used| now - used < grace);
+        if in_grace {
+            diesel::update(rt::table.filter(rt::token_hash.eq(&hash)))
+                .set(rt::expires_at.eq(now))
+                .execute(conn)?;
             let successor = insert(conn, user_id, &family_id, ttl)?;
             return Ok(Some(Ok((user_id, successor))));
         }

@@ -237,16 +237,61 @@ async fn two_tabs_refreshing_at_once_both_stay_logged_in() {
         })
         .collect();
     assert_ne!(successors[0], successors[1]);
+    // Both tabs stay logged in.
+    let mut latest = Vec::new();
     for successor in &successors {
-        app.client
+        let next = app
+            .client
             .post("/refresh", None, &json!({"refreshToken": successor}))
-            .await
-            .assert_status(200);
+            .await;
+        next.assert_status(200);
+        latest.push(
+            next.json()["refreshToken"]
+                .as_str()
+                .expect("token")
+                .to_string(),
+        );
     }
-    // Past the grace, a used token coming back is a stolen copy: the session ends.
+    // One grace successor only: a third use of the same token is a copy, and ends the
+    // session, both tabs' with it.
+    app.client
+        .post(
+            "/refresh",
+            None,
+            &json!({"refreshToken": session.refresh_token}),
+        )
+        .await
+        .assert_status(401);
+    app.client
+        .post("/refresh", None, &json!({"refreshToken": latest[0]}))
+        .await
+        .assert_status(401);
+    // Past the grace, a used token coming back is a stolen copy too.
+    let session = app.new_user().await;
+    let refreshed = app
+        .client
+        .post(
+            "/refresh",
+            None,
+            &json!({"refreshToken": session.refresh_token}),
+        )
+        .await;
+    refreshed.assert_status(200);
     actix_web::rt::time::sleep(std::time::Duration::from_millis(2_200)).await;
     app.client
-        .post("/refresh", None, &json!({"refreshToken": successors[0]}))
+        .post(
+            "/refresh",
+            None,
+            &json!({"refreshToken": session.refresh_token}),
+        )
+        .await
+        .assert_status(401);
+    let successor = refreshed.json()["refreshToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    app.client
+        .post("/refresh", None, &json!({"refreshToken": successor}))
         .await
         .assert_status(401);
 }

@@ -587,29 +587,41 @@ pub fn set_favorite(
     }
 }
 
-/// Indexes again (`search_text`) up to `batch` articles made with an older word definition
-/// than [`search::INDEX_VERSION`]; how many it did. Run until it returns 0.
-pub fn reindex(conn: &mut AnyConnection, batch: i64) -> QueryResult<usize> {
-    conn.transaction(|conn| {
-        let stale: Vec<(i64, String, String, String)> = articles::table
-            .filter(articles::search_version.lt(search::INDEX_VERSION))
-            .select((
-                articles::id,
-                articles::title,
-                articles::description,
-                articles::body,
+/// Up to `batch` articles indexed with an older word definition than
+/// [`search::INDEX_VERSION`]: `(id, title, description, body)`.
+pub fn stale_search(
+    conn: &mut AnyConnection,
+    batch: i64,
+) -> QueryResult<Vec<(i64, String, String, String)>> {
+    articles::table
+        .filter(articles::search_version.lt(search::INDEX_VERSION))
+        .select((
+            articles::id,
+            articles::title,
+            articles::description,
+            articles::body,
+        ))
+        .order(articles::id)
+        .limit(batch)
+        .load(conn)
+}
+
+/// Stores search texts made by [`stale_search`]'s caller, in one short write — each only if
+/// the article is still on the older definition (an edit since wrote its own, newer text).
+pub fn store_search(conn: &mut AnyConnection, texts: &[(i64, String)]) -> QueryResult<()> {
+    write_transaction(conn, |conn| {
+        for (id, text) in texts {
+            diesel::update(
+                articles::table
+                    .find(id)
+                    .filter(articles::search_version.lt(search::INDEX_VERSION)),
+            )
+            .set((
+                articles::search_text.eq(text),
+                articles::search_version.eq(search::INDEX_VERSION),
             ))
-            .order(articles::id)
-            .limit(batch)
-            .load(conn)?;
-        for (id, title, description, body) in &stale {
-            diesel::update(articles::table.find(id))
-                .set((
-                    articles::search_text.eq(search::index_text(title, description, body)),
-                    articles::search_version.eq(search::INDEX_VERSION),
-                ))
-                .execute(conn)?;
+            .execute(conn)?;
         }
-        Ok(stale.len())
+        Ok(())
     })
 }

@@ -179,8 +179,11 @@ pub fn ensure_username(conn: &mut AnyConnection, id: i64) -> QueryResult<String>
 /// A display name as a handle: ASCII letters, digits and `_` kept, anything else a `-` (runs
 /// of them one), at most 30 characters so a number still fits in 40; `user` when nothing is left.
 fn handle_from(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
     let mut handle = String::new();
-    for c in name.chars() {
+    // Accents off first (`José` → `Jose`), so they do not become `-`.
+    for c in name.nfkd().filter(|c| !is_combining_mark(*c)) {
         if c.is_ascii_alphanumeric() || c == '_' {
             handle.push(c);
         } else if !handle.is_empty() && !handle.ends_with('-') {
@@ -204,7 +207,7 @@ mod tests {
     #[test]
     fn names_become_handles() {
         assert_eq!(handle_from("Ann Lee"), "Ann-Lee");
-        assert_eq!(handle_from("  José  María "), "Jos-Mar-a");
+        assert_eq!(handle_from("  José  María "), "Jose-Maria");
         assert_eq!(handle_from("李小龙"), "user");
         assert_eq!(handle_from(&"x".repeat(50)).len(), 30);
         assert_eq!(handle_from("a -- b"), "a-b");

@@ -12,32 +12,48 @@ pub struct SearchTerms(Vec<String>);
 
 /// Which definition of a word the stored `search_text` was made with; rows made with an older
 /// one are indexed again at start-up (`db::articles::reindex`).
-pub const INDEX_VERSION: i32 = 1;
+pub const INDEX_VERSION: i32 = 2;
 
 /// The words of `text`: runs of letters and digits, folded so that both databases' tokenizers
 /// see plain words and agree. One definition of a word, used for the text that is indexed and
 /// for the query that searches it:
 /// 1. compatibility forms become plain ones (NFKC: `ⓐ` → `a`, `½` → `1⁄2`, `ﬁ` → `fi`) —
 ///    PostgreSQL counted `ⓐⓑ` as a word and SQLite did not, SQLite `½` and PostgreSQL not;
-/// 2. lower case, then accents off (NFKD without combining marks): `İ` lower-cases to `i` +
-///    U+0307, and `q=istanbul` must find "İstanbul" (and `cafe` finds "café");
-/// 3. then cut at everything that is not a letter or a digit.
+/// 2. lower case, then accents off Latin, Greek and Cyrillic letters (`İ` lower-cases to `i`
+///    and U+0307, and `q=istanbul` must find "İstanbul"; `cafe` finds "café"). Marks that are
+///    part of other scripts' letters (Devanagari vowel signs, kana voicing) stay: without
+///    them, different words read the same;
+/// 3. then cut at everything that is not a letter or a digit — nor an enclosed letter left
+///    over (`🅰`), which PostgreSQL's parser keeps and SQLite's tokenizer drops.
 fn words(text: &str) -> impl Iterator<Item = String> {
     use unicode_normalization::UnicodeNormalization;
     use unicode_normalization::char::is_combining_mark;
-    let folded: String = text
-        .nfkc()
-        .flat_map(char::to_lowercase)
-        .collect::<String>()
+    let lowered: String = text.nfkc().flat_map(char::to_lowercase).collect();
+    let mut base = ' ';
+    let folded: String = lowered
         .nfkd()
-        .filter(|c| !is_combining_mark(*c))
+        .filter(|&c| {
+            if !is_combining_mark(c) {
+                base = c;
+                return true;
+            }
+            !accented_script(base)
+        })
+        .nfc()
         .collect();
+    let is_word_char = |c: char| c.is_alphanumeric() && !('\u{1F100}'..='\u{1F1FF}').contains(&c);
     folded
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !is_word_char(c))
         .filter(|w| !w.is_empty())
         .map(str::to_string)
         .collect::<Vec<_>>()
         .into_iter()
+}
+
+/// Latin (with its extensions), Greek and Cyrillic: scripts whose accents readers leave out
+/// when they search.
+fn accented_script(c: char) -> bool {
+    matches!(c, '\u{0041}'..='\u{024F}' | '\u{0370}'..='\u{052F}' | '\u{1E00}'..='\u{1FFF}')
 }
 
 /// What both databases index for an article (`articles.search_text`): its words, separated
@@ -103,6 +119,14 @@ mod tests {
         let terms = SearchTerms::parse("ISTANBUL cafe").unwrap().unwrap();
         assert_eq!(terms.tsquery(), "istanbul:* & cafe:*");
         assert_eq!(SearchTerms::parse("ⓐⓑ").unwrap().unwrap().tsquery(), "ab:*");
+        // Other scripts keep their marks: these are different words.
+        assert_eq!(
+            index_text("हिन्दी", "がっこう", "かっこう"),
+            // The virama is neither letter nor digit: a cut, on both databases, as before.
+            "हिन दी がっこう かっこう"
+        );
+        assert_eq!(index_text("한국어", "", ""), "한국어");
+        assert_eq!(index_text("x🅰y", "", ""), "x y");
     }
 
     #[test]

@@ -313,7 +313,6 @@ pub async fn create(
     caller: AuthUser,
     body: Json<ArticleEnvelope<NewArticleBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    WriteLimits::spend(&writes.articles, caller.id).await?;
     let new = body.into_inner().article;
     let mut errors = FieldErrors::default();
     let text = ArticleText::parse(
@@ -331,6 +330,8 @@ pub async fn create(
     else {
         return Err(ApiError::validation(errors));
     };
+    // Spent once the input is valid (fixing a 422 costs nothing), before the rendering.
+    WriteLimits::spend(&writes.articles, caller.id).await?;
     let author = caller.id;
     let (body, body_html) = render(body).await?;
     let slug = db
@@ -383,7 +384,6 @@ pub async fn update(
         Some((_, author)) if author != me => return Err(ApiError::Forbidden.into()),
         Some(_) => {}
     }
-    WriteLimits::spend(&writes.articles, me).await?;
     let update = body?.into_inner().article;
     let mut errors = FieldErrors::default();
     let text = ArticleText::parse(
@@ -399,6 +399,7 @@ pub async fn update(
     let Some(tags) = tags.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors).into());
     };
+    WriteLimits::spend(&writes.articles, me).await?;
     let body = match text.body {
         Some(body) => Some(render(body).await?),
         None => None,

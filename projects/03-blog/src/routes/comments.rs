@@ -165,13 +165,13 @@ pub async fn create(
     caller: AuthUser,
     body: Json<CommentEnvelope>,
 ) -> Result<HttpResponse, ApiError> {
-    WriteLimits::spend(&writes.comments, caller.id).await?;
     let text = body
         .into_inner()
         .comment
         .body
         .ok_or_else(|| ApiError::invalid("body", "is required"))
         .and_then(|b| CommentBody::parse(&b).map_err(|e| ApiError::invalid("body", e)))?;
+    WriteLimits::spend(&writes.comments, caller.id).await?;
     let slug = slug.into_inner();
     let author = caller.id;
     let comment = db

@@ -315,26 +315,30 @@ pub async fn update(
         return Err(ApiError::validation(errors));
     }
     let id = caller.id;
+    // What really changes: front ends send every field back, the unchanged address too.
+    let current = auth.find_user(id).await?.ok_or(ApiError::Unauthorized)?;
+    let new_email = changes
+        .email
+        .as_ref()
+        .filter(|e| e.as_ref() != current.email);
     // A new address gets a verification mail within the same budget as a resend; past it
     // the address still changes, unverified, and the user can ask for the mail later.
-    let may_mail = match &changes.email {
+    let may_mail = match new_email {
         Some(email) => matches!(
             limits.verification_mail(id, email.as_ref()).await,
             backend_kit::rate_limit::Decision::Allow
         ),
         None => false,
     };
-    // The address the account has now hears of a new address or password, within a budget.
-    let may_notify = match changes.email.is_some() || changes.password.is_some() {
-        true => match auth.find_user(id).await? {
-            Some(current) => matches!(
-                limits.change_notice(id, &current.email).await,
-                backend_kit::rate_limit::Decision::Allow
-            ),
-            None => false,
-        },
-        false => false,
-    };
+    // The address the account has now hears of a new address or password. That notice is the
+    // owner's one warning of a stolen session, so it is never skipped: past its budget the
+    // change itself waits (429).
+    if new_email.is_some() || changes.password.is_some() {
+        limits
+            .change_notice(id, &current.email)
+            .await
+            .into_result()?;
+    }
     // The account (the kit's), the profile (the blog's) and, for a new address, its
     // verification mail change in one transaction.
     let composer = mail.get_ref().clone();
@@ -347,7 +351,7 @@ pub async fn update(
             }
             // The address the account had hears of a new address or password (a leaked
             // token is enough to change both).
-            if may_notify && (updated.email_changed || updated.password_changed) {
+            if updated.email_changed || updated.password_changed {
                 queued.push(composer.queue_change_notice(
                     conn,
                     updated.user,

@@ -764,19 +764,37 @@ async fn switching_addresses_cannot_mail_one_without_limit() {
     let user = app.register("ann").await;
     let target = format!("target-{}", user.email());
     let other = format!("other-{}", user.email());
-    // Tests allow 3 verification mails an hour after the first, per user and per address.
+    // Tests allow 3 verification mails an hour after the first, per user and per address,
+    // and 3 change notices: past those, the change waits (its notice is never skipped).
+    let mut statuses = Vec::new();
     for _ in 0..4 {
         for address in [&target, &other] {
-            app.client
+            let changed = app
+                .client
                 .put(
                     "/api/user",
                     Some(&user.token),
                     &json!({"user": {"email": address}}),
                 )
-                .await
-                .assert_status(200);
+                .await;
+            if changed.status == 429 {
+                assert!(changed.header("retry-after").is_some());
+            }
+            statuses.push(changed.status.as_u16());
         }
     }
+    // The fourth change waits; asking for the address it already has is no change (200).
+    assert_eq!(statuses, [200, 200, 200, 429, 200, 429, 200, 429]);
+    // Sending the address it already has changes nothing and costs nothing.
+    let unchanged = app
+        .client
+        .put(
+            "/api/user",
+            Some(&user.token),
+            &json!({"user": {"email": target.clone(), "bio": "x"}}),
+        )
+        .await;
+    unchanged.assert_status(200);
     app.mail_settled().await;
     let verify = |address: &str| {
         let mails = app.smtp.messages_to(address);

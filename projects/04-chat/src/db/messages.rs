@@ -248,6 +248,35 @@ pub fn between(
         .load(conn)
 }
 
+/// The messages of `room` edited or deleted since `since`, among its newest 1 000, oldest
+/// first: what an instance that lost its subscription tells its members again.
+pub fn changed_since(
+    conn: &mut AnyConnection,
+    room: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<StoredMessage>> {
+    let Some(last_seq) = rooms::table
+        .filter(rooms::name.eq(room))
+        .select(rooms::last_seq)
+        .first::<i64>(conn)
+        .optional()?
+    else {
+        return Ok(Vec::new());
+    };
+    messages::table
+        .inner_join(rooms::table)
+        .filter(rooms::name.eq(room))
+        .filter(messages::seq.gt(last_seq - crate::hub::FETCH_LIMIT as i64))
+        .filter(
+            messages::edited_at
+                .ge(since)
+                .or(messages::deleted_at.ge(since)),
+        )
+        .order(messages::seq)
+        .select(COLUMNS)
+        .load(conn)
+}
+
 /// A history page: the `limit` messages below `before` (or the newest), oldest first.
 /// `None`: no such room.
 pub fn page(

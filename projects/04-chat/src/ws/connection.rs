@@ -698,7 +698,7 @@ impl Conn {
             name: &self.who.name,
             user_id: self.who.key.as_str(),
         };
-        let event = Event::new(room.as_str(), Order::Now, &frame, Some(&self.who.key));
+        let event = Event::new(room.as_str(), Order::Now, &frame, Some(&self.who.key)).ephemeral();
         self.realtime.fanout.publish(event).await;
         Ok(())
     }
@@ -733,7 +733,7 @@ impl Conn {
             user_id: self.who.key.as_str(),
             seq,
         };
-        let event = Event::new(room.as_str(), Order::Now, &frame, None);
+        let event = Event::new(room.as_str(), Order::Now, &frame, None).ephemeral();
         self.realtime.fanout.publish(event).await;
         Ok(())
     }
