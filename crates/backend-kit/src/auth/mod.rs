@@ -316,6 +316,7 @@ impl Auth {
                         .values((
                             users::email.eq(email.as_ref()),
                             users::name.eq(&name),
+                            users::name_key.eq(name::name_key(&name)),
                             users::username.eq(&username),
                             users::password_hash.eq(&hash),
                             users::created_at.eq(now),
@@ -387,6 +388,7 @@ impl Auth {
                                 (
                                     users::username.eq(Some(u.as_str())),
                                     users::name.eq(u.as_str()),
+                                    users::name_key.eq(name::name_key(u)),
                                 )
                             }),
                             hash.as_ref().map(|h| users::password_hash.eq(h)),

@@ -5,6 +5,43 @@ use crate::validation::{is_bidi_control, is_blank, reject_nul};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
 
+/// `name` as look-alike names compare: its Unicode "skeleton" (UTS #39: `0` reads as `O`,
+/// Cyrillic `В` as Latin `B`, `rn` as `m`), then only its letters and digits, lower-cased
+/// (after the skeleton: a lower-case Cyrillic `в` reads as a small capital, not as `b`). `B0b`, `bob` and `Bob` share one key, as do `ann.` and `Ann`: a
+/// guest in the chat may not take a name that reads as an account's. Stored in
+/// `users.name_key` with every name the kit writes.
+pub fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let normal: String = name.nfkc().collect();
+    unicode_security::skeleton(&normal)
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Fills `users.name_key` for up to `batch` accounts written before it existed; how many.
+/// Run until it returns 0 (the chat does, in the background, at start-up).
+pub fn fill_name_keys(
+    conn: &mut crate::db::AnyConnection,
+    batch: i64,
+) -> diesel::QueryResult<usize> {
+    use diesel::prelude::*;
+
+    use super::schema::users;
+    let missing: Vec<(i64, String)> = users::table
+        .filter(users::name_key.is_null())
+        .select((users::id, users::name))
+        .order(users::id)
+        .limit(batch)
+        .load(conn)?;
+    for (id, name) in &missing {
+        diesel::update(users::table.find(id).filter(users::name_key.is_null()))
+            .set(users::name_key.eq(name_key(name)))
+            .execute(conn)?;
+    }
+    Ok(missing.len())
+}
+
 impl Name {
     /// Surrounding white space is dropped; 1 to 100 characters must remain, and not only
     /// invisible ones.
@@ -45,6 +82,17 @@ mod tests {
         assert!(Name::parse("\u{200b}\u{feff}").is_err());
         assert!(Name::parse(&"ß".repeat(100)).is_ok());
         assert!(Name::parse(&"ß".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn look_alike_names_share_a_key() {
+        assert_eq!(name_key("Bob"), "bob");
+        for alike in ["B0b", "bob", "BOB", "Bob.", "b.o.b", "Воb"] {
+            assert_eq!(name_key(alike), name_key("Bob"), "{alike}");
+        }
+        assert_eq!(name_key("ann."), name_key("Ann"));
+        assert_eq!(name_key("Ann Lee"), "annlee");
+        assert_ne!(name_key("Bill"), name_key("Bob"));
     }
 
     #[test]

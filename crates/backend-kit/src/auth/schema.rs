@@ -11,6 +11,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         email_verified_at -> Nullable<Timestamp>,
+        /// `name` as look-alikes compare (see `auth::name::name_key`); NULL until filled.
+        name_key -> Nullable<Text>,
     }
 }
 

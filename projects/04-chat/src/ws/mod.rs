@@ -115,9 +115,9 @@ pub async fn upgrade(
     Ok(response)
 }
 
-/// An account from a ticket, or a guest. A guest may not use a name an account has
-/// (compared case-insensitively): frames show names, and "ann" the guest must not pass for
-/// Ann the account holder. Guests' ids (`guest:NAME`) can never equal an account's (a
+/// An account from a ticket, or a guest. A guest may not use a name an account has, nor one
+/// that reads as it (`B0b` beside `Bob`, `ann.` beside `Ann`: the kit's `name_key`, a Unicode
+/// skeleton): frames show names, and "ann" the guest must not pass for Ann the account holder. Guests' ids (`guest:NAME`) can never equal an account's (a
 /// number), so presence and edit rights cannot be confused either.
 async fn identify(query: &WsQuery, realtime: &Realtime, auth: &Auth) -> Result<Who, Error> {
     if let Some(ticket) = query.ticket.clone() {
@@ -143,12 +143,18 @@ async fn identify(query: &WsQuery, realtime: &Realtime, auth: &Auth) -> Result<W
     let name = GuestName::parse(raw)
         .map_err(|rule| Error::BadRequest(format!("Invalid guest name: {rule}")))?;
     let lowered = name.as_str().to_lowercase();
+    let key = backend_kit::auth::name::name_key(name.as_str());
     let taken: bool = realtime
         .db
         .run(move |conn| {
             use crate::db::schema::users;
+            // By key; and by name too, for accounts whose key is not filled in yet.
             diesel::select(diesel::dsl::exists(
-                users::table.filter(crate::db::lower(users::name).eq(lowered)),
+                users::table.filter(
+                    users::name_key
+                        .eq(key)
+                        .or(crate::db::lower(users::name).eq(lowered)),
+                ),
             ))
             .get_result(conn)
             .map_err(DbError::from)

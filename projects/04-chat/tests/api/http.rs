@@ -158,6 +158,12 @@ async fn guests_cannot_take_an_accounts_name_and_can_be_turned_off() {
     app.new_user("Ann").await;
     let (status, body) = Ws::refused(&app.ws_url("guest=ANN"), None).await;
     assert_eq!(status, 409, "{body}");
+    // Names that read as an account's are its too: digits for letters, trailing dots.
+    app.new_user("Dora").await;
+    for alike in ["D0ra", "ann.", "d.o.r.a", "D0RA-"] {
+        let (status, body) = Ws::refused(&app.ws_url(&format!("guest={alike}")), None).await;
+        assert_eq!(status, 409, "{alike}: {body}");
+    }
     for bad in ["", "a%20b", "x%00", &"x".repeat(33)] {
         assert_eq!(
             Ws::refused(&app.ws_url(&format!("guest={bad}")), None)
