@@ -96,10 +96,11 @@ impl Mail {
     }
 
     /// Tells the address the account had that its e-mail or password changed — when, and what —
-    /// with a password-reset link, in the caller's transaction: a leaked access token is
-    /// enough to change both, so the owner must hear of it where the thief cannot read. The
-    /// link's token is bound to the account's address now, so it works after an address
-    /// change too. Returns the outbox row to dispatch after the commit.
+    /// with a recovery link, in the caller's transaction: a leaked access token is enough to
+    /// change both, so the owner must hear of it where the thief cannot read. The link (the
+    /// reset page, with a `RecoverAccount` token: 7 days) sets a new password, puts this
+    /// address back and ends every session; later changes do not spend it. Returns the
+    /// outbox row to dispatch after the commit.
     pub fn queue_change_notice(
         &self,
         conn: &mut AnyConnection,
@@ -109,7 +110,7 @@ impl Mail {
         password_changed: bool,
     ) -> QueryResult<i64> {
         use backend_kit::auth::{Purpose, account_tokens};
-        let token = account_tokens::issue(conn, user.id, &user.email, Purpose::ResetPassword)?;
+        let token = account_tokens::issue(conn, user.id, previous_email, Purpose::RecoverAccount)?;
         let link = self.url(&format!("/reset-password?token={token}"));
         let at = backend_kit::time::now()
             .format("%Y-%m-%d %H:%M")

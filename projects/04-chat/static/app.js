@@ -123,7 +123,7 @@ async function loadRooms() {
     // Show the last 50 messages of a room on first join (replayed by the server).
     if (!(room.name in state.lastSeq)) state.lastSeq[room.name] = Math.max(0, room.lastSeq - 50);
   }
-  return r.data;
+  return rooms;
 }
 
 async function connect() {

@@ -22,6 +22,10 @@ pub enum Purpose {
     VerifyEmail,
     /// `POST …/password-reset/confirm`: valid 1 hour (it is as good as the password).
     ResetPassword,
+    /// The same confirm, from the notice mailed to the address an account had when its
+    /// address or password changed: valid 7 days, and it also puts that address back — the
+    /// owner's way back from a stolen session. Later changes do not spend it.
+    RecoverAccount,
 }
 
 impl Purpose {
@@ -29,6 +33,7 @@ impl Purpose {
         match self {
             Purpose::VerifyEmail => "verify_email",
             Purpose::ResetPassword => "reset_password",
+            Purpose::RecoverAccount => "recover_account",
         }
     }
 
@@ -36,6 +41,7 @@ impl Purpose {
         match self {
             Purpose::VerifyEmail => Duration::from_secs(24 * 3600),
             Purpose::ResetPassword => Duration::from_secs(3600),
+            Purpose::RecoverAccount => Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -93,6 +99,41 @@ pub fn consume(
         .first(conn)
         .optional()?;
     Ok((current.as_deref() == Some(mailed_to.as_str())).then_some(user_id))
+}
+
+/// Uses a [`Purpose::RecoverAccount`] token up: the user and the address it was mailed to (the
+/// address to put back), or `None`. Recovery tokens issued after it — later notices, mailed
+/// to addresses the account was given since, perhaps by whoever took it — are spent with it.
+pub fn consume_recovery(
+    conn: &mut AnyConnection,
+    presented: &str,
+) -> QueryResult<Option<(i64, String)>> {
+    let now = crate::time::now();
+    let purpose = Purpose::RecoverAccount.as_str();
+    let Some((user_id, mailed_to, issued)) = diesel::update(
+        at::table
+            .filter(at::token_hash.eq(hash_token(presented)))
+            .filter(at::purpose.eq(purpose))
+            .filter(at::used_at.is_null())
+            .filter(at::expires_at.gt(now)),
+    )
+    .set(at::used_at.eq(now))
+    .returning((at::user_id, at::email, at::id))
+    .get_result::<(i64, String, i64)>(conn)
+    .optional()?
+    else {
+        return Ok(None);
+    };
+    diesel::update(
+        at::table
+            .filter(at::user_id.eq(user_id))
+            .filter(at::purpose.eq(purpose))
+            .filter(at::id.gt(issued))
+            .filter(at::used_at.is_null()),
+    )
+    .set(at::used_at.eq(now))
+    .execute(conn)?;
+    Ok(Some((user_id, mailed_to)))
 }
 
 /// Spends every unused token of `user_id` for `purpose`: after a reset, the other reset

@@ -471,23 +471,40 @@ impl Auth {
             .db
             .run(move |conn| {
                 crate::db::write_transaction(conn, |conn| {
-                    let id = account_tokens::consume(conn, &presented, Purpose::ResetPassword)?
-                        .ok_or(AuthError::InvalidToken)?;
+                    // A reset link; or a recovery link from a change notice, which also puts
+                    // back the address it was mailed to.
+                    let (id, restore) =
+                        match account_tokens::consume(conn, &presented, Purpose::ResetPassword)? {
+                            Some(id) => (id, None),
+                            None => account_tokens::consume_recovery(conn, &presented)?
+                                .map(|(id, address)| (id, Some(address)))
+                                .ok_or(AuthError::InvalidToken)?,
+                        };
                     account_tokens::spend_all(conn, id, Purpose::ResetPassword)?;
+                    if restore.is_some() {
+                        account_tokens::spend_all(conn, id, Purpose::VerifyEmail)?;
+                    }
                     refresh::revoke_all_of_user(conn, id)?;
                     let now = crate::time::now();
                     let verified_at = users::table
                         .find(id)
                         .select(users::email_verified_at)
                         .first::<Option<chrono::NaiveDateTime>>(conn)?;
+                    // The mail reached its owner: the address is proved (a restored one too).
+                    let verified_at = match restore {
+                        Some(_) => Some(now),
+                        None => verified_at.or(Some(now)),
+                    };
                     let user = diesel::update(users::table.find(id))
                         .set((
                             users::password_hash.eq(&hash),
-                            users::email_verified_at.eq(verified_at.or(Some(now))),
+                            restore.as_ref().map(|address| users::email.eq(address)),
+                            users::email_verified_at.eq(verified_at),
                             users::updated_at.eq(now),
                         ))
                         .returning(USER_COLUMNS)
-                        .get_result::<User>(conn)?;
+                        .get_result::<User>(conn)
+                        .map_err(taken_or_db_error)?;
                     Ok::<_, AuthError>(user)
                 })
             })

@@ -179,7 +179,11 @@ pub async fn list(
     viewer: MaybeAuthUser,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
-    let page = super::page(params.limit.as_deref(), params.offset.as_deref())?;
+    let page = super::page(
+        params.limit.as_deref(),
+        params.offset.as_deref(),
+        super::LIMIT_DEFAULT,
+    )?;
     let search = match super::non_empty(params.q) {
         None => None,
         Some(q) => match SearchTerms::parse(&q).map_err(|e| ApiError::invalid("q", e))? {
@@ -218,7 +222,11 @@ pub async fn feed(
     params: web::Query<FeedParams>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let page = super::page(params.limit.as_deref(), params.offset.as_deref())?;
+    let page = super::page(
+        params.limit.as_deref(),
+        params.offset.as_deref(),
+        super::LIMIT_DEFAULT,
+    )?;
     let filter = Filter {
         followed_by: Some(caller.id),
         ..Filter::default()

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use backend_kit::auth::{AuthUser, MaybeAuthUser};
 use backend_kit::db::Database;
-use backend_kit::http::{FieldErrors, Json};
+use backend_kit::http::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -99,29 +99,6 @@ pub struct CommentsQuery {
     pub offset: Option<String>,
 }
 
-impl CommentsQuery {
-    fn parse(self) -> Result<Page, ApiError> {
-        let mut errors = FieldErrors::default();
-        let limit = match self.limit.as_deref().map(str::parse::<i64>) {
-            None => Some(Page::MAX),
-            Some(Ok(n)) if (1..=Page::MAX).contains(&n) => Some(n),
-            Some(_) => errors.check(
-                "limit",
-                Err::<i64, _>("must be a whole number from 1 to 100"),
-            ),
-        };
-        let offset = match self.offset.as_deref().map(str::parse::<i64>) {
-            None => Some(0),
-            Some(Ok(n)) if n >= 0 => Some(n),
-            Some(_) => errors.check("offset", Err::<i64, _>("must be a whole number, 0 or more")),
-        };
-        match (limit, offset) {
-            (Some(limit), Some(offset)) => Ok(Page { limit, offset }),
-            _ => Err(ApiError::validation(errors)),
-        }
-    }
-}
-
 #[utoipa::path(
     get, path = "/api/articles/{slug}/comments", tag = "comments",
     params(("slug" = String, Path), CommentsQuery),
@@ -139,9 +116,27 @@ pub async fn list(
     viewer: MaybeAuthUser,
     query: web::Query<CommentsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = query.into_inner().parse()?;
-    let comments = load(&db, slug.into_inner(), viewer.0.map(|u| u.id), page).await?;
-    Ok(HttpResponse::Ok().json(CommentsResponse { comments }))
+    let query = query.into_inner();
+    // The list's own checks, with its own default: every comment of an ordinary article.
+    let (limit, offset) = super::page(query.limit.as_deref(), query.offset.as_deref(), Page::MAX)?;
+    let slug = slug.into_inner();
+    let comments = load(
+        &db,
+        slug.clone(),
+        viewer.0.map(|u| u.id),
+        Page { limit, offset },
+    )
+    .await?;
+    let mut response = HttpResponse::Ok();
+    // A full page may have more after it: say where (the RealWorld answer has no count).
+    if comments.len() as i64 == limit {
+        let next = format!(
+            "</api/articles/{slug}/comments?limit={limit}&offset={}>; rel=\"next\"",
+            offset + limit
+        );
+        response.insert_header((actix_web::http::header::LINK, next));
+    }
+    Ok(response.json(CommentsResponse { comments }))
 }
 
 #[utoipa::path(

@@ -199,9 +199,10 @@ fn presented_token(req: &HttpRequest, auth: &Auth) -> String {
 pub const LIMIT_DEFAULT: i64 = 20;
 pub const LIMIT_MAX: i64 = 100;
 
-fn page(limit: Option<&str>, offset: Option<&str>) -> Result<(i64, i64), ApiError> {
+/// `limit` (default `default`) and `offset` of a list, checked.
+fn page(limit: Option<&str>, offset: Option<&str>, default: i64) -> Result<(i64, i64), ApiError> {
     let limit = match limit {
-        None | Some("") => LIMIT_DEFAULT,
+        None | Some("") => default,
         Some(raw) => raw
             .parse::<i64>()
             .ok()

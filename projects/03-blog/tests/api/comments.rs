@@ -231,11 +231,18 @@ async fn comments_are_paged_and_posting_is_budgeted() {
             .map(|c| c["body"].as_str().expect("body").to_string())
             .collect()
     };
-    let first = app.get(&path, None).await.json();
-    let first = bodies(&first);
+    let first = app.get(&path, None).await;
+    assert_eq!(
+        first.header("link"),
+        Some(format!("<{path}?limit=100&offset=100>; rel=\"next\"").as_str()),
+        "a full page says where the next one is"
+    );
+    let first = bodies(&first.json());
     assert_eq!(first.len(), 100);
     assert_eq!(first[0], "c119", "newest first");
-    let rest = app.get(&format!("{path}?offset=100"), None).await.json();
+    let rest = app.get(&format!("{path}?offset=100"), None).await;
+    assert_eq!(rest.header("link"), None, "the last page");
+    let rest = rest.json();
     assert_eq!(
         bodies(&rest),
         (0..20).rev().map(|i| format!("c{i}")).collect::<Vec<_>>()

@@ -868,7 +868,20 @@ async fn the_previous_address_is_told_of_a_new_address_or_password() {
             .iter()
             .all(|m| !m.subject.contains("changed"))
     );
-    // The owner takes the account back with the link mailed to the old address.
+    // The thief changes the password again: that notice goes to the thief's address, and
+    // spends nothing of the owner's.
+    let thiefs = app
+        .client
+        .put(
+            "/api/user",
+            Some(&token),
+            &json!({"user": {"password": "thiefs-password"}}),
+        )
+        .await;
+    thiefs.assert_status(200);
+    let thiefs_notice = app.smtp.wait_for(&thief, "password was changed").await;
+    // The owner takes the account back with the link mailed to the old address: a new
+    // password, the old address back (verified), every session over.
     let link = notice.link("/reset-password").expect("a reset link");
     let taken_back = app
         .client
@@ -879,6 +892,37 @@ async fn the_previous_address_is_told_of_a_new_address_or_password() {
         )
         .await;
     taken_back.assert_status(200);
+    assert_eq!(taken_back.json()["user"]["email"], user.email().as_str());
+    assert_eq!(taken_back.json()["user"]["emailVerified"], true);
+    let thiefs_token = thiefs.json()["user"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let thiefs_refresh = thiefs.json()["user"]["refreshToken"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    app.client
+        .post(
+            "/api/users/refresh",
+            None,
+            &json!({"user": {"refreshToken": thiefs_refresh}}),
+        )
+        .await
+        .assert_status(401);
+    let _ = thiefs_token;
+    // The recovery link mailed to the thief's address is spent with the owner's.
+    let thiefs_link = thiefs_notice.link("/reset-password").expect("a link");
+    let refused = app
+        .client
+        .post(
+            "/api/users/password-reset/confirm",
+            None,
+            &json!({"user": {"token": token_of(&thiefs_link), "password": "thief-again-1"}}),
+        )
+        .await;
+    assert_error(&refused, 422, "token");
+    assert_eq!(login(&app, &user.email(), "owners-again-1").await, 200);
     // Bio or image changes tell nobody.
     let before = app.smtp.messages_to(&thief).len();
     let fresh = taken_back.json()["user"]["token"]
