@@ -213,6 +213,26 @@ impl TestRedis {
         settings.redis_prefix = self.prefix.clone();
     }
 
+    /// A [`TcpProxy`] in front of this Redis, and the URL that reaches Redis through it: give
+    /// that URL to the server a test will cut off (`cut`) or freeze (`stall`).
+    pub fn proxy(&self) -> (TcpProxy, String) {
+        // `redis://[user:pass@]host[:port][/db]` → `host:port`.
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let host_port = authority.rsplit('@').next().unwrap_or(authority);
+        let target = if host_port.contains(':') {
+            host_port.to_string()
+        } else {
+            format!("{host_port}:6379")
+        };
+        let proxy = TcpProxy::start(&target).expect("a proxy in front of Redis");
+        let url = format!("redis://{}", proxy.address());
+        (proxy, url)
+    }
+
     /// For a test marked `#[ignore = "needs TEST_REDIS_URL"]`: run without Redis it fails
     /// loudly instead of passing without testing anything.
     pub fn required() -> Self {

@@ -154,15 +154,8 @@ async fn a_change_made_while_cut_off_from_redis_reaches_it_once_it_is_back() {
     let redis = TestRedis::required();
     // The first instance reaches Redis through a proxy that can be cut: a partition between
     // it and Redis, while the second instance and Redis itself carry on.
-    let target = url::Url::parse(&redis.url).expect("redis url");
-    let proxy = test_support::TcpProxy::start(&format!(
-        "{}:{}",
-        target.host_str().expect("host"),
-        target.port().unwrap_or(6379)
-    ))
-    .expect("proxy");
-    let (first, second) =
-        two_instances_sharing_via(&format!("redis://{}", proxy.address()), &redis).await;
+    let (proxy, proxied) = redis.proxy();
+    let (first, second) = two_instances_sharing_via(&proxied, &redis).await;
 
     let code = first.create(json!({"url": "https://example.com/1"})).await;
     second.visit(&code).await.assert_status(302); // in Redis now
@@ -279,17 +272,10 @@ async fn racing_reads_never_refill_redis_with_a_stale_answer() {
 #[ignore = "needs TEST_REDIS_URL"]
 async fn an_instance_behind_a_stalled_redis_stops_serving_its_near_copies() {
     let redis = TestRedis::required();
-    let target = url::Url::parse(&redis.url).expect("redis url");
-    let proxy = test_support::TcpProxy::start(&format!(
-        "{}:{}",
-        target.host_str().expect("host"),
-        target.port().unwrap_or(6379)
-    ))
-    .expect("proxy");
+    let (proxy, proxied) = redis.proxy();
     // The first instance reaches Redis through the proxy that will stall; the second, which
     // makes the changes, reaches it directly.
-    let (stalled, writer) =
-        two_instances_sharing_via(&format!("redis://{}", proxy.address()), &redis).await;
+    let (stalled, writer) = two_instances_sharing_via(&proxied, &redis).await;
     let code = writer.create(json!({"url": "https://example.com/1"})).await;
     let other = writer.create(json!({"url": "https://example.com/a"})).await;
     for code in [&code, &other] {

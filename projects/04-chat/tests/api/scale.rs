@@ -190,17 +190,9 @@ async fn typing_is_told_once_a_second_even_from_two_instances() {
 #[ignore = "needs TEST_REDIS_URL"]
 async fn nothing_is_lost_for_the_other_instance_when_redis_drops_the_senders_connection() {
     let redis = TestRedis::required();
-    let target = url::Url::parse(&redis.url).expect("redis url");
-    let proxy = test_support::TcpProxy::start(&format!(
-        "{}:{}",
-        target.host_str().expect("host"),
-        target.port().unwrap_or(6379)
-    ))
-    .expect("proxy");
+    let (proxy, proxied) = redis.proxy();
     let one = spawn_app().await;
-    let two = one
-        .second_instance_via(&format!("redis://{}", proxy.address()))
-        .await;
+    let two = one.second_instance_via(&proxied).await;
     let mut reader = one.guest("reader").await;
     reader.join("general").await;
     let mut sender = two.guest("sender").await;
@@ -254,17 +246,9 @@ async fn nothing_is_lost_for_the_other_instance_when_redis_drops_the_senders_con
 #[ignore = "needs TEST_REDIS_URL"]
 async fn a_stalled_redis_delivers_each_event_once() {
     let redis = TestRedis::required();
-    let target = url::Url::parse(&redis.url).expect("redis url");
-    let proxy = test_support::TcpProxy::start(&format!(
-        "{}:{}",
-        target.host_str().expect("host"),
-        target.port().unwrap_or(6379)
-    ))
-    .expect("proxy");
+    let (proxy, proxied) = redis.proxy();
     let one = spawn_app().await;
-    let two = one
-        .second_instance_via(&format!("redis://{}", proxy.address()))
-        .await;
+    let two = one.second_instance_via(&proxied).await;
     let mut reader = one.guest("reader").await;
     reader.join("general").await;
     let mut sender = two.guest("sender").await;
@@ -296,17 +280,9 @@ async fn a_stalled_redis_delivers_each_event_once() {
 #[ignore = "needs TEST_REDIS_URL"]
 async fn an_instance_that_was_cut_off_catches_up_on_edits_and_deletes() {
     let redis = TestRedis::required();
-    let target = url::Url::parse(&redis.url).expect("redis url");
-    let proxy = test_support::TcpProxy::start(&format!(
-        "{}:{}",
-        target.host_str().expect("host"),
-        target.port().unwrap_or(6379)
-    ))
-    .expect("proxy");
+    let (proxy, proxied) = redis.proxy();
     let one = spawn_app().await;
-    let two = one
-        .second_instance_via(&format!("redis://{}", proxy.address()))
-        .await;
+    let two = one.second_instance_via(&proxied).await;
     let mut sender = one.guest("sender").await;
     sender.join("general").await;
     let mut reader = two.guest("reader").await;
