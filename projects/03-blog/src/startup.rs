@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::web;
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::cli::{BoxError, Capstone};
-use backend_kit::db::{Database, Migrations};
+use backend_kit::db::{AnyConnection, Database, DbError, Migrations};
 use backend_kit::http::{AppBuilder, ErrorFormat, Server, health::Readiness, server::StartupError};
 use backend_kit::jobs::JobQueue;
 use backend_kit::mail::{Mailer, Outbox};
@@ -54,53 +54,23 @@ async fn mail(config: &Config, db: &Database) -> Result<Mail, StartupError> {
     ))
 }
 
-/// Articles indexed with an older word definition are indexed again, 200 at a time, while
-/// the server already serves (their old index still finds most of what it did): read, fold
-/// (on a blocking thread, outside any transaction), then one short write, and a pause, so
-/// requests' own writes are not kept waiting. A failure is tried again later. Several
-/// instances starting together may fold the same rows; the writes stay right.
-async fn reindex_search(db: Database) {
+/// One batch of the search reindex: up to 200 articles indexed with an older word definition,
+/// folded (outside any transaction) and written in one short one. Several instances starting
+/// together may fold the same rows; the writes stay right. Run by `Database::backfill` at
+/// start-up, while the server already serves (the old index still finds most of it).
+fn reindex_search(conn: &mut AnyConnection) -> Result<usize, DbError> {
     use crate::db::articles::{stale_search, store_search};
-    use backend_kit::db::DbError;
-    let mut done = 0;
-    loop {
-        let batch = db
-            .run(|conn| {
-                let stale = stale_search(conn, 200).map_err(DbError::from)?;
-                let texts: Vec<(i64, String)> = stale
-                    .iter()
-                    .map(|(id, title, description, body)| {
-                        (
-                            *id,
-                            crate::domain::search::index_text(title, description, body),
-                        )
-                    })
-                    .collect();
-                Ok::<_, DbError>(texts)
-            })
-            .await;
-        let result = match batch {
-            Ok(texts) if texts.is_empty() => break,
-            Ok(texts) => {
-                let n = texts.len();
-                db.run(move |conn| store_search(conn, &texts).map_err(DbError::from))
-                    .await
-                    .map(|()| n)
-            }
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(n) => done += n,
-            Err(e) => {
-                tracing::warn!("indexing articles again: {e}; trying again in 5 s");
-                actix_web::rt::time::sleep(Duration::from_secs(5)).await;
-            }
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    if done > 0 {
-        tracing::info!(articles = done, "articles indexed again for search");
-    }
+    let texts: Vec<(i64, String)> = stale_search(conn, 200)?
+        .iter()
+        .map(|(id, title, description, body)| {
+            (
+                *id,
+                crate::domain::search::index_text(title, description, body),
+            )
+        })
+        .collect();
+    store_search(conn, &texts)?;
+    Ok(texts.len())
 }
 
 impl Capstone for Application {
@@ -112,7 +82,7 @@ impl Capstone for Application {
     async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = &config.settings;
         let db = Database::open(settings, Self::MIGRATIONS).await?;
-        actix_web::rt::spawn(reindex_search(db.clone()));
+        actix_web::rt::spawn(db.clone().backfill("search index", reindex_search));
         let redis = Redis::from_settings(settings)?;
         // RealWorld sends `Authorization: Token <jwt>`.
         let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::TOKEN));

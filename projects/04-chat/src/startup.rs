@@ -87,24 +87,6 @@ fn fetch(db: Database) -> Fetch {
     })
 }
 
-/// Accounts from before `users.name_key` existed get their key, 500 at a time, in the
-/// background: until then a guest name is also compared by plain name.
-async fn fill_name_keys(db: Database) {
-    loop {
-        let filled = db
-            .run(|conn| backend_kit::auth::name::fill_name_keys(conn, 500).map_err(DbError::from))
-            .await;
-        match filled {
-            Ok(0) => return,
-            Ok(_) => actix_web::rt::time::sleep(Duration::from_millis(20)).await,
-            Err(e) => {
-                tracing::warn!("filling name keys: {e}; trying again in 5 s");
-                actix_web::rt::time::sleep(Duration::from_secs(5)).await;
-            }
-        }
-    }
-}
-
 impl Capstone for Application {
     type Config = Config;
     const NAME: &'static str = "chat";
@@ -130,7 +112,11 @@ impl Capstone for Application {
             settings.trusted_proxy_hops,
         ))));
 
-        actix_web::rt::spawn(fill_name_keys(db.clone()));
+        // Accounts from before `users.name_key` existed get their key, in the background:
+        // until then a guest name is also compared by plain name.
+        actix_web::rt::spawn(db.clone().backfill("name keys", |conn| {
+            Ok(backend_kit::auth::name::fill_name_keys(conn, 500)?)
+        }));
         let hub = Hub::new(fetch(db.clone()));
         let fanout = Fanout::new(hub.clone(), redis.clone(), db.clone(), config.presence_ttl);
         fanout.start();
