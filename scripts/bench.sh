@@ -15,18 +15,27 @@
 # then how fast the job workers empty the outbox that load filled (mail written to .eml files;
 # BENCH_SMTP_URL to send to an SMTP sink instead).
 #
-# blog: seeds 100 users (through the API), 1 000 articles with 3 of 20 tags each, 10 follows
-# per user and 0–10 favorites per article (in SQL), then measures the reads as a logged-in
-# user (`Authorization: Token`), POST /api/articles and /health.
+# blog: seeds 100 users (through the API), then articles in SQL (scripts/bench-blog-seed.sql:
+# 3 of 20 tags each, 10 follows per user, 0–10 favorites per article, every counter exact) at
+# each size of `--articles 1000,100000` (or BENCH_ARTICLES; the default), and measures at each
+# size the list, the feed, a tag, an author, a user's favorites, search, a deep offset and the
+# same page by cursor, as a logged-in user (`Authorization: Token`); then, at the last size,
+# one article, the tags, POST /api/articles and /health. Prints what each page keeps of its
+# first-size throughput.
 #
 # Env: BENCH_DATABASE_URL (a PostgreSQL maintenance URL; default postgres://postgres@127.0.0.1:5432/postgres),
 #      BENCH_REDIS_URL (optional), BENCH_CONNECTIONS (64), BENCH_DURATION (15s), BENCH_THREADS (2),
-#      BENCH_PORT (18090), BENCH_KEEP_DB (set: keep the seeded database, e.g. for EXPLAIN ANALYZE).
+#      BENCH_PORT (18090), BENCH_KEEP_DB (set: keep the seeded database, e.g. for EXPLAIN ANALYZE),
+#      BENCH_DB (blog only: sqlite measures the embedded default; needs the sqlite3 shell),
+#      BENCH_ARTICLES (blog only: the sizes, as --articles).
 # Needs: wrk (apt-get install wrk), psql, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-project="${1:?usage: $0 <project>}"
+project="${1:?usage: $0 <project> [--articles N,N,…]}"
+articles="${BENCH_ARTICLES:-1000,100000}"
+if [ "${2:-}" = --articles ]; then articles="${3:?--articles needs sizes, e.g. 1000,100000}"; fi
+IFS=', ' read -r -a article_sizes <<<"$articles"
 admin_url="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 connections="${BENCH_CONNECTIONS:-64}"
 duration="${BENCH_DURATION:-15s}"
@@ -145,13 +154,17 @@ server_env=()
 # The blog: cheap bcrypt for registering the seed accounts (no measured request hashes), a
 # token that outlives the run, and a Redis prefix of its own so nothing cached by another run
 # answers.
-[ "$package" = blog ] && server_env=(BCRYPT_COST=4 ACCESS_TOKEN_TTL_SECS=86400 REDIS_PREFIX="bench-$db_name"
+# BENCH_DB=sqlite: the blog on its embedded default, a SQLite file in the work dir.
+bench_db="${BENCH_DB:-postgres}"
+sqlite_file="$workdir/bench.db"
+[ "$package" = blog ] && [ "$bench_db" = sqlite ] && server_env+=(DATABASE_URL="$sqlite_file")
+[ "$package" = blog ] && server_env+=(BCRYPT_COST=4 ACCESS_TOKEN_TTL_SECS=86400 REDIS_PREFIX="bench-$db_name"
   ARTICLES_PER_HOUR=1000000000 COMMENTS_PER_MINUTE=1000000000 REACTIONS_PER_MINUTE=1000000000)
 # The mail path: no request limits in the way, mail to files in the work dir (or BENCH_SMTP_URL).
 [ "$project" = blog-mail ] && server_env+=(PASSWORD_RESET_PER_HOUR=1000000000
   PASSWORD_RESET_PER_CLIENT_PER_HOUR=1000000000 MAIL_DIR="$workdir/mail" SMTP_URL="${BENCH_SMTP_URL:-}")
 
-echo "$project — $(date -u +%Y-%m-%d), $(nproc) cores, wrk -t$threads -c$connections -d$duration, PostgreSQL, redis: ${BENCH_REDIS_URL:-none}"
+echo "$project — $(date -u +%Y-%m-%d), $(nproc) cores, wrk -t$threads -c$connections -d$duration, ${bench_db:-postgres}, redis: ${BENCH_REDIS_URL:-none}"
 start_server "${server_env[@]}"
 sleep 1
 echo "idle RSS after start: $(rss_mb) MB"
@@ -206,106 +219,83 @@ LUA
     fi
     ;;
   blog)
-    # Seed: 100 accounts through the API (real password hashes), then in one transaction 1 000
-    # articles (10 per user, 3 of 20 tags each), 10 follows per user and 0–10 favorites per
-    # article, with favorites_count and articles_count recounted from the rows.
+    # Seed: 100 accounts through the API (real password hashes), then, for each size in
+    # BENCH_ARTICLES, the articles in SQL (scripts/bench-blog-seed.sql) with every counter
+    # recounted from the rows, and the reads measured on a fresh server.
     for i in $(seq 0 99); do
       curl -fs -o /dev/null -X POST "$base/api/users" -H 'Content-Type: application/json' \
         -d "{\"user\":{\"username\":\"bench_user_$i\",\"email\":\"bench$i@example.com\",\"password\":\"password-123\"}}" ||
         { tail -n 20 "$workdir/server.log"; echo "registering bench_user_$i failed" >&2; exit 1; }
     done
-    psql -X -q -v ON_ERROR_STOP=1 "${admin_url%/*}/$db_name" <<'SQL'
-BEGIN;
--- Users numbered 0..99 in registration order.
-CREATE TEMP TABLE u ON COMMIT DROP AS
-  SELECT id, (row_number() OVER (ORDER BY id) - 1)::int AS n FROM users;
-INSERT INTO profiles (user_id, bio, image)
-  SELECT id, 'Seeded by scripts/bench.sh.', '' FROM u
-  ON CONFLICT (user_id) DO NOTHING;
-
-INSERT INTO tags (name)
-  SELECT unnest(ARRAY['rust', 'postgres', 'sqlite', 'redis', 'http', 'actix', 'diesel', 'tokio',
-                      'testing', 'security', 'performance', 'caching', 'auth', 'jwt', 'openapi',
-                      'docker', 'ci', 'observability', 'design', 'realworld']);
-CREATE TEMP TABLE t ON COMMIT DROP AS
-  SELECT id, (row_number() OVER (ORDER BY id) - 1)::int AS n FROM tags;
-
--- Article g (0..999) by user g % 100, one minute apart, newest last.
--- body_html and search_text as the application would write them (the text is plain ASCII:
--- one paragraph; words are runs of letters and digits, lower-cased).
-INSERT INTO articles (slug, title, description, body, body_html, search_text, search_version,
-                      author_id, created_at, updated_at)
-  SELECT 'seeded-article-' || g, t.title, t.description, t.body, '<p>' || t.body || E'</p>\n',
-         trim(lower(regexp_replace(t.title || ' ' || t.description || ' ' || t.body,
-                                   '[^A-Za-z0-9]+', ' ', 'g'))), 2,
-         u.id, c.ts, c.ts
-  FROM generate_series(0, 999) AS g
-  JOIN u ON u.n = g % 100
-  CROSS JOIN LATERAL (SELECT 'Seeded article ' || g AS title,
-                             'What seeded article ' || g || ' is about' AS description,
-                             repeat('A paragraph of a seeded article, about as long as a real one. ', 40) AS body) AS t
-  CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE 'UTC') - (1000 - g) * interval '1 minute' AS ts) AS c;
-CREATE TEMP TABLE a ON COMMIT DROP AS
-  SELECT id, substring(slug FROM 16)::int AS n FROM articles WHERE slug LIKE 'seeded-article-%';
-
--- Three distinct tags: offsets 0, 1..9 and 10..19 from n % 20.
-INSERT INTO article_tags (article_id, tag_id)
-  SELECT a.id, t.id
-  FROM a
-  CROSS JOIN LATERAL (VALUES (a.n % 20),
-                             ((a.n + 1 + (a.n / 20) % 9) % 20),
-                             ((a.n + 10 + (a.n / 7) % 10) % 20)) AS k(tn)
-  JOIN t ON t.n = k.tn;
-
--- User n follows users n+1, n+8, …, n+64 (mod 100).
-INSERT INTO follows (follower_id, followee_id, created_at)
-  SELECT f.id, e.id, now() AT TIME ZONE 'UTC'
-  FROM u AS f
-  CROSS JOIN generate_series(0, 9) AS k
-  JOIN u AS e ON e.n = (f.n + 1 + 7 * k) % 100;
-
--- Article n is favorited by (37 n) mod 11 users, never its author.
-INSERT INTO favorites (user_id, article_id, created_at)
-  SELECT u.id, a.id, now() AT TIME ZONE 'UTC'
-  FROM a
-  CROSS JOIN LATERAL generate_series(0, (a.n * 37) % 11 - 1) AS j
-  JOIN u ON u.n = (a.n + 3 + 9 * j) % 100;
-
--- Each article's own copy of its tags, sorted and joined by ',' (as the application writes it).
-UPDATE articles SET tag_list = (SELECT string_agg(t.name, ',' ORDER BY t.name)
-                                FROM article_tags AS x JOIN tags AS t ON t.id = x.tag_id
-                                WHERE x.article_id = articles.id)
-  WHERE id IN (SELECT id FROM a);
-
--- Absolute recounts: right whether or not something else counted the inserts above.
-UPDATE articles SET favorites_count = (SELECT count(*) FROM favorites AS f WHERE f.article_id = articles.id);
-UPDATE tags SET articles_count = (SELECT count(*) FROM article_tags AS x WHERE x.tag_id = tags.id);
-UPDATE counters SET value = (SELECT count(*) FROM articles) WHERE name = 'articles';
-COMMIT;
--- What autovacuum does after a bulk load, now rather than during the measurement: statistics
--- for the planner, and the visibility map that lets `count(*)` read only an index.
-VACUUM ANALYZE;
-SQL
-    psql -X -At "${admin_url%/*}/$db_name" -c "SELECT format('seeded: %s users, %s articles, %s tags, %s article tags, %s follows, %s favorites',
-      (SELECT count(*) FROM users), (SELECT count(*) FROM articles), (SELECT count(*) FROM tags),
-      (SELECT count(*) FROM article_tags), (SELECT count(*) FROM follows), (SELECT count(*) FROM favorites))"
-    # A fresh server, so nothing it cached before the seed answers.
-    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-    start_server "${server_env[@]}"
-    # bench_user_0 follows 10 authors: a feed of 100 articles.
-    token=$(curl -fs -X POST "$base/api/users/login" -H 'Content-Type: application/json' \
-      -d '{"user":{"email":"bench0@example.com","password":"password-123"}}' |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["token"])')
-    auth_scheme=Token
-    slug=$(curl -fs "$base/api/articles?limit=1" -H "Authorization: Token $token" | python3 -c '
+    seeded=0
+    declare -A figures
+    for size in "${article_sizes[@]}"; do
+      (( size > seeded )) || { echo "BENCH_ARTICLES must grow: $size after $seeded" >&2; exit 2; }
+      started=$(date +%s)
+      if [ "$bench_db" = sqlite ]; then
+        sqlite3 "$sqlite_file" -cmd ".parameter set :from $seeded" -cmd ".parameter set :to $size" \
+          <scripts/bench-blog-seed-sqlite.sql
+      else
+        psql -X -q "${admin_url%/*}/$db_name" -v from="$seeded" -v to="$size" -f scripts/bench-blog-seed.sql
+      fi
+      seeded=$size
+      echo; echo "== $size articles (seeded in $(( $(date +%s) - started )) s)"
+      stats="SELECT (SELECT count(*) FROM users) || ' users, ' || (SELECT count(*) FROM articles) || ' articles, '
+        || (SELECT count(*) FROM article_tags) || ' article tags, ' || (SELECT count(*) FROM follows) || ' follows, '
+        || (SELECT count(*) FROM favorites) || ' favorites'"
+      if [ "$bench_db" = sqlite ]; then
+        echo "$(sqlite3 "$sqlite_file" "$stats"); database $(du -sh "$sqlite_file" | cut -f1)"
+      else
+        psql -X -At "${admin_url%/*}/$db_name" -c "$stats || '; database ' || pg_size_pretty(pg_database_size(current_database()))"
+      fi
+      # A fresh server, so nothing it cached before the seed answers.
+      kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+      start_server "${server_env[@]}"
+      # bench_user_0 follows 10 authors: a feed of a tenth of the articles.
+      token=$(curl -fs -X POST "$base/api/users/login" -H 'Content-Type: application/json' \
+        -d '{"user":{"email":"bench0@example.com","password":"password-123"}}' |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["user"]["token"])')
+      auth_scheme=Token
+      # The cursor of the article 90 % of the way down the list: the deep page `before` reads.
+      deep=$(( size * 9 / 10 ))
+      cursor=$(curl -fs -o /dev/null -D - "$base/api/articles?limit=1&offset=$deep" -H "Authorization: Token $token" |
+        sed -n 's/^link: .*[?&]before=\([^&>]*\).*/\1/ip' | tr -d '\r')
+      [ -n "$cursor" ] || { echo "no Link rel=next with a cursor at offset $deep" >&2; exit 1; }
+      curl -fs "$base/api/articles?limit=1" -H "Authorization: Token $token" | python3 -c "
 import json, sys
-page = json.load(sys.stdin)
-count = page["articlesCount"]
-assert count == 1000, f"the API lists {count} articles, 1000 were seeded"
-print(page["articles"][0]["slug"])')
-    feed=$(curl -fs "$base/api/articles/feed?limit=1" -H "Authorization: Token $token" |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["articlesCount"])')
-    echo "feed of bench_user_0: $feed articles; single-article slug: $slug"
+count = json.load(sys.stdin)['articlesCount']
+assert count == $size, f'the API lists {count} articles, $size were seeded'"
+      warm_up "$base/api/articles?limit=20"
+      for scenario in \
+          "list|/api/articles?limit=20" \
+          "feed|/api/articles/feed?limit=20" \
+          "tag|/api/articles?limit=20&tag=rust" \
+          "author|/api/articles?limit=20&author=bench_user_7" \
+          "favorited|/api/articles?limit=20&favorited=bench_user_7" \
+          "search, every article|/api/articles?limit=20&q=paragraph" \
+          "search, a rare word|/api/articles?limit=20&q=$deep" \
+          "search, common + rare|/api/articles?limit=20&q=seeded+article+$deep" \
+          "offset $deep|/api/articles?limit=20&offset=$deep" \
+          "before (the next page)|/api/articles?limit=20&before=$cursor"; do
+        name="${scenario%%|*}"; path="${scenario#*|}"
+        line=$(run_wrk "$name" "" "$base$path"); echo "$line"
+        figures["$size $name"]=$(awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <<<"$line")
+      done
+    done
+    if (( ${#article_sizes[@]} > 1 )); then
+      first=${article_sizes[0]}
+      echo; echo "== throughput kept from $(printf "%'d" "$first") articles"
+      for name in list feed tag author favorited "search, every article" "search, a rare word"; do
+        kept=""
+        for size in "${article_sizes[@]:1}"; do
+          kept+=$(python3 -c "print(f'  at {$size:,}: {${figures["$size $name"]} / ${figures["$first $name"]}:.0%}')")
+        done
+        printf '%-24s%s\n' "$name" "$kept"
+      done
+    fi
+    echo
+    slug=$(curl -fs "$base/api/articles?limit=1" -H "Authorization: Token $token" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["articles"][0]["slug"])')
     # Each request a title of its own (thread number and a per-thread counter), so a slug of its own.
     cat >"$workdir/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -326,10 +316,7 @@ function request()
   return wrk.format(nil, nil, nil, body)
 end
 LUA
-    warm_up "$base/api/articles?limit=20"
     run_wrk "GET /health" "" "$base/health"
-    run_wrk "GET /api/articles?limit=20" "" "$base/api/articles?limit=20"
-    run_wrk "GET /api/articles/feed" "" "$base/api/articles/feed?limit=20"
     run_wrk "GET /api/articles/{slug}" "" "$base/api/articles/$slug"
     run_wrk "GET /api/tags" "" "$base/api/tags"
     run_wrk "POST /api/articles" "$workdir/post.lua" "$base/api/articles"

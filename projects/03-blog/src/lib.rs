@@ -12,7 +12,7 @@
 //!   terms; [`domain::slug`] (titles to unique slugs) and [`domain::markdown`] (Markdown to
 //!   sanitized HTML).
 //! - [`db`] — the schema and the queries: [`db::articles::list`] is where a page of articles
-//!   costs two statements whatever its length, and where the two databases' full-text search
+//!   costs three statements whatever its length and the table's size, and where the two databases' full-text search
 //!   differ; favorites and follows are rows with composite keys.
 //! - [`error`] — the kit's one error type, rendered as RealWorld's `{"errors": {…}}`.
 //! - [`mail`] and [`jobs`] — mail that is never lost: e-mail verification, password reset

@@ -1,14 +1,22 @@
 //! Articles, their tags and favorites.
 //!
-//! A list costs two queries whatever its length (see the README for the SQL):
-//! 1. the page, everything in one statement: the article columns, with two copies the writes
-//!    keep exact so a read needs no aggregation — `favorites_count` and `tag_list` (the tags
-//!    joined by `,`); `favorited`, an `EXISTS` on the viewer's favorites; the author (a join)
-//!    with `following`, another `EXISTS` — `ORDER BY created_at DESC, id DESC LIMIT $n
-//!    OFFSET $m`, served by an index;
-//! 2. `articlesCount`, the total: without filters, one row of `counters` that the writes
-//!    keep; with filters, `SELECT count(*) … WHERE <the same filters>`. Skipped when the
-//!    first page is not full (then the page *is* the total).
+//! A list costs three queries whatever its length and however many articles exist (see the
+//! README's "Cost of a page" for the SQL and the plans):
+//! 1. the ids of the page: `ORDER BY created_at DESC, id DESC LIMIT $n OFFSET $m` (or after a
+//!    [`Cursor`]) read from an index already in that order — `articles_recent_idx` for the
+//!    whole list, `articles_author_idx` for an author, `article_tags_recent_idx` for a tag,
+//!    `favorites_recent_idx` for a user's favorites, and for the feed each followed author's
+//!    newest from `articles_author_idx`, merged ([`feed_ids`]). So a page reads about
+//!    `limit + offset` index entries, never the whole table;
+//! 2. those articles with everything an answer shows, in one statement: the article columns,
+//!    with two copies the writes keep exact so a read needs no aggregation — `favorites_count`
+//!    and `tag_list` (the tags joined by `,`); `favorited`, an `EXISTS` on the viewer's
+//!    favorites; the author (a join) with `following`, another `EXISTS`;
+//! 3. `articlesCount`, the total, from a count the writes keep: one row of `counters` (every
+//!    article), of `tags` (a tag), of `user_counters` (an author's articles or a user's
+//!    favorites), the sum of the followed authors' rows (the feed). Only combined filters and
+//!    search count rows, search at most [`SEARCH_COUNT_MAX`]. Skipped when the first page is
+//!    not full (then the page *is* the total).
 //!
 //! The per-row subqueries run inside the database, next to the data: one round trip, not
 //! one per article (the N+1 this design avoids).
@@ -18,13 +26,15 @@ use backend_kit::db::{
     write_transaction,
 };
 use chrono::NaiveDateTime;
-use diesel::dsl::{exists, sql};
+use diesel::dsl::{exists, sql, sum};
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
 
 use super::profiles::{Profile, viewer_id};
-use super::schema::{article_tags, articles, counters, favorites, follows, profiles, tags, users};
-use crate::domain::{SearchTerms, search, slug};
+use super::schema::{
+    article_tags, articles, counters, favorites, follows, profiles, tags, user_counters, users,
+};
+use crate::domain::{Cursor, SearchTerms, search, slug};
 
 /// An article row as lists show it (no body), with the viewer's `favorited`.
 #[derive(Debug, Clone, Queryable)]
@@ -66,13 +76,64 @@ pub struct Filter {
     pub followed_by: Option<i64>,
 }
 
+/// Where a page's ids come from: a filter on its own has an index in the list's order and a
+/// count the writes keep; anything else is a filtered walk of all articles.
+enum Source<'a> {
+    All,
+    Tag(&'a str),
+    Author(&'a str),
+    FavoritedBy(&'a str),
+    Feed(i64),
+    Search(&'a SearchTerms),
+    Combined,
+}
+
 impl Filter {
-    fn is_empty(&self) -> bool {
-        self.tag.is_none()
-            && self.author.is_none()
-            && self.favorited_by.is_none()
-            && self.search.is_none()
-            && self.followed_by.is_none()
+    fn source(&self) -> Source<'_> {
+        let Filter {
+            tag,
+            author,
+            favorited_by,
+            search,
+            followed_by,
+        } = self;
+        match (tag, author, favorited_by, search, followed_by) {
+            (None, None, None, None, None) => Source::All,
+            (Some(tag), None, None, None, None) => Source::Tag(tag),
+            (None, Some(author), None, None, None) => Source::Author(author),
+            (None, None, Some(fan), None, None) => Source::FavoritedBy(fan),
+            (None, None, None, None, Some(reader)) => Source::Feed(*reader),
+            (None, None, None, Some(terms), None) => Source::Search(terms),
+            _ => Source::Combined,
+        }
+    }
+}
+
+/// Which page of a list: `limit` articles, `offset` in — counted from the start, or from
+/// right after the article `before` names.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub offset: i64,
+    pub before: Option<Cursor>,
+}
+
+/// A search counts its matches up to this many, then says this many: counting every article
+/// that holds a common word would cost the whole table on every page (see `db/search.rs`;
+/// 10 000 cost 8 ms a page on PostgreSQL, 1 000 under 1 ms).
+pub const SEARCH_COUNT_MAX: i64 = 1_000;
+
+/// Where a page starts in the list's order: right after the cursor's article, or (without
+/// one) after a point later than every article — so one statement serves both.
+pub(super) fn start_of(before: Option<Cursor>) -> (NaiveDateTime, i64) {
+    match before {
+        Some(cursor) => (cursor.created_at, cursor.id),
+        None => (
+            chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+                .and_then(|d| d.and_hms_opt(23, 59, 59))
+                .expect("a valid date"),
+            i64::MAX,
+        ),
     }
 }
 
@@ -85,6 +146,55 @@ fn count_articles(conn: &mut AnyConnection, step: i64) -> QueryResult<()> {
         .set(counters::value.eq(counters::value + step))
         .execute(conn)
         .map(|_| ())
+}
+
+/// What one write changes in a user's row of `user_counters`: articles written, favorites.
+#[derive(Debug, Default, Clone, Copy)]
+struct UserSteps {
+    articles: i32,
+    favorites: i32,
+}
+
+/// Applies the steps to each user's counters, in the order of their ids (every writer locks
+/// these rows in id order, after the article and its tags and before `counters`, so two
+/// writers never wait for each other in a circle). A user's first step creates their row.
+fn count_for_users(
+    conn: &mut AnyConnection,
+    steps: &std::collections::BTreeMap<i64, UserSteps>,
+) -> QueryResult<()> {
+    for (&user, step) in steps {
+        let change = |conn: &mut AnyConnection| {
+            diesel::update(user_counters::table.find(user))
+                .set((
+                    user_counters::articles_count.eq(user_counters::articles_count + step.articles),
+                    user_counters::favorites_count
+                        .eq(user_counters::favorites_count + step.favorites),
+                ))
+                .execute(conn)
+        };
+        if change(conn)? == 0 {
+            // No row yet. Another writer may create it first: the key refuses the second
+            // insert (inside a savepoint), which then counts on the winner's row.
+            let inserted = unless_taken(conn, |conn| {
+                diesel::insert_into(user_counters::table)
+                    .values((
+                        user_counters::user_id.eq(user),
+                        user_counters::articles_count.eq(step.articles),
+                        user_counters::favorites_count.eq(step.favorites),
+                    ))
+                    .execute(conn)
+            })?;
+            if inserted.is_none() {
+                change(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`count_for_users`] for one user.
+fn count_for_user(conn: &mut AnyConnection, user: i64, step: UserSteps) -> QueryResult<()> {
+    count_for_users(conn, &[(user, step)].into_iter().collect())
 }
 
 /// The `SELECT` list of a complete article for the viewer: the row with `favorited`, the
@@ -220,40 +330,246 @@ fn assemble((row, author, tags): Loaded, body: Option<(String, String)>) -> Arti
     }
 }
 
+/// Narrows a boxed query to the rows after `before` in the list's order, `(created_at, id) <
+/// (cursor)` — spelled so that both databases start the index walk at the cursor.
+macro_rules! after {
+    ($query:expr, $before:expr, $created_at:expr, $id:expr) => {{
+        let mut query = $query;
+        if let Some(cursor) = $before {
+            let cursor: Cursor = cursor;
+            query = query.filter(
+                $created_at
+                    .le(cursor.created_at)
+                    .and($created_at.lt(cursor.created_at).or($id.lt(cursor.id))),
+            );
+        }
+        query
+    }};
+}
+
+/// The id of the user with this username, as a scalar subquery (NULL when there is none, and
+/// `= NULL` matches nothing).
+macro_rules! user_named {
+    ($username:expr) => {
+        users::table
+            .filter(users::username.eq($username))
+            .select(users::id)
+            .single_value()
+    };
+}
+
 /// One page of articles, most recent first, and the total matching.
 pub fn list(
     conn: &mut AnyConnection,
     filter: &Filter,
-    limit: i64,
-    offset: i64,
+    page: PageRequest,
     viewer: Option<i64>,
 ) -> QueryResult<(Vec<Article>, i64)> {
-    let backend = conn.backend();
-    let page: Vec<Loaded> = filtered!(articles_with_authors!(), backend, filter)
-        .select(article_columns!(viewer_id(viewer)))
-        // `id` breaks ties between equal timestamps, so consecutive pages never overlap.
-        .order((articles::created_at.desc(), articles::id.desc()))
-        .limit(limit)
-        .offset(offset)
-        .load(conn)?;
-    // A first page that is not full holds every match: no need to count them.
-    let total = if offset == 0 && (page.len() as i64) < limit {
-        page.len() as i64
-    } else if filter.is_empty() {
-        counters::table
-            .find(ARTICLES)
-            .select(counters::value)
-            .first(conn)?
+    let ids = page_ids(conn, filter, page)?;
+    let rows: Vec<Loaded> = if ids.is_empty() {
+        Vec::new()
     } else {
-        filtered!(articles::table.into_boxed(), backend, filter)
-            .count()
-            .get_result(conn)?
+        articles_with_authors!()
+            .filter(articles::id.eq_any(&ids))
+            .select(article_columns!(viewer_id(viewer)))
+            .order((articles::created_at.desc(), articles::id.desc()))
+            .load(conn)?
     };
-    let articles = page
+    // A first page that is not full holds every match: no need to count them.
+    let total = if page.offset == 0 && page.before.is_none() && (rows.len() as i64) < page.limit {
+        rows.len() as i64
+    } else {
+        total(conn, filter)?
+    };
+    let articles = rows
         .into_iter()
         .map(|loaded| assemble(loaded, None))
         .collect();
     Ok((articles, total))
+}
+
+/// Step 1 of a list: the ids of the page, in the list's order, read from the index that
+/// matches the filter.
+fn page_ids(conn: &mut AnyConnection, filter: &Filter, page: PageRequest) -> QueryResult<Vec<i64>> {
+    let PageRequest {
+        limit,
+        offset,
+        before,
+    } = page;
+    match filter.source() {
+        Source::All => after!(
+            articles::table.select(articles::id).into_boxed(),
+            before,
+            articles::created_at,
+            articles::id
+        )
+        .order((articles::created_at.desc(), articles::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn),
+        Source::Tag(name) => after!(
+            article_tags::table
+                .filter(
+                    article_tags::tag_id.nullable().eq(tags::table
+                        .filter(tags::name.eq(name))
+                        .select(tags::id)
+                        .single_value()),
+                )
+                .select(article_tags::article_id)
+                .into_boxed(),
+            before,
+            article_tags::created_at,
+            article_tags::article_id
+        )
+        .order((
+            article_tags::created_at.desc(),
+            article_tags::article_id.desc(),
+        ))
+        .limit(limit)
+        .offset(offset)
+        .load(conn),
+        Source::Author(name) => after!(
+            articles::table
+                .filter(articles::author_id.nullable().eq(user_named!(name)))
+                .select(articles::id)
+                .into_boxed(),
+            before,
+            articles::created_at,
+            articles::id
+        )
+        .order((articles::created_at.desc(), articles::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn),
+        Source::FavoritedBy(name) => after!(
+            favorites::table
+                .filter(favorites::user_id.nullable().eq(user_named!(name)))
+                .select(favorites::article_id)
+                .into_boxed(),
+            before,
+            favorites::article_created_at,
+            favorites::article_id
+        )
+        .order((
+            favorites::article_created_at.desc(),
+            favorites::article_id.desc(),
+        ))
+        .limit(limit)
+        .offset(offset)
+        .load(conn),
+        Source::Feed(reader) if conn.backend() == Backend::Postgres => feed_ids(conn, reader, page),
+        Source::Search(terms) if conn.backend() == Backend::Postgres => match conn {
+            AnyConnection::Postgresql(pg) => super::search::page_ids(pg, &terms.tsquery(), page),
+            AnyConnection::Sqlite(_) => unreachable!("checked: PostgreSQL"),
+        },
+        Source::Feed(_) | Source::Search(_) | Source::Combined => {
+            let backend = conn.backend();
+            after!(
+                filtered!(articles::table.into_boxed(), backend, filter).select(articles::id),
+                before,
+                articles::created_at,
+                articles::id
+            )
+            .order((articles::created_at.desc(), articles::id.desc()))
+            .limit(limit)
+            .offset(offset)
+            .load(conn)
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The feed's page on PostgreSQL: each followed author's newest `limit + offset` articles
+/// (an index range each, `LATERAL`), merged — the page costs the followed authors times the
+/// page, not all their articles. SQLite has no `LATERAL`; it walks `articles_recent_idx` and
+/// keeps the followed authors' articles, which costs the page divided by the share of
+/// articles the reader follows (measured in the README).
+fn feed_ids(conn: &mut AnyConnection, reader: i64, page: PageRequest) -> QueryResult<Vec<i64>> {
+    let (created_at, id) = start_of(page.before);
+    let query = diesel::sql_query(
+        "SELECT newest.id FROM follows \
+         CROSS JOIN LATERAL ( \
+             SELECT a.id, a.created_at FROM articles AS a \
+             WHERE a.author_id = follows.followee_id AND (a.created_at, a.id) < ($2, $3) \
+             ORDER BY a.created_at DESC, a.id DESC LIMIT $4 \
+         ) AS newest \
+         WHERE follows.follower_id = $1 \
+         ORDER BY newest.created_at DESC, newest.id DESC LIMIT $5 OFFSET $6",
+    )
+    .bind::<BigInt, _>(reader)
+    .bind::<Timestamp, _>(created_at)
+    .bind::<BigInt, _>(id)
+    .bind::<BigInt, _>(page.limit + page.offset)
+    .bind::<BigInt, _>(page.limit)
+    .bind::<BigInt, _>(page.offset);
+    let ids: Vec<Id> = match conn {
+        AnyConnection::Postgresql(pg) => query.load(pg)?,
+        AnyConnection::Sqlite(_) => unreachable!("the feed's LATERAL query is PostgreSQL's"),
+    };
+    Ok(ids.into_iter().map(|row| row.id).collect())
+}
+
+/// Step 3 of a list: how many articles match in all, from the counts the writes keep.
+fn total(conn: &mut AnyConnection, filter: &Filter) -> QueryResult<i64> {
+    match filter.source() {
+        Source::All => counters::table
+            .find(ARTICLES)
+            .select(counters::value)
+            .first(conn),
+        Source::Tag(name) => Ok(tags::table
+            .filter(tags::name.eq(name))
+            .select(tags::articles_count)
+            .first::<i32>(conn)
+            .optional()?
+            .map_or(0, i64::from)),
+        Source::Author(name) => Ok(user_counters::table
+            .filter(user_counters::user_id.nullable().eq(user_named!(name)))
+            .select(user_counters::articles_count)
+            .first::<i32>(conn)
+            .optional()?
+            .map_or(0, i64::from)),
+        Source::FavoritedBy(name) => Ok(user_counters::table
+            .filter(user_counters::user_id.nullable().eq(user_named!(name)))
+            .select(user_counters::favorites_count)
+            .first::<i32>(conn)
+            .optional()?
+            .map_or(0, i64::from)),
+        // Exact: every article has one author, so the feed holds exactly the sum of its
+        // followed authors' articles.
+        Source::Feed(reader) => Ok(follows::table
+            .inner_join(user_counters::table.on(user_counters::user_id.eq(follows::followee_id)))
+            .filter(follows::follower_id.eq(reader))
+            .select(sum(user_counters::articles_count))
+            .first::<Option<i64>>(conn)?
+            .unwrap_or(0)),
+        Source::Search(terms) if conn.backend() == Backend::Postgres => match conn {
+            AnyConnection::Postgresql(pg) => super::search::count(pg, &terms.tsquery()),
+            AnyConnection::Sqlite(_) => unreachable!("checked: PostgreSQL"),
+        },
+        Source::Search(_) | Source::Combined => {
+            let backend = conn.backend();
+            if filter.search.is_some() {
+                // Is there a match past the cap? Then say the cap, without counting on.
+                let beyond: Option<i64> = filtered!(articles::table.into_boxed(), backend, filter)
+                    .select(articles::id)
+                    .limit(1)
+                    .offset(SEARCH_COUNT_MAX)
+                    .get_result(conn)
+                    .optional()?;
+                if beyond.is_some() {
+                    return Ok(SEARCH_COUNT_MAX);
+                }
+            }
+            filtered!(articles::table.into_boxed(), backend, filter)
+                .count()
+                .get_result(conn)
+        }
+    }
 }
 
 /// One article with its body: one query.
@@ -301,6 +617,7 @@ fn lock(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<Current>> {
         articles::title,
         articles::description,
         articles::body,
+        articles::created_at,
     ));
     match conn {
         AnyConnection::Postgresql(pg) => query.for_update().first(pg).optional(),
@@ -315,6 +632,7 @@ struct Current {
     title: String,
     description: String,
     body: String,
+    created_at: NaiveDateTime,
 }
 
 /// Runs `write` in a write transaction with a slug for `title` (`None`: no title), and when
@@ -370,8 +688,16 @@ pub fn create(conn: &mut AnyConnection, author: i64, new: &NewArticle<'_>) -> Qu
             ))
             .returning(articles::id)
             .get_result(conn)?;
-        let added = link_tags(conn, id, new.tags)?;
+        let added = link_tags(conn, id, now, new.tags)?;
         count_in_tags(conn, &[], &added)?;
+        count_for_user(
+            conn,
+            author,
+            UserSteps {
+                articles: 1,
+                favorites: 0,
+            },
+        )?;
         // Last: the counter row is one for all writers, so it is held only until the commit.
         count_articles(conn, 1)?;
         Ok(slug.to_string())
@@ -434,7 +760,7 @@ pub fn update(
             .get_result(conn)?;
         if let Some(tags) = &changes.tags {
             let removed = unlink_tags(conn, current.id)?;
-            let added = link_tags(conn, current.id, tags)?;
+            let added = link_tags(conn, current.id, current.created_at, tags)?;
             count_in_tags(conn, &removed, &added)?;
         }
         Ok(Outcome::Done(slug))
@@ -452,14 +778,32 @@ pub fn delete(conn: &mut AnyConnection, slug: &str, caller: i64) -> QueryResult<
         }
         let removed = unlink_tags(conn, current.id)?;
         count_in_tags(conn, &removed, &[])?;
+        // The favorites would go with the article (ON DELETE CASCADE), but each one is in a
+        // user's count: delete them here, where they can be counted out.
+        let fans: Vec<i64> =
+            diesel::delete(favorites::table.filter(favorites::article_id.eq(current.id)))
+                .returning(favorites::user_id)
+                .get_results(conn)?;
+        let mut steps = std::collections::BTreeMap::<i64, UserSteps>::new();
+        steps.entry(current.author_id).or_default().articles -= 1;
+        for fan in fans {
+            steps.entry(fan).or_default().favorites -= 1;
+        }
+        count_for_users(conn, &steps)?;
         diesel::delete(articles::table.find(current.id)).execute(conn)?;
         count_articles(conn, -1)?;
         Ok(Outcome::Done(()))
     })
 }
 
-/// Links the article to its tags, creating the tags that are new; the ids of the tags.
-fn link_tags(conn: &mut AnyConnection, article: i64, names: &[String]) -> QueryResult<Vec<i64>> {
+/// Links the article (written at `created_at`) to its tags, creating the tags that are new;
+/// the ids of the tags.
+fn link_tags(
+    conn: &mut AnyConnection,
+    article: i64,
+    created_at: NaiveDateTime,
+    names: &[String],
+) -> QueryResult<Vec<i64>> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
@@ -481,6 +825,8 @@ fn link_tags(conn: &mut AnyConnection, article: i64, names: &[String]) -> QueryR
             .values((
                 article_tags::article_id.eq(article),
                 article_tags::tag_id.eq(tag),
+                // A copy, so a tag's page is read in the articles' order from one index.
+                article_tags::created_at.eq(created_at),
             ))
             .execute(conn)?;
     }
@@ -555,7 +901,12 @@ pub fn set_favorite(
     favorite: bool,
 ) -> QueryResult<Outcome<()>> {
     let outcome = write_transaction(conn, |conn| {
-        let Some((article, _)) = owner_of(conn, slug)? else {
+        let Some((article, written_at)) = articles::table
+            .filter(articles::slug.eq(slug))
+            .select((articles::id, articles::created_at))
+            .first::<(i64, NaiveDateTime)>(conn)
+            .optional()?
+        else {
             return Ok(Outcome::NotFound);
         };
         let changed = if favorite {
@@ -565,6 +916,8 @@ pub fn set_favorite(
                         favorites::user_id.eq(user),
                         favorites::article_id.eq(article),
                         favorites::created_at.eq(backend_kit::time::now()),
+                        // A copy, so a user's favorites are read in the articles' order.
+                        favorites::article_created_at.eq(written_at),
                     ))
                     .execute(conn)
             })?
@@ -577,6 +930,14 @@ pub fn set_favorite(
             diesel::update(articles::table.find(article))
                 .set(articles::favorites_count.eq(articles::favorites_count + step))
                 .execute(conn)?;
+            count_for_user(
+                conn,
+                user,
+                UserSteps {
+                    articles: 0,
+                    favorites: step,
+                },
+            )?;
         }
         Ok(Outcome::Done(()))
     });

@@ -66,6 +66,7 @@ diesel::table! {
     article_tags (article_id, tag_id) {
         article_id -> BigInt,
         tag_id -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -74,6 +75,15 @@ diesel::table! {
         user_id -> BigInt,
         article_id -> BigInt,
         created_at -> Timestamp,
+        article_created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_counters (user_id) {
+        user_id -> BigInt,
+        articles_count -> Integer,
+        favorites_count -> Integer,
     }
 }
 
@@ -121,6 +131,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     favorites,
     comments,
     counters,
+    user_counters,
     comment_notifications,
     digest_unsubscribes,
 );

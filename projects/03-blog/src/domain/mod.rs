@@ -2,12 +2,14 @@
 //! Every limit is a `const` here, so the README and the OpenAPI document quote one number.
 
 pub mod article;
+pub mod cursor;
 pub mod markdown;
 pub mod profile;
 pub mod search;
 pub mod slug;
 
 pub use article::{ArticleText, CommentBody, TagList};
+pub use cursor::Cursor;
 pub use profile::{Bio, ImageUrl, Username};
 pub use search::SearchTerms;
 

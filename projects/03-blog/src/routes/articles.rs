@@ -1,14 +1,17 @@
 //! `/api/articles`: lists (with filters and search), the feed, one article, writes, favorites.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::auth::{AuthUser, MaybeAuthUser};
 use backend_kit::db::Database;
 use backend_kit::http::{FieldErrors, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::articles::{self as queries, Article, Changes, Filter, NewArticle, Outcome};
-use crate::domain::{ArticleText, SearchTerms, TagList, markdown};
+use crate::db::articles::{
+    self as queries, Article, Changes, Filter, NewArticle, Outcome, PageRequest,
+};
+use crate::domain::{ArticleText, Cursor, SearchTerms, TagList, markdown};
 use crate::error::ApiError;
 use crate::openapi::{BodyErrors, BudgetErrors, Errors, OwnedErrors};
 use crate::routes::WriteLimits;
@@ -111,7 +114,8 @@ pub struct ArticleResponse {
 pub struct ArticlesResponse {
     /// Most recent first; without `body` and `bodyHtml`.
     pub articles: Vec<ArticleBody>,
-    /// How many articles match in all (not the length of this page).
+    /// How many articles match in all (not the length of this page). A search counts up to
+    /// 1 000 matches and then says 1 000.
     pub articles_count: i64,
 }
 
@@ -130,9 +134,14 @@ pub struct ListParams {
     /// 1–100, default 20.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
-    /// Default 0.
+    /// Default 0. Deep offsets read every article before the page: page with `before`.
     #[param(value_type = Option<i64>, minimum = 0)]
     offset: Option<String>,
+    /// Only articles after this one in the list (keyset paging: cheap and stable at any
+    /// depth; `offset` then counts from it). A full page's `Link: <…>; rel="next"` header
+    /// carries it: `createdAt,id` of the page's last article.
+    #[param(value_type = Option<String>, example = "2026-01-02T03:04:05.678901Z,42")]
+    before: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -144,23 +153,67 @@ pub struct FeedParams {
     /// Default 0.
     #[param(value_type = Option<i64>, minimum = 0)]
     offset: Option<String>,
+    /// Only articles after this one (see `GET /api/articles`).
+    #[param(value_type = Option<String>, example = "2026-01-02T03:04:05.678901Z,42")]
+    before: Option<String>,
+}
+
+/// `limit`, `offset` and `before` of a list, checked.
+fn page_request(
+    limit: Option<&str>,
+    offset: Option<&str>,
+    before: Option<&str>,
+) -> Result<PageRequest, ApiError> {
+    let (limit, offset) = super::page(limit, offset, super::LIMIT_DEFAULT)?;
+    let before = match before {
+        None | Some("") => None,
+        Some(raw) => Some(Cursor::parse(raw).map_err(|e| ApiError::invalid("before", e))?),
+    };
+    Ok(PageRequest {
+        limit,
+        offset,
+        before,
+    })
 }
 
 async fn respond_list(
     db: &Database,
+    req: &HttpRequest,
     filter: Filter,
-    (limit, offset): (i64, i64),
+    page: PageRequest,
     viewer: Option<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let (articles, total) = db
-        .run(move |conn| {
-            queries::list(conn, &filter, limit, offset, viewer).map_err(ApiError::from)
-        })
+        .run(move |conn| queries::list(conn, &filter, page, viewer).map_err(ApiError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(ArticlesResponse {
+    let mut response = HttpResponse::Ok();
+    // A full page may have more after it: the same request, continued after its last article.
+    if let Some(last) = articles
+        .last()
+        .filter(|_| articles.len() as i64 == page.limit)
+    {
+        let cursor = Cursor {
+            created_at: last.row.created_at,
+            id: last.row.id,
+        };
+        response.insert_header((header::LINK, next_link(req, cursor)));
+    }
+    Ok(response.json(ArticlesResponse {
         articles: articles.into_iter().map(ArticleBody::new).collect(),
         articles_count: total,
     }))
+}
+
+/// `<path?the same query, without offset, before=cursor>; rel="next"`.
+fn next_link(req: &HttpRequest, cursor: Cursor) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        if key != "offset" && key != "before" {
+            query.append_pair(&key, &value);
+        }
+    }
+    query.append_pair("before", &cursor.to_string());
+    format!("<{}?{}>; rel=\"next\"", req.path(), query.finish())
 }
 
 #[utoipa::path(
@@ -168,21 +221,23 @@ async fn respond_list(
     params(ListParams),
     security((), ("Token" = [])),
     responses(
-        (status = 200, description = "A page of articles, most recent first", body = ArticlesResponse),
+        (status = 200, description = "A page of articles, most recent first", body = ArticlesResponse,
+            headers(("Link" = String, description = "On a full page: `<the same request, after its last article>; rel=\"next\"`"))),
         (status = 401, description = "A token was sent and is invalid", body = Errors),
-        (status = 422, description = "Bad limit, offset or q", body = Errors),
+        (status = 422, description = "Bad limit, offset, before or q", body = Errors),
     )
 )]
 pub async fn list(
     db: web::Data<Database>,
+    req: HttpRequest,
     params: web::Query<ListParams>,
     viewer: MaybeAuthUser,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
-    let page = super::page(
+    let page = page_request(
         params.limit.as_deref(),
         params.offset.as_deref(),
-        super::LIMIT_DEFAULT,
+        params.before.as_deref(),
     )?;
     let search = match super::non_empty(params.q) {
         None => None,
@@ -204,7 +259,7 @@ pub async fn list(
         search,
         followed_by: None,
     };
-    respond_list(&db, filter, page, viewer.0.map(|u| u.id)).await
+    respond_list(&db, &req, filter, page, viewer.0.map(|u| u.id)).await
 }
 
 #[utoipa::path(
@@ -212,26 +267,28 @@ pub async fn list(
     params(FeedParams),
     security(("Token" = [])),
     responses(
-        (status = 200, description = "Articles by the users the caller follows, most recent first", body = ArticlesResponse),
+        (status = 200, description = "Articles by the users the caller follows, most recent first", body = ArticlesResponse,
+            headers(("Link" = String, description = "On a full page: `<the same request, after its last article>; rel=\"next\"`"))),
         (status = 401, description = "No valid token", body = Errors),
-        (status = 422, description = "Bad limit or offset", body = Errors),
+        (status = 422, description = "Bad limit, offset or before", body = Errors),
     )
 )]
 pub async fn feed(
     db: web::Data<Database>,
+    req: HttpRequest,
     params: web::Query<FeedParams>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let page = super::page(
+    let page = page_request(
         params.limit.as_deref(),
         params.offset.as_deref(),
-        super::LIMIT_DEFAULT,
+        params.before.as_deref(),
     )?;
     let filter = Filter {
         followed_by: Some(caller.id),
         ..Filter::default()
     };
-    respond_list(&db, filter, page, Some(caller.id)).await
+    respond_list(&db, &req, filter, page, Some(caller.id)).await
 }
 
 /// One article with its body and `bodyHtml` (rendered when it was written).

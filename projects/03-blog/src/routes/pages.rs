@@ -11,7 +11,7 @@ use backend_kit::auth::{Auth, AuthError, Password};
 use backend_kit::db::Database;
 use serde::Deserialize;
 
-use crate::db::articles::{self as queries, Filter};
+use crate::db::articles::{self as queries, Filter, PageRequest};
 use crate::db::comments::Page;
 use crate::error::ApiError;
 use crate::routes::articles::{self, ArticleBody};
@@ -82,7 +82,16 @@ fn html_with_status(page: &impl Template, status: StatusCode) -> Result<HttpResp
 pub async fn index(db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
     let (latest, tags) = db
         .run(|conn| {
-            let (latest, _) = queries::list(conn, &Filter::default(), LATEST, 0, None)?;
+            let (latest, _) = queries::list(
+                conn,
+                &Filter::default(),
+                PageRequest {
+                    limit: LATEST,
+                    offset: 0,
+                    before: None,
+                },
+                None,
+            )?;
             let tags = queries::popular_tags(conn, 20)?;
             Ok::<_, ApiError>((latest, tags))
         })

@@ -10,6 +10,7 @@ mod mail;
 #[cfg(feature = "browser-tests")]
 mod page;
 mod pages;
+mod paging;
 mod process;
 mod profiles;
 mod queries;
