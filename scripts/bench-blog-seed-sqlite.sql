@@ -30,12 +30,12 @@ CREATE TEMP TABLE body AS
 WITH RECURSIVE g(g) AS (SELECT :from UNION ALL SELECT g + 1 FROM g WHERE g + 1 < :to)
 INSERT INTO articles (slug, title, description, body, body_html, search_text, search_version,
                       author_id, created_at, updated_at)
-  SELECT 'seeded-article-' || g, 'Seeded article ' || g, 'What seeded article ' || g || ' is about',
+  SELECT 'seeded-article-' || g.g, 'Seeded article ' || g.g, 'What seeded article ' || g.g || ' is about',
          body.text, '<p>' || body.text || '</p>' || char(10),
-         'seeded article ' || g || ' what seeded article ' || g || ' is about' || body.words, 2,
-         u.id, c.ts, c.ts
-  FROM g JOIN u ON u.n = g % 100 CROSS JOIN body
-  CROSS JOIN (SELECT strftime('%Y-%m-%d %H:%M:%S', '2026-01-01', '-' || g || ' minutes') AS ts) AS c;
+         'seeded article ' || g.g || ' what seeded article ' || g.g || ' is about' || body.words, 2,
+         u.id, ts, ts
+  FROM (SELECT g, strftime('%Y-%m-%d %H:%M:%S', '2026-01-01', '-' || g || ' minutes') AS ts FROM g) AS g
+  JOIN u ON u.n = g.g % 100 CROSS JOIN body;
 CREATE TEMP TABLE a AS
   SELECT id, CAST(substr(slug, 16) AS INTEGER) AS n, created_at FROM articles
   WHERE slug LIKE 'seeded-article-%' AND CAST(substr(slug, 16) AS INTEGER) >= :from;

@@ -7,8 +7,10 @@
 # chat: WebSockets, measured by the chat's own load tool (`chat load`, on this machine too):
 # 5 000 idle connections (server RSS per connection), one 1 000-member room at 10 messages/s,
 # and 100 rooms × 50 members at 1 000 messages/s (fan-out latency p50/p99, deliveries/s,
-# anything lost). The open-file limit is raised first (each connection is a descriptor on
-# both sides). BENCH_DURATION is in seconds for it (default 20).
+# anything lost); then a room's history at 10 000 and 1 000 000 messages (BENCH_MESSAGES). The
+# open-file limit is raised first (each connection is a descriptor on both sides).
+# BENCH_DURATION is in seconds for it (default 20); BENCH_CHAT_SCENARIOS=history runs only the
+# history.
 #
 # blog-mail: the mail path of the blog. POST /api/users/password-reset for an address with an
 # account and for one without (the request only queues a job: the two should cost the same),
@@ -27,7 +29,8 @@
 #      BENCH_REDIS_URL (optional), BENCH_CONNECTIONS (64), BENCH_DURATION (15s), BENCH_THREADS (2),
 #      BENCH_PORT (18090), BENCH_KEEP_DB (set: keep the seeded database, e.g. for EXPLAIN ANALYZE),
 #      BENCH_DB (blog only: sqlite measures the embedded default; needs the sqlite3 shell),
-#      BENCH_ARTICLES (blog only: the sizes, as --articles).
+#      BENCH_ARTICLES (blog only: the sizes, as --articles),
+#      BENCH_VISITS (url-shortener only: the visits of the link whose statistics are read; 10000,1000000).
 # Needs: wrk (apt-get install wrk), psql, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,12 +61,49 @@ if [ "$project" = chat ]; then
   for _ in $(seq 1 50); do curl -fs "$base/health" >/dev/null 2>&1 && break; sleep 0.2; done
   echo "chat — $(date -u +%Y-%m-%d), $(nproc) cores, PostgreSQL, redis: ${BENCH_REDIS_URL:-none}, load tool on the same machine"
   load() { target/release/chat load --url "$base" --pid "$server_pid" "$@"; }
+  if [ "${BENCH_CHAT_SCENARIOS:-all}" = history ]; then load() { :; }; fi
   echo; echo "== 5 000 idle connections"
   load --connections 5000 --rooms 100 --rate 0 --prefix idle
   echo; echo "== one room, 1 000 members, 10 messages/s for ${seconds} s"
   load --connections 1000 --rooms 1 --rate 10 --duration "$seconds" --prefix big
   echo; echo "== 100 rooms x 50 members, 1 000 messages/s for ${seconds} s"
   load --connections 5000 --rooms 100 --rate 1000 --duration "$seconds" --prefix many
+  # History of a room with 10 000, then 1 000 000 messages (BENCH_MESSAGES), seeded in SQL as
+  # the sequencer writes them (gapless `seq`, `rooms.last_seq` the last): the newest page, and
+  # a page from the middle by `before`. Each should cost its page, not the room.
+  token=$(curl -fs "$base/api/register" -H 'Content-Type: application/json' \
+    -d '{"name":"History","email":"history@example.com","password":"password-123"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  psql "${admin_url%/*}/$db_name" -qc "INSERT INTO rooms (name, created_at) VALUES ('history', now())"
+  IFS=', ' read -r -a message_sizes <<<"${BENCH_MESSAGES:-10000,1000000}"
+  seeded=0
+  for size in "${message_sizes[@]}"; do
+    started=$(date +%s)
+    psql -X -q -v ON_ERROR_STOP=1 "${admin_url%/*}/$db_name" <<SQL
+INSERT INTO messages (room_id, seq, user_key, name, text, sent_at)
+  SELECT r.id, s, 'guest:bench', 'bench', 'Message ' || s || ' of the history benchmark.',
+         now() AT TIME ZONE 'UTC' - ($size - s) * interval '1 second'
+  FROM rooms AS r CROSS JOIN generate_series($seeded + 1, $size) AS s WHERE r.name = 'history';
+UPDATE rooms SET last_seq = $size WHERE name = 'history';
+VACUUM ANALYZE messages;
+SQL
+    seeded=$size
+    echo; echo "== history of a room with $size messages (seeded in $(( $(date +%s) - started )) s)"
+    for query in "limit=50" "limit=50&before=$(( size / 2 ))"; do
+      out="$(mktemp)"
+      wrk -t2 -c64 -d"${BENCH_HISTORY_DURATION:-8s}" --latency -H "Authorization: Bearer $token" \
+        "$base/api/rooms/history/messages?$query" >"$out"
+      python3 - "GET /api/rooms/history/messages?$query" "$out" <<'PY'
+import re, sys
+name, out = sys.argv[1], open(sys.argv[2]).read()
+rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
+lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+print(f"{name:<50} {float(rps):>8.0f} req/s   p50 {lat['50']:>8}   p99 {lat['99']:>8}   errors {non2xx.group(1) if non2xx else 0}")
+PY
+      rm -f "$out"
+    done
+  done
   exit 0
 fi
 
@@ -217,6 +257,22 @@ LUA
       warm_up "$base/$code"
       run_wrk "GET /{code} Redis down" "" "$base/$code"
     fi
+    # Statistics of a link with 10 000, then 1 000 000 visits (BENCH_VISITS), seeded in SQL
+    # (scripts/bench-shortener-seed.sql) with its tallies and daily roll-up as the application
+    # keeps them: each answer should cost the groups it shows, not the visits.
+    curl -fs -o /dev/null -X POST "$base/shorten" -H 'Content-Type: application/json' \
+      -d '{"url":"https://example.com/stats","customCode":"stats"}'
+    IFS=', ' read -r -a visit_sizes <<<"${BENCH_VISITS:-10000,1000000}"
+    seeded=0
+    for size in "${visit_sizes[@]}"; do
+      started=$(date +%s)
+      psql -X -q "${admin_url%/*}/$db_name" -v code=stats -v from="$seeded" -v to="$size" -f scripts/bench-shortener-seed.sql
+      seeded=$size
+      echo; echo "== a link with $size visits (seeded in $(( $(date +%s) - started )) s)"
+      for by in "" "?by=referrer" "?by=browser" "?by=day"; do
+        run_wrk "GET /shorten/{code}/stats$by" "" "$base/shorten/stats/stats$by"
+      done
+    done
     ;;
   blog)
     # Seed: 100 accounts through the API (real password hashes), then, for each size in
@@ -275,10 +331,12 @@ assert count == $size, f'the API lists {count} articles, $size were seeded'"
           "search, every article|/api/articles?limit=20&q=paragraph" \
           "search, a rare word|/api/articles?limit=20&q=$deep" \
           "search, common + rare|/api/articles?limit=20&q=seeded+article+$deep" \
-          "offset $deep|/api/articles?limit=20&offset=$deep" \
-          "before (the next page)|/api/articles?limit=20&before=$cursor"; do
+          "before (the next page)|/api/articles?limit=20&before=$cursor" \
+          "offset $deep|/api/articles?limit=20&offset=$deep"; do
         name="${scenario%%|*}"; path="${scenario#*|}"
         line=$(run_wrk "$name" "" "$base$path"); echo "$line"
+        # Requests still running after a slow scenario would count against the next one.
+        sleep 1
         figures["$size $name"]=$(awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <<<"$line")
       done
     done

@@ -458,24 +458,47 @@ fn page_ids(conn: &mut AnyConnection, filter: &Filter, page: PageRequest) -> Que
         .offset(offset)
         .load(conn),
         Source::Feed(reader) if conn.backend() == Backend::Postgres => feed_ids(conn, reader, page),
-        Source::Search(terms) if conn.backend() == Backend::Postgres => match conn {
-            AnyConnection::Postgresql(pg) => super::search::page_ids(pg, &terms.tsquery(), page),
-            AnyConnection::Sqlite(_) => unreachable!("checked: PostgreSQL"),
-        },
-        Source::Feed(_) | Source::Search(_) | Source::Combined => {
-            let backend = conn.backend();
-            after!(
-                filtered!(articles::table.into_boxed(), backend, filter).select(articles::id),
-                before,
-                articles::created_at,
-                articles::id
-            )
-            .order((articles::created_at.desc(), articles::id.desc()))
-            .limit(limit)
-            .offset(offset)
-            .load(conn)
+        Source::Search(terms) => {
+            let found = match conn {
+                AnyConnection::Postgresql(pg) => {
+                    Some(super::search::page_ids(pg, &terms.tsquery(), page)?)
+                }
+                AnyConnection::Sqlite(sqlite) => {
+                    super::search::page_ids_sqlite(sqlite, &terms.fts5_query(), page)?
+                }
+            };
+            match found {
+                Some(ids) => Ok(ids),
+                None => portable_ids(conn, filter, page),
+            }
         }
+        Source::Feed(_) | Source::Combined => portable_ids(conn, filter, page),
     }
+}
+
+/// The ids of a page by the portable query: the filters as subqueries, walked in
+/// `articles_recent_idx` order (or the matches sorted, as the database sees fit).
+fn portable_ids(
+    conn: &mut AnyConnection,
+    filter: &Filter,
+    page: PageRequest,
+) -> QueryResult<Vec<i64>> {
+    let PageRequest {
+        limit,
+        offset,
+        before,
+    } = page;
+    let backend = conn.backend();
+    after!(
+        filtered!(articles::table.into_boxed(), backend, filter).select(articles::id),
+        before,
+        articles::created_at,
+        articles::id
+    )
+    .order((articles::created_at.desc(), articles::id.desc()))
+    .limit(limit)
+    .offset(offset)
+    .load(conn)
 }
 
 #[derive(QueryableByName)]
@@ -547,11 +570,13 @@ fn total(conn: &mut AnyConnection, filter: &Filter) -> QueryResult<i64> {
             .select(sum(user_counters::articles_count))
             .first::<Option<i64>>(conn)?
             .unwrap_or(0)),
-        Source::Search(terms) if conn.backend() == Backend::Postgres => match conn {
+        Source::Search(terms) => match conn {
             AnyConnection::Postgresql(pg) => super::search::count(pg, &terms.tsquery()),
-            AnyConnection::Sqlite(_) => unreachable!("checked: PostgreSQL"),
+            AnyConnection::Sqlite(sqlite) => {
+                super::search::count_sqlite(sqlite, &terms.fts5_query())
+            }
         },
-        Source::Search(_) | Source::Combined => {
+        Source::Combined => {
             let backend = conn.backend();
             if filter.search.is_some() {
                 // Is there a match past the cap? Then say the cap, without counting on.

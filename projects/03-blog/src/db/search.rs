@@ -1,4 +1,4 @@
-//! A search page on PostgreSQL whose cost does not grow with the table.
+//! A search page whose cost does not grow with the table.
 //!
 //! Search matches words as prefixes (`drag` finds "dragons"), and PostgreSQL cannot estimate
 //! how many rows a prefix matches: it assumes 2 % of the table whatever the word. On that
@@ -17,12 +17,14 @@
 //!   matches than the cap there settle it; otherwise the full-text index counts (the word is
 //!   in at most half of the newest articles), stopping at the cap.
 //!
-//! SQLite runs the portable query in [`super::articles`] (FTS5 finds the matches, then
-//! they are sorted): measured in the README.
+//! SQLite does the same with FTS5 (`*_sqlite`): the same window, found as a range of rowids,
+//! and a count that stops at the cap. On both, what the window cannot settle runs the portable
+//! query in [`super::articles`].
 
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sqlite::SqliteConnection;
 
 use super::articles::{PageRequest, SEARCH_COUNT_MAX, start_of};
 
@@ -118,4 +120,79 @@ pub(super) fn count(pg: &mut PgConnection, tsquery: &str) -> QueryResult<i64> {
     .bind::<BigInt, _>(SEARCH_COUNT_MAX + 1)
     .get_result(pg)?;
     Ok(capped.count.min(SEARCH_COUNT_MAX))
+}
+
+#[derive(QueryableByName)]
+struct Window {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    lo: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    hi: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    oldest: Option<chrono::NaiveDateTime>,
+}
+
+/// [`page_ids`] on SQLite. FTS5 cannot test one row cheaply (each test runs the whole query),
+/// but it can find the matches within a range of rowids: the window is the ids of the newest
+/// articles, from the smallest to the largest. `None`: the word is rare, and the caller runs
+/// the portable query (FTS5 finds every match, then they are sorted).
+pub(super) fn page_ids_sqlite(
+    sqlite: &mut SqliteConnection,
+    fts5_query: &str,
+    page: PageRequest,
+) -> QueryResult<Option<Vec<i64>>> {
+    let (created_at, id) = start_of(page.before);
+    let window = WINDOW.max(2 * (page.offset + page.limit));
+    let bounds: Window = diesel::sql_query(
+        "SELECT min(id) AS lo, max(id) AS hi, count(*) AS n, min(created_at) AS oldest FROM ( \
+             SELECT id, created_at FROM articles WHERE (created_at, id) < (?, ?) \
+             ORDER BY created_at DESC, id DESC LIMIT ? \
+         ) AS newest",
+    )
+    .bind::<Timestamp, _>(created_at)
+    .bind::<BigInt, _>(id)
+    .bind::<BigInt, _>(window)
+    .get_result(sqlite)?;
+    let (Some(lo), Some(hi), Some(oldest)) = (bounds.lo, bounds.hi, bounds.oldest) else {
+        return Ok(Some(Vec::new()));
+    };
+    // Every article after the cursor written at or after the window's oldest, with an id in
+    // the window's range: the window, and perhaps a few articles of its oldest instant. Both
+    // come first in the list's order, so the first matches among them are the list's.
+    let ids: Vec<Id> = diesel::sql_query(
+        "SELECT a.id FROM articles AS a \
+         WHERE a.id IN (SELECT rowid FROM articles_fts \
+                        WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ?) \
+           AND (a.created_at, a.id) < (?, ?) AND a.created_at >= ? \
+         ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?",
+    )
+    .bind::<Text, _>(fts5_query)
+    .bind::<BigInt, _>(lo)
+    .bind::<BigInt, _>(hi)
+    .bind::<Timestamp, _>(created_at)
+    .bind::<BigInt, _>(id)
+    .bind::<Timestamp, _>(oldest)
+    .bind::<BigInt, _>(page.limit)
+    .bind::<BigInt, _>(page.offset)
+    .load(sqlite)?;
+    // A full page, or a window that held every article left: exact.
+    if ids.len() as i64 == page.limit || bounds.n < window {
+        return Ok(Some(ids.into_iter().map(|m| m.id).collect()));
+    }
+    Ok(None)
+}
+
+/// [`count`] on SQLite: FTS5 returns matches one by one, so counting stops at the cap.
+pub(super) fn count_sqlite(sqlite: &mut SqliteConnection, fts5_query: &str) -> QueryResult<i64> {
+    let found: Count = diesel::sql_query(
+        "SELECT count(*) AS count FROM ( \
+             SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? LIMIT ? \
+         ) AS capped",
+    )
+    .bind::<Text, _>(fts5_query)
+    .bind::<BigInt, _>(SEARCH_COUNT_MAX + 1)
+    .get_result(sqlite)?;
+    Ok(found.count.min(SEARCH_COUNT_MAX))
 }

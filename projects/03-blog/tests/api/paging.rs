@@ -477,3 +477,101 @@ async fn a_bad_cursor_is_a_422_naming_before() {
         .json();
     assert_eq!(slugs(&late).len(), 1);
 }
+
+/// Search past the window the newest articles are tested in (`db/search.rs`): 1 500 articles,
+/// inserted straight into the table (through the API it would take a minute), every one with
+/// the word `common`, one in 97 with `rare` too, and runs of equal timestamps. Every page, by
+/// offset and by cursor, is the matches in the list's order, and the counts stop at 1 000.
+#[actix_web::test]
+async fn search_finds_the_same_pages_beyond_the_newest_articles() {
+    use blog::db::schema::{articles, users};
+    use blog::domain::search;
+
+    let app = spawn_app().await;
+    let author = app.register("many").await;
+    let name = author.username.clone();
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    app.db
+        .run(move |conn| {
+            let author_id: i64 = users::table
+                .filter(users::username.eq(&name))
+                .select(users::id)
+                .first(conn)?;
+            for chunk in (0..1500).collect::<Vec<i64>>().chunks(250) {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|&n| {
+                        let title = if n % 97 == 0 {
+                            format!("Common rare {n}")
+                        } else {
+                            format!("Common {n}")
+                        };
+                        // Three articles a second: runs of equal timestamps, ids ascending.
+                        let at = start + chrono::Duration::seconds(n / 3);
+                        (
+                            articles::slug.eq(format!("bulk-{n}")),
+                            articles::title.eq(title.clone()),
+                            articles::description.eq("d"),
+                            articles::body.eq("b"),
+                            articles::body_html.eq("<p>b</p>"),
+                            articles::search_text.eq(search::index_text(&title, "d", "b")),
+                            articles::search_version.eq(search::INDEX_VERSION),
+                            articles::author_id.eq(author_id),
+                            articles::created_at.eq(at),
+                            articles::updated_at.eq(at),
+                        )
+                    })
+                    .collect();
+                // A multi-row INSERT is built per driver (MultiConnection cannot).
+                let insert = diesel::insert_into(articles::table).values(rows);
+                match conn {
+                    backend_kit::db::AnyConnection::Postgresql(pg) => insert.execute(pg)?,
+                    backend_kit::db::AnyConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+                };
+            }
+            Ok::<_, backend_kit::db::DbError>(())
+        })
+        .await
+        .expect("insert the articles");
+    // Newest first: the larger n, and among equal timestamps the larger id (= n).
+    let expected = |word: &str| -> Vec<String> {
+        (0..1500)
+            .rev()
+            .filter(|n| word == "common" || n % 97 == 0)
+            .map(|n| format!("bulk-{n}"))
+            .collect()
+    };
+    for (q, word, count) in [
+        ("common", "common", 1000),
+        ("rare", "rare", 16),
+        ("common+ra", "rare", 16),
+    ] {
+        let all = expected(word);
+        for (limit, offset) in [(20, 0), (20, 40), (100, 900), (7, 1400), (20, 1490)] {
+            let page = app
+                .get(
+                    &format!("/api/articles?q={q}&limit={limit}&offset={offset}"),
+                    None,
+                )
+                .await
+                .json();
+            let want: Vec<String> = all.iter().skip(offset).take(limit).cloned().collect();
+            assert_eq!(slugs(&page), want, "q={q} limit={limit} offset={offset}");
+            assert_eq!(page["articlesCount"], count, "q={q}");
+        }
+        // By cursor, 50 at a time, the whole list.
+        let mut walked = Vec::new();
+        let mut next = Some(format!("/api/articles?q={q}&limit=50"));
+        while let Some(url) = next.take() {
+            let page = app.get(&url, None).await;
+            walked.extend(slugs(&page.json()));
+            next = page
+                .header("link")
+                .map(|link| link[1..link.find('>').unwrap()].to_string());
+        }
+        assert_eq!(walked, all, "q={q} by cursor");
+    }
+}
