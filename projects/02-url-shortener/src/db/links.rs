@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::schema::{daily_visits, links, visits};
+use super::schema::{daily_visits, links, visit_tallies, visits};
 use crate::domain::{Breakdown, CustomCode, ShortCode};
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
@@ -199,8 +199,9 @@ pub fn has_visits_left(conn: &mut AnyConnection, link_id: i64) -> QueryResult<bo
     .get_result(conn)
 }
 
-/// Writes a batch of visits in one transaction: the raw rows, and per link the number of
-/// (non-bot, not already counted) visits added to `access_count`.
+/// Writes a batch of visits in one transaction: the raw rows, per link the number of
+/// (non-bot, not already counted) visits added to `access_count`, and the non-bot hits added
+/// to the link's referrer and browser tallies.
 pub fn record_visits(
     conn: &mut AnyConnection,
     batch: &[NewVisit],
@@ -243,10 +244,67 @@ pub fn record_visits(
             AnyConnection::Sqlite(sqlite) => diesel::insert_into(visits::table)
                 .values(&rows)
                 .execute(sqlite),
-        }
-        .map(|_| ())
+        }?;
+        tally(conn, &rows)
     })
 }
+
+/// Adds the batch's non-bot hits to each (link, referrer host) and (link, browser) tally.
+/// The rows go in key order: two instances' recorders then lock shared tallies in the same
+/// order and never wait for each other in a circle.
+fn tally(conn: &mut AnyConnection, rows: &[NewVisit]) -> QueryResult<()> {
+    let mut sums: BTreeMap<(i64, &str, &str), i64> = BTreeMap::new();
+    for visit in rows.iter().filter(|v| !v.is_bot) {
+        let referrer = visit.referrer_host.as_deref().unwrap_or(DIRECT_KEY);
+        *sums.entry((visit.link_id, REFERRER, referrer)).or_default() += visit.hits;
+        *sums
+            .entry((visit.link_id, BROWSER, &visit.browser))
+            .or_default() += visit.hits;
+    }
+    if sums.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<_> = sums
+        .iter()
+        .map(|(&(link, kind, name), &hits)| {
+            (
+                visit_tallies::link_id.eq(link),
+                visit_tallies::kind.eq(kind),
+                visit_tallies::name.eq(name),
+                visit_tallies::hits.eq(hits),
+            )
+        })
+        .collect();
+    use diesel::upsert::excluded;
+    let add = visit_tallies::hits.eq(visit_tallies::hits + excluded(visit_tallies::hits));
+    let key = (
+        visit_tallies::link_id,
+        visit_tallies::kind,
+        visit_tallies::name,
+    );
+    // An upsert per backend, for the reason the insert above is.
+    match conn {
+        AnyConnection::Postgresql(pg) => diesel::insert_into(visit_tallies::table)
+            .values(&values)
+            .on_conflict(key)
+            .do_update()
+            .set(add)
+            .execute(pg),
+        AnyConnection::Sqlite(sqlite) => diesel::insert_into(visit_tallies::table)
+            .values(&values)
+            .on_conflict(key)
+            .do_update()
+            .set(add)
+            .execute(sqlite),
+    }
+    .map(|_| ())
+}
+
+/// `visit_tallies.kind` of the two breakdowns it keeps.
+const REFERRER: &str = "referrer";
+const BROWSER: &str = "browser";
+/// The tally name of visits without a referrer (shown as "(direct)").
+const DIRECT_KEY: &str = "";
 
 /// How many groups a breakdown shows: the top referrers and browsers, the last days. The
 /// rest is summed into one more group, [`OTHER`]. Referrers are chosen by whoever follows a
@@ -264,12 +322,9 @@ pub fn visits_by(
     link_id: i64,
     by: Breakdown,
 ) -> QueryResult<Vec<(String, i64)>> {
-    let humans = visits::table
-        .filter(visits::link_id.eq(link_id))
-        .filter(visits::is_bot.eq(false));
     // One more than shown: whether there is a rest to sum.
     let limit = BREAKDOWN_GROUPS as i64 + 1;
-    let mut rows: Vec<(String, i64)> = match by {
+    let kind = match by {
         Breakdown::Day => {
             let days = visits_by_day(conn, link_id)?;
             let older = days.len().saturating_sub(BREAKDOWN_GROUPS);
@@ -282,32 +337,31 @@ pub fn visits_by(
             shown.extend_from_slice(&days[older..]);
             return Ok(shown);
         }
-        Breakdown::Referrer => humans
-            .group_by(visits::referrer_host)
-            .select((visits::referrer_host, total_hits()))
-            // NULL (`(direct)`) first among equals on both databases, as the sort below has it.
-            .order_by((
-                total_hits().desc(),
-                visits::referrer_host.is_not_null(),
-                visits::referrer_host.asc(),
-            ))
-            .limit(limit)
-            .load::<(Option<String>, i64)>(conn)?
-            .into_iter()
-            .map(|(host, n)| (host.unwrap_or_else(|| "(direct)".into()), n))
-            .collect(),
-        Breakdown::Browser => humans
-            .group_by(visits::browser)
-            .select((visits::browser, total_hits()))
-            .order_by((total_hits().desc(), visits::browser.asc()))
-            .limit(limit)
-            .load(conn)?,
+        Breakdown::Referrer => REFERRER,
+        Breakdown::Browser => BROWSER,
     };
-    // Again in Rust: the databases sort NULL (`(direct)`) differently.
+    // The tallies the recorder keeps, top first (`visit_tallies_top_idx`): the page of groups
+    // costs the groups shown, not the link's visits.
+    let tallies = visit_tallies::table
+        .filter(visit_tallies::link_id.eq(link_id))
+        .filter(visit_tallies::kind.eq(kind));
+    let mut rows: Vec<(String, i64)> = tallies
+        .order_by((visit_tallies::hits.desc(), visit_tallies::name.asc()))
+        .select((visit_tallies::name, visit_tallies::hits))
+        .limit(limit)
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .map(|(name, n)| match name.as_str() {
+            DIRECT_KEY => ("(direct)".to_string(), n),
+            _ => (name, n),
+        })
+        .collect();
+    // "(direct)" sorts before every host, as "" did.
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     if rows.len() > BREAKDOWN_GROUPS {
         rows.truncate(BREAKDOWN_GROUPS);
-        let total: i64 = humans.select(total_hits()).first(conn)?;
+        // The rest: every group's hits but the shown ones (one row per group, not per visit).
+        let total: i64 = tallies.select(total_hits()).first(conn)?;
         let shown: i64 = rows.iter().map(|(_, n)| n).sum();
         rows.push((OTHER.to_string(), total - shown));
     }

@@ -68,9 +68,19 @@ diesel::table! {
 diesel::joinable!(visits -> links (link_id));
 diesel::joinable!(daily_visits -> links (link_id));
 diesel::joinable!(import_failures -> import_jobs (job_id));
+diesel::table! {
+    visit_tallies (link_id, kind, name) {
+        link_id -> BigInt,
+        kind -> Text,
+        name -> Text,
+        hits -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     links,
     visits,
+    visit_tallies,
     daily_visits,
     import_jobs,
     import_failures

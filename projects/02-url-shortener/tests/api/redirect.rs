@@ -288,3 +288,58 @@ async fn a_post_to_an_unprotected_link_is_counted_and_limited_like_a_get() {
     unlock(&app, &posted, "").await.assert_status(410);
     assert_eq!(app.wait_for_count(&posted, 1).await["accessCount"], 1);
 }
+
+/// The referrer and browser tallies the recorder keeps equal a recount of the raw visits,
+/// after visits that are folded together, bots, and visits without a referrer.
+#[actix_web::test]
+async fn the_breakdown_tallies_equal_a_recount_of_the_visits() {
+    let app = spawn_app().await;
+    let first = app.create(json!({"url": "https://example.com/"})).await;
+    let second = app.create(json!({"url": "https://example.org/"})).await;
+    let agents = [
+        "Mozilla/5.0 (X11; rv:128.0) Gecko/20100101 Firefox/128.0",
+        "curl/8.5",
+        "Googlebot/2.1",
+    ];
+    let visits = (0..60).map(|i| {
+        let (app, code) = (&app, if i % 2 == 0 { &second } else { &first });
+        async move {
+            let mut request = app
+                .client
+                .request(reqwest::Method::GET, &format!("/{code}"))
+                .header("User-Agent", agents[i % agents.len()]);
+            if i % 4 != 0 {
+                request = request.header("Referer", format!("https://site{}.example/", i % 5));
+            }
+            app.client.send(request).await.assert_status(302);
+        }
+    });
+    futures_util::future::join_all(visits).await;
+    // 60 visits, a third of them by the bot: 40 counted, 20 per link.
+    app.wait_for_count(&first, 20).await;
+    app.wait_for_count(&second, 20).await;
+    let recount = "
+        SELECT link_id, 'referrer' AS kind, COALESCE(referrer_host, '') AS name,
+               CAST(SUM(hits) AS BIGINT) AS hits
+        FROM visits WHERE NOT is_bot GROUP BY link_id, COALESCE(referrer_host, '')
+        UNION ALL
+        SELECT link_id, 'browser', browser, CAST(SUM(hits) AS BIGINT)
+        FROM visits WHERE NOT is_bot GROUP BY link_id, browser";
+    let tallies = "SELECT link_id, kind, name, hits FROM visit_tallies";
+    let differ = crate::helpers::count(
+        &app.database_url,
+        &format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (
+                 SELECT * FROM (SELECT * FROM ({recount}) AS r EXCEPT {tallies}) AS missing
+                 UNION ALL
+                 SELECT * FROM ({tallies} EXCEPT SELECT * FROM ({recount}) AS r) AS extra
+             ) AS differences"
+        ),
+    );
+    assert_eq!(differ, 0, "tallies that differ from the visits");
+    let tallied = crate::helpers::count(
+        &app.database_url,
+        "SELECT CAST(SUM(hits) AS BIGINT) AS n FROM visit_tallies WHERE kind = 'browser'",
+    );
+    assert_eq!(tallied, 40);
+}
