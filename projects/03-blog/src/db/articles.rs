@@ -6,7 +6,7 @@
 //!    [`Cursor`]) read from an index already in that order — `articles_recent_idx` for the
 //!    whole list, `articles_author_idx` for an author, `article_tags_recent_idx` for a tag,
 //!    `favorites_recent_idx` for a user's favorites, and for the feed each followed author's
-//!    newest from `articles_author_idx`, merged ([`feed_ids`]). So a page reads about
+//!    newest from `articles_author_idx`, merged (`feed_ids`). So a page reads about
 //!    `limit + offset` index entries, never the whole table;
 //! 2. those articles with everything an answer shows, in one statement: the article columns,
 //!    with two copies the writes keep exact so a read needs no aggregation — `favorites_count`
@@ -21,10 +21,7 @@
 //! The per-row subqueries run inside the database, next to the data: one round trip, not
 //! one per article (the N+1 this design avoids).
 
-use backend_kit::db::{
-    AnyConnection, Backend, is_foreign_key_violation, unless_taken, violates_unique,
-    write_transaction,
-};
+use backend_kit::db::{AnyConnection, Backend, unless_taken, violates_unique, write_transaction};
 use chrono::NaiveDateTime;
 use diesel::dsl::{exists, sql, sum};
 use diesel::prelude::*;
@@ -365,15 +362,25 @@ pub fn list(
     page: PageRequest,
     viewer: Option<i64>,
 ) -> QueryResult<(Vec<Article>, i64)> {
-    let ids = page_ids(conn, filter, page)?;
-    let rows: Vec<Loaded> = if ids.is_empty() {
-        Vec::new()
-    } else {
-        articles_with_authors!()
-            .filter(articles::id.eq_any(&ids))
-            .select(article_columns!(viewer_id(viewer)))
-            .order((articles::created_at.desc(), articles::id.desc()))
-            .load(conn)?
+    // Two statements, two moments: an article deleted in between leaves an id without a row,
+    // and a page that shrank would look like the last one (no `Link`, the count its length).
+    // Then the page is read again.
+    let mut attempts = 0;
+    let rows = loop {
+        let ids = page_ids(conn, filter, page)?;
+        let rows: Vec<Loaded> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            articles_with_authors!()
+                .filter(articles::id.eq_any(&ids))
+                .select(article_columns!(viewer_id(viewer)))
+                .order((articles::created_at.desc(), articles::id.desc()))
+                .load(conn)?
+        };
+        attempts += 1;
+        if rows.len() == ids.len() || attempts == 3 {
+            break rows;
+        }
     };
     // A first page that is not full holds every match: no need to count them.
     let total = if page.offset == 0 && page.before.is_none() && (rows.len() as i64) < page.limit {
@@ -925,13 +932,19 @@ pub fn set_favorite(
     user: i64,
     favorite: bool,
 ) -> QueryResult<Outcome<()>> {
-    let outcome = write_transaction(conn, |conn| {
-        let Some((article, written_at)) = articles::table
+    write_transaction(conn, |conn| {
+        // The article first, locked (as a delete locks it), then its favorites: a delete and
+        // an unfavorite of one article once locked them in opposite orders, and PostgreSQL
+        // broke the deadlock with a 500 for one of them. `NO KEY UPDATE`: favorites of one
+        // article still only queue on its count, as they did.
+        let query = articles::table
             .filter(articles::slug.eq(slug))
-            .select((articles::id, articles::created_at))
-            .first::<(i64, NaiveDateTime)>(conn)
-            .optional()?
-        else {
+            .select((articles::id, articles::created_at));
+        let found: Option<(i64, NaiveDateTime)> = match conn {
+            AnyConnection::Postgresql(pg) => query.for_no_key_update().first(pg).optional()?,
+            AnyConnection::Sqlite(sqlite) => query.first(sqlite).optional()?,
+        };
+        let Some((article, written_at)) = found else {
             return Ok(Outcome::NotFound);
         };
         let changed = if favorite {
@@ -965,12 +978,7 @@ pub fn set_favorite(
             )?;
         }
         Ok(Outcome::Done(()))
-    });
-    match outcome {
-        // PostgreSQL: the article was deleted between finding it and favoriting it.
-        Err(e) if is_foreign_key_violation(&e) => Ok(Outcome::NotFound),
-        other => other,
-    }
+    })
 }
 
 /// Up to `batch` articles indexed with an older word definition than

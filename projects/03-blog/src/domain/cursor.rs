@@ -3,11 +3,12 @@
 //! An offset makes the database walk past every article before the page (`offset=90000` reads
 //! 90 000 index entries) and shifts when an article is written meanwhile. A cursor names the
 //! last article a client saw by the list's sort key, `(createdAt, id)`: the next page starts
-//! right after it in the index, whatever its depth, and never repeats nor skips an article.
+//! right after it in the index, whatever its depth, and never repeats nor skips an article
+//! that existed when the walk began.
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDateTime};
 
 /// The article a page starts after. Written `2026-01-02T03:04:05.678901Z,42`: a list's
 /// `Link: <…>; rel="next"` header carries it, so clients need not build one.
@@ -31,9 +32,18 @@ impl Cursor {
             return Err(expected());
         }
         let (time, id) = raw.split_once(',').ok_or_else(expected)?;
+        // Stored times have microseconds and years 1–9999: a finer fraction or an instant
+        // beyond those years would compare differently on the two databases (PostgreSQL
+        // truncates, SQLite compares the text).
+        let fraction = time.split_once('.').map_or(0, |(_, rest)| {
+            rest.chars().take_while(char::is_ascii_digit).count()
+        });
         let created_at = DateTime::parse_from_rfc3339(time)
             .map_err(|_| expected())?
             .naive_utc();
+        if fraction > 6 || !(1..=9999).contains(&created_at.year()) {
+            return Err(expected());
+        }
         let id = id
             .parse::<i64>()
             .ok()
@@ -81,6 +91,9 @@ mod tests {
             "2026-01-02,42",
             "yesterday,42",
             "2026-01-02T03:04:05Z,99999999999999999999",
+            "2026-01-02T03:04:05.1234567Z,42",
+            "9999-12-31T23:59:59-23:59,5",
+            "0000-01-01T00:00:00Z,5",
             &format!("2026-01-02T03:04:05.{}Z,42", "1".repeat(60)),
         ] {
             assert!(Cursor::parse(raw).is_err(), "{raw:?}");

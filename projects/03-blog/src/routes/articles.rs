@@ -135,7 +135,7 @@ pub struct ListParams {
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     /// Default 0. Deep offsets read every article before the page: page with `before`.
-    #[param(value_type = Option<i64>, minimum = 0)]
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 1000000)]
     offset: Option<String>,
     /// Only articles after this one in the list (keyset paging: cheap and stable at any
     /// depth; `offset` then counts from it). A full page's `Link: <…>; rel="next"` header
@@ -151,7 +151,7 @@ pub struct FeedParams {
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     /// Default 0.
-    #[param(value_type = Option<i64>, minimum = 0)]
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 1000000)]
     offset: Option<String>,
     /// Only articles after this one (see `GET /api/articles`).
     #[param(value_type = Option<String>, example = "2026-01-02T03:04:05.678901Z,42")]

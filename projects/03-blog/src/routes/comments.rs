@@ -95,7 +95,7 @@ pub(crate) async fn load(
 pub struct CommentsQuery {
     /// 1–100 (100).
     pub limit: Option<String>,
-    /// 0 or more (0).
+    /// 0–1 000 000 (0).
     pub offset: Option<String>,
 }
 

@@ -195,9 +195,12 @@ fn presented_token(req: &HttpRequest, auth: &Auth) -> String {
         .to_string()
 }
 
-/// `limit` and `offset` of a list: `limit` 1–100 (default 20), `offset` ≥ 0 (default 0).
+/// `limit` and `offset` of a list: `limit` 1–100 (default 20), `offset` 0–1 000 000 (default
+/// 0). An offset makes the database walk past every article before the page: deeper than a
+/// million, page with `before` (and `offset + limit` stays far from overflowing).
 pub const LIMIT_DEFAULT: i64 = 20;
 pub const LIMIT_MAX: i64 = 100;
+pub const OFFSET_MAX: i64 = 1_000_000;
 
 /// `limit` (default `default`) and `offset` of a list, checked.
 fn page(limit: Option<&str>, offset: Option<&str>, default: i64) -> Result<(i64, i64), ApiError> {
@@ -216,8 +219,13 @@ fn page(limit: Option<&str>, offset: Option<&str>, default: i64) -> Result<(i64,
         Some(raw) => raw
             .parse::<i64>()
             .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| ApiError::invalid("offset", "must be a non-negative integer"))?,
+            .filter(|n| (0..=OFFSET_MAX).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "offset",
+                    format!("must be an integer from 0 to {OFFSET_MAX} (page deeper with before)"),
+                )
+            })?,
     };
     Ok((limit, offset))
 }

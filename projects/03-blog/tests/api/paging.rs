@@ -464,6 +464,17 @@ async fn a_bad_cursor_is_a_422_naming_before() {
             assert_error(&response, 422, "before");
         }
     }
+    // An offset past a million is a 422 that points to `before`.
+    let deep = app.get("/api/articles?offset=1000001", None).await;
+    assert_error(&deep, 422, "offset");
+    assert!(deep.text.contains("before"), "{}", deep.text);
+    app.get("/api/articles?offset=1000000", None)
+        .await
+        .assert_status(200);
+    let feed = app
+        .get("/api/articles/feed?offset=9223372036854775807", Some(&user))
+        .await;
+    assert_error(&feed, 422, "offset");
     // A cursor past every article is an empty page, and one before every article the whole list.
     app.create_article(&user, "Only one", &[]).await;
     let early = app

@@ -14,9 +14,15 @@ CREATE TABLE visit_tallies (
 -- The top groups of a link, most hits first.
 CREATE INDEX visit_tallies_top_idx ON visit_tallies (link_id, kind, hits DESC, name);
 
+-- Hosts stored before the referrer rule of 2026-12-04 (a DNS name of at most 253 characters,
+-- or an IP) could be any length, which an index key cannot hold: those count as "(direct)", as
+-- the rule counts them today.
 INSERT INTO visit_tallies (link_id, kind, name, hits)
-    SELECT link_id, 'referrer', COALESCE(referrer_host, ''), SUM(hits)
-    FROM visits WHERE NOT is_bot GROUP BY link_id, COALESCE(referrer_host, '');
+    SELECT link_id, 'referrer', host, SUM(hits)
+    FROM (SELECT link_id, hits,
+                 CASE WHEN length(referrer_host) <= 253 THEN referrer_host ELSE '' END AS host
+          FROM visits WHERE NOT is_bot) AS v
+    GROUP BY link_id, host;
 INSERT INTO visit_tallies (link_id, kind, name, hits)
     SELECT link_id, 'browser', browser, SUM(hits)
     FROM visits WHERE NOT is_bot GROUP BY link_id, browser;
