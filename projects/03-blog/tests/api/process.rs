@@ -129,3 +129,47 @@ async fn mail_queued_in_a_killed_process_is_delivered_after_a_restart() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(smtp.messages_to(&email).len(), 1, "sent once");
 }
+
+/// stdout and stderr a pipe nobody reads any more (`blog 2>&1 | head -1`, a log shipper that
+/// died): the server keeps serving, and SIGTERM still stops it cleanly. Writing the failure of
+/// a log write to a closed stderr used to panic: the server died at its second log line.
+#[actix_web::test]
+async fn a_closed_log_pipe_neither_kills_the_server_nor_hides_sigterm() {
+    let database = TestDatabase::new();
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let mut child = command(database.url(), "", workdir.path())
+        .env("PORT", port.to_string())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .arg("serve")
+        .spawn()
+        .expect("start blog");
+    // The reader goes away at once: every log line from now on meets a broken pipe.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let mut server = Running(child);
+    process::wait_until_healthy(port).await;
+    let client = TestClient::new(port);
+    for _ in 0..20 {
+        client.get("/api/articles", None).await.assert_status(200);
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = server.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "SIGTERM did not stop the server"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+}
