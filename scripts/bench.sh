@@ -46,6 +46,21 @@ threads="${BENCH_THREADS:-2}"
 port="${BENCH_PORT:-18090}"
 base="http://127.0.0.1:$port"
 
+# wrk's text output → one line: scenario, req/s, p50, p99, errors.
+report() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+name, path = sys.argv[1], sys.argv[2]
+out = open(path).read()
+rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
+lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+print(f"{name:<28} {float(rps):>10.0f} req/s   p50 {lat.get('50','?'):>8}   p99 {lat.get('99','?'):>8}   errors {errors}")
+PY
+}
+
 if [ "$project" = chat ]; then
   ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   seconds="${BENCH_DURATION:-20}"; seconds="${seconds%s}"
@@ -93,14 +108,7 @@ SQL
       out="$(mktemp)"
       wrk -t2 -c64 -d"${BENCH_HISTORY_DURATION:-8s}" --latency -H "Authorization: Bearer $token" \
         "$base/api/rooms/history/messages?$query" >"$out"
-      python3 - "GET /api/rooms/history/messages?$query" "$out" <<'PY'
-import re, sys
-name, out = sys.argv[1], open(sys.argv[2]).read()
-rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
-lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-print(f"{name:<50} {float(rps):>8.0f} req/s   p50 {lat['50']:>8}   p99 {lat['99']:>8}   errors {non2xx.group(1) if non2xx else 0}")
-PY
+      report "GET /api/rooms/history/messages?$query" "$out"
       rm -f "$out"
     done
   done
@@ -130,20 +138,6 @@ psql "$admin_url" -qc "CREATE DATABASE $db_name" >/dev/null
 
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$server_pid/status"; }
 
-# wrk's text output → one line: scenario, req/s, p50, p99, errors.
-report() {
-  python3 - "$1" "$2" <<'PY'
-import re, sys
-name, path = sys.argv[1], sys.argv[2]
-out = open(path).read()
-rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
-lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
-print(f"{name:<28} {float(rps):>10.0f} req/s   p50 {lat.get('50','?'):>8}   p99 {lat.get('99','?'):>8}   errors {errors}")
-PY
-}
 
 # Two scenarios measured back to back, `BENCH_ROUNDS` times (3): the machine's drift between
 # runs (±10 % here) hits both alike, so the median of the per-round ratios is what to quote.

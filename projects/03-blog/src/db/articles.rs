@@ -327,13 +327,15 @@ fn assemble((row, author, tags): Loaded, body: Option<(String, String)>) -> Arti
     }
 }
 
-/// Narrows a boxed query to the rows after `before` in the list's order, `(created_at, id) <
-/// (cursor)` — spelled so that both databases start the index walk at the cursor.
-macro_rules! after {
-    ($query:expr, $before:expr, $created_at:expr, $id:expr) => {{
+/// A boxed query over rows in the list's order, narrowed to the page: after the cursor if
+/// there is one — `(created_at, id) < (cursor)`, spelled so that both databases start the index
+/// walk there — then `ORDER BY created_at DESC, id DESC LIMIT … OFFSET …`. `$created_at` and
+/// `$id` are the columns that carry the article's sort key in the table walked.
+macro_rules! page_of {
+    ($query:expr, $page:expr, $created_at:expr, $id:expr) => {{
+        let page: PageRequest = $page;
         let mut query = $query;
-        if let Some(cursor) = $before {
-            let cursor: Cursor = cursor;
+        if let Some(cursor) = page.before {
             query = query.filter(
                 $created_at
                     .le(cursor.created_at)
@@ -341,6 +343,9 @@ macro_rules! after {
             );
         }
         query
+            .order(($created_at.desc(), $id.desc()))
+            .limit(page.limit)
+            .offset(page.offset)
     }};
 }
 
@@ -398,23 +403,15 @@ pub fn list(
 /// Step 1 of a list: the ids of the page, in the list's order, read from the index that
 /// matches the filter.
 fn page_ids(conn: &mut AnyConnection, filter: &Filter, page: PageRequest) -> QueryResult<Vec<i64>> {
-    let PageRequest {
-        limit,
-        offset,
-        before,
-    } = page;
     match filter.source() {
-        Source::All => after!(
+        Source::All => page_of!(
             articles::table.select(articles::id).into_boxed(),
-            before,
+            page,
             articles::created_at,
             articles::id
         )
-        .order((articles::created_at.desc(), articles::id.desc()))
-        .limit(limit)
-        .offset(offset)
         .load(conn),
-        Source::Tag(name) => after!(
+        Source::Tag(name) => page_of!(
             article_tags::table
                 .filter(
                     article_tags::tag_id.nullable().eq(tags::table
@@ -424,45 +421,30 @@ fn page_ids(conn: &mut AnyConnection, filter: &Filter, page: PageRequest) -> Que
                 )
                 .select(article_tags::article_id)
                 .into_boxed(),
-            before,
+            page,
             article_tags::created_at,
             article_tags::article_id
         )
-        .order((
-            article_tags::created_at.desc(),
-            article_tags::article_id.desc(),
-        ))
-        .limit(limit)
-        .offset(offset)
         .load(conn),
-        Source::Author(name) => after!(
+        Source::Author(name) => page_of!(
             articles::table
                 .filter(articles::author_id.nullable().eq(user_named!(name)))
                 .select(articles::id)
                 .into_boxed(),
-            before,
+            page,
             articles::created_at,
             articles::id
         )
-        .order((articles::created_at.desc(), articles::id.desc()))
-        .limit(limit)
-        .offset(offset)
         .load(conn),
-        Source::FavoritedBy(name) => after!(
+        Source::FavoritedBy(name) => page_of!(
             favorites::table
                 .filter(favorites::user_id.nullable().eq(user_named!(name)))
                 .select(favorites::article_id)
                 .into_boxed(),
-            before,
+            page,
             favorites::article_created_at,
             favorites::article_id
         )
-        .order((
-            favorites::article_created_at.desc(),
-            favorites::article_id.desc(),
-        ))
-        .limit(limit)
-        .offset(offset)
         .load(conn),
         Source::Feed(reader) if conn.backend() == Backend::Postgres => feed_ids(conn, reader, page),
         Source::Search(terms) => {
@@ -490,21 +472,13 @@ fn portable_ids(
     filter: &Filter,
     page: PageRequest,
 ) -> QueryResult<Vec<i64>> {
-    let PageRequest {
-        limit,
-        offset,
-        before,
-    } = page;
     let backend = conn.backend();
-    after!(
+    page_of!(
         filtered!(articles::table.into_boxed(), backend, filter).select(articles::id),
-        before,
+        page,
         articles::created_at,
         articles::id
     )
-    .order((articles::created_at.desc(), articles::id.desc()))
-    .limit(limit)
-    .offset(offset)
     .load(conn)
 }
 

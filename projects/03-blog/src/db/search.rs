@@ -31,6 +31,12 @@ use super::articles::{PageRequest, SEARCH_COUNT_MAX, start_of};
 /// The fewest newest articles a page tests before it takes the word for rare.
 pub const WINDOW: i64 = 1_000;
 
+/// How many of the newest articles a page tests: at least [`WINDOW`], and twice what the page
+/// needs, so that a word in half the articles still fills it there.
+fn window_for(page: PageRequest) -> i64 {
+    WINDOW.max(2 * (page.offset + page.limit))
+}
+
 #[derive(QueryableByName)]
 struct Id {
     #[diesel(sql_type = BigInt)]
@@ -50,8 +56,7 @@ pub(super) fn page_ids(
     page: PageRequest,
 ) -> QueryResult<Vec<i64>> {
     let (created_at, id) = start_of(page.before);
-    let wanted = page.offset + page.limit;
-    let window = WINDOW.max(2 * wanted);
+    let window = window_for(page);
     // The window in index order (a subquery with its own LIMIT), tested row by row until the
     // page is found: a common word reads about `offset + limit` rows of it.
     let in_window: Vec<Id> = diesel::sql_query(
@@ -144,7 +149,7 @@ pub(super) fn page_ids_sqlite(
     page: PageRequest,
 ) -> QueryResult<Option<Vec<i64>>> {
     let (created_at, id) = start_of(page.before);
-    let window = WINDOW.max(2 * (page.offset + page.limit));
+    let window = window_for(page);
     let bounds: Window = diesel::sql_query(
         "SELECT min(id) AS lo, max(id) AS hi, count(*) AS n, min(created_at) AS oldest FROM ( \
              SELECT id, created_at FROM articles WHERE (created_at, id) < (?, ?) \
