@@ -11,8 +11,8 @@
 //! | [`validation`] | always | `FieldErrors`: every problem with the input, per field |
 //! | [`db`] | `db` | one connection pool for PostgreSQL *or* SQLite, chosen from `DATABASE_URL`; migrations |
 //! | [`auth`] | `auth` | users, bcrypt passwords, JWT access tokens, rotating refresh tokens (with `http`: extractors and account routes) |
-//! | [`http`] | `http` | the app builder, the one error type, tracing with request ids, `/health` and `/ready` |
-//! | [`cli`] | `http` + `auth` | the shared `main`: `serve`, `migrate`, a project's own subcommands |
+//! | [`http`] | `http` | the pieces of a server: middleware, the one error type, tracing with request ids, `/health` and `/ready`, graceful shutdown |
+//! | [`cli`] | `cli` | pieces of a capstone's clap command line: `serve` flags, `migrate`, exit codes |
 //! | [`rate_limit`] | `rate-limit` | per-client request budgets, in-process or shared through Redis |
 //! | [`cache`] | `cache` | a key-value cache with TTLs: in-process (moka) or Redis |
 //! | [`jobs`] | `jobs` | background jobs (apalis): a durable queue in SQLite, PostgreSQL or Redis, retries with backoff, cron schedules |
@@ -29,7 +29,7 @@ pub mod validation;
 pub mod auth;
 #[cfg(feature = "cache")]
 pub mod cache;
-#[cfg(all(feature = "http", feature = "auth"))]
+#[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "db")]
 pub mod db;

@@ -168,7 +168,7 @@ async fn transient_failures_are_retried_later_and_permanent_ones_fail_at_once() 
         !s.outbox.retry(refused).await.unwrap(),
         "a sent mail is not retried"
     );
-    let listed = backend_kit::mail::cli::run(&s.outbox, &[]).await.unwrap();
+    let listed = backend_kit::mail::cli::run(&s.outbox, None).await.unwrap();
     assert!(
         listed.contains("failed") && listed.contains("ann@example.com"),
         "{listed}"

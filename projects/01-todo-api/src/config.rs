@@ -1,6 +1,5 @@
 //! The shared settings (see `backend_kit::config` for every variable) plus this project's own.
 
-use backend_kit::cli::AppConfig;
 use backend_kit::config::{ConfigError, Env, Settings};
 
 pub const DEFAULT_PORT: u16 = 8081;
@@ -14,16 +13,13 @@ pub struct Config {
     pub auth_rate_limit_per_minute: u32,
 }
 
-impl AppConfig for Config {
-    fn from_env() -> Result<Self, ConfigError> {
+impl Config {
+    /// Reads the environment (and `.env`): the kit's settings, then this capstone's own.
+    pub fn from_env() -> Result<Self, ConfigError> {
         let env = Env::from_process();
         Ok(Self {
             settings: Settings::from_env("todo-api", DEFAULT_PORT)?,
             auth_rate_limit_per_minute: env.number("AUTH_RATE_LIMIT_PER_MINUTE", 10)?,
         })
-    }
-
-    fn settings(&self) -> &Settings {
-        &self.settings
     }
 }

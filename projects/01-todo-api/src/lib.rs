@@ -2,8 +2,10 @@
 //!
 //! A tour, in the order a request meets the code:
 //!
-//! - [`startup`] — builds the server: database pool and migrations, auth, rate limiter, routes
-//!   (the rest of the server comes from `backend_kit::http::AppBuilder`).
+//! - `main.rs` — the program's start: the command line (`serve`, `migrate`), configuration,
+//!   logging.
+//! - [`startup`] — builds the server: database pool and migrations, auth, rate limiter, and
+//!   `HttpServer::new(move || App::new()…)` with its middleware and routes.
 //! - [`routes`] — one file per resource: [`routes::todos`] (`/todos` CRUD and listing); the
 //!   account routes (`/register`, `/login`, `/refresh`, `/logout`) are the kit's
 //!   (`backend_kit::auth::routes`). Handlers are thin: parse, call the database, shape the JSON.

@@ -1,6 +1,52 @@
-//! `todo-api` starts the server; `todo-api migrate` only applies the database migrations.
-//! Both come from the kit's shared command line (`backend_kit::cli`).
+//! The program starts here: parse the command line, read the configuration from the
+//! environment, start logging, then serve (the default) or migrate.
 
-fn main() -> std::process::ExitCode {
-    backend_kit::cli::main::<todo_api::Application>()
+use std::process::ExitCode;
+
+use backend_kit::cli::{BoxError, ServeArgs};
+use clap::{Parser, Subcommand};
+use todo_api::{Application, Config};
+
+/// A todo-list REST API with accounts (capstone 1). Settings come from the environment and
+/// `.env`: DATABASE_URL, REDIS_URL, PORT, JWT_SECRET, … (see the README).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API until SIGINT/SIGTERM (the default)
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit
+    Migrate,
+}
+
+fn main() -> ExitCode {
+    // `--help`, `--version` and usage mistakes end here (exit 0 or 2), before anything starts.
+    let cli = Cli::parse();
+    let mut config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return backend_kit::cli::exit_code("todo-api", Err(e)),
+    };
+    backend_kit::http::telemetry::init(&config.settings);
+    // actix's runtime: one thread here, plus a worker thread per core started by `serve`.
+    let result = actix_web::rt::System::new().block_on(async move {
+        match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+            Command::Serve(args) => {
+                args.apply(&mut config.settings);
+                Application::build(config)
+                    .await?
+                    .run_until_stopped()
+                    .await?;
+            }
+            Command::Migrate => {
+                backend_kit::cli::migrate(&config.settings, todo_api::db::migrations).await?;
+            }
+        }
+        Ok::<(), BoxError>(())
+    });
+    backend_kit::cli::exit_code("todo-api", result)
 }

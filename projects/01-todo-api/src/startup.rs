@@ -1,16 +1,14 @@
-//! Building and running the server (the pattern from *Zero To Production*, through the kit's
-//! `Capstone` trait): `Application::build(config)` does all the fallible set-up and binds the
-//! port, `port()` says which port (tests bind port 0), `run_until_stopped()` serves until
-//! SIGINT/SIGTERM.
-//! What every capstone's server has (request spans, JSON errors, `/health`, `/ready`, docs,
-//! graceful shutdown) comes from `backend_kit::http::AppBuilder`; this file adds what is
-//! this project's own: its state and its routes.
+//! Building the server (the *Zero To Production* shape): [`Application::build`] does all the
+//! fallible set-up — database and migrations, Redis, auth, rate limits — and binds the port;
+//! [`Application::port`] says which one (tests bind port 0); [`Application::run_until_stopped`]
+//! serves until SIGINT/SIGTERM. The pieces every capstone shares (middleware, health checks,
+//! docs, shutdown) come from `backend_kit::http`; how they fit together is on this page.
 
-use actix_web::web;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
-use backend_kit::cli::Capstone;
-use backend_kit::db::{Database, DbError, Migrations};
-use backend_kit::http::{AppBuilder, Server, health::Readiness, server::StartupError};
+use backend_kit::db::Database;
+use backend_kit::http::{self, Server, StartupError, TracingLogger, hardening, health::Readiness};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
 
@@ -20,22 +18,11 @@ pub struct Application {
     server: Server,
 }
 
-impl Capstone for Application {
-    type Config = Config;
-    const NAME: &'static str = "todo-api";
-    const MIGRATIONS: Migrations = crate::db::migrations;
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = &config.settings;
         // Connecting and migrating block: `open` does it on a blocking thread.
-        let db = Database::open(settings, Self::MIGRATIONS).await?;
-        // Rows from before `todos.search_text` existed get it now, before any search.
-        let filled = db
-            .run(|conn| crate::db::todos::fill_search_text(conn).map_err(DbError::Query))
-            .await?;
-        if filled > 0 {
-            tracing::info!(todos = filled, "search text filled in for older todos");
-        }
+        let db = Database::open(settings, crate::db::migrations).await?;
         let redis = Redis::from_settings(settings)?;
         let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::BEARER));
         let auth_limiter = RateLimiter::per_minute(
@@ -44,22 +31,49 @@ impl Capstone for Application {
             redis.as_ref(),
             settings,
         );
-        let readiness = Readiness::new(db.clone()).with_redis(redis);
+        let readiness = web::Data::new(Readiness::new(db.clone()).with_redis(redis));
         let db = web::Data::new(db);
+        let openapi = crate::openapi::document();
+        let body_timeout = settings.body_read_timeout;
 
-        let server =
-            AppBuilder::new(settings, readiness, crate::openapi::document()).start(move |cfg| {
-                cfg.app_data(db.clone()).app_data(auth.clone());
-                crate::routes::configure(cfg, &auth_limiter);
-            })?;
-        Ok(Self { server })
+        let listener = http::bind(settings)?;
+        let port = listener.local_addr()?.port();
+        http::announce(settings, &listener);
+        // The closure runs once per worker thread (one per core): each gets its own `App`.
+        let server = HttpServer::new(move || {
+            // The last `wrap` is the outermost: a request meets the logger first.
+            App::new()
+                .wrap(from_fn(move |req, next| {
+                    hardening::edge(body_timeout, req, next)
+                }))
+                .wrap(TracingLogger::default())
+                .configure(http::configure_extractors)
+                .app_data(readiness.clone())
+                .configure(http::health::routes)
+                .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
+                .app_data(db.clone())
+                .app_data(auth.clone())
+                .configure(|cfg| crate::routes::configure(cfg, &auth_limiter))
+                .default_service(web::to(http::not_found))
+        })
+        // Small responses go out at once, not held back by Nagle's algorithm.
+        .tcp_nodelay(true)
+        .listen(listener)?
+        .shutdown_timeout(http::SHUTDOWN_TIMEOUT_SECS)
+        // `Server::run_until_stopped` handles SIGINT/SIGTERM (actix would drop requests in flight).
+        .disable_signals()
+        .run();
+        Ok(Self {
+            server: Server::new(server, port),
+        })
     }
 
-    fn server(&self) -> &Server {
-        &self.server
+    pub fn port(&self) -> u16 {
+        self.server.port()
     }
 
-    fn into_server(self) -> Server {
-        self.server
+    /// Serves until SIGINT/SIGTERM, then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.run_until_stopped().await
     }
 }

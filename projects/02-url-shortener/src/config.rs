@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use backend_kit::cli::AppConfig;
 use backend_kit::config::{ConfigError, Env, Settings};
 use backend_kit::jobs::JobSettings;
 use backend_kit::secret::Secret;
@@ -59,8 +58,9 @@ pub struct Config {
     pub metrics_token: Option<Secret<String>>,
 }
 
-impl AppConfig for Config {
-    fn from_env() -> Result<Self, ConfigError> {
+impl Config {
+    /// Reads the environment (and `.env`): the kit's settings, then this capstone's own.
+    pub fn from_env() -> Result<Self, ConfigError> {
         let settings = Settings::from_env("url-shortener", DEFAULT_PORT)?;
         let env = Env::from_process();
         Ok(Self {
@@ -103,10 +103,6 @@ impl AppConfig for Config {
                 .map(Secret::new),
             settings,
         })
-    }
-
-    fn settings(&self) -> &Settings {
-        &self.settings
     }
 }
 

@@ -1,16 +1,17 @@
-//! Building and running the server: `Application::build(config)`, `port()`,
-//! `run_until_stopped()` through the kit's `Capstone` trait (see capstone 1 for the pattern).
+//! Building the server (the shape of capstone 1's `startup.rs`): [`Application::build`] sets
+//! up the database, the cache, the visit recorder, the job queue and its workers, binds the
+//! port and starts serving; [`Application::run_until_stopped`] serves until SIGINT/SIGTERM.
 //! At shutdown the job workers get a grace period, then the queued visits are written.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::cache::Cache;
-use backend_kit::cli::Capstone;
-use backend_kit::db::{Database, Migrations};
-use backend_kit::http::{AppBuilder, Server, health::Readiness, server::StartupError};
+use backend_kit::db::Database;
+use backend_kit::http::{self, Server, StartupError, TracingLogger, hardening, health::Readiness};
 use backend_kit::jobs::{JobError, JobQueue, JobRunner};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
@@ -40,15 +41,11 @@ const QR_RENDERS: usize = 4;
 /// Local cache size: entries, not bytes (an entry is a code and a URL).
 const LOCAL_CACHE_ENTRIES: u64 = 100_000;
 
-impl Capstone for Application {
-    type Config = Config;
-    const NAME: &'static str = "url-shortener";
-    const MIGRATIONS: Migrations = crate::db::migrations;
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = &config.settings;
         // Connecting and migrating block: `open` does it on a blocking thread.
-        let db = Database::open(settings, Self::MIGRATIONS).await?;
+        let db = Database::open(settings, crate::db::migrations).await?;
         let redis = Redis::from_settings(settings)?;
         let store = match &redis {
             Some(redis) => Cache::redis(redis.clone(), LOCAL_CACHE_ENTRIES),
@@ -74,9 +71,11 @@ impl Capstone for Application {
         let auth_limiter = limiter("auth", config.auth_rate_limit_per_minute);
         let password_limiter = limiter("link-password", config.link_password_attempts_per_minute);
         let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::BEARER));
-        let readiness = Readiness::new(db.clone())
-            .with_redis(redis.clone())
-            .with_jobs(queue.clone());
+        let readiness = web::Data::new(
+            Readiness::new(db.clone())
+                .with_redis(redis.clone())
+                .with_jobs(queue.clone()),
+        );
         let state = web::Data::new(AppState {
             hasher: backend_kit::auth::PasswordHasher::new(settings.bcrypt_cost),
             db,
@@ -95,8 +94,43 @@ impl Capstone for Application {
             ),
         });
 
-        let killer = jobs.killer();
-        let server = AppBuilder::new(settings, readiness, crate::openapi::document())
+        let openapi = crate::openapi::document();
+        let body_timeout = settings.body_read_timeout;
+
+        let listener = http::bind(settings)?;
+        let port = listener.local_addr()?.port();
+        http::announce(settings, &listener);
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(move |req, next| {
+                    hardening::edge(body_timeout, req, next)
+                }))
+                .wrap(TracingLogger::default())
+                .configure(http::configure_extractors)
+                .app_data(readiness.clone())
+                .configure(http::health::routes)
+                .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
+                .app_data(state.clone())
+                .app_data(auth.clone())
+                .configure(|cfg| {
+                    backend_kit::auth::routes::configure(cfg, &auth_limiter);
+                    crate::routes::configure(cfg, &shorten_limiter);
+                    // Last: `/{code}` would otherwise take every one-segment path.
+                    crate::routes::configure_redirect(cfg, &password_limiter);
+                })
+                .default_service(web::to(http::not_found))
+        })
+        .tcp_nodelay(true)
+        .listen(listener)?
+        .shutdown_timeout(http::SHUTDOWN_TIMEOUT_SECS)
+        .disable_signals()
+        .run();
+
+        let crash = CrashHandle {
+            server: server.handle(),
+            jobs: jobs.killer(),
+        };
+        let server = Server::new(server, port)
             // Stopped taking requests: let running jobs finish (briefly), then write the
             // visits still queued.
             .on_shutdown(async move { jobs.shutdown(JOBS_GRACE).await })
@@ -107,31 +141,20 @@ impl Capstone for Application {
                 {
                     tracing::warn!("visit writer did not finish in 5 s; queued visits may be lost");
                 }
-            })
-            .start(move |cfg| {
-                cfg.app_data(state.clone()).app_data(auth.clone());
-                backend_kit::auth::routes::configure(cfg, &auth_limiter);
-                crate::routes::configure(cfg, &shorten_limiter);
-                // Last: `/{code}` would otherwise take every one-segment path.
-                crate::routes::configure_redirect(cfg, &password_limiter);
-            })?;
-        let crash = CrashHandle {
-            server: server.handle(),
-            jobs: killer,
-        };
+            });
         Ok(Self { server, crash })
     }
 
-    fn server(&self) -> &Server {
-        &self.server
+    pub fn port(&self) -> u16 {
+        self.server.port()
     }
 
-    fn into_server(self) -> Server {
-        self.server
+    /// Serves until SIGINT/SIGTERM, then lets requests in flight finish, the job workers
+    /// stop and the queued visits be written.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.run_until_stopped().await
     }
-}
 
-impl Application {
     /// A handle that stops this instance abruptly, as a crash would: tests use it to show
     /// that a job in flight is not lost.
     pub fn crash_handle(&self) -> CrashHandle {

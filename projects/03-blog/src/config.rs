@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use backend_kit::cli::AppConfig;
 use backend_kit::config::{ConfigError, Env, Settings};
 use backend_kit::jobs::JobSettings;
 use backend_kit::mail::MailSettings;
@@ -108,8 +107,9 @@ fn digest_schedule(window: Duration) -> String {
     }
 }
 
-impl AppConfig for Config {
-    fn from_env() -> Result<Self, ConfigError> {
+impl Config {
+    /// Reads the environment (and `.env`): the kit's settings, then this capstone's own.
+    pub fn from_env() -> Result<Self, ConfigError> {
         let env = Env::from_process();
         let settings = Settings::from_env("blog", DEFAULT_PORT)?;
         let cors_origins = CorsOrigins::read(&env, settings.is_production())?;
@@ -132,10 +132,6 @@ impl AppConfig for Config {
             jobs: JobSettings::read(&env)?,
             settings,
         })
-    }
-
-    fn settings(&self) -> &Settings {
-        &self.settings
     }
 }
 

@@ -1,6 +1,68 @@
-//! `blog` starts the server; `blog migrate` only applies the migrations.
-//! Both come from the kit's shared command line (`backend_kit::cli`).
+//! The program starts here: parse the command line, read the configuration from the
+//! environment, start logging, then serve (the default) or migrate.
 
-fn main() -> std::process::ExitCode {
-    backend_kit::cli::main::<blog::Application>()
+use std::process::ExitCode;
+
+use backend_kit::cli::{BoxError, ServeArgs};
+use backend_kit::db::Database;
+use backend_kit::mail::cli::JobsCommand;
+use blog::{Application, Config};
+use clap::{Parser, Subcommand};
+
+/// A blogging platform: the RealWorld API, server-rendered pages and mail (capstone 3).
+/// Settings come from the environment and `.env`: DATABASE_URL, REDIS_URL, SMTP_URL, PORT,
+/// PUBLIC_URL, JWT_SECRET, … (see the README).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API until SIGINT/SIGTERM (the default)
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit
+    Migrate,
+    /// List the mail jobs that are queued, running or failed, with their last error
+    Jobs {
+        #[command(subcommand)]
+        command: Option<JobsCommand>,
+    },
+}
+
+fn main() -> ExitCode {
+    // `--help`, `--version` and usage mistakes end here (exit 0 or 2), before anything starts.
+    let cli = Cli::parse();
+    let mut config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return backend_kit::cli::exit_code("blog", Err(e)),
+    };
+    backend_kit::http::telemetry::init(&config.settings);
+    // actix's runtime: one thread here, plus a worker thread per core started by `serve`.
+    let result = actix_web::rt::System::new().block_on(async move {
+        match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+            Command::Serve(args) => {
+                args.apply(&mut config.settings);
+                Application::build(config)
+                    .await?
+                    .run_until_stopped()
+                    .await?;
+            }
+            Command::Migrate => {
+                backend_kit::cli::migrate(&config.settings, blog::db::migrations).await?;
+            }
+            Command::Jobs { command } => {
+                let db = Database::open(&config.settings, blog::db::migrations).await?;
+                let mail = blog::startup::mail(&config, &db).await?;
+                print!(
+                    "{}",
+                    backend_kit::mail::cli::run(&mail.outbox, command).await?
+                );
+            }
+        }
+        Ok::<(), BoxError>(())
+    });
+    backend_kit::cli::exit_code("blog", result)
 }

@@ -1,17 +1,18 @@
-//! Building and running the server (the pattern from *Zero To Production*, through the kit's
-//! `Capstone` trait): `Application::build(config)` does all the fallible set-up and binds the
-//! port, `port()` says which port (tests bind port 0), `run_until_stopped()` serves until
-//! SIGINT/SIGTERM. Everything every capstone's server has comes from
-//! `backend_kit::http::AppBuilder`; this file adds the blog's state, routes, error format,
-//! mail and job workers, and the `blog jobs` command.
+//! Building the server (the shape of capstone 1's `startup.rs`): [`Application::build`] sets
+//! up the database, auth in RealWorld's `Token` scheme, the write budgets, mail and its job
+//! workers, binds the port and starts serving; [`Application::run_until_stopped`] serves until
+//! SIGINT/SIGTERM. [`mail`] is shared with the `blog jobs` command.
 
 use std::time::Duration;
 
-use actix_web::web;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
-use backend_kit::cli::{BoxError, Capstone};
-use backend_kit::db::{AnyConnection, Database, DbError, Migrations};
-use backend_kit::http::{AppBuilder, ErrorFormat, Server, health::Readiness, server::StartupError};
+use backend_kit::db::{AnyConnection, Database, DbError};
+use backend_kit::http::{
+    self, ErrorFormat, Server, StartupError, TracingLogger, hardening, health::Readiness,
+    render_errors,
+};
 use backend_kit::jobs::JobQueue;
 use backend_kit::mail::{Mailer, Outbox};
 use backend_kit::rate_limit::RateLimiter;
@@ -39,7 +40,7 @@ impl Application {
 }
 
 /// The mail side, shared by the server and `blog jobs`.
-async fn mail(config: &Config, db: &Database) -> Result<Mail, StartupError> {
+pub async fn mail(config: &Config, db: &Database) -> Result<Mail, StartupError> {
     let settings = &config.settings;
     let queue = JobQueue::connect(settings, &config.jobs).await?;
     let mailer = Mailer::new(&config.mail)?;
@@ -73,15 +74,10 @@ fn reindex_search(conn: &mut AnyConnection) -> Result<usize, DbError> {
     Ok(texts.len())
 }
 
-impl Capstone for Application {
-    type Config = Config;
-    const NAME: &'static str = "blog";
-    const MIGRATIONS: Migrations = crate::db::migrations;
-    const USAGE: &'static str = "[serve|migrate|jobs|jobs retry ID]";
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = &config.settings;
-        let db = Database::open(settings, Self::MIGRATIONS).await?;
+        let db = Database::open(settings, crate::db::migrations).await?;
         actix_web::rt::spawn(db.clone().backfill("search index", reindex_search));
         let redis = Redis::from_settings(settings)?;
         // RealWorld sends `Authorization: Token <jwt>`.
@@ -121,50 +117,62 @@ impl Capstone for Application {
         );
         let jobs =
             crate::jobs::register(&mail, mail.queue.workers(), &config.digest_schedule)?.start();
-        let readiness = Readiness::new(db.clone())
-            .with_redis(redis)
-            .with_jobs(mail.queue.clone());
+        let readiness = web::Data::new(
+            Readiness::new(db.clone())
+                .with_redis(redis)
+                .with_jobs(mail.queue.clone()),
+        );
         let data = web::Data::new(db.clone());
         let mail = web::Data::new(mail);
         let cors = config.cors_origins.clone();
 
-        let server = AppBuilder::new(settings, readiness, crate::openapi::document())
-            .error_format(ErrorFormat::RealWorld)
-            .on_shutdown(async move { jobs.shutdown(JOBS_GRACE).await })
-            .start(move |cfg| {
-                cfg.app_data(data.clone())
-                    .app_data(auth.clone())
-                    .app_data(mail.clone())
-                    .app_data(limits.clone())
-                    .app_data(writes.clone());
-                crate::routes::configure(cfg, &auth_limiter, &limits.reset_per_client, &cors);
-            })?;
+        let openapi = crate::openapi::document();
+        let body_timeout = settings.body_read_timeout;
+
+        let listener = http::bind(settings)?;
+        let port = listener.local_addr()?.port();
+        http::announce(settings, &listener);
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(move |req, next| {
+                    hardening::edge(body_timeout, req, next)
+                }))
+                // Every error, whoever raised it, in RealWorld's `{"errors": {…}}` shape.
+                .wrap(from_fn(|req, next| {
+                    render_errors(ErrorFormat::RealWorld, req, next)
+                }))
+                .wrap(TracingLogger::default())
+                .configure(http::configure_extractors)
+                .app_data(readiness.clone())
+                .configure(http::health::routes)
+                .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
+                .app_data(data.clone())
+                .app_data(auth.clone())
+                .app_data(mail.clone())
+                .app_data(limits.clone())
+                .app_data(writes.clone())
+                .configure(|cfg| {
+                    crate::routes::configure(cfg, &auth_limiter, &limits.reset_per_client, &cors)
+                })
+                .default_service(web::to(http::not_found))
+        })
+        .tcp_nodelay(true)
+        .listen(listener)?
+        .shutdown_timeout(http::SHUTDOWN_TIMEOUT_SECS)
+        .disable_signals()
+        .run();
+        let server = Server::new(server, port)
+            // Stopped taking requests: let a mail being sent finish.
+            .on_shutdown(async move { jobs.shutdown(JOBS_GRACE).await });
         Ok(Self { server, db })
     }
 
-    fn server(&self) -> &Server {
-        &self.server
+    pub fn port(&self) -> u16 {
+        self.server.port()
     }
 
-    fn into_server(self) -> Server {
-        self.server
-    }
-
-    /// `blog jobs`: the mail jobs that are queued, running or failed, with their last error;
-    /// `blog jobs retry ID` queues a failed one again.
-    async fn command(config: Config, name: &str, args: &[String]) -> Option<Result<(), BoxError>> {
-        if name != "jobs" {
-            return None;
-        }
-        Some(
-            async {
-                let db = Database::open(&config.settings, Self::MIGRATIONS).await?;
-                let mail = mail(&config, &db).await?;
-                let out = backend_kit::mail::cli::run(&mail.outbox, args).await?;
-                print!("{out}");
-                Ok(())
-            }
-            .await,
-        )
+    /// Serves until SIGINT/SIGTERM, then lets requests in flight and mail being sent finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.run_until_stopped().await
     }
 }

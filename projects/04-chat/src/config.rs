@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use backend_kit::cli::AppConfig;
 use backend_kit::config::{ConfigError, Env, Settings};
 use backend_kit::jobs::JobSettings;
 use backend_kit::mail::MailSettings;
@@ -70,8 +69,9 @@ impl Config {
     }
 }
 
-impl AppConfig for Config {
-    fn from_env() -> Result<Self, ConfigError> {
+impl Config {
+    /// Reads the environment (and `.env`): the kit's settings, then this capstone's own.
+    pub fn from_env() -> Result<Self, ConfigError> {
         let env = Env::from_process();
         let settings = Settings::from_env("chat", DEFAULT_PORT)?;
         let public_url = env.public_url(settings.port)?;
@@ -99,9 +99,5 @@ impl AppConfig for Config {
             jobs: JobSettings::read(&env)?,
             settings,
         })
-    }
-
-    fn settings(&self) -> &Settings {
-        &self.settings
     }
 }

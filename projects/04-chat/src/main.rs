@@ -1,6 +1,91 @@
-//! `chat` / `chat start [--port N]` serves; `chat migrate`, `chat connect`, `chat load` and
-//! `chat jobs` are the other commands (`backend_kit::cli` runs them).
+//! The program starts here: parse the command line, then serve (the default), migrate, list
+//! mail jobs, or run one of the chat's own clients (`connect`, `load`), which need no
+//! configuration.
 
-fn main() -> std::process::ExitCode {
-    backend_kit::cli::main::<chat::Application>()
+use std::process::ExitCode;
+
+use backend_kit::cli::{BoxError, ServeArgs};
+use backend_kit::db::Database;
+use backend_kit::mail::cli::JobsCommand;
+use chat::client::connect::ConnectArgs;
+use chat::client::load::LoadArgs;
+use chat::{Application, Config};
+use clap::{Parser, Subcommand};
+
+/// A real-time chat over WebSockets, scaled out through Redis (capstone 4). Settings come from
+/// the environment and `.env`: DATABASE_URL, REDIS_URL, SMTP_URL, PORT, PUBLIC_URL, JWT_SECRET,
+/// … (see the README).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Server(ServerCommand),
+    /// Chat from a terminal (or a pipe): stdin lines are sent, messages printed
+    Connect(ConnectArgs),
+    /// Measure a server: many guest connections, messages at a rate, fan-out latency
+    Load(LoadArgs),
+}
+
+/// The commands that run the server's side, with its configuration.
+#[derive(Subcommand)]
+enum ServerCommand {
+    /// Serve the chat until SIGINT/SIGTERM (the default)
+    #[command(alias = "start")]
+    Serve(ServeArgs),
+    /// Apply pending database migrations, then exit
+    Migrate,
+    /// List the mail jobs that are queued, running or failed, with their last error
+    Jobs {
+        #[command(subcommand)]
+        command: Option<JobsCommand>,
+    },
+}
+
+fn main() -> ExitCode {
+    // `--help`, `--version` and usage mistakes end here (exit 0 or 2), before anything starts.
+    let cli = Cli::parse();
+    let command = match cli.command {
+        // The clients talk to a server over the network: none of its settings apply.
+        Some(Command::Connect(args)) => return client(chat::client::connect::run(args)),
+        Some(Command::Load(args)) => return client(chat::client::load::run(args)),
+        Some(Command::Server(command)) => command,
+        None => ServerCommand::Serve(ServeArgs::default()),
+    };
+    let mut config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return backend_kit::cli::exit_code("chat", Err(e)),
+    };
+    backend_kit::http::telemetry::init(&config.settings);
+    // actix's runtime: one thread here, plus a worker thread per core started by `serve`.
+    let result = actix_web::rt::System::new().block_on(async move {
+        match command {
+            ServerCommand::Serve(args) => {
+                args.apply(&mut config.settings);
+                Application::build(config)
+                    .await?
+                    .run_until_stopped()
+                    .await?;
+            }
+            ServerCommand::Migrate => {
+                backend_kit::cli::migrate(&config.settings, chat::db::migrations).await?;
+            }
+            ServerCommand::Jobs { command } => {
+                let db = Database::open(&config.settings, chat::db::migrations).await?;
+                let (outbox, _) = chat::startup::outbox(&config, &db).await?;
+                print!("{}", backend_kit::mail::cli::run(&outbox, command).await?);
+            }
+        }
+        Ok::<(), BoxError>(())
+    });
+    backend_kit::cli::exit_code("chat", result)
+}
+
+fn client(run: impl Future<Output = Result<(), BoxError>>) -> ExitCode {
+    backend_kit::cli::exit_code("chat", actix_web::rt::System::new().block_on(run))
 }

@@ -1,16 +1,17 @@
-//! Building and running the server (the *Zero To Production* shape, through the kit's
-//! `Capstone` trait). Everything every capstone's server has comes from
-//! `backend_kit::http::AppBuilder`; this file adds the chat's: the hub and its fan-out, the
-//! WebSocket route, mention mails, and the commands `start`, `connect`, `load` and `jobs`.
+//! Building the server (the shape of capstone 1's `startup.rs`): [`Application::build`] sets
+//! up the database, the hub and its fan-out through Redis, mention mails and their job
+//! workers, binds the port and starts serving; [`Application::run_until_stopped`] serves until
+//! SIGINT/SIGTERM, telling every WebSocket `1001` first. [`outbox`] is shared with the
+//! `chat jobs` command.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
-use backend_kit::cli::{BoxError, Capstone};
-use backend_kit::db::{Database, DbError, Migrations};
-use backend_kit::http::{AppBuilder, Server, health::Readiness, server::StartupError};
+use backend_kit::db::{Database, DbError};
+use backend_kit::http::{self, Server, StartupError, TracingLogger, hardening, health::Readiness};
 use backend_kit::jobs::JobQueue;
 use backend_kit::mail::{Mailer, Outbox};
 use backend_kit::rate_limit::RateLimiter;
@@ -46,7 +47,7 @@ impl Application {
 }
 
 /// The mail side, shared by the server and `chat jobs`.
-async fn outbox(config: &Config, db: &Database) -> Result<(Outbox, JobQueue), StartupError> {
+pub async fn outbox(config: &Config, db: &Database) -> Result<(Outbox, JobQueue), StartupError> {
     let queue = JobQueue::connect(&config.settings, &config.jobs).await?;
     let mailer = Mailer::new(&config.mail)?;
     Ok((
@@ -87,15 +88,10 @@ fn fetch(db: Database) -> Fetch {
     })
 }
 
-impl Capstone for Application {
-    type Config = Config;
-    const NAME: &'static str = "chat";
-    const MIGRATIONS: Migrations = crate::db::migrations;
-    const USAGE: &'static str = "[start [--port N]|migrate|connect [--url U] [--room R] [--name N] [--email E --password P]|load [options]|jobs|jobs retry ID]";
-
-    async fn build(config: Config) -> Result<Self, StartupError> {
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = &config.settings;
-        let db = Database::open(settings, Self::MIGRATIONS).await?;
+        let db = Database::open(settings, crate::db::migrations).await?;
         let redis = Redis::from_settings(settings)?;
         let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::BEARER));
         let auth_limiter = RateLimiter::per_minute(
@@ -144,65 +140,62 @@ impl Capstone for Application {
             allow_guests: config.allow_guests,
             allowed_origins: config.allowed_origins.clone(),
         });
-        let readiness = Readiness::new(db.clone())
-            .with_redis(redis)
-            .with_jobs(queue);
+        let readiness = web::Data::new(
+            Readiness::new(db.clone())
+                .with_redis(redis)
+                .with_jobs(queue),
+        );
         let data = web::Data::new(db.clone());
 
+        let openapi = crate::openapi::document();
+        let body_timeout = settings.body_read_timeout;
+
+        let listener = http::bind(settings)?;
+        let port = listener.local_addr()?.port();
+        http::announce(settings, &listener);
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(move |req, next| {
+                    hardening::edge(body_timeout, req, next)
+                }))
+                .wrap(TracingLogger::default())
+                .configure(http::configure_extractors)
+                .app_data(readiness.clone())
+                .configure(http::health::routes)
+                .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
+                .app_data(data.clone())
+                .app_data(auth.clone())
+                .app_data(realtime.clone())
+                .app_data(room_limiter.clone())
+                .configure(|cfg| crate::routes::configure(cfg, &auth_limiter))
+                .default_service(web::to(http::not_found))
+        })
+        .tcp_nodelay(true)
+        .listen(listener)?
+        .shutdown_timeout(http::SHUTDOWN_TIMEOUT_SECS)
+        .disable_signals()
+        .run();
         // actix waits for open connections before it stops, and a WebSocket stays open until
         // someone closes it: on SIGINT/SIGTERM every socket is told 1001 first.
         let closing = hub.clone();
-        let server = AppBuilder::new(settings, readiness, crate::openapi::document())
+        let server = Server::new(server, port)
             .on_stop_signal(move || closing.close_all())
-            .on_shutdown(async move { jobs.shutdown(JOBS_GRACE).await })
-            .start(move |cfg| {
-                cfg.app_data(data.clone())
-                    .app_data(auth.clone())
-                    .app_data(realtime.clone())
-                    .app_data(room_limiter.clone());
-                crate::routes::configure(cfg, &auth_limiter);
-            })?;
+            .on_shutdown(async move { jobs.shutdown(JOBS_GRACE).await });
         Ok(Self { server, hub, db })
     }
 
-    fn server(&self) -> &Server {
-        &self.server
+    pub fn port(&self) -> u16 {
+        self.server.port()
     }
 
-    fn into_server(self) -> Server {
-        self.server
+    /// Stops the server from elsewhere (tests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
-    async fn command(
-        mut config: Config,
-        name: &str,
-        args: &[String],
-    ) -> Option<Result<(), BoxError>> {
-        Some(match name {
-            "start" => {
-                async {
-                    if let Some(port) = crate::client::args::value(args, "--port") {
-                        config.settings.port = port
-                            .parse()
-                            .map_err(|_| format!("--port: not a port number: {port}"))?;
-                    }
-                    Self::build(config).await?.run_until_stopped().await?;
-                    Ok(())
-                }
-                .await
-            }
-            "connect" => crate::client::connect::run(args).await,
-            "load" => crate::client::load::run(args).await,
-            "jobs" => {
-                async {
-                    let db = Database::open(&config.settings, Self::MIGRATIONS).await?;
-                    let (outbox, _) = outbox(&config, &db).await?;
-                    print!("{}", backend_kit::mail::cli::run(&outbox, args).await?);
-                    Ok(())
-                }
-                .await
-            }
-            _ => return None,
-        })
+    /// Serves until SIGINT/SIGTERM: closes every WebSocket with `1001`, lets requests in
+    /// flight finish, then mail being sent.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.run_until_stopped().await
     }
 }

@@ -17,13 +17,16 @@
 //! | `Unavailable` | 503 | `{"message": …}` | `{"errors": {"body": […]}}` |
 //! | `Database`, `Internal` | 500 | `{"message": "Internal Server Error"}`; the cause goes to the log only | `{"errors": {"body": ["Internal Server Error"]}}` |
 //!
-//! Errors render in the `Message` format by themselves; an app built with another format
-//! (`AppBuilder::error_format`) re-renders every error response on its way out — including
-//! those of extractors, the rate limiter and unknown routes — so a project never formats one.
+//! Errors render in the `Message` format by themselves; an app that wraps [`render_errors`]
+//! with another format re-renders every error response on its way out — including those of
+//! extractors, the rate limiter and unknown routes — so a project never formats one.
 
 use std::borrow::Cow;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
@@ -245,6 +248,38 @@ impl ResponseError for Error {
         }
         ErrorFormat::Message.render(self)
     }
+}
+
+/// Middleware that re-renders the kit's errors (whoever raised them: a handler, an extractor,
+/// the rate limiter, the 404 service) in the project's format:
+/// `.wrap(from_fn(|req, next| render_errors(ErrorFormat::RealWorld, req, next)))`, outside
+/// [`edge`](super::hardening::edge) so that its refusals are re-rendered too.
+pub async fn render_errors(
+    format: ErrorFormat,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let rendered = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<Error>())
+        .map(|e| format.render(e));
+    Ok(match rendered {
+        Some(mut response) => {
+            // Headers set on the way out (CORS by a scope's middleware, `Vary`) belong to the
+            // new body as much as to the old one; only the body's own headers are replaced.
+            let own: Vec<header::HeaderName> = response.headers().keys().cloned().collect();
+            for (name, value) in res.headers() {
+                let describes_body = name == header::CONTENT_TYPE || name == header::CONTENT_LENGTH;
+                if !describes_body && !own.contains(name) {
+                    response.headers_mut().append(name.clone(), value.clone());
+                }
+            }
+            res.into_response(response).map_into_right_body()
+        }
+        None => res.map_into_left_body(),
+    })
 }
 
 #[cfg(test)]

@@ -1,20 +1,22 @@
-//! HTTP plumbing every capstone shares, so each project's `startup.rs` stays short:
+//! HTTP pieces every capstone's `startup.rs` puts together (`HttpServer::new(move || App::new()…)`
+//! is in each capstone, where a learner reads it):
 //!
-//! - [`server`]: the one app builder — binding, request spans, extractor errors, `/health`,
-//!   `/ready`, docs, JSON 404/405, graceful shutdown — a project adds its state and routes.
-//! - [`error`]: the one error type handlers return, rendered in the project's format.
+//! - [`bind`] and [`announce`]: the listening socket on `HOST:PORT`, and the start-up line.
+//! - [`hardening::edge`]: the middleware every request meets first (HEAD, `%00`, body
+//!   deadlines, security and cache headers).
+//! - [`server::Server`]: serving until SIGINT/SIGTERM, then draining and the shutdown hooks.
+//! - [`error`]: the one error type handlers return, and [`render_errors`] for another format.
 //! - [`telemetry`]: `tracing` logs, human-readable in development and JSON in production;
 //!   `TracingLogger` gives every request a span with a request id.
 //! - [`configure_extractors`]: JSON, path and query errors become the kit's `400`s (actix
 //!   answers in plain text by default), oversized bodies `413`, wrong content type `415`.
 //! - [`health`]: `/health` (the process is up) and `/ready` (its database, Redis and job queue answer).
 //! - [`docs`]: `/openapi.json` and Swagger UI at `/docs`, served from the binary.
-//!
-//! Graceful shutdown comes with actix-web: on SIGINT or SIGTERM the server stops accepting,
-//! lets requests in flight finish (up to the shutdown timeout), then runs the project's hooks.
+//! - [`not_found`]: the JSON `404` for the app's `default_service`.
 
 pub mod docs;
 pub mod error;
+pub mod hardening;
 pub mod health;
 pub mod json;
 pub mod server;
@@ -24,9 +26,12 @@ pub use crate::validation::{FieldErrors, reject_nul};
 pub use docs::{
     BearerAuth, ErrorBody, JsonBodyErrors, OwnerOnlyErrors, ValidationErrorBody, configure_docs,
 };
-pub use error::{Error, ErrorFormat};
+pub use error::{Error, ErrorFormat, render_errors};
+pub use hardening::is_head;
 pub use json::Json;
-pub use server::{AppBuilder, Server, is_head};
+pub use server::{SHUTDOWN_TIMEOUT_SECS, Server, StartupError};
+/// The request span (with a request id) every capstone wraps its app in.
+pub use tracing_actix_web::TracingLogger;
 
 use std::borrow::Cow;
 use std::net::TcpListener;

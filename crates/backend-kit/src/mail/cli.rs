@@ -6,21 +6,27 @@ use std::fmt::Write as _;
 use super::Outbox;
 use crate::cli::BoxError;
 
+/// `jobs`'s own subcommand (none: list).
+#[derive(Debug, clap::Subcommand)]
+pub enum JobsCommand {
+    /// Queue a failed mail job again
+    Retry {
+        /// The job's id, from `jobs`
+        id: i64,
+    },
+}
+
 /// Runs `jobs [retry ID]` against `outbox` and returns what to print.
-pub async fn run(outbox: &Outbox, args: &[String]) -> Result<String, BoxError> {
-    match args {
-        [] => list(outbox).await,
-        [cmd, id] if cmd == "retry" => {
-            let id: i64 = id
-                .parse()
-                .map_err(|_| format!("`{id}` is not a job id (a number from `jobs`)"))?;
+pub async fn run(outbox: &Outbox, command: Option<JobsCommand>) -> Result<String, BoxError> {
+    match command {
+        None => list(outbox).await,
+        Some(JobsCommand::Retry { id }) => {
             if outbox.retry(id).await? {
                 Ok(format!("job {id} queued again\n"))
             } else {
                 Err(format!("no failed or queued job {id}").into())
             }
         }
-        _ => Err("usage: jobs [retry ID]".into()),
     }
 }
 

@@ -152,32 +152,6 @@ pub fn update(
     }
 }
 
-/// Fills `search_text` for rows made before it existed (NULL), in batches; run at start-up.
-/// How many rows it filled.
-pub fn fill_search_text(conn: &mut AnyConnection) -> QueryResult<usize> {
-    let mut filled = 0;
-    loop {
-        let batch: Vec<(i64, String, String)> = todos::table
-            .filter(todos::search_text.is_null())
-            .select((todos::id, todos::title, todos::description))
-            .limit(500)
-            .load(conn)?;
-        if batch.is_empty() {
-            return Ok(filled);
-        }
-        conn.transaction(|conn| {
-            for (id, title, description) in &batch {
-                // Only if still unfilled: an edit meanwhile has written the right text.
-                diesel::update(todos::table.find(id).filter(todos::search_text.is_null()))
-                    .set(todos::search_text.eq(search_text(title, description)))
-                    .execute(conn)?;
-            }
-            QueryResult::Ok(())
-        })?;
-        filled += batch.len();
-    }
-}
-
 pub fn delete(conn: &mut AnyConnection, id: i64) -> QueryResult<usize> {
     diesel::delete(todos::table.find(id)).execute(conn)
 }

@@ -6,9 +6,6 @@ use serde_json::{Value, json};
 use test_support::{TestClient, TestDatabase, TestRedis, TestResponse, unique_suffix};
 use todo_api::{Application, Config};
 
-// `Application::build`, `port`, `run_until_stopped`.
-use backend_kit::cli::Capstone;
-
 pub struct TestApp {
     pub client: TestClient,
     pub settings: Settings,

@@ -9,9 +9,6 @@ use serde_json::json;
 use test_support::{TestClient, TestDatabase, TestRedis, TestResponse, unique_suffix};
 use url_shortener::{Application, Config, CrashHandle};
 
-// `Application::build`, `port`, `run_until_stopped`.
-use backend_kit::cli::Capstone;
-
 pub struct TestApp {
     pub client: TestClient,
     pub database_url: String,

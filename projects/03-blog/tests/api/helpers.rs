@@ -1,7 +1,6 @@
 //! `spawn_app()` for the blog and one typed helper per common step; the plumbing comes from
 //! `test-support`.
 
-use backend_kit::cli::Capstone;
 use backend_kit::config::Settings;
 use backend_kit::db::Database;
 use blog::{Application, Config};

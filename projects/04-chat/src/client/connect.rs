@@ -16,11 +16,29 @@ use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::args;
 use super::cli_error::CliError;
 
 /// How long EOF waits for the last acknowledgements.
 const ACK_WAIT: Duration = Duration::from_secs(10);
+
+/// `chat connect`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    server: super::Server,
+    /// The room to join (made if it does not exist)
+    #[arg(long, default_value = "general")]
+    room: String,
+    /// Join as a guest with this name
+    #[arg(long, required_unless_present = "email")]
+    name: Option<String>,
+    /// Log in with an account (with --password)
+    #[arg(long, requires = "password")]
+    email: Option<String>,
+    /// The account's password
+    #[arg(long, requires = "email")]
+    password: Option<String>,
+}
 
 struct Options {
     authority: String,
@@ -29,25 +47,13 @@ struct Options {
     login: Option<(String, String)>,
 }
 
-pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
-    args::check(
-        raw,
-        &["--url", "--room", "--name", "--email", "--password"],
-        &[],
-    )?;
+pub async fn run(args: ConnectArgs) -> Result<(), backend_kit::cli::BoxError> {
     let options = Options {
-        authority: super::authority(args::value(raw, "--url").unwrap_or("http://127.0.0.1:8084"))?,
-        room: args::value(raw, "--room").unwrap_or("general").to_string(),
-        name: args::value(raw, "--name").map(String::from),
-        login: match (args::value(raw, "--email"), args::value(raw, "--password")) {
-            (Some(e), Some(p)) => Some((e.to_string(), p.to_string())),
-            (None, None) => None,
-            _ => return Err("give both --email and --password, or neither (a guest)".into()),
-        },
+        authority: args.server.authority()?,
+        room: args.room,
+        name: args.name,
+        login: args.email.zip(args.password),
     };
-    if options.login.is_none() && options.name.is_none() {
-        return Err("give --name NAME (as a guest) or --email and --password".into());
-    }
     let interactive = std::io::stdin().is_terminal();
     let (lines_tx, mut lines) = tokio::sync::mpsc::channel::<Option<String>>(64);
     // stdin is read on its own task: a line typed while reconnecting waits in the channel.

@@ -19,8 +19,6 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::args;
-
 #[derive(Default)]
 struct Counters {
     sent: AtomicU64,
@@ -45,47 +43,58 @@ fn now_micros() -> u64 {
         .as_micros() as u64
 }
 
+/// `chat load`'s flags.
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    #[command(flatten)]
+    server: super::Server,
+    /// Guest connections to open
+    #[arg(long, default_value_t = 100)]
+    connections: usize,
+    /// Rooms to spread them over
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    rooms: u32,
+    /// Messages a second, in all (0: idle, to measure memory)
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Seconds to send for
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// The server's process id: report its memory (RSS) before and after
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Room and guest names start with this
+    #[arg(long, default_value = "load")]
+    prefix: String,
+}
+
 /// Runs the load on a runtime of its own with a thread per core: one thread would itself
 /// become the bottleneck (it reads every delivery) and the figures would measure the tool.
-pub async fn run(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
-    let raw = raw.to_vec();
+pub async fn run(args: LoadArgs) -> Result<(), backend_kit::cli::BoxError> {
     let (done, result) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let outcome = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| e.to_string())
-            .and_then(|runtime| runtime.block_on(measure(&raw)).map_err(|e| e.to_string()));
+            .and_then(|runtime| runtime.block_on(measure(args)).map_err(|e| e.to_string()));
         let _ = done.send(outcome);
     });
     Ok(result.await.map_err(|_| "the load thread panicked")??)
 }
 
-async fn measure(raw: &[String]) -> Result<(), backend_kit::cli::BoxError> {
-    args::check(
-        raw,
-        &[
-            "--url",
-            "--connections",
-            "--rooms",
-            "--rate",
-            "--duration",
-            "--pid",
-            "--prefix",
-        ],
-        &[],
-    )?;
-    let authority = super::authority(args::value(raw, "--url").unwrap_or("http://127.0.0.1:8084"))?;
-    let connections: usize = args::number(raw, "--connections", 100)?;
-    let rooms: usize = args::number(raw, "--rooms", 10)?;
-    let rate: f64 = args::number(raw, "--rate", 10.0)?;
-    let duration = Duration::from_secs(args::number(raw, "--duration", 10)?);
-    let pid: Option<u32> = args::value(raw, "--pid")
-        .map(|p| p.parse())
-        .transpose()
-        .map_err(|_| "--pid: not a number")?;
-    let prefix = args::value(raw, "--prefix").unwrap_or("load").to_string();
-    if rooms == 0 || connections < rooms {
+async fn measure(args: LoadArgs) -> Result<(), backend_kit::cli::BoxError> {
+    let authority = args.server.authority()?;
+    let LoadArgs {
+        connections,
+        rate,
+        pid,
+        prefix,
+        ..
+    } = args;
+    let rooms = args.rooms as usize;
+    let duration = Duration::from_secs(args.duration);
+    if connections < rooms {
         return Err("need at least one connection per room".into());
     }
 

@@ -2,14 +2,40 @@
 //! - [`connect`]: `chat connect`, a terminal client that also works in pipes;
 //! - [`load`]: `chat load`, the benchmark (many connections, measured fan-out).
 
-pub mod args;
 pub mod connect;
 pub mod load;
 
 use std::time::Duration;
 
+use clap::Args;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// Where the server is, the same for both commands. Without `--url`, `CHAT_URL`; without
+/// that, this machine on `PORT` (8084), as the server reads them.
+#[derive(Debug, Args)]
+pub struct Server {
+    /// The server's base URL [env: CHAT_URL; default: http://127.0.0.1:$PORT]
+    #[arg(long, env = "CHAT_URL", hide_env = true)]
+    pub url: Option<String>,
+}
+
+impl Server {
+    /// The server's host and port.
+    pub fn authority(&self) -> Result<String, String> {
+        match &self.url {
+            Some(url) => authority(url),
+            None => {
+                let port = std::env::var("PORT").ok();
+                authority(&format!(
+                    "http://127.0.0.1:{}",
+                    port.as_deref().unwrap_or("8084")
+                ))
+            }
+        }
+    }
+}
 
 /// The base URL's host and port (`http://127.0.0.1:8084` → `127.0.0.1:8084`).
 pub fn authority(base: &str) -> Result<String, String> {

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use backend_kit::cli::Capstone;
 use backend_kit::config::Settings;
 use backend_kit::db::Database;
 use chat::{Application, Config};
@@ -67,12 +66,7 @@ async fn start(
     let app = Application::build(config)
         .await
         .expect("the application builds");
-    let (port, db, handle, hub) = (
-        app.port(),
-        app.database().clone(),
-        app.server().handle(),
-        app.hub(),
-    );
+    let (port, db, handle, hub) = (app.port(), app.database().clone(), app.handle(), app.hub());
     actix_web::rt::spawn(app.run_until_stopped());
     (port, db, handle, hub)
 }
