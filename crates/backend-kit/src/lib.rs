@@ -14,8 +14,7 @@
 //! | [`http`] | `http` | the pieces of a server: middleware, the one error type, tracing with request ids, `/health` and `/ready`, graceful shutdown |
 //! | [`cli`] | `cli` | pieces of a capstone's clap command line: `serve` flags, `migrate`, exit codes |
 //! | [`rate_limit`] | `rate-limit` | per-client request budgets, in-process or shared through Redis |
-//! | [`cache`] | `cache` | a key-value cache with TTLs: in-process (moka) or Redis |
-//! | [`jobs`] | `jobs` | background jobs (apalis): a durable queue in SQLite, PostgreSQL or Redis, retries with backoff, cron schedules |
+//! //! | [`jobs`] | `jobs` | background jobs (apalis): a durable queue in SQLite, PostgreSQL or Redis, retries with backoff, cron schedules |
 //! | [`mail`] | `mail` | e-mail (lettre) through an outbox table and the job queue: SMTP or `.eml` files, retries, never lost |
 //!
 //! Start reading at [`db`]: it shows how one diesel codebase runs on two databases.
@@ -27,8 +26,6 @@ pub mod validation;
 
 #[cfg(feature = "auth")]
 pub mod auth;
-#[cfg(feature = "cache")]
-pub mod cache;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "db")]

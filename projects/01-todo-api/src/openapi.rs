@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and
 //! the request/response types, so it cannot drift from the code. Served at `/openapi.json`;
 //! Swagger UI at `/docs` (its assets are compiled into the binary: works offline). The
-//! account endpoints are the kit's: `backend_kit::auth::routes::documented` adds them.
+//! account endpoints' contract is the same in every capstone, so their description is the
+//! kit's: `backend_kit::auth::routes::documented` adds it.
 
 use utoipa::OpenApi;
 

@@ -16,6 +16,7 @@
 //! - [`db`] — schema and queries; the atomic `max_visits` check lives in [`db::links`].
 //! - [`error`] — the kit's one error type, and this project's errors converted into it.
 
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod domain;

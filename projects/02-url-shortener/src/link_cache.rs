@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use backend_kit::cache::{Cache, Lookup};
+use crate::cache::{Cache, Lookup};
 use backend_kit::db::Database;
 use chrono::{NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};

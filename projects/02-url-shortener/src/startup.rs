@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache::Cache;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
-use backend_kit::cache::Cache;
 use backend_kit::db::Database;
 use backend_kit::http::{self, Server, StartupError, TracingLogger, hardening, health::Readiness};
 use backend_kit::jobs::{JobError, JobQueue, JobRunner};

@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use backend_kit::auth::{Auth, AuthScheme};
+use backend_kit::auth::Auth;
 use backend_kit::db::{AnyConnection, Database, DbError};
 use backend_kit::http::{
-    self, ErrorFormat, Server, StartupError, TracingLogger, hardening, health::Readiness,
-    render_errors,
+    self, Server, StartupError, TracingLogger, hardening, health::Readiness, render_errors,
 };
 use backend_kit::jobs::JobQueue;
 use backend_kit::mail::{Mailer, Outbox};
@@ -80,8 +79,7 @@ impl Application {
         let db = Database::open(settings, crate::db::migrations).await?;
         actix_web::rt::spawn(db.clone().backfill("search index", reindex_search));
         let redis = Redis::from_settings(settings)?;
-        // RealWorld sends `Authorization: Token <jwt>`.
-        let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::TOKEN));
+        let auth = web::Data::new(Auth::new(db.clone(), settings, crate::error::TOKEN_SCHEME));
         let limiter =
             |name, per_minute| RateLimiter::per_minute(name, per_minute, redis.as_ref(), settings);
         let per_hour = |name, limit| {
@@ -139,7 +137,7 @@ impl Application {
                 }))
                 // Every error, whoever raised it, in RealWorld's `{"errors": {…}}` shape.
                 .wrap(from_fn(|req, next| {
-                    render_errors(ErrorFormat::RealWorld, req, next)
+                    render_errors(crate::error::render, req, next)
                 }))
                 .wrap(TracingLogger::default())
                 .configure(http::configure_extractors)

@@ -149,7 +149,7 @@ fn taken_or_db_error(e: DieselError) -> AuthError {
     }
 }
 
-/// What [`Auth::update_account`] changes; `None` keeps the current value.
+/// What [`Auth::update_account_with`] changes; `None` keeps the current value.
 #[derive(Debug, Default)]
 pub struct AccountChanges {
     pub email: Option<Email>,
@@ -176,6 +176,32 @@ pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Optio
         .select(User::as_select())
         .first(conn)
         .optional()
+}
+
+/// Inserts an account whose password is already hashed; a taken e-mail (or handle) is
+/// [`AuthError::EmailTaken`] ([`AuthError::UsernameTaken`]), decided by the UNIQUE index, so
+/// two registrations racing for one address cannot both win.
+pub fn insert_user(
+    conn: &mut AnyConnection,
+    name: &str,
+    username: Option<&str>,
+    email: &Email,
+    password_hash: &str,
+) -> Result<User, AuthError> {
+    let now = crate::time::now();
+    diesel::insert_into(users::table)
+        .values((
+            users::email.eq(email.as_ref()),
+            users::name.eq(name),
+            users::name_key.eq(name::name_key(name)),
+            users::username.eq(username),
+            users::password_hash.eq(password_hash),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .returning(USER_COLUMNS)
+        .get_result::<User>(conn)
+        .map_err(taken_or_db_error)
 }
 
 /// An access token and a refresh token, as handed to a client after login.
@@ -255,102 +281,37 @@ impl Auth {
         self.scheme
     }
 
-    /// Creates the account and logs it in. A taken e-mail is [`AuthError::EmailTaken`], also
-    /// when two registrations race (the UNIQUE index decides).
+    /// bcrypt at the configured cost, off the async executor.
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// Creates the account and logs it in: hash the password (off the executor), insert the
+    /// user ([`insert_user`]), start a session. A taken e-mail is [`AuthError::EmailTaken`],
+    /// also when two registrations race (the UNIQUE index decides).
     pub async fn register(
         &self,
         name: String,
         email: Email,
         password: Password,
     ) -> Result<(User, TokenPair), AuthError> {
-        let (user, pair, ()) = self
-            .create_account(name, None, email, password, |_, _| Ok(()))
-            .await?;
-        Ok((user, pair))
-    }
-
-    /// [`Auth::register`] for capstones whose users have a public handle (the blog's
-    /// profiles): the handle is also the display name. A taken handle is
-    /// [`AuthError::UsernameTaken`], decided by the unique index like the e-mail.
-    pub async fn register_with_username(
-        &self,
-        username: String,
-        email: Email,
-        password: Password,
-    ) -> Result<(User, TokenPair), AuthError> {
-        let (user, pair, ()) = self
-            .register_with_username_and(username, email, password, |_, _| Ok(()))
-            .await?;
-        Ok((user, pair))
-    }
-
-    /// [`Auth::register_with_username`], with the project's own part written by `also` in
-    /// the same transaction as the account (the blog queues the verification mail there: an
-    /// account never exists without its mail on the way).
-    pub async fn register_with_username_and<T: Send + 'static>(
-        &self,
-        username: String,
-        email: Email,
-        password: Password,
-        also: impl FnOnce(&mut AnyConnection, &User) -> Result<T, AuthError> + Send + 'static,
-    ) -> Result<(User, TokenPair, T), AuthError> {
-        self.create_account(username.clone(), Some(username), email, password, also)
-            .await
-    }
-
-    async fn create_account<T: Send + 'static>(
-        &self,
-        name: String,
-        username: Option<String>,
-        email: Email,
-        password: Password,
-        also: impl FnOnce(&mut AnyConnection, &User) -> Result<T, AuthError> + Send + 'static,
-    ) -> Result<(User, TokenPair, T), AuthError> {
         let hash = self.hasher.hash(password).await?;
-        let (user, extra) = self
+        let user = self
             .db
-            .run(move |conn| {
-                crate::db::write_transaction(conn, |conn| {
-                    let now = crate::time::now();
-                    let user = diesel::insert_into(users::table)
-                        .values((
-                            users::email.eq(email.as_ref()),
-                            users::name.eq(&name),
-                            users::name_key.eq(name::name_key(&name)),
-                            users::username.eq(&username),
-                            users::password_hash.eq(&hash),
-                            users::created_at.eq(now),
-                            users::updated_at.eq(now),
-                        ))
-                        .returning(USER_COLUMNS)
-                        .get_result::<User>(conn)
-                        .map_err(taken_or_db_error)?;
-                    let extra = also(conn, &user)?;
-                    Ok::<_, AuthError>((user, extra))
-                })
-            })
+            .run(move |conn| insert_user(conn, &name, None, &email, &hash))
             .await?;
         let pair = self.start_session(user.id).await?;
-        Ok((user, pair, extra))
+        Ok((user, pair))
     }
 
-    /// Changes what is given of e-mail, handle and password (the blog's `PUT /api/user`).
+    /// Changes what is given of e-mail, handle and password, with the project's own part of
+    /// the change (the blog's bio and image, a verification mail to a new address) written by
+    /// `also` in the same transaction: both happen, or neither.
+    ///
     /// A new password is hashed off the executor and ends every session of the account — a
     /// password is changed because it may be known to someone else, whose refresh tokens must
     /// stop working too — then starts a new one for the caller, returned with the user.
     /// (Access tokens already issued stay valid until they expire: they are not stored.)
-    pub async fn update_account(
-        &self,
-        id: i64,
-        changes: AccountChanges,
-    ) -> Result<(User, Option<TokenPair>), AuthError> {
-        let (user, session, ()) = self.update_account_with(id, changes, |_, _| Ok(())).await?;
-        Ok((user, session))
-    }
-
-    /// [`Auth::update_account`], with the project's own part of the change (the blog's bio
-    /// and image, a verification mail to a new address) written by `also` in the same
-    /// transaction: both happen, or neither.
     ///
     /// A changed e-mail address is unverified again, and links mailed to the old one stop
     /// working; so do reset links after a new password.
@@ -521,9 +482,18 @@ impl Auth {
             .await
     }
 
-    /// Checks the password. Unknown e-mails and wrong passwords give the same error after the
-    /// same amount of bcrypt work, so neither the answer nor its timing tells which e-mails exist.
+    /// Checks the password and starts a session: [`Auth::check_password`], then
+    /// [`Auth::start_session`].
     pub async fn login(&self, email: &str, password: &str) -> Result<(User, TokenPair), AuthError> {
+        let user = self.check_password(email, password).await?;
+        let pair = self.start_session(user.id).await?;
+        Ok((user, pair))
+    }
+
+    /// The account whose e-mail and password these are. Unknown e-mails and wrong passwords
+    /// give the same error after the same amount of bcrypt work, so neither the answer nor its
+    /// timing tells which e-mails exist.
+    pub async fn check_password(&self, email: &str, password: &str) -> Result<User, AuthError> {
         if password.len() > password::MAX_BYTES {
             return Err(AuthError::PasswordTooLong);
         }
@@ -543,12 +513,10 @@ impl Auth {
             Some((user, hash)) => (Some(user), Some(hash)),
             None => (None, None),
         };
+        // bcrypt is slow on purpose: on a blocking thread, never on the async executor.
         let matches = self.hasher.verify(password.to_string(), hash).await?;
         match user {
-            Some(user) if matches => {
-                let pair = self.start_session(user.id).await?;
-                Ok((user, pair))
-            }
+            Some(user) if matches => Ok(user),
             _ => Err(AuthError::InvalidCredentials),
         }
     }
@@ -622,7 +590,9 @@ impl Auth {
         self.tokens.verify(token)
     }
 
-    async fn start_session(&self, user_id: i64) -> Result<TokenPair, AuthError> {
+    /// Logs `user_id` in: a new session (a refresh-token family, stored hashed) and a signed
+    /// access token (JWT) for it.
+    pub async fn start_session(&self, user_id: i64) -> Result<TokenPair, AuthError> {
         let ttl = self.refresh_ttl;
         let refresh_token = self
             .db

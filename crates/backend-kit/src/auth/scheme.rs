@@ -1,5 +1,5 @@
-//! How a token travels in the `Authorization` header: `Bearer <jwt>` for most APIs,
-//! `Token <jwt>` for RealWorld.
+//! How a token travels in the `Authorization` header: `Bearer <jwt>` for most APIs; a
+//! project with another contract (the blog's RealWorld `Token <jwt>`) defines its own.
 
 /// How the `Authorization` header carries the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,10 +14,6 @@ impl AuthScheme {
     pub const BEARER: AuthScheme = AuthScheme {
         prefix: "Bearer",
         accept_bare_token: true,
-    };
-    pub const TOKEN: AuthScheme = AuthScheme {
-        prefix: "Token",
-        accept_bare_token: false,
     };
 
     /// The token inside a header value, if the value has this scheme's shape.
@@ -46,8 +42,11 @@ mod tests {
     }
 
     #[test]
-    fn token_scheme_requires_its_prefix() {
-        let s = AuthScheme::TOKEN;
+    fn a_scheme_without_bare_tokens_requires_its_prefix() {
+        let s = AuthScheme {
+            prefix: "Token",
+            accept_bare_token: false,
+        };
         assert_eq!(s.token("Token abc"), Some("abc"));
         assert_eq!(s.token("abc"), None);
         assert_eq!(s.token("Bearer abc"), None);

@@ -2,24 +2,25 @@
 //!
 //! Handlers return `Result<_, backend_kit::http::Error>` (projects alias it as `ApiError`) and
 //! use `?`: a project's domain errors, [`AuthError`](crate::auth::AuthError) and
-//! [`DbError`] convert into it. How the body looks is the project's contract, chosen once with
-//! an [`ErrorFormat`]:
+//! [`DbError`] convert into it. Each variant has one status and renders as
+//! `{"message": …}` (capstones 1, 2 and 4):
 //!
-//! | variant | status | [`ErrorFormat::Message`] body | [`ErrorFormat::RealWorld`] |
-//! |---|---|---|---|
-//! | `Validation` | 400 | `{"message": "Validation failed", "errors": {"field": ["why"]}}` | 422 `{"errors": {"field": ["why"]}}` |
-//! | `BadRequest` | 400 | `{"message": …}` | 422 `{"errors": {"body": [why]}}` |
-//! | `Unauthorized` | 401 | `{"message": "Unauthorized"}` | `{"errors": {"body": ["Unauthorized"]}}` |
-//! | `Forbidden`, `NotFound`, `MethodNotAllowed`, `Gone` | 403, 404, 405, 410 | `{"message": …}` | `{"errors": {"body": […]}}` |
-//! | `Conflict` | 409 | `{"message": …}` | 422 `{"errors": {field: [why]}}` (a taken username or e-mail) |
-//! | `RequestTimeout`, `PayloadTooLarge`, `UnsupportedMediaType` | 408, 413, 415 | `{"message": …}` | `{"errors": {"body": […]}}` |
-//! | `TooManyRequests` | 429 + `Retry-After` | `{"message": "Too many requests: retry in N seconds"}` | `{"errors": {"body": […]}}` |
-//! | `Unavailable` | 503 | `{"message": …}` | `{"errors": {"body": […]}}` |
-//! | `Database`, `Internal` | 500 | `{"message": "Internal Server Error"}`; the cause goes to the log only | `{"errors": {"body": ["Internal Server Error"]}}` |
+//! | variant | status | body |
+//! |---|---|---|
+//! | `Validation` | 400 | `{"message": "Validation failed", "errors": {"field": ["why"]}}` |
+//! | `BadRequest` | 400 | `{"message": …}` |
+//! | `Unauthorized` | 401 | `{"message": "Unauthorized"}` |
+//! | `Forbidden`, `NotFound`, `MethodNotAllowed`, `Gone` | 403, 404, 405, 410 | `{"message": …}` |
+//! | `Conflict` | 409 | `{"message": …}` (a taken e-mail) |
+//! | `RequestTimeout`, `PayloadTooLarge`, `UnsupportedMediaType` | 408, 413, 415 | `{"message": …}` |
+//! | `TooManyRequests` | 429 + `Retry-After` | `{"message": "Too many requests: retry in N seconds"}` |
+//! | `Unavailable` | 503 | `{"message": …}` |
+//! | `Database`, `Internal` | 500 | `{"message": "Internal Server Error"}`; the cause goes to the log only |
 //!
-//! Errors render in the `Message` format by themselves; an app that wraps [`render_errors`]
-//! with another format re-renders every error response on its way out — including those of
-//! extractors, the rate limiter and unknown routes — so a project never formats one.
+//! A project whose contract is another shape (the blog's RealWorld `{"errors": {…}}`) writes
+//! its own render function and wraps its app in [`render_errors`] with it: every error
+//! response is re-rendered on its way out — including those of extractors, the rate limiter
+//! and unknown routes — so no handler formats one.
 
 use std::borrow::Cow;
 
@@ -168,56 +169,22 @@ impl From<actix_web::error::BlockingError> for Error {
     }
 }
 
-/// How a project's error bodies look: its API contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ErrorFormat {
-    /// `{"message": …}`, plus `"errors": {field: [..]}` for invalid input (capstones 1 and 2).
-    #[default]
-    Message,
-    /// The RealWorld spec: `{"errors": {field: [..]}}`, invalid input and taken values `422`.
-    RealWorld,
-}
+impl Error {
+    /// What the client may read of this error: everything but the internals of a 500.
+    pub fn public_message(&self) -> Cow<'_, str> {
+        match self {
+            Error::Database(_) | Error::Internal(_) => Cow::Borrowed("Internal Server Error"),
+            other => Cow::Owned(other.to_string()),
+        }
+    }
 
-impl ErrorFormat {
-    /// The response for `error` in this format.
-    pub fn render(self, error: &Error) -> HttpResponse {
-        let status = self.status(error);
-        let body = match (self, error) {
-            (ErrorFormat::Message, Error::Validation { message, errors }) => {
-                json!({ "message": message, "errors": errors.0 })
-            }
-            (ErrorFormat::RealWorld, Error::Validation { errors, .. }) => {
-                json!({ "errors": errors.0 })
-            }
-            (ErrorFormat::RealWorld, Error::Conflict { field, message }) => {
-                json!({ "errors": { *field: [message] } })
-            }
-            (ErrorFormat::Message, _) => json!({ "message": public_message(error) }),
-            (ErrorFormat::RealWorld, _) => json!({ "errors": { "body": [public_message(error)] } }),
-        };
+    /// Adds what the status needs besides the body (`Retry-After` on a `429`).
+    pub fn response_builder(&self, status: StatusCode) -> actix_web::HttpResponseBuilder {
         let mut response = HttpResponse::build(status);
-        if let Error::TooManyRequests { retry_after_secs } = error {
+        if let Error::TooManyRequests { retry_after_secs } = self {
             response.insert_header((header::RETRY_AFTER, *retry_after_secs));
         }
-        response.json(body)
-    }
-
-    fn status(self, error: &Error) -> StatusCode {
-        match (self, error) {
-            (ErrorFormat::RealWorld, Error::Validation { .. } | Error::Conflict { .. }) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            (ErrorFormat::RealWorld, Error::BadRequest(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => error.status_code(),
-        }
-    }
-}
-
-/// What the client may read of an error: everything but the internals of a 500.
-fn public_message(error: &Error) -> Cow<'_, str> {
-    match error {
-        Error::Database(_) | Error::Internal(_) => Cow::Borrowed("Internal Server Error"),
-        other => Cow::Owned(other.to_string()),
+        response
     }
 }
 
@@ -246,16 +213,22 @@ impl ResponseError for Error {
         if self.status_code() == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
         }
-        ErrorFormat::Message.render(self)
+        let body = match self {
+            Error::Validation { message, errors } => {
+                json!({ "message": message, "errors": errors.0 })
+            }
+            _ => json!({ "message": self.public_message() }),
+        };
+        self.response_builder(self.status_code()).json(body)
     }
 }
 
 /// Middleware that re-renders the kit's errors (whoever raised them: a handler, an extractor,
-/// the rate limiter, the 404 service) in the project's format:
-/// `.wrap(from_fn(|req, next| render_errors(ErrorFormat::RealWorld, req, next)))`, outside
+/// the rate limiter, the 404 service) with the project's `render`:
+/// `.wrap(from_fn(|req, next| render_errors(crate::error::render, req, next)))`, outside
 /// [`edge`](super::hardening::edge) so that its refusals are re-rendered too.
 pub async fn render_errors(
-    format: ErrorFormat,
+    render: fn(&Error) -> HttpResponse,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -264,7 +237,7 @@ pub async fn render_errors(
         .response()
         .error()
         .and_then(|e| e.as_error::<Error>())
-        .map(|e| format.render(e));
+        .map(render);
     Ok(match rendered {
         Some(mut response) => {
             // Headers set on the way out (CORS by a scope's middleware, `Vary`) belong to the
@@ -313,26 +286,5 @@ mod tests {
             body(r),
             json!({"message": "Too many requests: retry in 7 seconds"})
         );
-    }
-
-    #[test]
-    fn realworld_format_lists_fields_with_422() {
-        let f = ErrorFormat::RealWorld;
-        let r = f.render(&Error::invalid("title", "can't be blank"));
-        assert_eq!(r.status(), 422);
-        assert_eq!(body(r), json!({"errors": {"title": ["can't be blank"]}}));
-        let taken = Error::Conflict {
-            field: "username",
-            message: "has already been taken".into(),
-        };
-        let r = f.render(&taken);
-        assert_eq!(r.status(), 422);
-        assert_eq!(
-            body(r),
-            json!({"errors": {"username": ["has already been taken"]}})
-        );
-        let r = f.render(&Error::Forbidden);
-        assert_eq!(r.status(), 403);
-        assert_eq!(body(r), json!({"errors": {"body": ["Forbidden"]}}));
     }
 }

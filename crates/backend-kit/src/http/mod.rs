@@ -26,7 +26,7 @@ pub use crate::validation::{FieldErrors, reject_nul};
 pub use docs::{
     BearerAuth, ErrorBody, JsonBodyErrors, OwnerOnlyErrors, ValidationErrorBody, configure_docs,
 };
-pub use error::{Error, ErrorFormat, render_errors};
+pub use error::{Error, render_errors};
 pub use hardening::is_head;
 pub use json::Json;
 pub use server::{SHUTDOWN_TIMEOUT_SECS, Server, StartupError};

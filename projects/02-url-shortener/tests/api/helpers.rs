@@ -111,7 +111,7 @@ impl TestApp {
         // The server's own cache is not this one: tests read what the step wrote through the
         // database-backed endpoints.
         let cache = url_shortener::link_cache::LinkCache::new(
-            backend_kit::cache::Cache::local(10),
+            url_shortener::cache::Cache::local(10),
             Duration::ZERO,
             Duration::ZERO,
         );

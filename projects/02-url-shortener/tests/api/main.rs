@@ -2,6 +2,7 @@
 //! (SQLite by default, PostgreSQL under `TEST_DATABASE_URL`, Redis under `TEST_REDIS_URL`).
 
 mod cache;
+mod cache_store;
 mod helpers;
 mod hostile;
 mod jobs;

@@ -4,9 +4,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::auth::{
-    AccountChanges, Auth, AuthError, AuthUser, Email, Password, TokenPair, User,
+    AccountChanges, Auth, AuthError, AuthUser, Email, Password, TokenPair, User, insert_user,
 };
-use backend_kit::db::Database;
+use backend_kit::db::{Database, write_transaction};
 use backend_kit::http::{FieldErrors, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -205,16 +205,22 @@ pub async fn register(
     let (Some(username), Some(email), Some(password)) = (username, email, password) else {
         return Err(ApiError::validation(errors));
     };
-    // The account and its verification mail are written together (the kit's outbox).
+    let password_hash = auth.hasher().hash(password).await?;
+    // The account and its verification mail are written together (the kit's outbox): an
+    // account never exists without its mail on the way. The handle is also the display name.
     let composer = mail.get_ref().clone();
-    let (user, pair, queued) = auth
-        .register_with_username_and(username.into_inner(), email, password, move |conn, user| {
-            composer
-                .queue_verification(conn, user)
-                .map_err(AuthError::from)
+    let (user, queued) = db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                let username = username.into_inner();
+                let user = insert_user(conn, &username, Some(&username), &email, &password_hash)?;
+                let queued = composer.queue_verification(conn, &user)?;
+                Ok::<_, AuthError>((user, queued))
+            })
         })
         .await?;
     mail.outbox.dispatch(queued).await;
+    let pair = auth.start_session(user.id).await?;
     Ok(HttpResponse::Created().json(with_session(&db, (user, pair)).await?))
 }
 

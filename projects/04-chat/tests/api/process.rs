@@ -16,7 +16,7 @@ pub fn chat() -> Command {
     process::command(env!("CARGO_BIN_EXE_chat"))
 }
 
-/// `chat start` on a free port and `database_url`, answering; its working directory lives
+/// `chat start` (the old name of `serve`, kept as an alias) on a free port and `database_url`, answering; its working directory lives
 /// as long as the returned guard.
 async fn serve(database_url: &str) -> (Running, u16, tempfile::TempDir) {
     let workdir = tempfile::tempdir().unwrap();

@@ -65,6 +65,37 @@ pub struct RegisterRequest {
     pub password: Option<String>,
 }
 
+/// A [`RegisterRequest`] whose every field parsed.
+pub struct NewAccount {
+    pub name: Name,
+    pub email: Email,
+    pub password: Password,
+}
+
+impl RegisterRequest {
+    /// Parses every field; a `400` listing each one that is missing or invalid.
+    pub fn parse(self) -> Result<NewAccount, Error> {
+        let mut errors = FieldErrors::default();
+        let name = errors
+            .required("name", self.name)
+            .and_then(|n| errors.check("name", Name::parse(&n)));
+        let email = errors
+            .required("email", self.email)
+            .and_then(|e| errors.check("email", Email::parse(&e)));
+        let password = errors
+            .required("password", self.password)
+            .and_then(|p| errors.check("password", Password::parse(p)));
+        match (name, email, password) {
+            (Some(name), Some(email), Some(password)) => Ok(NewAccount {
+                name,
+                email,
+                password,
+            }),
+            _ => Err(Error::validation(errors)),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     #[schema(value_type = String, required = true, example = "ann@example.com")]
@@ -80,8 +111,23 @@ pub struct RefreshRequest {
     pub refresh_token: Option<String>,
 }
 
+impl LoginRequest {
+    /// The e-mail and password, both required (checked against the account, not parsed:
+    /// a login says nothing about the rules an address or password must meet).
+    pub fn parse(self) -> Result<(String, String), Error> {
+        let mut errors = FieldErrors::default();
+        let email = errors.required("email", self.email);
+        let password = errors.required("password", self.password);
+        match (email, password) {
+            (Some(email), Some(password)) => Ok((email, password)),
+            _ => Err(Error::validation(errors)),
+        }
+    }
+}
+
 impl RefreshRequest {
-    fn token(self) -> Result<String, AuthError> {
+    /// The token, required.
+    pub fn token(self) -> Result<String, AuthError> {
         self.refresh_token
             .ok_or_else(|| AuthError::invalid("refreshToken", "is required"))
     }
@@ -117,20 +163,11 @@ pub async fn register(
     auth: web::Data<Auth>,
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, Error> {
-    let body = body.into_inner();
-    let mut errors = FieldErrors::default();
-    let name = errors
-        .required("name", body.name)
-        .and_then(|n| errors.check("name", Name::parse(&n)));
-    let email = errors
-        .required("email", body.email)
-        .and_then(|e| errors.check("email", Email::parse(&e)));
-    let password = errors
-        .required("password", body.password)
-        .and_then(|p| errors.check("password", Password::parse(p)));
-    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
-        return Err(Error::validation(errors));
-    };
+    let NewAccount {
+        name,
+        email,
+        password,
+    } = body.into_inner().parse()?;
     let (_, tokens) = auth.register(name.into_inner(), email, password).await?;
     Ok(HttpResponse::Created().json(TokenResponse::from(tokens)))
 }
@@ -145,13 +182,7 @@ pub async fn register(
         (status = 429, description = "Too many requests from this IP", body = ErrorBody),
     ))]
 pub async fn login(auth: web::Data<Auth>, body: Json<LoginRequest>) -> Result<HttpResponse, Error> {
-    let body = body.into_inner();
-    let mut errors = FieldErrors::default();
-    let email = errors.required("email", body.email);
-    let password = errors.required("password", body.password);
-    let (Some(email), Some(password)) = (email, password) else {
-        return Err(Error::validation(errors));
-    };
+    let (email, password) = body.into_inner().parse()?;
     let (_, tokens) = auth.login(&email, &password).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::near::{self, Near};
 use super::{CacheError, Lookup, Ticket, TicketKind};
-use crate::redis::Redis;
+use backend_kit::redis::Redis;
 
 /// How long a key's version outlives its last invalidation. Long against any fill (which
 /// follows its read by milliseconds); when it has expired, a fill that read a version is
@@ -220,7 +220,7 @@ impl Pending {
     /// Remembers `key`; the first pending key starts the task that retries them all.
     pub fn add<V: Clone + Send + Sync + 'static>(
         &self,
-        redis: &crate::redis::Redis,
+        redis: &backend_kit::redis::Redis,
         near: &Near<V>,
         key: &str,
     ) {
@@ -236,7 +236,7 @@ impl Pending {
 
     async fn retry<V: Clone + Send + Sync + 'static>(
         self,
-        redis: crate::redis::Redis,
+        redis: backend_kit::redis::Redis,
         near: Near<V>,
     ) {
         loop {

@@ -27,9 +27,7 @@
 //!   [`CacheError`]: callers treat them as a miss and keep serving from the database.
 
 mod local;
-#[cfg(feature = "redis")]
 mod near;
-#[cfg(feature = "redis")]
 mod shared;
 
 use std::time::Duration;
@@ -39,7 +37,6 @@ use serde::de::DeserializeOwned;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[cfg(feature = "redis")]
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
     #[error("cached value is not valid JSON: {0}")]
@@ -69,16 +66,13 @@ enum TicketKind {
     /// The key's stripe generation in this process.
     Local(u64),
     /// The key's version in Redis as read (empty: none yet).
-    #[cfg(feature = "redis")]
     Shared(String),
     /// Filling now could store a stale value (a failed invalidation is pending) or cost a
     /// wait on a Redis that is down: don't.
-    #[cfg(feature = "redis")]
     Skip,
 }
 
 impl Ticket {
-    #[cfg(feature = "redis")]
     fn skip(key: &str) -> Self {
         Self {
             key: key.to_string(),
@@ -91,7 +85,6 @@ impl Ticket {
 #[allow(clippy::large_enum_variant)]
 enum Store<V> {
     Local(local::Local<V>),
-    #[cfg(feature = "redis")]
     Shared(shared::Shared<V>),
 }
 
@@ -104,7 +97,6 @@ impl<V> Clone for Cache<V> {
     fn clone(&self) -> Self {
         let store = match &self.store {
             Store::Local(local) => Store::Local(local.clone()),
-            #[cfg(feature = "redis")]
             Store::Shared(shared) => Store::Shared(shared.clone()),
         };
         Self { store }
@@ -124,8 +116,7 @@ where
 
     /// A cache in Redis, with near copies of at most `near_capacity` entries in this process.
     /// Starts the invalidation listener, so it must be called inside a Tokio runtime.
-    #[cfg(feature = "redis")]
-    pub fn redis(redis: crate::redis::Redis, near_capacity: u64) -> Self {
+    pub fn redis(redis: backend_kit::redis::Redis, near_capacity: u64) -> Self {
         Self {
             store: Store::Shared(shared::Shared::new(redis, near_capacity)),
         }
@@ -141,7 +132,6 @@ where
                     kind: TicketKind::Local(local.generation(key)),
                 }),
             }),
-            #[cfg(feature = "redis")]
             Store::Shared(shared) => shared.lookup(key).await,
         }
     }
@@ -158,12 +148,10 @@ where
                 local.fill(&ticket.key, value, ttl, *generation);
                 Ok(())
             }
-            #[cfg(feature = "redis")]
             (Store::Shared(shared), TicketKind::Shared(version)) => {
                 shared.fill(&ticket.key, version, value, ttl).await
             }
             // A skip, or a ticket from another cache: nothing to do.
-            #[cfg(feature = "redis")]
             _ => Ok(()),
         }
     }
@@ -178,7 +166,6 @@ where
                 local.invalidate(key);
                 Ok(())
             }
-            #[cfg(feature = "redis")]
             Store::Shared(shared) => shared.invalidate(key).await,
         }
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 
 use super::local::Entries;
-use crate::redis::Redis;
+use backend_kit::redis::Redis;
 
 /// However long Redis keeps an entry, a near copy is re-read after this. It bounds the
 /// harm of an invalidation lost on a connection that failed without either side noticing.

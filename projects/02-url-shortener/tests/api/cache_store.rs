@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use backend_kit::cache::{Cache, Lookup};
 use backend_kit::redis::Redis;
 use test_support::{TcpProxy, TestRedis};
+use url_shortener::cache::{Cache, Lookup};
 
 fn instance(url: &str, redis: &TestRedis) -> Cache<String> {
     let client = Redis::connect(url, &redis.prefix).expect("redis url parses");
