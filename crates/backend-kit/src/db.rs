@@ -535,33 +535,6 @@ impl Database {
         .map_err(DbError::from)?
     }
 
-    /// A background backfill: runs `step` (one batch; it returns how many rows it did) on a
-    /// blocking thread again and again until a batch does nothing, pausing between batches so
-    /// requests' own queries are not kept waiting. A failure is logged and tried again 5 s
-    /// later. Spawn it at start-up: the server serves meanwhile. `what` names it in the log.
-    pub async fn backfill<F>(self, what: &'static str, step: F)
-    where
-        F: Fn(&mut AnyConnection) -> Result<usize, DbError> + Clone + Send + 'static,
-    {
-        let mut done = 0;
-        loop {
-            match self.run(step.clone()).await {
-                Ok(0) => break,
-                Ok(n) => {
-                    done += n;
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
-                Err(e) => {
-                    tracing::warn!(what, "backfill failed: {e}; trying again in 5 s");
-                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                }
-            }
-        }
-        if done > 0 {
-            tracing::info!(what, rows = done, "backfill done");
-        }
-    }
-
     /// For `/ready`: can we get a connection and run a query?
     pub async fn ping(&self) -> Result<(), DbError> {
         self.run(|conn| conn.ping().map_err(DbError::Query)).await

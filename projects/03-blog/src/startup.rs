@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::Auth;
-use backend_kit::db::{AnyConnection, Database, DbError};
+use backend_kit::db::Database;
 use backend_kit::http::{
     self, Server, StartupError, TracingLogger, hardening, health::Readiness, render_errors,
 };
@@ -54,30 +54,10 @@ pub async fn mail(config: &Config, db: &Database) -> Result<Mail, StartupError> 
     ))
 }
 
-/// One batch of the search reindex: up to 200 articles indexed with an older word definition,
-/// folded (outside any transaction) and written in one short one. Several instances starting
-/// together may fold the same rows; the writes stay right. Run by `Database::backfill` at
-/// start-up, while the server already serves (the old index still finds most of it).
-fn reindex_search(conn: &mut AnyConnection) -> Result<usize, DbError> {
-    use crate::db::articles::{stale_search, store_search};
-    let texts: Vec<(i64, String)> = stale_search(conn, 200)?
-        .iter()
-        .map(|(id, title, description, body)| {
-            (
-                *id,
-                crate::domain::search::index_text(title, description, body),
-            )
-        })
-        .collect();
-    store_search(conn, &texts)?;
-    Ok(texts.len())
-}
-
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let settings = &config.settings;
         let db = Database::open(settings, crate::db::migrations).await?;
-        actix_web::rt::spawn(db.clone().backfill("search index", reindex_search));
         let redis = Redis::from_settings(settings)?;
         let auth = web::Data::new(Auth::new(db.clone(), settings, crate::error::TOKEN_SCHEME));
         let limiter =

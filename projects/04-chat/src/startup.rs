@@ -108,11 +108,6 @@ impl Application {
             settings.trusted_proxy_hops,
         ))));
 
-        // Accounts from before `users.name_key` existed get their key, in the background:
-        // until then a guest name is also compared by plain name.
-        actix_web::rt::spawn(db.clone().backfill("name keys", |conn| {
-            Ok(backend_kit::auth::name::fill_name_keys(conn, 500)?)
-        }));
         let hub = Hub::new(fetch(db.clone()));
         let fanout = Fanout::new(hub.clone(), redis.clone(), db.clone(), config.presence_ttl);
         fanout.start();

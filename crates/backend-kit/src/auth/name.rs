@@ -19,29 +19,6 @@ pub fn name_key(name: &str) -> String {
         .collect()
 }
 
-/// Fills `users.name_key` for up to `batch` accounts written before it existed; how many.
-/// Run until it returns 0 (the chat does, in the background, at start-up).
-pub fn fill_name_keys(
-    conn: &mut crate::db::AnyConnection,
-    batch: i64,
-) -> diesel::QueryResult<usize> {
-    use diesel::prelude::*;
-
-    use super::schema::users;
-    let missing: Vec<(i64, String)> = users::table
-        .filter(users::name_key.is_null())
-        .select((users::id, users::name))
-        .order(users::id)
-        .limit(batch)
-        .load(conn)?;
-    for (id, name) in &missing {
-        diesel::update(users::table.find(id).filter(users::name_key.is_null()))
-            .set(users::name_key.eq(name_key(name)))
-            .execute(conn)?;
-    }
-    Ok(missing.len())
-}
-
 impl Name {
     /// Surrounding white space is dropped; 1 to 100 characters must remain, and not only
     /// invisible ones.

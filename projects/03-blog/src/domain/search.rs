@@ -10,8 +10,8 @@ pub const QUERY_MAX: usize = 200;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchTerms(Vec<String>);
 
-/// Which definition of a word the stored `search_text` was made with; rows made with an older
-/// one are indexed again at start-up (`db::articles::reindex`).
+/// Which definition of a word the stored `search_text` was made with (`articles.search_version`).
+/// Change it with the definition, and reindex older rows in the migration that ships it.
 pub const INDEX_VERSION: i32 = 2;
 
 /// The words of `text`: runs of letters and digits, folded so that both databases' tokenizers
