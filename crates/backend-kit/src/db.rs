@@ -242,7 +242,7 @@ pub struct MigrationSet {
 /// A function because embedded migrations are consumed when run.
 pub type Migrations = fn() -> Vec<MigrationSet>;
 
-/// Defines a project's `pub fn migrations() -> Vec<MigrationSet>`: the auth tables' (users,
+/// Expands to a project's `pub fn migrations() -> Vec<MigrationSet>`: the auth tables' (users,
 /// refresh tokens) first, then the project's own from `migrations/postgres/` and
 /// `migrations/sqlite/` beside its `Cargo.toml`, embedded in the binary. The project depends
 /// on `diesel_migrations`, which `embed_migrations!` names.

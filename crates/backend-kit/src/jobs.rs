@@ -440,6 +440,8 @@ impl Workers {
 
         let mut handles = Vec::new();
         if !registry.handlers.is_empty() {
+            // Expands to: build a worker on `$backend` and start it (each storage is a
+            // different type, so a function would need a generic bound apalis does not name).
             macro_rules! run_queue {
                 ($backend:expr) => {{
                     let worker = WorkerBuilder::new(name.as_str())

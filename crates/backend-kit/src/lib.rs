@@ -14,10 +14,13 @@
 //! | [`http`] | `http` | the pieces of a server: middleware, the one error type, tracing with request ids, `/health` and `/ready`, graceful shutdown |
 //! | [`cli`] | `cli` | pieces of a capstone's clap command line: `serve` flags, `migrate`, exit codes |
 //! | [`rate_limit`] | `rate-limit` | per-client request budgets, in-process or shared through Redis |
-//! //! | [`jobs`] | `jobs` | background jobs (apalis): a durable queue in SQLite, PostgreSQL or Redis, retries with backoff, cron schedules |
+//! | [`redis`] | `redis` | one Redis client (prefix, circuit breaker) for limits, queues and pub/sub |
+//! | [`jobs`] | `jobs` | background jobs (apalis): a durable queue in SQLite, PostgreSQL or Redis, retries with backoff, cron schedules |
 //! | [`mail`] | `mail` | e-mail (lettre) through an outbox table and the job queue: SMTP or `.eml` files, retries, never lost |
 //!
-//! Start reading at [`db`]: it shows how one diesel codebase runs on two databases.
+//! The seam: a capstone calls the kit; the kit never calls a capstone back. `README.md` beside
+//! this crate's `Cargo.toml` says what a capstone writes, what it gets, and when code belongs
+//! here. Start reading at [`db`]: it shows how one diesel codebase runs on two databases.
 
 pub mod config;
 pub mod secret;

@@ -195,7 +195,8 @@ fn count_for_user(conn: &mut AnyConnection, user: i64, step: UserSteps) -> Query
 }
 
 /// The `SELECT` list of a complete article for the viewer: the row with `favorited`, the
-/// author with `following`, the tags joined by `,`.
+/// author with `following`, the tags joined by `,`. Expands to that tuple of column
+/// expressions (a macro because the tuple's type is too long to write out).
 macro_rules! article_columns {
     ($viewer:expr) => {
         (
@@ -230,7 +231,8 @@ macro_rules! article_columns {
     };
 }
 
-/// `articles` joined to their authors (and their optional profile rows), boxed.
+/// Expands to `articles INNER JOIN users LEFT JOIN profiles`, boxed: articles with their
+/// authors (and the authors' optional profile rows).
 macro_rules! articles_with_authors {
     () => {
         articles::table
@@ -240,7 +242,8 @@ macro_rules! articles_with_authors {
     };
 }
 
-/// Narrows a boxed query over `articles` (alone or joined) by the filter. A macro, not a
+/// Narrows a boxed query over `articles` (alone or joined) by the filter: expands to the
+/// query with one `.filter(articles.… IN (subquery))` per filter that is set. A macro, not a
 /// function: the count and the page are boxed queries of different types, and the filters
 /// only name `articles` columns and subqueries, which fit both.
 macro_rules! filtered {
@@ -329,7 +332,8 @@ fn assemble((row, author, tags): Loaded, body: Option<(String, String)>) -> Arti
 
 /// A boxed query over rows in the list's order, narrowed to the page: after the cursor if
 /// there is one — `(created_at, id) < (cursor)`, spelled so that both databases start the index
-/// walk there — then `ORDER BY created_at DESC, id DESC LIMIT … OFFSET …`. `$created_at` and
+/// walk there — then `ORDER BY created_at DESC, id DESC LIMIT … OFFSET …` (it expands to the
+/// query with those clauses added). `$created_at` and
 /// `$id` are the columns that carry the article's sort key in the table walked.
 macro_rules! page_of {
     ($query:expr, $page:expr, $created_at:expr, $id:expr) => {{
@@ -349,8 +353,8 @@ macro_rules! page_of {
     }};
 }
 
-/// The id of the user with this username, as a scalar subquery (NULL when there is none, and
-/// `= NULL` matches nothing).
+/// Expands to `(SELECT id FROM users WHERE username = $username)`, a scalar subquery: the
+/// user's id, or NULL when there is none (and `= NULL` matches nothing).
 macro_rules! user_named {
     ($username:expr) => {
         users::table

@@ -24,7 +24,8 @@ pub fn viewer_id(viewer: Option<i64>) -> i64 {
     viewer.unwrap_or(0)
 }
 
-/// `SELECT users.id, username, bio, image, EXISTS(…following…)` from users LEFT JOIN profiles.
+/// Expands to `SELECT users.id, username, bio, image, EXISTS(…following…) FROM users LEFT
+/// JOIN profiles`, as a diesel query (a macro because its type is too long to write out).
 macro_rules! profile_query {
     ($viewer:expr) => {
         users::table.left_join(profiles::table).select((
