@@ -449,7 +449,7 @@ impl Workers {
                         .data(registry.clone())
                         .concurrency(settings.concurrency)
                         .retry(retry)
-                        .build(dispatch);
+                        .build(run_job);
                     tokio::spawn(log_exit(name.clone(), worker.run_until(signal())))
                 }};
             }
@@ -474,7 +474,7 @@ impl Workers {
     }
 }
 
-async fn dispatch(
+async fn run_job(
     envelope: Envelope,
     registry: Data<Arc<Registry>>,
     attempt: Attempt,

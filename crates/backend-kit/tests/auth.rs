@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use backend_kit::auth::{Auth, AuthError, AuthScheme, Email, Password};
+use backend_kit::auth::{Auth, AuthError, AuthScheme, EmailAddress, Password};
 use backend_kit::config::Settings;
 use backend_kit::db::Database;
 use test_support::TestDatabase;
@@ -20,8 +20,8 @@ fn auth_with(db: &TestDatabase, tweak: impl FnOnce(&mut Settings)) -> Auth {
     Auth::new(database, &settings, AuthScheme::BEARER)
 }
 
-fn email(raw: &str) -> Email {
-    Email::parse(raw).expect("valid e-mail")
+fn email(raw: &str) -> EmailAddress {
+    EmailAddress::parse(raw).expect("valid e-mail")
 }
 
 fn password(raw: &str) -> Password {

@@ -9,7 +9,7 @@ use backend_kit::config::Settings;
 use backend_kit::db::{Database, DatabaseUrl, DbError, MigrationSet};
 use backend_kit::jobs::{JobQueue, JobSettings};
 use backend_kit::mail::outbox::{self, Delivery, mail_outbox as mo};
-use backend_kit::mail::{Email, MailSettings, Mailer, Outbox};
+use backend_kit::mail::{MailSettings, Mailer, Outbox, OutgoingMail};
 use diesel::prelude::*;
 use test_support::TestDatabase;
 use test_support::smtp::SmtpServer;
@@ -45,8 +45,8 @@ async fn setup(settings: MailSettings) -> Setup {
     }
 }
 
-fn email(to: &str) -> Email {
-    Email {
+fn email(to: &str) -> OutgoingMail {
+    OutgoingMail {
         to: to.into(),
         subject: "Hello".into(),
         text: "A link: http://example.com/x?token=abc".into(),
@@ -55,8 +55,8 @@ fn email(to: &str) -> Email {
     }
 }
 
-async fn enqueue(db: &Database, mail: Email) -> i64 {
-    db.run(move |conn| outbox::enqueue(conn, &mail, None).map_err(DbError::from))
+async fn enqueue(db: &Database, mail: OutgoingMail) -> i64 {
+    db.run(move |conn| outbox::write(conn, &mail, None).map_err(DbError::from))
         .await
         .expect("enqueue")
         .expect("no dedupe key, always written")
@@ -105,7 +105,7 @@ async fn a_row_is_sent_once_however_often_its_job_runs() {
     // A dedupe key makes the enqueue itself once-only.
     let keyed = |db: Database| async move {
         db.run(|conn| {
-            outbox::enqueue(conn, &email("bob@example.com"), Some("k1")).map_err(DbError::from)
+            outbox::write(conn, &email("bob@example.com"), Some("k1")).map_err(DbError::from)
         })
         .await
         .unwrap()

@@ -8,7 +8,7 @@
 //!   per author whose oldest waiting comment is `NOTIFY_DIGEST_SECS` old.
 
 use backend_kit::auth::schema::users;
-use backend_kit::auth::{Email, User};
+use backend_kit::auth::{EmailAddress, User};
 use backend_kit::db::{DbError, write_transaction};
 use backend_kit::jobs::{BoxDynError, Job, JobError, Workers};
 use diesel::prelude::*;
@@ -49,7 +49,7 @@ pub async fn request_password_reset(
     mail: &Mail,
     job: RequestPasswordReset,
 ) -> Result<(), BoxDynError> {
-    let email = Email::normalize(&job.email);
+    let email = EmailAddress::normalize(&job.email);
     let key = format!("password-reset:{}", job.request_id);
     let composer = mail.clone();
     let queued = mail
@@ -57,7 +57,7 @@ pub async fn request_password_reset(
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 match backend_kit::auth::find_by_email(conn, &email)? {
-                    Some(user) => composer.queue_password_reset(conn, &user, &key),
+                    Some(user) => composer.write_password_reset(conn, &user, &key),
                     // No account: nothing to send, and nothing the requester can tell.
                     None => Ok(None),
                 }
@@ -66,7 +66,7 @@ pub async fn request_password_reset(
         })
         .await?;
     if let Some(id) = queued {
-        mail.outbox.dispatch(id).await;
+        mail.outbox.queue_send(id).await;
     }
     Ok(())
 }
@@ -96,13 +96,13 @@ pub async fn send_due_digests(mail: &Mail) -> Result<usize, BoxDynError> {
                         .find(recipient)
                         .select(User::as_select())
                         .first(conn)?;
-                    composer.queue_digest(conn, &user, &items).map(Some)
+                    composer.write_digest(conn, &user, &items).map(Some)
                 })
                 .map_err(DbError::from)
             })
             .await?;
         if let Some(id) = queued {
-            mail.outbox.dispatch(id).await;
+            mail.outbox.queue_send(id).await;
             sent += 1;
         }
     }

@@ -11,7 +11,7 @@ use askama::Template;
 use backend_kit::auth::User;
 use backend_kit::db::{AnyConnection, Database};
 use backend_kit::jobs::JobQueue;
-use backend_kit::mail::{Email, Outbox, outbox, unsubscribe};
+use backend_kit::mail::{Outbox, OutgoingMail, outbox, unsubscribe};
 use backend_kit::secret::Secret;
 use diesel::QueryResult;
 
@@ -70,14 +70,14 @@ impl Mail {
         format!("{}{path}", self.inner.public_url)
     }
 
-    /// Issues a verification token for `user` and queues the mail carrying it, in the
-    /// caller's transaction. Returns the outbox row to dispatch after the commit.
-    pub fn queue_verification(&self, conn: &mut AnyConnection, user: &User) -> QueryResult<i64> {
+    /// Issues a verification token for `user` and writes the mail carrying it into the outbox, in the
+    /// caller's transaction. Returns the outbox row to `queue_send` after the commit.
+    pub fn write_verification(&self, conn: &mut AnyConnection, user: &User) -> QueryResult<i64> {
         use backend_kit::auth::{Purpose, account_tokens};
         let token = account_tokens::issue(conn, user.id, &user.email, Purpose::VerifyEmail)?;
         let link = self.url(&format!("/api/users/verify?token={token}"));
         let (username, email) = (display_name(user), user.email.as_str());
-        let mail = Email {
+        let mail = OutgoingMail {
             to: user.email.clone(),
             subject: "Verify your e-mail address for conduit".into(),
             text: render(&VerifyText {
@@ -92,7 +92,7 @@ impl Mail {
             }),
             list_unsubscribe: None,
         };
-        enqueued(outbox::enqueue(conn, &mail, None)?)
+        written(outbox::write(conn, &mail, None)?)
     }
 
     /// Tells the address the account had that its e-mail or password changed — when, and what —
@@ -100,8 +100,8 @@ impl Mail {
     /// change both, so the owner must hear of it where the thief cannot read. The link (the
     /// reset page, with a `RecoverAccount` token: 7 days) sets a new password, puts this
     /// address back and ends every session; later changes do not spend it. Returns the
-    /// outbox row to dispatch after the commit.
-    pub fn queue_change_notice(
+    /// outbox row to `queue_send` after the commit.
+    pub fn write_change_notice(
         &self,
         conn: &mut AnyConnection,
         user: &User,
@@ -129,19 +129,19 @@ impl Mail {
             (true, false) => "Your conduit e-mail address was changed",
             _ => "Your conduit password was changed",
         };
-        let mail = Email {
+        let mail = OutgoingMail {
             to: previous_email.to_string(),
             subject: subject.into(),
             text: render(&ChangedText { c: &changed }),
             html: render(&ChangedHtml { c: &changed }),
             list_unsubscribe: None,
         };
-        enqueued(outbox::enqueue(conn, &mail, None)?)
+        written(outbox::write(conn, &mail, None)?)
     }
 
-    /// Issues a reset token and queues its mail, once per `dedupe_key` (the request's id:
+    /// Issues a reset token and writes its mail into the outbox, once per `dedupe_key` (the request's id:
     /// a retried job does not send a second token).
-    pub fn queue_password_reset(
+    pub fn write_password_reset(
         &self,
         conn: &mut AnyConnection,
         user: &User,
@@ -154,7 +154,7 @@ impl Mail {
         let token = account_tokens::issue(conn, user.id, &user.email, Purpose::ResetPassword)?;
         let link = self.url(&format!("/reset-password?token={token}"));
         let (username, email) = (display_name(user), user.email.as_str());
-        let mail = Email {
+        let mail = OutgoingMail {
             to: user.email.clone(),
             subject: "Reset your conduit password".into(),
             text: render(&ResetText {
@@ -170,11 +170,11 @@ impl Mail {
             }),
             list_unsubscribe: None,
         };
-        outbox::enqueue(conn, &mail, Some(dedupe_key))
+        outbox::write(conn, &mail, Some(dedupe_key))
     }
 
     /// Queues one digest listing `items` for `recipient`.
-    pub fn queue_digest(
+    pub fn write_digest(
         &self,
         conn: &mut AnyConnection,
         recipient: &User,
@@ -201,7 +201,7 @@ impl Mail {
             1 => "1 new comment on your articles".to_string(),
             n => format!("{n} new comments on your articles"),
         };
-        let mail = Email {
+        let mail = OutgoingMail {
             to: recipient.email.clone(),
             subject,
             text: render(&DigestText {
@@ -222,7 +222,7 @@ impl Mail {
             }),
             list_unsubscribe: Some(unsubscribe.clone()),
         };
-        enqueued(outbox::enqueue(conn, &mail, None)?)
+        written(outbox::write(conn, &mail, None)?)
     }
 
     /// The user an unsubscribe token was made for, if it is genuine.
@@ -240,9 +240,9 @@ fn excerpt(body: &str) -> String {
     }
 }
 
-/// [`outbox::enqueue`] returns `None` only when its dedupe key was used before; without a
+/// [`outbox::write()`] returns `None` only when its dedupe key was used before; without a
 /// key the row is always written, so `None` here would be a bug, reported as an error.
-fn enqueued(id: Option<i64>) -> QueryResult<i64> {
+fn written(id: Option<i64>) -> QueryResult<i64> {
     id.ok_or(diesel::result::Error::NotFound)
 }
 

@@ -232,7 +232,7 @@ impl Fanout {
     /// again for the others, in order.
     pub async fn publish(&self, mut event: Event) {
         let Some(shared) = &self.shared else {
-            return self.hub.dispatch(event);
+            return self.hub.broadcast(event);
         };
         event.from = shared.instance.clone();
         event.id = shared
@@ -242,7 +242,7 @@ impl Fanout {
         let backlog = !shared.retry_queue().events.is_empty();
         if backlog || !Self::send(shared, &[&event]).await {
             let mut waiting = (!event.ephemeral).then(|| event.clone());
-            self.hub.dispatch(event);
+            self.hub.broadcast(event);
             if let Some(mut waiting) = waiting.take() {
                 waiting.dispatched_by = Some(shared.instance.clone());
                 let mut queue = shared.retry_queue();
@@ -339,7 +339,7 @@ impl Fanout {
                     None => ServerFrame::Edited(crate::protocol::MessageView::new(&room, message)),
                 };
                 self.hub
-                    .dispatch(Event::new(&room, Order::After(message.seq), &frame, None));
+                    .broadcast(Event::new(&room, Order::After(message.seq), &frame, None));
             }
         }
     }
@@ -647,7 +647,7 @@ impl Fanout {
                                 Ok(event)
                                     if event.dispatched_by.as_deref()
                                         == Some(shared.instance.as_str()) => {}
-                                Ok(event) => self.hub.dispatch(event),
+                                Ok(event) => self.hub.broadcast(event),
                                 Err(e) => tracing::warn!("unreadable chat event: {e}"),
                             }
                         }

@@ -453,7 +453,7 @@ impl Hub {
     }
 
     /// Hands an event to the room's members on this instance.
-    pub fn dispatch(self: &Arc<Self>, event: Event) {
+    pub fn broadcast(self: &Arc<Self>, event: Event) {
         let frame = ByteString::from(event.frame);
         let mut state = self.lock();
         let Some(room) = state.rooms.get_mut(&event.room) else {

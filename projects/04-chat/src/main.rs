@@ -86,6 +86,18 @@ fn main() -> ExitCode {
     backend_kit::cli::exit_code("chat", result)
 }
 
+/// Runs a client command on a runtime of its own.
 fn client(run: impl Future<Output = Result<(), BoxError>>) -> ExitCode {
-    backend_kit::cli::exit_code("chat", actix_web::rt::System::new().block_on(run))
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(BoxError::from)
+        .and_then(|runtime| {
+            let result = runtime.block_on(run);
+            // stdin is read on a blocking thread that ends only at EOF: a client that stops
+            // because the server went away must not wait for its input to end.
+            runtime.shutdown_background();
+            result
+        });
+    backend_kit::cli::exit_code("chat", result)
 }

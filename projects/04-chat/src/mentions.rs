@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use backend_kit::db::{Database, DbError, write_transaction};
 use backend_kit::jobs::{JobError, Workers};
-use backend_kit::mail::{Email, Outbox, outbox, unsubscribe};
+use backend_kit::mail::{Outbox, OutgoingMail, outbox, unsubscribe};
 use backend_kit::secret::Secret;
 
 use crate::db::mentions::{self as store, Mention};
@@ -144,7 +144,7 @@ impl Mentions {
                             return Err(diesel::result::Error::RollbackTransaction);
                         }
                         let mail = digest(&email, &name, &listed, total, &public_url, &unsubscribe);
-                        outbox::enqueue(conn, &mail, None)
+                        outbox::write(conn, &mail, None)
                     });
                     match outcome {
                         Err(diesel::result::Error::RollbackTransaction) => Ok(None),
@@ -153,7 +153,7 @@ impl Mentions {
                 })
                 .await?;
             if let Some(id) = queued {
-                self.outbox.dispatch(id).await;
+                self.outbox.queue_send(id).await;
                 sent += 1;
             }
         }
@@ -185,7 +185,7 @@ fn digest(
     total: usize,
     public_url: &str,
     unsubscribe: &str,
-) -> Email {
+) -> OutgoingMail {
     let subject = match total {
         1 => "You were mentioned in the chat".to_string(),
         n => format!("You were mentioned {n} times in the chat"),
@@ -221,7 +221,7 @@ fn digest(
          <p><small><a href=\"{}\">No more of these e-mails</a></small></p>",
         escape(unsubscribe)
     ));
-    Email {
+    OutgoingMail {
         to: to.to_string(),
         subject,
         text,

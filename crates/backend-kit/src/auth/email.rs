@@ -6,9 +6,9 @@
 use crate::validation::{fold_case, is_invisible};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email(String);
+pub struct EmailAddress(String);
 
-impl Email {
+impl EmailAddress {
     /// The form an address is stored and looked up in: trimmed, Unicode NFC (`é` typed as
     /// one code point or as `e` + U+0301 is the same address), lower-cased — so
     /// `Ann@Example.com` and `ann@example.com` are one account.
@@ -55,7 +55,7 @@ impl Email {
     }
 }
 
-impl AsRef<str> for Email {
+impl AsRef<str> for EmailAddress {
     fn as_ref(&self) -> &str {
         &self.0
     }
@@ -77,14 +77,14 @@ mod tests {
             "a:b@x.example",
             "a\\b@x.example",
         ] {
-            assert!(Email::parse(raw).is_err(), "{raw}");
+            assert!(EmailAddress::parse(raw).is_err(), "{raw}");
         }
     }
 
     #[test]
     fn accepts_and_normalises_ordinary_addresses() {
         assert_eq!(
-            Email::parse(" Ann.Lee+todo@Example.COM ")
+            EmailAddress::parse(" Ann.Lee+todo@Example.COM ")
                 .expect("valid")
                 .as_ref(),
             "ann.lee+todo@example.com"
@@ -111,25 +111,31 @@ mod tests {
             "x@ex-.com",
             "x@ex.-com",
         ] {
-            assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
-        assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
-        assert!(Email::parse(&format!("a@{}.com", "b".repeat(64))).is_err());
-        assert!(Email::parse("a.b-c@sub-domain.ex-ample.com").is_ok());
+        assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+        assert!(EmailAddress::parse(&format!("a@{}.com", "b".repeat(64))).is_err());
+        assert!(EmailAddress::parse("a.b-c@sub-domain.ex-ample.com").is_ok());
     }
 
     #[test]
     fn one_address_whatever_its_unicode_spelling() {
-        let composed = Email::parse("x\u{e9}@example.com").expect("NFC");
-        let decomposed = Email::parse("xe\u{301}@example.com").expect("NFD");
+        let composed = EmailAddress::parse("x\u{e9}@example.com").expect("NFC");
+        let decomposed = EmailAddress::parse("xe\u{301}@example.com").expect("NFD");
         assert_eq!(composed, decomposed);
-        assert_eq!(Email::normalize("XE\u{301}@Example.com"), composed.as_ref());
+        assert_eq!(
+            EmailAddress::normalize("XE\u{301}@Example.com"),
+            composed.as_ref()
+        );
         for hidden in [
             "a\u{200b}@example.com",
             "a@exa\u{202e}mple.com",
             "\u{feff}a@example.com",
         ] {
-            assert!(Email::parse(hidden).is_err(), "{hidden:?}");
+            assert!(EmailAddress::parse(hidden).is_err(), "{hidden:?}");
         }
     }
 }

@@ -47,7 +47,7 @@ use crate::config::Settings;
 use crate::db::{AnyConnection, Database, DbError, MigrationSet};
 use crate::validation::FieldErrors;
 pub use account_tokens::Purpose;
-pub use email::Email;
+pub use email::EmailAddress;
 pub use name::Name;
 pub use password::{Password, PasswordHasher};
 use schema::users;
@@ -152,7 +152,7 @@ fn taken_or_db_error(e: DieselError) -> AuthError {
 /// What [`Auth::update_account_with`] changes; `None` keeps the current value.
 #[derive(Debug, Default)]
 pub struct AccountChanges {
-    pub email: Option<Email>,
+    pub email: Option<EmailAddress>,
     pub username: Option<String>,
     pub password: Option<Password>,
 }
@@ -185,7 +185,7 @@ pub fn insert_user(
     conn: &mut AnyConnection,
     name: &str,
     username: Option<&str>,
-    email: &Email,
+    email: &EmailAddress,
     password_hash: &str,
 ) -> Result<User, AuthError> {
     let now = crate::time::now();
@@ -292,7 +292,7 @@ impl Auth {
     pub async fn register(
         &self,
         name: String,
-        email: Email,
+        email: EmailAddress,
         password: Password,
     ) -> Result<(User, TokenPair), AuthError> {
         let hash = self.hasher.hash(password).await?;
@@ -476,7 +476,7 @@ impl Auth {
 
     /// The account using `email` (normalised as at registration), if any.
     pub async fn find_by_email(&self, email: &str) -> Result<Option<User>, AuthError> {
-        let email = Email::normalize(email);
+        let email = EmailAddress::normalize(email);
         self.db
             .run(move |conn| find_by_email(conn, &email).map_err(AuthError::from))
             .await
@@ -497,7 +497,7 @@ impl Auth {
         if password.len() > password::MAX_BYTES {
             return Err(AuthError::PasswordTooLong);
         }
-        let email = Email::normalize(email);
+        let email = EmailAddress::normalize(email);
         let found = self
             .db
             .run(move |conn| {

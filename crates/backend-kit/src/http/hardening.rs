@@ -37,10 +37,10 @@ pub fn is_head(req: &actix_web::HttpRequest) -> bool {
 ///   that from the method on the wire);
 /// - U+0000 (`%00`) in the path is a `404` and in the query string a `400`: PostgreSQL cannot
 ///   store it, and a path parameter holding it would otherwise reach a query and fail there;
-/// - a body must arrive within `body_timeout` per MiB it announces ([`BodyDeadline`]);
-/// - an HTML response gets the security headers ([`add_security_headers`]);
+/// - a body must arrive within `body_timeout` per MiB it announces (`BodyDeadline`);
+/// - an HTML response gets the security headers (`add_security_headers`);
 /// - an answer to credentials or to a write is not cached, and a `401` names its scheme
-///   ([`add_auth_headers`]).
+///   (`add_auth_headers`).
 ///
 /// One middleware for all of it: each `from_fn` layer costs every request a boxed future.
 pub async fn edge(

@@ -80,7 +80,7 @@ impl Server {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM (or [`ServerHandle::stop`]): runs the stop hooks, lets
+    /// Serves until SIGINT/SIGTERM (or [`actix_web::dev::ServerHandle::stop`]): runs the stop hooks, lets
     /// requests in flight finish, then runs the shutdown hooks. A second signal returns at
     /// once, without waiting for anything.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

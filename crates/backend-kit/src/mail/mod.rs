@@ -151,7 +151,7 @@ impl MailSettings {
 
 /// A message to send: rendered once when queued, so every attempt sends the same thing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email {
+pub struct OutgoingMail {
     pub to: String,
     pub subject: String,
     /// The plain-text part (what every client can show).
@@ -249,7 +249,7 @@ impl Mailer {
 
     /// Builds the message: `From`, `To`, `Subject`, `Date`, a `Message-ID` made from
     /// `message_key` (the same on every attempt), a text and an HTML part.
-    pub fn build(&self, email: &Email, message_key: &str) -> Result<Message, SendError> {
+    pub fn build(&self, email: &OutgoingMail, message_key: &str) -> Result<Message, SendError> {
         let to = email
             .to
             .parse::<Mailbox>()
@@ -380,7 +380,7 @@ mod tests {
         let mut s = settings();
         s.dir = dir.path().to_path_buf();
         let mailer = Mailer::new(&s).expect("file mailer");
-        let email = Email {
+        let email = OutgoingMail {
             to: "ann@example.com".into(),
             subject: "Hello".into(),
             text: "plain".into(),
@@ -399,7 +399,7 @@ mod tests {
         ] {
             assert!(raw.contains(needle), "{needle} missing in\n{raw}");
         }
-        let bad = Email {
+        let bad = OutgoingMail {
             to: "not an address".into(),
             ..email
         };

@@ -1,8 +1,8 @@
 //! The outbox table and the job that empties it (the state machine is drawn in the
 //! migration, `migrations/mail/*/…_mail_outbox/up.sql`).
 //!
-//! [`enqueue`] writes a row inside the caller's transaction; after the commit,
-//! [`Outbox::dispatch`] pushes a [`SendMail`] job for it. [`Outbox::deliver`] is the job's one
+//! [`write()`] writes a row inside the caller's transaction; after the commit,
+//! [`Outbox::queue_send`] pushes a [`SendMail`] job for it. [`Outbox::deliver`] is the job's one
 //! step: claim the row, send, record the outcome. [`Outbox::sweep`] (on a cron schedule)
 //! dispatches rows whose job was lost: a crash between commit and push, or a worker that died
 //! holding a row.
@@ -14,7 +14,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Email, MailSettings, Mailer, SendError};
+use super::{MailSettings, Mailer, OutgoingMail, SendError};
 use crate::db::{AnyConnection, Database, DbError};
 use crate::jobs::{BoxDynError, Job, JobError, JobQueue, Workers};
 
@@ -89,12 +89,12 @@ const ROW_COLUMNS: (
     mo::updated_at,
 );
 
-/// Writes `email` to the outbox in the caller's transaction; dispatch its id after the commit.
+/// Writes `email` to the outbox in the caller's transaction; `queue_send` its id after the commit.
 /// With a `dedupe_key` already used, writes nothing and returns `None` (a retried job that
 /// queued its mail the first time).
-pub fn enqueue(
+pub fn write(
     conn: &mut AnyConnection,
-    email: &Email,
+    email: &OutgoingMail,
     dedupe_key: Option<&str>,
 ) -> QueryResult<Option<i64>> {
     let now = crate::time::now();
@@ -169,7 +169,7 @@ impl Outbox {
 
     /// Pushes the job for a committed row. A failed push is logged, not returned: the row is
     /// safe in the table and the sweeper dispatches it within a minute or two.
-    pub async fn dispatch(&self, outbox_id: i64) {
+    pub async fn queue_send(&self, outbox_id: i64) {
         if let Err(e) = self.queue.push(&SendMail { outbox_id }).await {
             tracing::warn!(outbox_id, error = %e, "could not queue a mail; the outbox sweeper will");
         }
@@ -201,7 +201,7 @@ impl Outbox {
         else {
             return self.not_claimed(outbox_id).await;
         };
-        let email = Email {
+        let email = OutgoingMail {
             to: row.recipient,
             subject: row.subject,
             text: row.body_text,

@@ -4,7 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::auth::schema::users;
-use backend_kit::auth::{Auth, AuthError, AuthUser, Email, Password, User};
+use backend_kit::auth::{Auth, AuthError, AuthUser, EmailAddress, Password, User};
 use backend_kit::db::{Database, is_foreign_key_violation, write_transaction};
 use backend_kit::http::{FieldErrors, Json};
 use diesel::prelude::*;
@@ -154,12 +154,12 @@ pub async fn resend_verification(
                 if user.email_verified() {
                     return Err(ApiError::invalid("email", "is already verified"));
                 }
-                let queued = composer.queue_verification(conn, &user)?;
+                let queued = composer.write_verification(conn, &user)?;
                 Ok((queued, user.email))
             })
         })
         .await?;
-    mail.outbox.dispatch(id).await;
+    mail.outbox.queue_send(id).await;
     Ok(HttpResponse::Accepted().json(Accepted {
         message: format!("A verification e-mail is on its way to {to}."),
     }))
@@ -185,7 +185,7 @@ pub async fn request_password_reset(
         .user
         .email
         .ok_or_else(|| ApiError::invalid("email", "is required"))?;
-    let email = Email::parse(&raw).map_err(|e| ApiError::invalid("email", e))?;
+    let email = EmailAddress::parse(&raw).map_err(|e| ApiError::invalid("email", e))?;
     // Counted per address whether or not it has an account, so the limit tells nothing.
     limits
         .reset_per_address

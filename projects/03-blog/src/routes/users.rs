@@ -4,7 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::auth::{
-    AccountChanges, Auth, AuthError, AuthUser, Email, Password, TokenPair, User, insert_user,
+    AccountChanges, Auth, AuthError, AuthUser, EmailAddress, Password, TokenPair, User, insert_user,
 };
 use backend_kit::db::{Database, write_transaction};
 use backend_kit::http::{FieldErrors, Json};
@@ -198,7 +198,7 @@ pub async fn register(
         .and_then(|u| errors.check("username", Username::parse(&u)));
     let email = errors
         .required("email", new.email)
-        .and_then(|e| errors.check("email", Email::parse(&e)));
+        .and_then(|e| errors.check("email", EmailAddress::parse(&e)));
     let password = errors
         .required("password", new.password)
         .and_then(|p| errors.check("password", Password::parse(p)));
@@ -214,12 +214,12 @@ pub async fn register(
             write_transaction(conn, |conn| {
                 let username = username.into_inner();
                 let user = insert_user(conn, &username, Some(&username), &email, &password_hash)?;
-                let queued = composer.queue_verification(conn, &user)?;
+                let queued = composer.write_verification(conn, &user)?;
                 Ok::<_, AuthError>((user, queued))
             })
         })
         .await?;
-    mail.outbox.dispatch(queued).await;
+    mail.outbox.queue_send(queued).await;
     let pair = auth.start_session(user.id).await?;
     Ok(HttpResponse::Created().json(with_session(&db, (user, pair)).await?))
 }
@@ -300,7 +300,7 @@ pub async fn update(
     let changes = AccountChanges {
         email: update
             .email
-            .and_then(|e| errors.check("email", Email::parse(&e))),
+            .and_then(|e| errors.check("email", EmailAddress::parse(&e))),
         username: update
             .username
             .and_then(|u| errors.check("username", Username::parse(&u)))
@@ -353,12 +353,12 @@ pub async fn update(
             profiles::update(conn, id, bio, image)?;
             let mut queued = Vec::new();
             if updated.email_changed && may_mail {
-                queued.push(composer.queue_verification(conn, updated.user)?);
+                queued.push(composer.write_verification(conn, updated.user)?);
             }
             // The address the account had hears of a new address or password (a leaked
             // token is enough to change both).
             if updated.email_changed || updated.password_changed {
-                queued.push(composer.queue_change_notice(
+                queued.push(composer.write_change_notice(
                     conn,
                     updated.user,
                     updated.previous_email,
@@ -370,7 +370,7 @@ pub async fn update(
         })
         .await?;
     for queued in queued {
-        mail.outbox.dispatch(queued).await;
+        mail.outbox.queue_send(queued).await;
     }
     let profile = profile_of(&db, id).await?;
     // A new password ended every session, the caller's too: it gets a fresh one.

@@ -264,12 +264,18 @@ async fn chat_connect_signs_in_with_an_account_and_exits_non_zero_when_the_serve
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     app.hub.close_all();
-    let child = std::mem::replace(&mut listener.0, Command::new("true").spawn().unwrap());
-    let out = actix_web::rt::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // stdin stays open (a producer that has not finished): the client must still exit, at
+    // once, when the server goes away, not wait for an EOF that may never come.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = listener.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running with stdin open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut listener.0.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("1001"), "{stderr}");
 }

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Auth, AuthError, Email, Name, Password, TokenPair};
+use crate::auth::{Auth, AuthError, EmailAddress, Name, Password, TokenPair};
 use crate::http::{
     BearerAuth, Error, ErrorBody, Json, JsonBodyErrors, ValidationErrorBody, method_not_allowed,
 };
@@ -68,7 +68,7 @@ pub struct RegisterRequest {
 /// A [`RegisterRequest`] whose every field parsed.
 pub struct NewAccount {
     pub name: Name,
-    pub email: Email,
+    pub email: EmailAddress,
     pub password: Password,
 }
 
@@ -81,7 +81,7 @@ impl RegisterRequest {
             .and_then(|n| errors.check("name", Name::parse(&n)));
         let email = errors
             .required("email", self.email)
-            .and_then(|e| errors.check("email", Email::parse(&e)));
+            .and_then(|e| errors.check("email", EmailAddress::parse(&e)));
         let password = errors
             .required("password", self.password)
             .and_then(|p| errors.check("password", Password::parse(p)));
