@@ -10,21 +10,14 @@ use crate::db::{Database, Migrations};
 /// Any error a command can end with; printed once, then the process exits with status 1.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The flags of `serve`, the same in every capstone.
-#[derive(Debug, Default, clap::Args)]
+/// The flags of `serve`, the same in every capstone. Give them to `Config::from_env`: a flag
+/// wins over its environment variable (`--port` over `PORT`), and what is derived from it
+/// (the default `PUBLIC_URL`) follows.
+#[derive(Debug, Default, Clone, Copy, clap::Args)]
 pub struct ServeArgs {
-    /// The port to listen on (0: any free port)
-    #[arg(long, env = "PORT")]
+    /// The server's port, instead of PORT (for `serve`, 0 picks any free port)
+    #[arg(long, global = true)]
     pub port: Option<u16>,
-}
-
-impl ServeArgs {
-    /// The flags win over the environment the settings were read from.
-    pub fn apply(&self, settings: &mut Settings) {
-        if let Some(port) = self.port {
-            settings.port = port;
-        }
-    }
 }
 
 /// `<capstone> migrate`: applies pending migrations and exits (for deploy pipelines that

@@ -216,13 +216,23 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the process environment (after loading `.env` if there is one).
-    pub fn from_env(app_name: &str, default_port: u16) -> Result<Self, ConfigError> {
-        Self::read(
+    pub fn from_env(
+        app_name: &str,
+        default_port: u16,
+        port_flag: Option<u16>,
+    ) -> Result<Self, ConfigError> {
+        let mut settings = Self::read(
             &Env::from_process(),
             app_name,
             default_port,
             Path::new("var"),
-        )
+        )?;
+        // `serve --port` wins over `PORT`, before anything is derived from the port (the
+        // default `PUBLIC_URL`).
+        if let Some(port) = port_flag {
+            settings.port = port;
+        }
+        Ok(settings)
     }
 
     /// The parsing itself, from any [`Env`]; `var_dir` is where the development secret lives.

@@ -6,6 +6,7 @@
 //! - `browser::Browser` (feature `browser`): a headless Chromium over WebDriver, for served pages.
 //! - `smtp::SmtpServer` (feature `smtp`): a real SMTP server per test, to wait for a mail and
 //!   follow its link; it can be stopped and restarted for outage tests.
+//! - [`routes`]: every route a capstone serves is in its OpenAPI document.
 //! - [`TcpProxy`]: a forwarder a test can cut, to cut the service off from Redis alone.
 //! - `process` (feature `process`): the project's binary as a child process (clean
 //!   environment, free port, killed when the test ends, wait for `/health`).
@@ -29,6 +30,7 @@ mod containers;
 #[cfg(feature = "process")]
 pub mod process;
 mod proxy;
+pub mod routes;
 #[cfg(feature = "smtp")]
 pub mod smtp;
 

@@ -15,10 +15,11 @@ pub struct Config {
 
 impl Config {
     /// Reads the environment (and `.env`): the kit's settings, then this capstone's own.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    /// `port`: `serve --port`, which wins over `PORT`.
+    pub fn from_env(port: Option<u16>) -> Result<Self, ConfigError> {
         let env = Env::from_process();
         Ok(Self {
-            settings: Settings::from_env("todo-api", DEFAULT_PORT)?,
+            settings: Settings::from_env("todo-api", DEFAULT_PORT, port)?,
             auth_rate_limit_per_minute: env.number("AUTH_RATE_LIMIT_PER_MINUTE", 10)?,
         })
     }

@@ -6,9 +6,10 @@
 //!   logging.
 //! - [`startup`] — builds the server: database pool and migrations, auth, rate limiter, and
 //!   `HttpServer::new(move || App::new()…)` with its middleware and routes.
-//! - [`routes`] — one file per resource: [`routes::todos`] (`/todos` CRUD and listing); the
-//!   account routes (`/register`, `/login`, `/refresh`, `/logout`) are the kit's
-//!   (`backend_kit::auth::routes`). Handlers are thin: parse, call the database, shape the JSON.
+//! - [`routes`] — one file per resource: [`routes::accounts`] (`/register`, `/login`,
+//!   `/refresh`, `/logout`: validate, hash, insert, tokens, calling `backend_kit::auth`) and
+//!   [`routes::todos`] (`/todos` CRUD and listing). Handlers are thin: parse, call the
+//!   database, shape the JSON.
 //! - [`domain`] — types that can only hold valid data (`Title`, `ListQuery`, …). Handlers parse
 //!   raw input into them once; everything after that can trust them.
 //! - [`db`] — the diesel schema and every SQL query, run off the async executor.

@@ -60,8 +60,9 @@ pub struct Config {
 
 impl Config {
     /// Reads the environment (and `.env`): the kit's settings, then this capstone's own.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let settings = Settings::from_env("url-shortener", DEFAULT_PORT)?;
+    /// `port`: `serve --port`, which wins over `PORT`.
+    pub fn from_env(port: Option<u16>) -> Result<Self, ConfigError> {
+        let settings = Settings::from_env("url-shortener", DEFAULT_PORT, port)?;
         let env = Env::from_process();
         Ok(Self {
             public_url: env

@@ -6,7 +6,8 @@
 //! - [`routes`] — [`routes::links`] (`/shorten` CRUD and stats) and [`routes::redirect`]
 //!   (`GET /{code}`: the hot path, served from the cache).
 //! - [`link_cache`] — cache-aside for redirects (in process, or Redis), negative caching,
-//!   invalidation after every write.
+//!   invalidation after every write; on [`cache`], the typed cache with TTLs and versioned
+//!   fills (moka in process, or Redis shared by every instance).
 //! - [`domain`] — `TargetUrl` (what may be shortened: the SSRF rules), `ShortCode` and
 //!   `CustomCode`, `RedirectType`.
 //! - [`visits`] — visits go into a bounded channel and are written in batches, so counting

@@ -13,6 +13,8 @@ use url_shortener::{Application, Config};
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -20,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API until SIGINT/SIGTERM (the default)
-    Serve(ServeArgs),
+    Serve,
     /// Apply pending database migrations, then exit
     Migrate,
 }
@@ -28,16 +30,15 @@ enum Command {
 fn main() -> ExitCode {
     // `--help`, `--version` and usage mistakes end here (exit 0 or 2), before anything starts.
     let cli = Cli::parse();
-    let mut config = match Config::from_env() {
+    let config = match Config::from_env(cli.serve.port) {
         Ok(config) => config,
         Err(e) => return backend_kit::cli::exit_code("url-shortener", Err(e)),
     };
     backend_kit::http::telemetry::init(&config.settings);
     // actix's runtime: one thread here, plus a worker thread per core started by `serve`.
     let result = actix_web::rt::System::new().block_on(async move {
-        match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-            Command::Serve(args) => {
-                args.apply(&mut config.settings);
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => {
                 Application::build(config)
                     .await?
                     .run_until_stopped()

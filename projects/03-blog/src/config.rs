@@ -109,9 +109,10 @@ fn digest_schedule(window: Duration) -> String {
 
 impl Config {
     /// Reads the environment (and `.env`): the kit's settings, then this capstone's own.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    /// `port`: `serve --port`, which wins over `PORT`.
+    pub fn from_env(port: Option<u16>) -> Result<Self, ConfigError> {
         let env = Env::from_process();
-        let settings = Settings::from_env("blog", DEFAULT_PORT)?;
+        let settings = Settings::from_env("blog", DEFAULT_PORT, port)?;
         let cors_origins = CorsOrigins::read(&env, settings.is_production())?;
         let public_url = env.public_url(settings.port)?;
         let notify_digest = Duration::from_secs(env.number("NOTIFY_DIGEST_SECS", 600u64)?.max(1));

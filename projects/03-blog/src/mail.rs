@@ -173,7 +173,7 @@ impl Mail {
         outbox::write(conn, &mail, Some(dedupe_key))
     }
 
-    /// Queues one digest listing `items` for `recipient`.
+    /// Writes one digest into the outbox listing `items` for `recipient`.
     pub fn write_digest(
         &self,
         conn: &mut AnyConnection,

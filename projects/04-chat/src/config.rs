@@ -71,9 +71,10 @@ impl Config {
 
 impl Config {
     /// Reads the environment (and `.env`): the kit's settings, then this capstone's own.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    /// `port`: `serve --port`, which wins over `PORT`.
+    pub fn from_env(port: Option<u16>) -> Result<Self, ConfigError> {
         let env = Env::from_process();
-        let settings = Settings::from_env("chat", DEFAULT_PORT)?;
+        let settings = Settings::from_env("chat", DEFAULT_PORT, port)?;
         let public_url = env.public_url(settings.port)?;
         let secs = |name, default: u64| -> Result<Duration, ConfigError> {
             Ok(Duration::from_secs(env.number(name, default)?.max(1)))

@@ -18,6 +18,8 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -37,7 +39,7 @@ enum Command {
 enum ServerCommand {
     /// Serve the chat until SIGINT/SIGTERM (the default)
     #[command(alias = "start")]
-    Serve(ServeArgs),
+    Serve,
     /// Apply pending database migrations, then exit
     Migrate,
     /// List the mail jobs that are queued, running or failed, with their last error
@@ -52,12 +54,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = match cli.command {
         // The clients talk to a server over the network: none of its settings apply.
-        Some(Command::Connect(args)) => return client(chat::client::connect::run(args)),
-        Some(Command::Load(args)) => return client(chat::client::load::run(args)),
+        Some(Command::Connect(args)) => {
+            return client(chat::client::connect::run(args, cli.serve.port));
+        }
+        Some(Command::Load(args)) => return client(chat::client::load::run(args, cli.serve.port)),
         Some(Command::Server(command)) => command,
-        None => ServerCommand::Serve(ServeArgs::default()),
+        None => ServerCommand::Serve,
     };
-    let mut config = match Config::from_env() {
+    let config = match Config::from_env(cli.serve.port) {
         Ok(config) => config,
         Err(e) => return backend_kit::cli::exit_code("chat", Err(e)),
     };
@@ -65,8 +69,7 @@ fn main() -> ExitCode {
     // actix's runtime: one thread here, plus a worker thread per core started by `serve`.
     let result = actix_web::rt::System::new().block_on(async move {
         match command {
-            ServerCommand::Serve(args) => {
-                args.apply(&mut config.settings);
+            ServerCommand::Serve => {
                 Application::build(config)
                     .await?
                     .run_until_stopped()

@@ -74,9 +74,9 @@ pub struct MailSettings {
     /// How long a worker may hold a row it is sending; after that another may take it (the
     /// first one is presumed dead).
     pub lease: Duration,
-    /// The outbox sweeper's cron schedule: re-dispatches rows whose job was lost.
+    /// The outbox sweeper's cron schedule: queues again rows whose job was lost.
     pub sweep_schedule: String,
-    /// A queued row overdue by this much is dispatched again by the sweeper.
+    /// A queued row overdue by this much is queued again by the sweeper.
     pub sweep_grace: Duration,
 }
 

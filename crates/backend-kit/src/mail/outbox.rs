@@ -4,7 +4,7 @@
 //! [`write()`] writes a row inside the caller's transaction; after the commit,
 //! [`Outbox::queue_send`] pushes a [`SendMail`] job for it. [`Outbox::deliver`] is the job's one
 //! step: claim the row, send, record the outcome. [`Outbox::sweep`] (on a cron schedule)
-//! dispatches rows whose job was lost: a crash between commit and push, or a worker that died
+//! queues again rows whose job was lost: a crash between commit and push, or a worker that died
 //! holding a row.
 
 use std::sync::Arc;
@@ -168,7 +168,7 @@ impl Outbox {
     }
 
     /// Pushes the job for a committed row. A failed push is logged, not returned: the row is
-    /// safe in the table and the sweeper dispatches it within a minute or two.
+    /// safe in the table and the sweeper queues it within a minute or two.
     pub async fn queue_send(&self, outbox_id: i64) {
         if let Err(e) = self.queue.push(&SendMail { outbox_id }).await {
             tracing::warn!(outbox_id, error = %e, "could not queue a mail; the outbox sweeper will");
@@ -275,10 +275,10 @@ impl Outbox {
     }
 
     /// Dispatches rows whose job is missing: queued and overdue by `sweep_grace`, or held
-    /// past their lease by a worker that died. A row dispatched twice is harmless: the
-    /// claim lets one job through. A dispatched queued row is due again from now, so it is
-    /// dispatched at most once per `sweep_grace`. Also deletes sent rows after 30 days. Returns how many
-    /// rows it dispatched.
+    /// past their lease by a worker that died. A row queued twice is harmless: the
+    /// claim lets one job through. A row queued again is due again from now, so it is
+    /// queued at most once per `sweep_grace`. Also deletes sent rows after 30 days. Returns how many
+    /// rows it queued.
     pub async fn sweep(&self) -> Result<usize, BoxDynError> {
         let grace = chrono_duration(self.settings.sweep_grace);
         let stuck: Vec<i64> = self
@@ -303,7 +303,7 @@ impl Outbox {
                     .limit(500)
                     .load(conn)?;
                 // Due from now: a row whose job is merely waiting in a long queue is
-                // dispatched again once per `sweep_grace`, not at every sweep.
+                // queued again once per `sweep_grace`, not at every sweep.
                 diesel::update(
                     mo::table
                         .filter(mo::id.eq_any(&stuck))
@@ -317,7 +317,7 @@ impl Outbox {
         for &id in &stuck {
             tracing::info!(
                 outbox_id = id,
-                "outbox sweeper: dispatching a mail whose job was lost"
+                "outbox sweeper: queueing a mail whose job was lost"
             );
             self.queue.push(&SendMail { outbox_id: id }).await?;
         }

@@ -1,6 +1,6 @@
 //! Domain types: each `parse` function is the only way to build one, so a value that exists
 //! is valid. Handlers turn raw JSON and query strings into these and collect every problem
-//! into [`FieldErrors`], so one response lists all of them. Accounts (`Name`, `Email`,
+//! into [`FieldErrors`], so one response lists all of them. Accounts (`Name`, `EmailAddress`,
 //! `Password`) are shared by every capstone and live in `backend_kit::auth`.
 
 pub mod listing;

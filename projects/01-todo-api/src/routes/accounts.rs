@@ -22,7 +22,7 @@ pub async fn register(
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     // 1. Validate: each field parsed into a type that only holds a valid value (`Name`,
-    //    `Email`, `Password`); a 400 lists every field that is missing or wrong.
+    //    `EmailAddress`, `Password`); a 400 lists every field that is missing or wrong.
     let NewAccount {
         name,
         email,

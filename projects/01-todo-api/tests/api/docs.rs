@@ -63,3 +63,20 @@ async fn health_and_readiness() {
     ready.assert_status(200);
     assert_eq!(ready.json()["database"], "ok");
 }
+
+/// A route missing from `openapi.rs` fails here: the route table actix built from
+/// `routes::configure` against the served document.
+#[actix_web::test]
+async fn every_route_is_in_the_openapi_document() {
+    let settings = backend_kit::config::Settings::for_tests("todo_api", String::new());
+    use backend_kit::rate_limit::RateLimiter;
+    let limiter = RateLimiter::per_minute("auth", 10, None, &settings);
+    let routes = test_support::routes::of(|cfg| todo_api::routes::configure(cfg, &limiter)).await;
+    assert!(routes.iter().any(|r| r == "/todos/{id}"), "{routes:?}");
+    let openapi = serde_json::to_value(todo_api::openapi::document()).unwrap();
+    let missing = test_support::routes::undocumented(&routes, &openapi, &[]);
+    assert!(
+        missing.is_empty(),
+        "routes not in the OpenAPI document: {missing:?}"
+    );
+}

@@ -317,3 +317,32 @@ async fn the_home_page_is_served_without_a_build_step() {
     script.assert_status(200);
     assert!(script.text.contains("fetch(\"/shorten\""));
 }
+
+/// A route missing from `openapi.rs` fails here: the route table actix built from
+/// `routes::configure` against the served document.
+#[actix_web::test]
+async fn every_route_is_in_the_openapi_document() {
+    let settings = backend_kit::config::Settings::for_tests("url_shortener", String::new());
+    use backend_kit::rate_limit::RateLimiter;
+    let limiter = RateLimiter::per_minute("test", 10, None, &settings);
+    let routes = test_support::routes::of(|cfg| {
+        backend_kit::auth::routes::configure(cfg, &limiter);
+        url_shortener::routes::configure(cfg, &limiter);
+        url_shortener::routes::configure_redirect(cfg, &limiter);
+    })
+    .await;
+    assert!(
+        routes.iter().any(|r| r == "/shorten/{code}/stats"),
+        "{routes:?}"
+    );
+    let openapi = serde_json::to_value(url_shortener::openapi::document()).unwrap();
+    let missing = test_support::routes::undocumented(
+        &routes,
+        &openapi,
+        &["/", "/app.js", "/{code}", "/metrics"],
+    );
+    assert!(
+        missing.is_empty(),
+        "routes not in the OpenAPI document: {missing:?}"
+    );
+}

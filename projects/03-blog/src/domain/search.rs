@@ -11,7 +11,8 @@ pub const QUERY_MAX: usize = 200;
 pub struct SearchTerms(Vec<String>);
 
 /// Which definition of a word the stored `search_text` was made with (`articles.search_version`).
-/// Change it with the definition, and reindex older rows in the migration that ships it.
+/// Change it with the definition, and reindex older rows (the text is made in Rust, so with a
+/// `blog` subcommand that reads and rewrites them in batches).
 pub const INDEX_VERSION: i32 = 2;
 
 /// The words of `text`: runs of letters and digits, folded so that both databases' tokenizers

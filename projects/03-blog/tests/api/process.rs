@@ -173,3 +173,79 @@ async fn a_closed_log_pipe_neither_kills_the_server_nor_hides_sigterm() {
     };
     assert!(exit.success(), "{exit:?}");
 }
+
+/// The command line's contract: help and version need no configuration and write nothing;
+/// a usage mistake exits 2 and starts nothing; `serve --port` wins over `PORT`, and what is
+/// derived from the port (the links in mail, through the default `PUBLIC_URL`) follows it.
+#[actix_web::test]
+async fn the_command_line_keeps_its_contract() {
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        process::command(env!("CARGO_BIN_EXE_blog"))
+            .current_dir(workdir.path())
+            .env("PORT", "not-a-port")
+            .args(args)
+            .output()
+            .expect("run the blog binary")
+    };
+    for args in [&["--help"][..], &["--version"], &["jobs", "--help"]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+    for args in [
+        &["--bogus"][..],
+        &["serve", "--port"],
+        &["serve", "--port", "99999"],
+        &["jobs", "retry", "abc"],
+        &["nope"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--help"),
+            "{args:?}: {out:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(workdir.path()).unwrap().count(),
+        0,
+        "help and usage mistakes wrote nothing (no database, no secret)"
+    );
+    // A configuration mistake is printed once and exits 1.
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("PORT").count(), 1, "{stderr}");
+
+    // `serve --port` over `PORT`: the server listens there, and its mail links say so.
+    let database = TestDatabase::new();
+    let smtp = SmtpServer::start();
+    let port = free_port();
+    let _server = Running(
+        command(database.url(), &smtp.url(), workdir.path())
+            .env("PORT", "1")
+            .env("AUTH_RATE_LIMIT_PER_MINUTE", "1000")
+            .args(["serve", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start blog serve"),
+    );
+    process::wait_until_healthy(port).await;
+    let client = TestClient::new(port).with_auth_scheme("Token");
+    let username = format!("ann_{}", unique_suffix());
+    let email = format!("{username}@example.com");
+    let body = json!({"user": {"username": username, "email": email, "password": "password-123"}});
+    client
+        .post("/api/users", None, &body)
+        .await
+        .assert_status(201);
+    let mail = smtp.wait_for(&email, "Verify").await;
+    assert!(
+        mail.text
+            .contains(&format!("http://127.0.0.1:{port}/api/users/verify?token=")),
+        "{}",
+        mail.text
+    );
+}

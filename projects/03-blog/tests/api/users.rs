@@ -441,3 +441,29 @@ async fn usernames_are_unique_regardless_of_case() {
         .await
         .assert_status(200);
 }
+
+/// A route missing from `openapi.rs` fails here: the route table actix built from
+/// `routes::configure` against the served document. The reading pages are HTML, not API.
+#[actix_web::test]
+async fn every_route_is_in_the_openapi_document() {
+    use backend_kit::rate_limit::RateLimiter;
+    let settings = backend_kit::config::Settings::for_tests("blog", String::new());
+    let limiter = RateLimiter::per_minute("auth", 10, None, &settings);
+    let cors = blog::config::CorsOrigins::Any;
+    let routes =
+        test_support::routes::of(|cfg| blog::routes::configure(cfg, &limiter, &limiter, &cors))
+            .await;
+    assert!(
+        routes
+            .iter()
+            .any(|r| r == "/api/articles/{slug}/comments/{id}"),
+        "{routes:?}"
+    );
+    let openapi = serde_json::to_value(blog::openapi::document()).unwrap();
+    let pages = ["/", "/style.css", "/reset-password", "/articles/{slug}"];
+    let missing = test_support::routes::undocumented(&routes, &openapi, &pages);
+    assert!(
+        missing.is_empty(),
+        "routes not in the OpenAPI document: {missing:?}"
+    );
+}

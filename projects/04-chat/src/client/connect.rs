@@ -47,9 +47,10 @@ struct Options {
     login: Option<(String, String)>,
 }
 
-pub async fn run(args: ConnectArgs) -> Result<(), backend_kit::cli::BoxError> {
+/// `port`: `--port`, the server's port on this machine (as for `serve`).
+pub async fn run(args: ConnectArgs, port: Option<u16>) -> Result<(), backend_kit::cli::BoxError> {
     let options = Options {
-        authority: args.server.authority()?,
+        authority: args.server.authority(port)?,
         room: args.room,
         name: args.name,
         login: args.email.zip(args.password),

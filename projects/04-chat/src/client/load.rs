@@ -54,8 +54,8 @@ pub struct LoadArgs {
     /// Rooms to spread them over
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     rooms: u32,
-    /// Messages a second, in all (0: idle, to measure memory)
-    #[arg(long, default_value_t = 10.0)]
+    /// Messages a second, in all, up to 100 000 (0: idle, to measure memory)
+    #[arg(long, default_value_t = 10.0, value_parser = rate)]
     rate: f64,
     /// Seconds to send for
     #[arg(long, default_value_t = 10)]
@@ -68,23 +68,36 @@ pub struct LoadArgs {
     prefix: String,
 }
 
+/// `--rate`: a number of messages a second the sender's timer can keep (0 or 0.001–100 000).
+fn rate(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(r) if r == 0.0 || (0.001..=100_000.0).contains(&r) => Ok(r),
+        _ => Err("expected 0 (idle) or a rate from 0.001 to 100000".into()),
+    }
+}
+
 /// Runs the load on a runtime of its own with a thread per core: one thread would itself
 /// become the bottleneck (it reads every delivery) and the figures would measure the tool.
-pub async fn run(args: LoadArgs) -> Result<(), backend_kit::cli::BoxError> {
+/// `port`: `--port`, the server's port on this machine (as for `serve`).
+pub async fn run(args: LoadArgs, port: Option<u16>) -> Result<(), backend_kit::cli::BoxError> {
     let (done, result) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let outcome = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| e.to_string())
-            .and_then(|runtime| runtime.block_on(measure(args)).map_err(|e| e.to_string()));
+            .and_then(|runtime| {
+                runtime
+                    .block_on(measure(args, port))
+                    .map_err(|e| e.to_string())
+            });
         let _ = done.send(outcome);
     });
     Ok(result.await.map_err(|_| "the load thread panicked")??)
 }
 
-async fn measure(args: LoadArgs) -> Result<(), backend_kit::cli::BoxError> {
-    let authority = args.server.authority()?;
+async fn measure(args: LoadArgs, port: Option<u16>) -> Result<(), backend_kit::cli::BoxError> {
+    let authority = args.server.authority(port)?;
     let LoadArgs {
         connections,
         rate,

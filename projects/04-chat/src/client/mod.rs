@@ -13,41 +13,44 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Where the server is, the same for both commands. Without `--url`, `CHAT_URL`; without
-/// that, this machine on `PORT` (8084), as the server reads them.
+/// that, this machine on `--port`, else `PORT` (8084) — read as the server reads them
+/// (`.env` too; empty counts as unset).
 #[derive(Debug, Args)]
 pub struct Server {
-    /// The server's base URL [env: CHAT_URL; default: http://127.0.0.1:$PORT]
-    #[arg(long, env = "CHAT_URL", hide_env = true)]
+    /// The server's base URL [default: CHAT_URL, or http://127.0.0.1:<--port or PORT>]
+    #[arg(long)]
     pub url: Option<String>,
 }
 
 impl Server {
     /// The server's host and port.
-    pub fn authority(&self) -> Result<String, String> {
-        match &self.url {
-            Some(url) => authority(url),
-            None => {
-                let port = std::env::var("PORT").ok();
-                authority(&format!(
-                    "http://127.0.0.1:{}",
-                    port.as_deref().unwrap_or("8084")
-                ))
-            }
+    pub fn authority(&self, port_flag: Option<u16>) -> Result<String, String> {
+        let env = backend_kit::config::Env::from_process();
+        if let Some(url) = &self.url {
+            return authority(url).map_err(|e| format!("--url {e}"));
         }
+        if let Some(url) = env.get("CHAT_URL") {
+            return authority(url.trim()).map_err(|e| format!("CHAT_URL: {e}"));
+        }
+        let port = match port_flag {
+            Some(port) => port,
+            None => env
+                .parse_or("PORT", crate::config::DEFAULT_PORT, "a port number")
+                .map_err(|e| e.to_string())?,
+        };
+        authority(&format!("http://127.0.0.1:{port}"))
     }
 }
 
 /// The base URL's host and port (`http://127.0.0.1:8084` → `127.0.0.1:8084`).
 pub fn authority(base: &str) -> Result<String, String> {
-    let url = url::Url::parse(base).map_err(|e| format!("--url {base}: {e}"))?;
+    let url = url::Url::parse(base).map_err(|e| format!("{base}: {e}"))?;
     if url.scheme() != "http" {
         return Err(format!(
-            "--url {base}: only http:// is supported (put TLS in a proxy in front)"
+            "{base}: only http:// is supported (put TLS in a proxy in front)"
         ));
     }
-    let host = url
-        .host_str()
-        .ok_or_else(|| format!("--url {base}: no host"))?;
+    let host = url.host_str().ok_or_else(|| format!("{base}: no host"))?;
     Ok(format!(
         "{host}:{}",
         url.port_or_known_default().unwrap_or(80)

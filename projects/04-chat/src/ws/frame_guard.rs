@@ -12,8 +12,29 @@ use actix_web::error::PayloadError;
 use actix_web::web::Bytes;
 use futures_util::Stream;
 
-/// What the error says, so the connection can tell it from other I/O errors.
-pub const TOO_BIG: &str = "frame over 64 KiB";
+/// The error a refused frame ends the stream with; the connection finds it by its type
+/// ([`is_too_big`]) to close with 1009 rather than "protocol error".
+#[derive(Debug, thiserror::Error)]
+#[error("frame over 64 KiB")]
+pub struct FrameTooBig;
+
+/// Whether actix-ws's error is a frame too big: [`FrameTooBig`] from this guard (actix-ws
+/// wraps the stream's error: `io::Error(PayloadError::Io(io::Error(FrameTooBig)))`), or
+/// actix-ws's own limit on a message sent in continuation frames, which it reports as an
+/// untyped `io::Error` carrying only its message.
+pub fn is_too_big(error: &std::io::Error) -> bool {
+    const CONTINUATION_LIMIT: &str = "Exceeded maximum continuation size";
+    let ours = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<PayloadError>())
+        .is_some_and(|payload| match payload {
+            PayloadError::Io(io) => io.get_ref().is_some_and(|e| e.is::<FrameTooBig>()),
+            _ => false,
+        });
+    ours || error
+        .get_ref()
+        .is_some_and(|inner| inner.to_string() == CONTINUATION_LIMIT)
+}
 
 pub struct FrameGuard {
     inner: Payload,
@@ -87,7 +108,9 @@ impl Stream for FrameGuard {
                 if self.check(&chunk) {
                     Poll::Ready(Some(Ok(chunk)))
                 } else {
-                    Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::other(TOO_BIG)))))
+                    Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::other(
+                        FrameTooBig,
+                    )))))
                 }
             }
             other => other,

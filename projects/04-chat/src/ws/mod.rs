@@ -148,7 +148,8 @@ async fn identify(query: &WsQuery, realtime: &Realtime, auth: &Auth) -> Result<W
         .db
         .run(move |conn| {
             use crate::db::schema::users;
-            // By key; and by name too, for accounts whose key is not filled in yet.
+            // By key (what looks alike compares equal); and by plain name, for an account
+            // whose key is empty (a name of no letters or digits).
             diesel::select(diesel::dsl::exists(
                 users::table.filter(
                     users::name_key

@@ -396,3 +396,22 @@ async fn rooms_are_listed_a_page_at_a_time() {
         assert!(refused.json()["errors"]["limit"].is_array(), "{bad}");
     }
 }
+
+/// A route missing from `openapi.rs` fails here: the route table actix built from
+/// `routes::configure` against the served document.
+#[actix_web::test]
+async fn every_route_is_in_the_openapi_document() {
+    let settings = backend_kit::config::Settings::for_tests("chat", String::new());
+    use backend_kit::rate_limit::RateLimiter;
+    let limiter = RateLimiter::per_minute("auth", 10, None, &settings);
+    let routes = test_support::routes::of(|cfg| chat::routes::configure(cfg, &limiter)).await;
+    assert!(routes.iter().any(|r| r == "/api/rooms"), "{routes:?}");
+    let openapi = serde_json::to_value(chat::openapi::document()).unwrap();
+    // The browser client's page and files, and the WebSocket protocol's own JSON Schema.
+    let not_api = ["/", "/app.js", "/style.css", "/protocol.json"];
+    let missing = test_support::routes::undocumented(&routes, &openapi, &not_api);
+    assert!(
+        missing.is_empty(),
+        "routes not in the OpenAPI document: {missing:?}"
+    );
+}

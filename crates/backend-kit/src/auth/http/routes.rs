@@ -1,5 +1,6 @@
-//! `/register`, `/login`, `/refresh`, `/logout`: accounts and tokens, the same in every
-//! capstone that has users. Register them with [`configure`] and add them to the project's
+//! `/register`, `/login`, `/refresh`, `/logout`: accounts and tokens, for the capstones that
+//! register them as they are (the url-shortener and the chat; capstone 1 writes its own
+//! handlers from the same pieces, to show them). Register them with [`configure`] and add them to the project's
 //! OpenAPI document with [`documented`].
 
 use std::sync::Arc;
