@@ -9,5 +9,5 @@ mod jobs;
 mod links;
 mod owners;
 #[cfg(feature = "browser-tests")]
-mod page;
+mod browser;
 mod redirect;

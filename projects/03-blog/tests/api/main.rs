@@ -8,7 +8,7 @@ mod concurrency;
 mod helpers;
 mod mail;
 #[cfg(feature = "browser-tests")]
-mod page;
+mod browser;
 mod pages;
 mod paging;
 mod process;

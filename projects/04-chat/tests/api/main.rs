@@ -7,7 +7,7 @@ mod http;
 mod limits;
 mod mail;
 #[cfg(feature = "browser-tests")]
-mod page;
+mod browser;
 mod process;
 mod protocol;
 mod scale;
