@@ -3,12 +3,12 @@
 //! and talks HTTP to it, as a RealWorld front end would.
 
 mod articles;
+#[cfg(feature = "browser-tests")]
+mod browser;
 mod comments;
 mod concurrency;
 mod helpers;
 mod mail;
-#[cfg(feature = "browser-tests")]
-mod browser;
 mod pages;
 mod paging;
 mod process;
