@@ -24,6 +24,7 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        hs256::install();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
         // One service issues and checks its own tokens: little clock skew to forgive.
@@ -55,6 +56,78 @@ impl TokenKeys {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| AuthError::InvalidToken)?;
         data.claims.sub.parse().map_err(|_| AuthError::InvalidToken)
+    }
+}
+
+/// HS256 for jsonwebtoken, on the `hmac` and `sha2` crates the kit has anyway. Its own
+/// `rust_crypto` backend would compile RSA, ECDSA and EdDSA too — for algorithms this service
+/// never accepts, and with `rsa`'s unfixed timing advisory (RUSTSEC-2023-0071) in the build.
+mod hs256 {
+    use hmac::{Hmac, Mac};
+    use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
+    use jsonwebtoken::errors::{ErrorKind, Result};
+    use jsonwebtoken::signature::{Error, Signer, Verifier};
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+    use sha2::Sha256;
+
+    struct Hs256(Hmac<Sha256>);
+
+    impl Signer<Vec<u8>> for Hs256 {
+        fn try_sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, Error> {
+            let mut mac = self.0.clone();
+            mac.update(message);
+            Ok(mac.finalize().into_bytes().to_vec())
+        }
+    }
+
+    impl Verifier<Vec<u8>> for Hs256 {
+        fn verify(&self, message: &[u8], signature: &Vec<u8>) -> std::result::Result<(), Error> {
+            let mut mac = self.0.clone();
+            mac.update(message);
+            // In constant time: how much of a forged signature matched must not show.
+            mac.verify_slice(signature).map_err(Error::from_source)
+        }
+    }
+
+    impl JwtSigner for Hs256 {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
+
+    impl JwtVerifier for Hs256 {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
+
+    fn hs256(algorithm: &Algorithm, secret: &[u8]) -> Result<Hs256> {
+        if *algorithm != Algorithm::HS256 {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        Hmac::new_from_slice(secret)
+            .map(Hs256)
+            .map_err(|_| ErrorKind::InvalidKeyFormat.into())
+    }
+
+    fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
+        Ok(Box::new(hs256(algorithm, key.as_bytes())?))
+    }
+
+    fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
+        Ok(Box::new(hs256(algorithm, key.try_get_as_bytes()?)?))
+    }
+
+    static PROVIDER: CryptoProvider = CryptoProvider {
+        signer_factory: signer,
+        verifier_factory: verifier,
+        key_utils: KeyUtils::new_unimplemented(),
+    };
+
+    /// Makes it jsonwebtoken's provider for this process, before its first token; later calls
+    /// (every `TokenKeys`, many test servers in one process) find it there already.
+    pub fn install() {
+        let _ = PROVIDER.install_default();
     }
 }
 
@@ -138,5 +211,42 @@ mod tests {
         for token in ["", "abc", "a.b.c", "Bearer x"] {
             assert!(matches!(keys().verify(token), Err(AuthError::InvalidToken)));
         }
+    }
+
+    /// The signature is standard HS256: a token signed elsewhere verifies. This one was signed
+    /// with `openssl dgst -sha256 -hmac your-256-bit-secret` (exp in 2100).
+    #[test]
+    fn a_token_signed_by_another_implementation_verifies() {
+        let keys = TokenKeys::new(b"your-256-bit-secret", Duration::from_secs(900));
+        let token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.\
+            eyJzdWIiOiI0MiIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwfQ.\
+            3gux4KjvPVUV_ZvCF-hPnyqUlpL-Dvv5fVOwnRMVeSM";
+        assert_eq!(keys.verify(token).expect("valid"), 42);
+        let issued = keys.issue(42).expect("issues");
+        assert_eq!(
+            issued.split('.').next(),
+            token.split('.').next(),
+            "same header"
+        );
+    }
+
+    #[test]
+    fn another_hmac_algorithm_is_refused() {
+        let keys = keys();
+        let header = URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"HS512"}"#);
+        let claims = URL_SAFE_NO_PAD.encode(r#"{"sub":"42","iat":1700000000,"exp":4102444800}"#);
+        let message = format!("{header}.{claims}");
+        let signature = URL_SAFE_NO_PAD.encode(hmac_sha256(SECRET, &message));
+        assert!(matches!(
+            keys.verify(&format!("{message}.{signature}")),
+            Err(AuthError::InvalidToken)
+        ));
+    }
+
+    fn hmac_sha256(key: &[u8], message: &str) -> Vec<u8> {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        mac.update(message.as_bytes());
+        mac.finalize().into_bytes().to_vec()
     }
 }
