@@ -242,28 +242,35 @@ pub struct MigrationSet {
 /// A function because embedded migrations are consumed when run.
 pub type Migrations = fn() -> Vec<MigrationSet>;
 
-/// Expands to a project's `pub fn migrations() -> Vec<MigrationSet>`: the auth tables' (users,
-/// refresh tokens) first, then the project's own from `migrations/postgres/` and
-/// `migrations/sqlite/` beside its `Cargo.toml`, embedded in the binary. The project depends
-/// on `diesel_migrations`, which `embed_migrations!` names.
+/// Expands to a project's `pub fn migrations() -> Vec<MigrationSet>`: the kit's accounts and
+/// sessions first ([`auth::migrations`](crate::auth::migrations)), then the kit sets named in
+/// the call, then the project's own from `migrations/postgres/` and `migrations/sqlite/` beside
+/// its `Cargo.toml`, embedded in the binary. The project depends on `diesel_migrations`, which
+/// `embed_migrations!` names.
+///
+/// The kit sets: `profiles` ([`auth::profile_migrations`](crate::auth::profile_migrations):
+/// handles, verified addresses, mailed links) and `mail` (the outbox table, feature `mail`).
+/// So `project_migrations!(profiles, mail)` expands to
+///
+/// ```text
+/// pub fn migrations() -> Vec<MigrationSet> {
+///     vec![
+///         backend_kit::auth::migrations(),
+///         backend_kit::auth::profile_migrations(),
+///         backend_kit::mail::migrations(),
+///         MigrationSet { postgres: embed_migrations!("migrations/postgres"), sqlite: … },
+///     ]
+/// }
+/// ```
 ///
 /// Diesel knows a migration by the date-time at the start of its folder name, in one table
 /// per database — and capstones may share a database — so a version must be unique across the
 /// whole workspace, kit included, or the second migration is taken as applied and silently
 /// skipped. `scripts/check-migrations.sh` (run by `.ci/run`) checks it.
-///
-/// `project_migrations!(mail)` puts the kit's mail outbox table (feature `mail`) between the
-/// two.
 #[macro_export]
 macro_rules! project_migrations {
-    () => {
-        $crate::project_migrations!(@sets);
-    };
-    (mail) => {
-        $crate::project_migrations!(@sets $crate::mail::migrations(),);
-    };
-    (@sets $($kit:expr,)*) => {
-        /// The auth tables' migrations, then this project's.
+    ($($set:ident),* $(,)?) => {
+        /// The kit's sets, then this project's.
         pub fn migrations() -> ::std::vec::Vec<$crate::db::MigrationSet> {
             const POSTGRES: ::diesel_migrations::EmbeddedMigrations =
                 ::diesel_migrations::embed_migrations!("migrations/postgres");
@@ -271,7 +278,7 @@ macro_rules! project_migrations {
                 ::diesel_migrations::embed_migrations!("migrations/sqlite");
             ::std::vec![
                 $crate::auth::migrations(),
-                $($kit,)*
+                $($crate::project_migrations!(@set $set),)*
                 $crate::db::MigrationSet {
                     postgres: POSTGRES,
                     sqlite: SQLITE,
@@ -279,6 +286,33 @@ macro_rules! project_migrations {
             ]
         }
     };
+    (@set profiles) => {
+        $crate::auth::profile_migrations()
+    };
+    (@set mail) => {
+        $crate::mail::migrations()
+    };
+}
+
+/// A migration every database made before the squash of 2026-12-05 has applied: its presence
+/// means the tables were built by migrations this build no longer has.
+const BEFORE_THE_SQUASH: &str = "20260101000000";
+
+/// Refuses a database made by a checkout from before the migrations were squashed, with what
+/// to do instead of a confusing "table users already exists".
+fn refuse_old_layout<DB: diesel::backend::Backend>(
+    conn: &mut impl MigrationHarness<DB>,
+) -> Result<(), DbError> {
+    let applied = conn.applied_migrations().map_err(DbError::Migration)?;
+    if applied.iter().any(|v| v.to_string() == BEFORE_THE_SQUASH) {
+        return Err(DbError::Migration(
+            "this database was made by an older checkout, before the migrations were squashed \
+             into one set per capstone (2026-12-05): delete the SQLite file, or drop and \
+             re-create the PostgreSQL database, then start again"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The PostgreSQL advisory lock held while migrating (any fixed number; this one spells
@@ -305,22 +339,27 @@ pub fn run_migrations(
                     .map_err(|e| DbError::Migration(e.into()))
             };
             lock(pg, "SELECT pg_advisory_lock($1)")?;
-            let result = sets.into_iter().try_for_each(|set| {
-                pg.run_pending_migrations(set.postgres)
-                    .map(|_| ())
-                    .map_err(DbError::Migration)
+            let result = refuse_old_layout(pg).and_then(|()| {
+                sets.into_iter().try_for_each(|set| {
+                    pg.run_pending_migrations(set.postgres)
+                        .map(|_| ())
+                        .map_err(DbError::Migration)
+                })
             });
             // Unlocked even after a failure: the lock belongs to this session, which the
             // pool may keep open.
             let unlocked = lock(pg, "SELECT pg_advisory_unlock($1)");
             result.and(unlocked)
         }
-        AnyConnection::Sqlite(sqlite) => sets.into_iter().try_for_each(|set| {
-            sqlite
-                .run_pending_migrations(set.sqlite)
-                .map(|_| ())
-                .map_err(DbError::Migration)
-        }),
+        AnyConnection::Sqlite(sqlite) => {
+            refuse_old_layout(sqlite)?;
+            sets.into_iter().try_for_each(|set| {
+                sqlite
+                    .run_pending_migrations(set.sqlite)
+                    .map(|_| ())
+                    .map_err(DbError::Migration)
+            })
+        }
     }
 }
 

@@ -229,8 +229,7 @@ async fn an_expired_refresh_token_is_refused() {
 #[actix_web::test]
 async fn refresh_tokens_are_stored_only_as_hashes() {
     let db = TestDatabase::new();
-    let mut settings = Settings::for_tests("backend-kit-test", db.url().to_string());
-    settings.bcrypt_cost = 4;
+    let settings = Settings::for_tests("backend-kit-test", db.url().to_string());
     let database = Database::from_settings(&settings, migrations).expect("opens");
     let auth = Auth::new(database.clone(), &settings, AuthScheme::BEARER);
     let (_, pair) = auth
@@ -309,36 +308,83 @@ fn instances_starting_together_all_migrate_the_same_fresh_database() {
     });
 }
 
-/// `users.username` is optional (capstones 1 and 2 never set it) and unique where set (the
-/// blog's and the chat's public handles).
+/// A capstone that runs only the accounts set has no profile columns: capstone 1's database
+/// is what its lesson needs, nothing from later capstones.
 #[actix_web::test]
-async fn usernames_are_optional_and_unique_where_set() {
+async fn the_accounts_set_alone_has_no_handles_or_mailed_links() {
     use diesel::prelude::*;
-    use diesel::result::{DatabaseErrorKind, Error};
 
     let db = TestDatabase::new();
     let auth = auth_with(&db, |_| {});
+    auth.register(
+        "Ann".into(),
+        email("ann@example.com"),
+        password("password-1"),
+    )
+    .await
+    .expect("registers");
+    let url = backend_kit::db::DatabaseUrl::parse(db.url()).expect("url");
+    let mut conn = url.connect().expect("connects");
+    for query in [
+        "SELECT username FROM users",
+        "SELECT email_verified_at FROM users",
+        "SELECT id FROM account_tokens",
+    ] {
+        assert!(
+            diesel::sql_query(query).execute(&mut conn).is_err(),
+            "{query} should fail without the profiles set"
+        );
+    }
+}
+
+/// With the profiles set, a handle is unique regardless of case and becomes the display name.
+#[actix_web::test]
+async fn handles_are_unique_regardless_of_case() {
+    let db = TestDatabase::new();
+    let settings = Settings::for_tests("backend-kit-test", db.url().to_string());
+    let database = Database::from_settings(&settings, || {
+        vec![
+            backend_kit::auth::migrations(),
+            backend_kit::auth::profile_migrations(),
+        ]
+    })
+    .expect("database opens and migrates");
+    let auth = Auth::new(database.clone(), &settings, AuthScheme::BEARER);
     let mut ids = Vec::new();
     for address in ["a@example.com", "b@example.com", "c@example.com"] {
         let (user, _) = auth
             .register("Ann".into(), email(address), password("password-1"))
             .await
-            .expect("registers without a username");
-        assert_eq!(user.username, None);
+            .expect("registers without a handle");
         ids.push(user.id);
     }
+    let set = |id: i64, handle: &'static str| {
+        database.run(move |conn| backend_kit::auth::set_username(conn, id, handle))
+    };
+    set(ids[0], "ann").await.expect("a first handle");
+    set(ids[1], "bob").await.expect("another handle");
+    assert!(matches!(
+        set(ids[2], "ANN").await,
+        Err(AuthError::UsernameTaken)
+    ));
+    let bob = auth.find_user(ids[1]).await.unwrap().expect("exists");
+    assert_eq!(bob.name, "bob");
+}
+
+/// A database made before the migrations were squashed is refused with what to do, not with
+/// "table users already exists".
+#[actix_web::test]
+async fn a_database_from_before_the_squash_is_refused_with_advice() {
+    use diesel::prelude::*;
+
+    let db = TestDatabase::new();
+    auth_with(&db, |_| {});
     let url = backend_kit::db::DatabaseUrl::parse(db.url()).expect("url");
     let mut conn = url.connect().expect("connects");
-    let set = |conn: &mut backend_kit::db::AnyConnection, id: i64, name: &str| {
-        diesel::sql_query(format!(
-            "UPDATE users SET username = '{name}' WHERE id = {id}"
-        ))
-        .execute(conn)
-    };
-    set(&mut conn, ids[0], "ann").expect("a first handle");
-    set(&mut conn, ids[1], "bob").expect("another handle");
-    assert!(matches!(
-        set(&mut conn, ids[2], "ann"),
-        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
-    ));
+    diesel::sql_query("INSERT INTO __diesel_schema_migrations (version) VALUES ('20260101000000')")
+        .execute(&mut conn)
+        .expect("an old version recorded");
+    let refused = backend_kit::db::run_migrations(&mut conn, migrations())
+        .expect_err("an old layout is refused");
+    assert!(refused.to_string().contains("older checkout"), "{refused}");
 }

@@ -246,8 +246,9 @@ fn written(id: Option<i64>) -> QueryResult<i64> {
     id.ok_or(diesel::result::Error::NotFound)
 }
 
+/// The blog's handle, which it keeps as the account's display name (`set_username`).
 fn display_name(user: &User) -> &str {
-    user.username.as_deref().unwrap_or(&user.name)
+    &user.name
 }
 
 /// Templates that compiled cannot fail to render, short of a formatting error in a value.

@@ -6,6 +6,7 @@
 //!
 //! The raw token exists only in the mail. Functions here take a connection so a project can
 //! issue a token and queue the mail that carries it in one transaction (both, or neither).
+//! The table comes with [`profile_migrations`](super::profile_migrations).
 
 use std::time::Duration;
 

@@ -54,10 +54,24 @@ use schema::users;
 pub use scheme::AuthScheme;
 pub use tokens::TokenKeys;
 
-/// The auth tables' migrations; run them before the project's own.
+/// Accounts and sessions (`users`, `refresh_tokens`): every capstone runs them, before its own.
 pub fn migrations() -> MigrationSet {
     const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
     const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+    MigrationSet {
+        postgres: POSTGRES,
+        sqlite: SQLITE,
+    }
+}
+
+/// What accounts need once users see each other and get mail: `users.username` (a public
+/// handle, unique regardless of case), `users.email_verified_at` and the `account_tokens` of
+/// [`account_tokens`]. Run after [`migrations`] by the capstones that call
+/// [`Auth::update_account_with`], [`Auth::verify_email`], [`Auth::reset_password`] or set a
+/// handle (the blog); the others' databases do not have these columns.
+pub fn profile_migrations() -> MigrationSet {
+    const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/profiles/postgres");
+    const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/profiles/sqlite");
     MigrationSet {
         postgres: POSTGRES,
         sqlite: SQLITE,
@@ -98,24 +112,16 @@ impl From<DieselError> for AuthError {
 }
 
 /// An account as the rest of the code sees it: the password hash is never loaded with it.
+/// Only the columns of [`migrations`]; a capstone that runs [`profile_migrations`] reads the
+/// handle and the verification time with its own queries.
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq, Eq)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: i64,
     pub email: String,
     pub name: String,
-    /// A public handle (the blog's and the chat's); `None` for accounts made without one.
-    pub username: Option<String>,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
-    /// When the address was proved by a mailed link (see [`account_tokens`]); `None`: not yet.
-    pub email_verified_at: Option<chrono::NaiveDateTime>,
-}
-
-impl User {
-    pub fn email_verified(&self) -> bool {
-        self.email_verified_at.is_some()
-    }
 }
 
 /// The columns of [`User`], for `RETURNING` (diesel's `as_returning` does not work through
@@ -124,19 +130,24 @@ const USER_COLUMNS: (
     users::id,
     users::email,
     users::name,
-    users::username,
     users::created_at,
     users::updated_at,
-    users::email_verified_at,
 ) = (
     users::id,
     users::email,
     users::name,
-    users::username,
     users::created_at,
     users::updated_at,
-    users::email_verified_at,
 );
+
+/// Whether the account's address was proved by a mailed link (see [`account_tokens`]).
+/// Needs [`profile_migrations`].
+pub fn email_verified(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
+    users::table
+        .find(id)
+        .select(users::email_verified_at.is_not_null())
+        .first(conn)
+}
 
 /// Which unique index refused a write to `users`: the handle's or the e-mail's.
 fn taken_or_db_error(e: DieselError) -> AuthError {
@@ -178,13 +189,12 @@ pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Optio
         .optional()
 }
 
-/// Inserts an account whose password is already hashed; a taken e-mail (or handle) is
-/// [`AuthError::EmailTaken`] ([`AuthError::UsernameTaken`]), decided by the UNIQUE index, so
-/// two registrations racing for one address cannot both win.
+/// Inserts an account whose password is already hashed; a taken e-mail is
+/// [`AuthError::EmailTaken`], decided by the UNIQUE index, so two registrations racing for one
+/// address cannot both win.
 pub fn insert_user(
     conn: &mut AnyConnection,
     name: &str,
-    username: Option<&str>,
     email: &EmailAddress,
     password_hash: &str,
 ) -> Result<User, AuthError> {
@@ -194,13 +204,28 @@ pub fn insert_user(
             users::email.eq(email.as_ref()),
             users::name.eq(name),
             users::name_key.eq(name::name_key(name)),
-            users::username.eq(username),
             users::password_hash.eq(password_hash),
             users::created_at.eq(now),
             users::updated_at.eq(now),
         ))
         .returning(USER_COLUMNS)
         .get_result::<User>(conn)
+        .map_err(taken_or_db_error)
+}
+
+/// Gives the account a public handle, which is also its display name; a handle taken by
+/// another account (in any case) is [`AuthError::UsernameTaken`], decided by the unique index.
+/// Needs [`profile_migrations`]. Run it in the transaction that inserted the account, so an
+/// account never exists without the handle it was registered with.
+pub fn set_username(conn: &mut AnyConnection, id: i64, username: &str) -> Result<(), AuthError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::username.eq(username),
+            users::name.eq(username),
+            users::name_key.eq(name::name_key(username)),
+        ))
+        .execute(conn)
+        .map(|_| ())
         .map_err(taken_or_db_error)
 }
 
@@ -298,7 +323,7 @@ impl Auth {
         let hash = self.hasher.hash(password).await?;
         let user = self
             .db
-            .run(move |conn| insert_user(conn, &name, None, &email, &hash))
+            .run(move |conn| insert_user(conn, &name, &email, &hash))
             .await?;
         let pair = self.start_session(user.id).await?;
         Ok((user, pair))
@@ -314,7 +339,7 @@ impl Auth {
     /// (Access tokens already issued stay valid until they expire: they are not stored.)
     ///
     /// A changed e-mail address is unverified again, and links mailed to the old one stop
-    /// working; so do reset links after a new password.
+    /// working; so do reset links after a new password. Needs [`profile_migrations`].
     pub async fn update_account_with<T: Send + 'static>(
         &self,
         id: i64,
@@ -397,7 +422,7 @@ impl Auth {
 
     /// Follows a verification link: marks the address verified and spends the user's other
     /// verification links. [`AuthError::InvalidToken`] if the token is unknown, used or
-    /// expired.
+    /// expired. Needs [`profile_migrations`].
     pub async fn verify_email(&self, presented: &str) -> Result<User, AuthError> {
         let presented = presented.to_string();
         self.db
@@ -419,7 +444,8 @@ impl Auth {
     /// Sets a new password with a reset token from a mail. Like a password change it ends
     /// every session and starts a new one; it also spends the user's other reset links and,
     /// since the mail reached its owner, marks the address verified.
-    /// [`AuthError::InvalidToken`] if the token is unknown, used or expired.
+    /// [`AuthError::InvalidToken`] if the token is unknown, used or expired. Needs
+    /// [`profile_migrations`].
     pub async fn reset_password(
         &self,
         presented: &str,
@@ -574,7 +600,7 @@ impl Auth {
         let exists = self
             .db
             .run(move |conn| {
-                diesel::select(diesel::dsl::exists(users::table.find(id)))
+                diesel::select(diesel::dsl::exists(users::table.find(id).select(users::id)))
                     .get_result(conn)
                     .map_err(AuthError::from)
             })

@@ -5,14 +5,15 @@ diesel::table! {
         id -> BigInt,
         email -> Text,
         name -> Text,
-        /// Unique where set; see the `users_username` migration.
+        /// Only with `auth::profile_migrations` (as `email_verified_at`): unique where set,
+        /// regardless of case.
         username -> Nullable<Text>,
         password_hash -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         email_verified_at -> Nullable<Timestamp>,
-        /// `name` as look-alikes compare (see `auth::name::name_key`); NULL until filled.
-        name_key -> Nullable<Text>,
+        /// `name` as look-alikes compare (see `auth::name::name_key`).
+        name_key -> Text,
     }
 }
 
@@ -30,6 +31,7 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Only with `auth::profile_migrations`.
     account_tokens (id) {
         id -> BigInt,
         user_id -> BigInt,

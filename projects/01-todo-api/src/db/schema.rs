@@ -14,6 +14,6 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         /// Title and description folded for search (`db::todos::search_text`).
-        search_text -> Nullable<Text>,
+        search_text -> Text,
     }
 }

@@ -34,7 +34,7 @@ pub async fn register(
     // 3. Insert: the UNIQUE index on `users.email` decides a taken address (409), even when
     //    two registrations race. `Database::run` takes a pooled connection on a blocking thread.
     let user = db
-        .run(move |conn| insert_user(conn, name.as_str(), None, &email, &password_hash))
+        .run(move |conn| insert_user(conn, name.as_str(), &email, &password_hash))
         .await?;
     // 4. Tokens: a signed JWT for requests (15 minutes) and a refresh token (stored hashed).
     let tokens = auth.start_session(user.id).await?;

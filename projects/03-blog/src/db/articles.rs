@@ -1,7 +1,7 @@
 //! Articles, their tags and favorites.
 //!
 //! A list costs three queries whatever its length and however many articles exist (see the
-//! README's "Cost of a page" for the SQL and the plans):
+//! "The cost of a page" in docs/performance.md for the SQL and the plans):
 //! 1. the ids of the page: `ORDER BY created_at DESC, id DESC LIMIT $n OFFSET $m` (or after a
 //!    [`Cursor`]) read from an index already in that order — `articles_recent_idx` for the
 //!    whole list, `articles_author_idx` for an author, `article_tags_recent_idx` for a tag,

@@ -16,4 +16,4 @@ pub mod schema;
 pub mod search;
 
 // `migrations()`: the auth tables', the kit's mail outbox, then `migrations/{postgres,sqlite}/` of this project.
-backend_kit::project_migrations!(mail);
+backend_kit::project_migrations!(profiles, mail);

@@ -25,10 +25,16 @@ pub fn viewer_id(viewer: Option<i64>) -> i64 {
 }
 
 /// Expands to `SELECT users.id, username, bio, image, EXISTS(…following…) FROM users LEFT
-/// JOIN profiles`, as a diesel query (a macro because its type is too long to write out).
+/// JOIN profiles`, as a diesel query (a macro because its type is too long to write out);
+/// `profile_query!(@columns viewer)` to the column list alone.
 macro_rules! profile_query {
     ($viewer:expr) => {
-        users::table.left_join(profiles::table).select((
+        users::table
+            .left_join(profiles::table)
+            .select(profile_query!(@columns $viewer))
+    };
+    (@columns $viewer:expr) => {
+        (
             users::id,
             users::username,
             profiles::bio.nullable(),
@@ -38,8 +44,35 @@ macro_rules! profile_query {
                     .filter(follows::follower_id.eq($viewer))
                     .filter(follows::followee_id.eq(users::id)),
             ),
-        ))
+        )
     };
+}
+
+/// The caller's own profile, and what only they see of their account.
+#[derive(Debug, Clone)]
+pub struct OwnProfile {
+    pub profile: Profile,
+    /// The address was proved by the link mailed to it (`users.email_verified_at`).
+    pub email_verified: bool,
+}
+
+/// The caller's profile and whether their address is verified, in one statement.
+pub fn own(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<OwnProfile>> {
+    users::table
+        .left_join(profiles::table)
+        .select((
+            profile_query!(@columns 0_i64),
+            users::email_verified_at.is_not_null(),
+        ))
+        .filter(users::id.eq(id))
+        .first::<(Profile, bool)>(conn)
+        .optional()
+        .map(|found| {
+            found.map(|(profile, email_verified)| OwnProfile {
+                profile,
+                email_verified,
+            })
+        })
 }
 
 pub fn by_username(

@@ -10,6 +10,7 @@ diesel::table! {
         id -> BigInt,
         username -> Nullable<Text>,
         name -> Text,
+        email_verified_at -> Nullable<Timestamp>,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::auth::schema::users;
-use backend_kit::auth::{Auth, AuthError, AuthUser, EmailAddress, Password, User};
+use backend_kit::auth::{Auth, AuthError, AuthUser, EmailAddress, Password, User, email_verified};
 use backend_kit::db::{Database, is_foreign_key_violation, write_transaction};
 use backend_kit::http::{FieldErrors, Json};
 use diesel::prelude::*;
@@ -132,7 +132,12 @@ pub async fn resend_verification(
         .find_user(caller.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    if user.email_verified() {
+    let id = user.id;
+    if mail
+        .db
+        .run(move |conn| email_verified(conn, id).map_err(ApiError::from))
+        .await?
+    {
         return Err(ApiError::invalid("email", "is already verified"));
     }
     limits
@@ -151,7 +156,7 @@ pub async fn resend_verification(
                     .find(id)
                     .select(User::as_select())
                     .first::<User>(conn)?;
-                if user.email_verified() {
+                if email_verified(conn, id)? {
                     return Err(ApiError::invalid("email", "is already verified"));
                 }
                 let queued = composer.write_verification(conn, &user)?;

@@ -4,7 +4,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::auth::{
-    AccountChanges, Auth, AuthError, AuthUser, EmailAddress, Password, TokenPair, User, insert_user,
+    AccountChanges, Auth, AuthError, AuthUser, EmailAddress, Password, TokenPair, User,
+    insert_user, set_username,
 };
 use backend_kit::db::{Database, write_transaction};
 use backend_kit::http::{FieldErrors, Json};
@@ -107,25 +108,26 @@ pub struct AccountBody {
 
 fn respond(
     user: User,
-    profile: Option<profiles::Profile>,
+    own: Option<profiles::OwnProfile>,
     token: String,
     refresh: Option<String>,
 ) -> UserResponse {
-    let (username, bio, image) = profile
-        .map(|p| {
+    let (username, bio, image, email_verified) = own
+        .map(|own| {
             (
-                p.username,
-                p.bio.unwrap_or_default(),
-                p.image.unwrap_or_default(),
+                own.profile.username,
+                own.profile.bio.unwrap_or_default(),
+                own.profile.image.unwrap_or_default(),
+                own.email_verified,
             )
         })
         .unwrap_or_default();
     UserResponse {
         user: UserBody {
-            email_verified: user.email_verified(),
+            email_verified,
             email: user.email,
             token,
-            username: username.or(user.username).unwrap_or(user.name),
+            username: username.unwrap_or(user.name),
             bio,
             image,
             refresh_token: refresh,
@@ -135,7 +137,7 @@ fn respond(
 
 pub(super) fn respond_without_token(
     user: User,
-    profile: Option<profiles::Profile>,
+    profile: Option<profiles::OwnProfile>,
 ) -> AccountResponse {
     let body = respond(user, profile, String::new(), None).user;
     AccountResponse {
@@ -149,15 +151,15 @@ pub(super) fn respond_without_token(
     }
 }
 
-/// The user's profile — giving an account made by another capstone its username first (see
-/// [`profiles::ensure_username`]).
+/// The user's own profile — giving an account made by another capstone its username first
+/// (see [`profiles::ensure_username`]).
 pub(super) async fn profile_of(
     db: &Database,
     id: i64,
-) -> Result<Option<profiles::Profile>, ApiError> {
+) -> Result<Option<profiles::OwnProfile>, ApiError> {
     db.run(move |conn| {
         profiles::ensure_username(conn, id)?;
-        profiles::by_id(conn, id, None).map_err(ApiError::from)
+        profiles::own(conn, id).map_err(ApiError::from)
     })
     .await
 }
@@ -213,7 +215,8 @@ pub async fn register(
         .run(move |conn| {
             write_transaction(conn, |conn| {
                 let username = username.into_inner();
-                let user = insert_user(conn, &username, Some(&username), &email, &password_hash)?;
+                let user = insert_user(conn, &username, &email, &password_hash)?;
+                set_username(conn, user.id, &username)?;
                 let queued = composer.write_verification(conn, &user)?;
                 Ok::<_, AuthError>((user, queued))
             })

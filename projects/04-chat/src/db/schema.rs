@@ -7,7 +7,7 @@ diesel::table! {
         id -> BigInt,
         email -> Text,
         name -> Text,
-        name_key -> Nullable<Text>,
+        name_key -> Text,
     }
 }
 

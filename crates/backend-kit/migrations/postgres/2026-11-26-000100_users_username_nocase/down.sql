@@ -1,2 +1,0 @@
-DROP INDEX users_username_key;
-CREATE UNIQUE INDEX users_username_key ON users (username);

@@ -1,2 +1,0 @@
-DROP INDEX users_username_key;
-ALTER TABLE users DROP COLUMN username;

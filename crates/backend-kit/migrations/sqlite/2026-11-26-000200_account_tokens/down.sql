@@ -1,2 +1,0 @@
-DROP TABLE account_tokens;
-ALTER TABLE users DROP COLUMN email_verified_at;

@@ -1,1 +1,0 @@
-ALTER TABLE todos DROP COLUMN search_text;

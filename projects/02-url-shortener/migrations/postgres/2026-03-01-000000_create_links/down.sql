@@ -1,2 +1,0 @@
-DROP TABLE visits;
-DROP TABLE links;

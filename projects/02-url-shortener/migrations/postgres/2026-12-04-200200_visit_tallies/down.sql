@@ -1,2 +1,0 @@
-DROP TABLE visit_tallies;
-DROP INDEX daily_visits_day_idx;

@@ -1,1 +1,0 @@
-ALTER TABLE links DROP COLUMN manage_token_hash;

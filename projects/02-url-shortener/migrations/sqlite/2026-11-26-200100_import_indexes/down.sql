@@ -1,2 +1,0 @@
-DROP INDEX import_jobs_user_id_finished_at_idx;
-DROP INDEX import_jobs_finished_at_idx;

@@ -1,0 +1,11 @@
+DROP TABLE user_counters;
+DROP TABLE digest_unsubscribes;
+DROP TABLE comment_notifications;
+DROP TABLE comments;
+DROP TABLE favorites;
+DROP TABLE article_tags;
+DROP TABLE tags;
+DROP TABLE counters;
+DROP TABLE articles;
+DROP TABLE follows;
+DROP TABLE profiles;

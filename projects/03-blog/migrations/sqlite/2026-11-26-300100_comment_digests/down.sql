@@ -1,2 +1,0 @@
-DROP TABLE digest_unsubscribes;
-DROP TABLE comment_notifications;

@@ -1,0 +1,15 @@
+DROP TABLE user_counters;
+DROP TABLE digest_unsubscribes;
+DROP TABLE comment_notifications;
+DROP TABLE comments;
+DROP TABLE favorites;
+DROP TABLE article_tags;
+DROP TABLE tags;
+DROP TABLE counters;
+DROP TRIGGER articles_fts_delete;
+DROP TRIGGER articles_fts_update;
+DROP TRIGGER articles_fts_insert;
+DROP TABLE articles_fts;
+DROP TABLE articles;
+DROP TABLE follows;
+DROP TABLE profiles;
