@@ -238,7 +238,8 @@ pub struct MigrationSet {
     pub sqlite: EmbeddedMigrations,
 }
 
-/// A project's migration sets in order: the auth crate's first, then its own.
+/// A project's migration sets in order: the kit's accounts set, the kit sets it names, then
+/// its own (see [`project_migrations!`](crate::project_migrations)).
 /// A function because embedded migrations are consumed when run.
 pub type Migrations = fn() -> Vec<MigrationSet>;
 

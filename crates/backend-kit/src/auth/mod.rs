@@ -50,7 +50,7 @@ pub use account_tokens::Purpose;
 pub use email::EmailAddress;
 pub use name::Name;
 pub use password::{Password, PasswordHasher};
-use schema::users;
+use schema::{profile_users, users};
 pub use scheme::AuthScheme;
 pub use tokens::TokenKeys;
 
@@ -140,12 +140,27 @@ const USER_COLUMNS: (
     users::updated_at,
 );
 
+/// [`USER_COLUMNS`] of the same table seen with the profiles set's columns ([`profile_users`]).
+const PROFILE_USER_COLUMNS: (
+    profile_users::id,
+    profile_users::email,
+    profile_users::name,
+    profile_users::created_at,
+    profile_users::updated_at,
+) = (
+    profile_users::id,
+    profile_users::email,
+    profile_users::name,
+    profile_users::created_at,
+    profile_users::updated_at,
+);
+
 /// Whether the account's address was proved by a mailed link (see [`account_tokens`]).
 /// Needs [`profile_migrations`].
 pub fn email_verified(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
-    users::table
+    profile_users::table
         .find(id)
-        .select(users::email_verified_at.is_not_null())
+        .select(profile_users::email_verified_at.is_not_null())
         .first(conn)
 }
 
@@ -218,11 +233,11 @@ pub fn insert_user(
 /// Needs [`profile_migrations`]. Run it in the transaction that inserted the account, so an
 /// account never exists without the handle it was registered with.
 pub fn set_username(conn: &mut AnyConnection, id: i64, username: &str) -> Result<(), AuthError> {
-    diesel::update(users::table.find(id))
+    diesel::update(profile_users::table.find(id))
         .set((
-            users::username.eq(username),
-            users::name.eq(username),
-            users::name_key.eq(name::name_key(username)),
+            profile_users::username.eq(username),
+            profile_users::name.eq(username),
+            profile_users::name_key.eq(name::name_key(username)),
         ))
         .execute(conn)
         .map(|_| ())
@@ -367,23 +382,26 @@ impl Auth {
                         (&old_email, &changes.email),
                         (Some(old), Some(new)) if old != new.as_ref()
                     );
-                    let user = diesel::update(users::table.find(id))
+                    let user = diesel::update(profile_users::table.find(id))
                         .set((
-                            changes.email.as_ref().map(|e| users::email.eq(e.as_ref())),
+                            changes
+                                .email
+                                .as_ref()
+                                .map(|e| profile_users::email.eq(e.as_ref())),
                             changes.username.as_ref().map(|u| {
                                 (
-                                    users::username.eq(Some(u.as_str())),
-                                    users::name.eq(u.as_str()),
-                                    users::name_key.eq(name::name_key(u)),
+                                    profile_users::username.eq(Some(u.as_str())),
+                                    profile_users::name.eq(u.as_str()),
+                                    profile_users::name_key.eq(name::name_key(u)),
                                 )
                             }),
-                            hash.as_ref().map(|h| users::password_hash.eq(h)),
+                            hash.as_ref().map(|h| profile_users::password_hash.eq(h)),
                             email_changed.then_some(
-                                users::email_verified_at.eq(None::<chrono::NaiveDateTime>),
+                                profile_users::email_verified_at.eq(None::<chrono::NaiveDateTime>),
                             ),
-                            users::updated_at.eq(now),
+                            profile_users::updated_at.eq(now),
                         ))
-                        .returning(USER_COLUMNS)
+                        .returning(PROFILE_USER_COLUMNS)
                         .get_result::<User>(conn)
                         .map_err(|e| match e {
                             DieselError::NotFound => AuthError::InvalidToken,
@@ -431,9 +449,9 @@ impl Auth {
                     let id = account_tokens::consume(conn, &presented, Purpose::VerifyEmail)?
                         .ok_or(AuthError::InvalidToken)?;
                     account_tokens::spend_all(conn, id, Purpose::VerifyEmail)?;
-                    let user = diesel::update(users::table.find(id))
-                        .set(users::email_verified_at.eq(crate::time::now()))
-                        .returning(USER_COLUMNS)
+                    let user = diesel::update(profile_users::table.find(id))
+                        .set(profile_users::email_verified_at.eq(crate::time::now()))
+                        .returning(PROFILE_USER_COLUMNS)
                         .get_result::<User>(conn)?;
                     Ok(user)
                 })
@@ -473,23 +491,25 @@ impl Auth {
                     }
                     refresh::revoke_all_of_user(conn, id)?;
                     let now = crate::time::now();
-                    let verified_at = users::table
+                    let verified_at = profile_users::table
                         .find(id)
-                        .select(users::email_verified_at)
+                        .select(profile_users::email_verified_at)
                         .first::<Option<chrono::NaiveDateTime>>(conn)?;
                     // The mail reached its owner: the address is proved (a restored one too).
                     let verified_at = match restore {
                         Some(_) => Some(now),
                         None => verified_at.or(Some(now)),
                     };
-                    let user = diesel::update(users::table.find(id))
+                    let user = diesel::update(profile_users::table.find(id))
                         .set((
-                            users::password_hash.eq(&hash),
-                            restore.as_ref().map(|address| users::email.eq(address)),
-                            users::email_verified_at.eq(verified_at),
-                            users::updated_at.eq(now),
+                            profile_users::password_hash.eq(&hash),
+                            restore
+                                .as_ref()
+                                .map(|address| profile_users::email.eq(address)),
+                            profile_users::email_verified_at.eq(verified_at),
+                            profile_users::updated_at.eq(now),
                         ))
-                        .returning(USER_COLUMNS)
+                        .returning(PROFILE_USER_COLUMNS)
                         .get_result::<User>(conn)
                         .map_err(taken_or_db_error)?;
                     Ok::<_, AuthError>(user)

@@ -1,19 +1,36 @@
 //! Diesel's view of the auth tables (kept by hand; it mirrors `migrations/`).
 
 diesel::table! {
+    /// The accounts set's columns (`auth::migrations`): every capstone's database has these.
     users (id) {
         id -> BigInt,
         email -> Text,
         name -> Text,
-        /// Only with `auth::profile_migrations` (as `email_verified_at`): unique where set,
-        /// regardless of case.
-        username -> Nullable<Text>,
+        /// `name` as look-alikes compare (see `auth::name::name_key`).
+        name_key -> Text,
         password_hash -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
-        email_verified_at -> Nullable<Timestamp>,
-        /// `name` as look-alikes compare (see `auth::name::name_key`).
+    }
+}
+
+diesel::table! {
+    /// The same `users` table with the columns `auth::profile_migrations` adds. Only code for a
+    /// database that ran that set names this table, so capstone 1's code cannot reach a column
+    /// its database does not have: the compiler says so.
+    #[sql_name = "users"]
+    profile_users (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
         name_key -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        /// The public handle, unique where set regardless of case.
+        username -> Nullable<Text>,
+        /// When the address was proved by a mailed link.
+        email_verified_at -> Nullable<Timestamp>,
     }
 }
 
