@@ -1,24 +1,41 @@
 # One Dockerfile for every capstone:  docker build --build-arg PROJECT=todo-api -t todo-api .
 # Multi-stage: compile in the Rust image, ship only the binary on a small Debian base.
+# Checked by hadolint in .ci/run; built and started for each capstone by the CI docker job.
 ARG PROJECT=todo-api
 
-FROM rust:1-bookworm AS build
+FROM rust:1.95-bookworm AS build
 ARG PROJECT
 WORKDIR /src
 COPY . .
-# The cache mounts keep the registry and target dir between builds on the same machine.
+# --locked: the versions in Cargo.lock, as tested, or the build fails. The cache mounts keep
+# the registry and the target dir between builds on the same machine (the dependencies are
+# compiled once, not on every change to the code).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release -p "$PROJECT" && cp "target/release/$PROJECT" /app
+    cargo build --release --locked -p "$PROJECT" && cp "target/release/$PROJECT" /app
 
 FROM debian:bookworm-slim
+ARG PROJECT
+ARG SOURCE_URL=""
+ARG REVISION=""
+LABEL org.opencontainers.image.title="$PROJECT" \
+      org.opencontainers.image.description="Backend Roadmap Capstones: $PROJECT" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="$SOURCE_URL" \
+      org.opencontainers.image.revision="$REVISION"
+# hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
-    && rm -rf /var/lib/apt/lists/* && useradd --system --create-home app
-USER app
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --user-group --create-home app
+# A numeric user: Kubernetes' runAsNonRoot can check it without an /etc/passwd lookup.
+USER 10001:10001
 WORKDIR /home/app
 COPY --from=build /app /usr/local/bin/app
-# Listen on all interfaces inside the container; data (SQLite, dev secret) under ./var.
-ENV HOST=0.0.0.0 RUST_LOG=info
-EXPOSE 8081 8082 8083 8084
-HEALTHCHECK --interval=10s --timeout=3s CMD curl -fs "http://127.0.0.1:${PORT:-8081}/health" || exit 1
+# Inside a container every capstone listens on 8080 (the port platforms such as Fly.io,
+# Render and Cloud Run expect); map it to any host port: docker run -p 8081:8080 …
+# Data (SQLite, the development secret) goes under ./var, i.e. /home/app/var.
+ENV HOST=0.0.0.0 PORT=8080 RUST_LOG=info
+EXPOSE 8080
+# Follows PORT if it is changed at run time (the shell expands it when the check runs).
+HEALTHCHECK --interval=10s --timeout=3s CMD ["sh", "-c", "curl -fs \"http://127.0.0.1:${PORT}/health\" || exit 1"]
 ENTRYPOINT ["/usr/local/bin/app"]

@@ -6,7 +6,7 @@
 #   scripts/services.sh up|down|status
 #
 # Then, for example:
-#   DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres \
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 #   REDIS_URL=redis://127.0.0.1:6379 cargo run -p todo-api
 set -euo pipefail
 cd "$(dirname "$0")/.."
