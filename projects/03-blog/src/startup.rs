@@ -9,9 +9,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::Auth;
 use backend_kit::db::Database;
-use backend_kit::http::{
-    self, Server, StartupError, TracingLogger, hardening, health::Readiness, render_errors,
-};
+use backend_kit::http::{self, Server, StartupError, hardening, health::Readiness, render_errors};
 use backend_kit::jobs::JobQueue;
 use backend_kit::mail::{Mailer, Outbox};
 use backend_kit::rate_limit::RateLimiter;
@@ -119,7 +117,7 @@ impl Application {
                 .wrap(from_fn(|req, next| {
                     render_errors(crate::error::render, req, next)
                 }))
-                .wrap(TracingLogger::default())
+                .wrap(http::request_log())
                 .configure(http::configure_extractors)
                 .app_data(readiness.clone())
                 .configure(http::health::routes)

@@ -11,7 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::db::{Database, DbError};
-use backend_kit::http::{self, Server, StartupError, TracingLogger, hardening, health::Readiness};
+use backend_kit::http::{self, Server, StartupError, hardening, health::Readiness};
 use backend_kit::jobs::JobQueue;
 use backend_kit::mail::{Mailer, Outbox};
 use backend_kit::rate_limit::RateLimiter;
@@ -153,7 +153,7 @@ impl Application {
                 .wrap(from_fn(move |req, next| {
                     hardening::edge(body_timeout, req, next)
                 }))
-                .wrap(TracingLogger::default())
+                .wrap(http::request_log())
                 .configure(http::configure_extractors)
                 .app_data(readiness.clone())
                 .configure(http::health::routes)

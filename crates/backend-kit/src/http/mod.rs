@@ -6,8 +6,9 @@
 //!   deadlines, security and cache headers).
 //! - [`server::Server`]: serving until SIGINT/SIGTERM, then draining and the shutdown hooks.
 //! - [`error`]: the one error type handlers return, and [`render_errors`] for another format.
-//! - [`telemetry`]: `tracing` logs, human-readable in development and JSON in production;
-//!   `TracingLogger` gives every request a span with a request id.
+//! - [`telemetry`]: `tracing` logs, human-readable in development and JSON in production.
+//! - [`request_log`](request_log::request_log): every request's span (with a request id) and
+//!   its access-log line.
 //! - [`configure_extractors`]: JSON, path and query errors become the kit's `400`s (actix
 //!   answers in plain text by default), oversized bodies `413`, wrong content type `415`.
 //! - [`health`]: `/health` (the process is up) and `/ready` (its database, Redis and job queue answer).
@@ -19,6 +20,7 @@ pub mod error;
 pub mod hardening;
 pub mod health;
 pub mod json;
+pub mod request_log;
 pub mod server;
 pub mod telemetry;
 
@@ -29,9 +31,8 @@ pub use docs::{
 pub use error::{Error, render_errors};
 pub use hardening::is_head;
 pub use json::Json;
+pub use request_log::request_log;
 pub use server::{SHUTDOWN_TIMEOUT_SECS, Server, StartupError};
-/// The request span (with a request id) every capstone wraps its app in.
-pub use tracing_actix_web::TracingLogger;
 
 use std::borrow::Cow;
 use std::net::TcpListener;

@@ -249,3 +249,58 @@ async fn the_command_line_keeps_its_contract() {
         mail.text
     );
 }
+
+/// The access log: one INFO line per request with its method, path, status and time, inside
+/// the request's span (its id); never the query string, where mailed links carry their token;
+/// the load balancer's `/health` only at DEBUG.
+#[actix_web::test]
+async fn every_request_has_one_access_log_line_without_its_query_string() {
+    let database = TestDatabase::new();
+    let workdir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let log = workdir.path().join("server.log");
+    let mut server = Running(
+        command(database.url(), "", workdir.path())
+            .env("PORT", port.to_string())
+            .env("RUST_LOG", "info")
+            .stdout(
+                std::fs::File::create(&log)
+                    .map(Stdio::from)
+                    .expect("log file"),
+            )
+            .stderr(Stdio::null())
+            .arg("serve")
+            .spawn()
+            .expect("start blog serve"),
+    );
+    process::wait_until_healthy(port).await;
+    let client = TestClient::new(port);
+    client
+        .get("/api/users/verify?token=do-not-log-me", None)
+        .await
+        .assert_status(422);
+    client.get("/api/tags", None).await.assert_status(200);
+    client.get("/health", None).await.assert_status(200);
+    // The line is written when the response is ready; give the writer a moment.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.kill();
+
+    let text = std::fs::read_to_string(&log).expect("read the log");
+    let served: Vec<&str> = text.lines().filter(|l| l.contains("served")).collect();
+    assert_eq!(
+        served.len(),
+        2,
+        "one line per request, /health not at INFO:\n{text}"
+    );
+    assert!(
+        served[0].contains("method=GET path=/api/users/verify request_id=")
+            && served[0].contains("status=422 ms="),
+        "{}",
+        served[0]
+    );
+    assert!(served[1].contains("path=/api/tags") && served[1].contains("status=200"));
+    assert!(
+        !text.contains("do-not-log-me"),
+        "a secret reached the log:\n{text}"
+    );
+}

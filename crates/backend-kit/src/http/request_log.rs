@@ -1,0 +1,76 @@
+//! The access log: every request gets a span with a request id, and when its response is ready
+//! one line at INFO — method, path, status, milliseconds:
+//!
+//! ```text
+//! INFO request{method=POST path=/todos request_id=6f1c…}: backend_kit::http::request_log: served status=201 ms=2.41
+//! ```
+//!
+//! Anything else logged while the request runs (a 500's cause, a slow query) carries the same
+//! span, so one `request_id` finds every line of a request. `/health` and `/ready`, which a
+//! load balancer asks every few seconds, are logged at DEBUG; `RUST_LOG=warn` turns the access
+//! lines off.
+//!
+//! The path is logged without its query string: links carry secrets there (`?token=` of a
+//! mailed link, `?ticket=` of the chat's WebSocket), and secrets never reach a log.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{Error, HttpMessage};
+use tracing::Span;
+use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
+
+/// The middleware: `.wrap(http::request_log())`, the last `wrap`, so a request meets it first
+/// and the span covers everything after.
+pub fn request_log() -> TracingLogger<AccessLog> {
+    TracingLogger::new()
+}
+
+/// How [`request_log`] opens and closes each request's span.
+pub struct AccessLog;
+
+/// When the request arrived, kept in its extensions until the response is ready.
+struct Arrived(Instant);
+
+impl RootSpanBuilder for AccessLog {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        request.extensions_mut().insert(Arrived(Instant::now()));
+        let request_id = request.extensions().get::<RequestId>().copied();
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.path(),
+            request_id = request_id.map(tracing::field::display),
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        let (status, arrived, probe) = match outcome {
+            Ok(response) => {
+                let request = response.request();
+                (
+                    response.status().as_u16(),
+                    request.extensions().get::<Arrived>().map(|a| a.0),
+                    matches!(request.path(), "/health" | "/ready"),
+                )
+            }
+            // An error no handler turned into a response (the kit's errors all are).
+            Err(error) => (
+                error.as_response_error().status_code().as_u16(),
+                None,
+                false,
+            ),
+        };
+        // Milliseconds to two decimals: a number in the JSON logs, short in the readable ones.
+        let ms = arrived.map(|at| (at.elapsed().as_secs_f64() * 100_000.0).round() / 100.0);
+        span.in_scope(|| {
+            // A load balancer asks every few seconds: its probes are there with RUST_LOG=debug.
+            if probe {
+                tracing::debug!(status, ms, "served");
+            } else {
+                tracing::info!(status, ms, "served");
+            }
+        });
+    }
+}
