@@ -76,7 +76,8 @@ impl Mail {
         use backend_kit::auth::{Purpose, account_tokens};
         let token = account_tokens::issue(conn, user.id, &user.email, Purpose::VerifyEmail)?;
         let link = self.url(&format!("/api/users/verify?token={token}"));
-        let (username, email) = (display_name(user), user.email.as_str());
+        let name = display_name(conn, user)?;
+        let (username, email) = (name.as_str(), user.email.as_str());
         let mail = OutgoingMail {
             to: user.email.clone(),
             subject: "Verify your e-mail address for conduit".into(),
@@ -116,7 +117,7 @@ impl Mail {
             .format("%Y-%m-%d %H:%M")
             .to_string();
         let changed = Changed {
-            username: display_name(user),
+            username: &display_name(conn, user)?,
             previous_email,
             new_email: &user.email,
             email_changed,
@@ -153,7 +154,8 @@ impl Mail {
         }
         let token = account_tokens::issue(conn, user.id, &user.email, Purpose::ResetPassword)?;
         let link = self.url(&format!("/reset-password?token={token}"));
-        let (username, email) = (display_name(user), user.email.as_str());
+        let name = display_name(conn, user)?;
+        let (username, email) = (name.as_str(), user.email.as_str());
         let mail = OutgoingMail {
             to: user.email.clone(),
             subject: "Reset your conduit password".into(),
@@ -194,7 +196,8 @@ impl Mail {
                 body: excerpt(&item.body),
             })
             .collect();
-        let username = display_name(recipient);
+        let name = display_name(conn, recipient)?;
+        let username = name.as_str();
         let window = humane(self.inner.digest_window);
         let (total, more) = (items.len(), items.len().saturating_sub(DIGEST_MAX_LISTED));
         let subject = match total {
@@ -246,9 +249,16 @@ fn written(id: Option<i64>) -> QueryResult<i64> {
     id.ok_or(diesel::result::Error::NotFound)
 }
 
-/// The blog's handle, which it keeps as the account's display name (`set_username`).
-fn display_name(user: &User) -> &str {
-    &user.name
+/// The name a mail greets: the blog's handle (an account made by another capstone has one
+/// from its first visit, `ensure_username`), else the account's display name.
+fn display_name(conn: &mut AnyConnection, user: &User) -> QueryResult<String> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let handle: Option<String> = users::table
+        .find(user.id)
+        .select(users::username)
+        .first(conn)?;
+    Ok(handle.unwrap_or_else(|| user.name.clone()))
 }
 
 /// Templates that compiled cannot fail to render, short of a formatting error in a value.

@@ -155,13 +155,17 @@ const PROFILE_USER_COLUMNS: (
     profile_users::updated_at,
 );
 
-/// Whether the account's address was proved by a mailed link (see [`account_tokens`]).
-/// Needs [`profile_migrations`].
-pub fn email_verified(conn: &mut AnyConnection, id: i64) -> QueryResult<bool> {
+/// The account and whether its address was proved by a mailed link (see [`account_tokens`]),
+/// in one statement. Needs [`profile_migrations`].
+pub fn find_user_verified(conn: &mut AnyConnection, id: i64) -> QueryResult<Option<(User, bool)>> {
     profile_users::table
         .find(id)
-        .select(profile_users::email_verified_at.is_not_null())
+        .select((
+            PROFILE_USER_COLUMNS,
+            profile_users::email_verified_at.is_not_null(),
+        ))
         .first(conn)
+        .optional()
 }
 
 /// Which unique index refused a write to `users`: the handle's or the e-mail's.

@@ -15,9 +15,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// The same `users` table with the columns `auth::profile_migrations` adds. Only code for a
-    /// database that ran that set names this table, so capstone 1's code cannot reach a column
-    /// its database does not have: the compiler says so.
+    /// The same `users` table with the columns `auth::profile_migrations` adds. Two names for
+    /// one table keep the rule readable: code that says `users` works on every capstone's
+    /// database; code that says `profile_users` (the kit's profile functions) needs the
+    /// profiles set, and says so in its name.
     #[sql_name = "users"]
     profile_users (id) {
         id -> BigInt,

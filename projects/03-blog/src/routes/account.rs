@@ -3,11 +3,9 @@
 //! outbox row) and answers; mail is sent by jobs (see `crate::mail` and `crate::jobs`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use backend_kit::auth::schema::users;
-use backend_kit::auth::{Auth, AuthError, AuthUser, EmailAddress, Password, User, email_verified};
+use backend_kit::auth::{Auth, AuthError, AuthUser, EmailAddress, Password, find_user_verified};
 use backend_kit::db::{Database, is_foreign_key_violation, write_transaction};
 use backend_kit::http::{FieldErrors, Json};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -124,20 +122,17 @@ pub async fn verify(
 )]
 pub async fn resend_verification(
     caller: AuthUser,
-    auth: web::Data<Auth>,
     mail: web::Data<Mail>,
     limits: web::Data<MailLimits>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = auth
-        .find_user(caller.id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    let id = user.id;
-    if mail
+    let id = caller.id;
+    let found = mail
         .db
-        .run(move |conn| email_verified(conn, id).map_err(ApiError::from))
-        .await?
-    {
+        .run(move |conn| find_user_verified(conn, id).map_err(ApiError::from))
+        .await?;
+    // A valid token of an account deleted since: as good as no token.
+    let (user, verified) = found.ok_or(ApiError::Unauthorized)?;
+    if verified {
         return Err(ApiError::invalid("email", "is already verified"));
     }
     limits
@@ -145,18 +140,15 @@ pub async fn resend_verification(
         .await
         .into_result()?;
     let composer = mail.get_ref().clone();
-    let id = caller.id;
     let (id, to) = mail
         .db
         .run(move |conn| {
             // Read again in the transaction that queues the mail: the address may have
             // changed (or been verified) since, and the link goes to the address it is for.
             write_transaction(conn, |conn| {
-                let user = users::table
-                    .find(id)
-                    .select(User::as_select())
-                    .first::<User>(conn)?;
-                if email_verified(conn, id)? {
+                let (user, verified) =
+                    find_user_verified(conn, id)?.ok_or(ApiError::Unauthorized)?;
+                if verified {
                     return Err(ApiError::invalid("email", "is already verified"));
                 }
                 let queued = composer.write_verification(conn, &user)?;

@@ -936,3 +936,25 @@ async fn the_previous_address_is_told_of_a_new_address_or_password() {
     actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(app.smtp.messages_to(&thief).len(), before);
 }
+
+/// An account made by another capstone on a shared database has a display name but no handle
+/// until its first visit to the blog gives it one; from then on its mail greets the handle,
+/// the name every page of the blog shows.
+#[actix_web::test]
+async fn mail_greets_an_account_from_another_capstone_by_its_blog_handle() {
+    let app = spawn_app().await;
+    let email = format!("lee{}@example.com", test_support::unique_suffix());
+    let address = backend_kit::auth::EmailAddress::parse(&email).unwrap();
+    let password = backend_kit::auth::Password::parse("password-123".into()).unwrap();
+    let hash = backend_kit::auth::PasswordHasher::new(4)
+        .hash_blocking(&password)
+        .unwrap();
+    app.db
+        .run(move |conn| backend_kit::auth::insert_user(conn, "Ann Lee", &address, &hash))
+        .await
+        .expect("an account as capstone 1 makes it");
+    assert_eq!(login(&app, &email, "password-123").await, 200);
+    request_reset(&app, &email).await.assert_status(202);
+    let mail = app.smtp.wait_for(&email, "password").await;
+    assert!(mail.text.starts_with("Hello Ann-Lee,"), "{}", mail.text);
+}
