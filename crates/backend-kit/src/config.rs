@@ -16,6 +16,7 @@
 //! | `TRUST_PROXY_HEADERS` | `false` | take the client IP from `X-Forwarded-For` (only behind a proxy you run) |
 //! | `TRUSTED_PROXY_HOPS` | 1 with `TRUST_PROXY_HEADERS=true`, else 0 | how many proxies you run in front of the service: the client IP is that many entries from the right of `X-Forwarded-For` |
 //! | `BODY_READ_TIMEOUT_SECS` | 10 | a request body must arrive within this, or `408` |
+//! | `METRICS_TOKEN` | unset | `/metrics` needs `Authorization: Bearer <token>`; unset, it is open in development and off in production |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::path::{Path, PathBuf};
@@ -212,6 +213,9 @@ pub struct Settings {
     /// otherwise hold its connection for as long as it likes).
     pub body_read_timeout: Duration,
     pub log_filter: String,
+    /// `METRICS_TOKEN` (unset): `/metrics` then needs `Authorization: Bearer <token>`. Unset,
+    /// `/metrics` is open in development and off (`404`) with `APP_ENV=production`.
+    pub metrics_token: Option<Secret<String>>,
 }
 
 impl Settings {
@@ -315,6 +319,7 @@ impl Settings {
             // sqlx (under apalis) reports PostgreSQL's notices, such as "schema already exists,
             // skipping" at every start, at info.
             log_filter: lookup("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn".into()),
+            metrics_token: lookup("METRICS_TOKEN").map(Secret::new),
         })
     }
 
@@ -338,6 +343,7 @@ impl Settings {
             trusted_proxy_hops: 0,
             body_read_timeout: Duration::from_secs(10),
             log_filter: "warn".into(),
+            metrics_token: None,
         }
     }
 

@@ -8,6 +8,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::db::Database;
+use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
 use backend_kit::http::{self, Server, StartupError, hardening, health::Readiness};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
@@ -33,6 +34,8 @@ impl Application {
         );
         let readiness = web::Data::new(Readiness::new(db.clone()).with_redis(redis));
         let db = web::Data::new(db);
+        let metrics = web::Data::new(HttpMetrics::default());
+        let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
         let openapi = crate::openapi::document();
         let body_timeout = settings.body_read_timeout;
 
@@ -50,6 +53,10 @@ impl Application {
                 .configure(http::configure_extractors)
                 .app_data(readiness.clone())
                 .configure(http::health::routes)
+                // Requests counted by route for Prometheus (recorded by `request_log`).
+                .app_data(metrics.clone())
+                .app_data(metrics_access.clone())
+                .route("/metrics", web::get().to(http::metrics::serve))
                 .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
                 .app_data(db.clone())
                 .app_data(auth.clone())

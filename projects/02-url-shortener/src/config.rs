@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use backend_kit::config::{ConfigError, Env, Settings};
 use backend_kit::jobs::JobSettings;
-use backend_kit::secret::Secret;
 
 pub const DEFAULT_PORT: u16 = 8082;
 
@@ -53,9 +52,6 @@ pub struct Config {
     pub import_retention: Duration,
     /// `IMPORT_MAX_UNFINISHED` (3): imports a user may have queued or running at once.
     pub import_max_unfinished: i64,
-    /// `METRICS_TOKEN` (unset): `/metrics` then needs `Authorization: Bearer <token>`. Unset,
-    /// `/metrics` is open in development and switched off (`404`) with `APP_ENV=production`.
-    pub metrics_token: Option<Secret<String>>,
 }
 
 impl Config {
@@ -98,10 +94,6 @@ impl Config {
                 }
             },
             import_max_unfinished: env.number("IMPORT_MAX_UNFINISHED", 3i64)?.max(1),
-            metrics_token: env
-                .get("METRICS_TOKEN")
-                .filter(|t| !t.is_empty())
-                .map(Secret::new),
             settings,
         })
     }
@@ -128,7 +120,6 @@ impl Config {
             import_retention: Duration::from_secs(7 * 24 * 3600),
             anonymous_edits: AnonymousEdits::Open,
             import_max_unfinished: 3,
-            metrics_token: None,
             settings,
         }
     }

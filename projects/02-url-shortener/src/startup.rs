@@ -11,6 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::db::Database;
+use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
 use backend_kit::http::{self, Server, StartupError, hardening, health::Readiness};
 use backend_kit::jobs::{JobError, JobQueue, JobRunner};
 use backend_kit::rate_limit::RateLimiter;
@@ -88,11 +89,9 @@ impl Application {
             import_max_unfinished: config.import_max_unfinished,
             anonymous_edits: config.anonymous_edits,
             qr_renders: tokio::sync::Semaphore::new(QR_RENDERS),
-            metrics_access: crate::routes::MetricsAccess::new(
-                config.metrics_token.as_ref().map(|t| t.expose().as_str()),
-                settings.is_production(),
-            ),
         });
+        let metrics = web::Data::new(HttpMetrics::default());
+        let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
 
         let openapi = crate::openapi::document();
         let body_timeout = settings.body_read_timeout;
@@ -110,6 +109,9 @@ impl Application {
                 .app_data(readiness.clone())
                 .configure(http::health::routes)
                 .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
+                // Requests counted by route; `/metrics` adds the visit recorder's counters.
+                .app_data(metrics.clone())
+                .app_data(metrics_access.clone())
                 .app_data(state.clone())
                 .app_data(auth.clone())
                 .configure(|cfg| {

@@ -9,6 +9,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::Auth;
 use backend_kit::db::Database;
+use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
 use backend_kit::http::{self, Server, StartupError, hardening, health::Readiness, render_errors};
 use backend_kit::jobs::JobQueue;
 use backend_kit::mail::{Mailer, Outbox};
@@ -102,6 +103,8 @@ impl Application {
         let mail = web::Data::new(mail);
         let cors = config.cors_origins.clone();
 
+        let metrics = web::Data::new(HttpMetrics::default());
+        let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
         let openapi = crate::openapi::document();
         let body_timeout = settings.body_read_timeout;
 
@@ -121,6 +124,10 @@ impl Application {
                 .configure(http::configure_extractors)
                 .app_data(readiness.clone())
                 .configure(http::health::routes)
+                // Requests counted by route for Prometheus (recorded by `request_log`).
+                .app_data(metrics.clone())
+                .app_data(metrics_access.clone())
+                .route("/metrics", web::get().to(http::metrics::serve))
                 .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
                 .app_data(data.clone())
                 .app_data(auth.clone())

@@ -11,6 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::db::{Database, DbError};
+use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
 use backend_kit::http::{self, Server, StartupError, hardening, health::Readiness};
 use backend_kit::jobs::JobQueue;
 use backend_kit::mail::{Mailer, Outbox};
@@ -142,6 +143,8 @@ impl Application {
         );
         let data = web::Data::new(db.clone());
 
+        let metrics = web::Data::new(HttpMetrics::default());
+        let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
         let openapi = crate::openapi::document();
         let body_timeout = settings.body_read_timeout;
 
@@ -157,6 +160,10 @@ impl Application {
                 .configure(http::configure_extractors)
                 .app_data(readiness.clone())
                 .configure(http::health::routes)
+                // Requests counted by route for Prometheus (recorded by `request_log`).
+                .app_data(metrics.clone())
+                .app_data(metrics_access.clone())
+                .route("/metrics", web::get().to(http::metrics::serve))
                 .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
                 .app_data(data.clone())
                 .app_data(auth.clone())

@@ -9,6 +9,7 @@
 //! - [`telemetry`]: `tracing` logs, human-readable in development and JSON in production.
 //! - [`request_log`](request_log::request_log): every request's span (with a request id) and
 //!   its access-log line.
+//! - [`metrics`]: `/metrics` for Prometheus, requests and durations by route.
 //! - [`configure_extractors`]: JSON, path and query errors become the kit's `400`s (actix
 //!   answers in plain text by default), oversized bodies `413`, wrong content type `415`.
 //! - [`health`]: `/health` (the process is up) and `/ready` (its database, Redis and job queue answer).
@@ -20,6 +21,7 @@ pub mod error;
 pub mod hardening;
 pub mod health;
 pub mod json;
+pub mod metrics;
 pub mod request_log;
 pub mod server;
 pub mod telemetry;

@@ -10,6 +10,8 @@
 //! load balancer asks every few seconds, are logged at DEBUG; `RUST_LOG=warn` turns the access
 //! lines off.
 //!
+//! With [`HttpMetrics`] in the app's data, the same moment counts the request for `/metrics`.
+//!
 //! The path is logged without its query string: links carry secrets there (`?token=` of a
 //! mailed link, `?ticket=` of the chat's WebSocket), and secrets never reach a log.
 
@@ -17,9 +19,11 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, web};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
+
+use super::metrics::HttpMetrics;
 
 /// The middleware: `.wrap(http::request_log())`, the last `wrap`, so a request meets it first
 /// and the span covers everything after.
@@ -49,9 +53,22 @@ impl RootSpanBuilder for AccessLog {
         let (status, arrived, probe) = match outcome {
             Ok(response) => {
                 let request = response.request();
+                let arrived = request.extensions().get::<Arrived>().map(|a| a.0);
+                if let (Some(metrics), Some(at)) =
+                    (request.app_data::<web::Data<HttpMetrics>>(), arrived)
+                {
+                    let route = request.match_pattern();
+                    let status = response.status().as_u16();
+                    metrics.record(
+                        route.as_deref(),
+                        request.method().as_str(),
+                        status,
+                        at.elapsed(),
+                    );
+                }
                 (
                     response.status().as_u16(),
-                    request.extensions().get::<Arrived>().map(|a| a.0),
+                    arrived,
                     matches!(request.path(), "/health" | "/ready"),
                 )
             }

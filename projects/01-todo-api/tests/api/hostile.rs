@@ -210,3 +210,30 @@ async fn search_ignores_case_beyond_ascii_on_every_database() {
 fn percent_encode(text: &str) -> String {
     text.bytes().map(|b| format!("%{b:02X}")).collect()
 }
+
+/// `/metrics` counts requests by the route's pattern, never by the path a client typed: a
+/// thousand todo ids are one series, and paths that match nothing are one `unmatched`.
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern() {
+    let app = spawn_app().await;
+    for id in [1, 2, 3] {
+        app.client
+            .get(&format!("/todos/{id}"), None)
+            .await
+            .assert_status(401);
+    }
+    for path in ["/nope-1", "/nope-2"] {
+        app.client.get(path, None).await.assert_status(404);
+    }
+    let scraped = app.client.get("/metrics", None).await;
+    scraped.assert_status(200);
+    let text = &scraped.text;
+    for line in [
+        "http_requests_total{route=\"/todos/{id}\",method=\"GET\",status=\"401\"} 3\n",
+        "http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 2\n",
+        "http_request_duration_seconds_count{route=\"/todos/{id}\"} 3\n",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(!text.contains("nope"), "{text}");
+}

@@ -7,11 +7,10 @@ pub mod redirect;
 
 use std::sync::Arc;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use backend_kit::auth::opaque::hash_token;
 use backend_kit::db::Database;
 use backend_kit::http::method_not_allowed;
+use backend_kit::http::metrics::{self, HttpMetrics, MetricsAccess};
 use backend_kit::jobs::JobQueue;
 use backend_kit::rate_limit::RateLimiter;
 
@@ -39,47 +38,6 @@ pub struct AppState {
     pub qr_renders: tokio::sync::Semaphore,
     /// Imports one user may have unfinished at once.
     pub import_max_unfinished: i64,
-    /// Who may read `/metrics`.
-    pub metrics_access: MetricsAccess,
-}
-
-/// Who may read `/metrics`: counters tell an outsider how busy the service is and whether its
-/// database keeps up, so in production they are for the scraper alone.
-pub enum MetricsAccess {
-    /// Anyone (development without `METRICS_TOKEN`).
-    Open,
-    /// Whoever sends `Authorization: Bearer <METRICS_TOKEN>`, compared by SHA-256 digests so
-    /// the time taken says nothing of the token.
-    Token(String),
-    /// Nobody: production without `METRICS_TOKEN` answers `404`.
-    Off,
-}
-
-impl MetricsAccess {
-    pub fn new(token: Option<&str>, production: bool) -> Self {
-        match token {
-            Some(token) => Self::Token(hash_token(token)),
-            None if production => Self::Off,
-            None => Self::Open,
-        }
-    }
-
-    fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
-        let presented = || {
-            req.headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| backend_kit::auth::AuthScheme::BEARER.token(v))
-        };
-        match self {
-            Self::Open => Ok(()),
-            Self::Off => Err(ApiError::NotFound),
-            Self::Token(expected) => match presented() {
-                Some(token) if hash_token(token) == *expected => Ok(()),
-                _ => Err(ApiError::Unauthorized),
-            },
-        }
-    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter>) {
@@ -175,12 +133,18 @@ async fn home_script() -> HttpResponse {
         .body(include_str!("../../static/app.js"))
 }
 
-/// Prometheus text format: the visit recorder's counters, for whoever [`MetricsAccess`] lets in.
-async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+/// Prometheus text format: the kit's request counters, then the visit recorder's, for whoever
+/// [`MetricsAccess`] lets in.
+async fn metrics(
+    state: web::Data<AppState>,
+    requests: web::Data<HttpMetrics>,
+    access: web::Data<MetricsAccess>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     use std::sync::atomic::Ordering::Relaxed;
-    state.metrics_access.check(&req)?;
+    access.check(&req)?;
     let m = &state.visits.metrics;
-    let body = format!(
+    let visits = format!(
         "# HELP shortener_visits_recorded_total Visits written to the database.\n\
          # TYPE shortener_visits_recorded_total counter\n\
          shortener_visits_recorded_total {}\n\
@@ -194,7 +158,5 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
         m.dropped.load(Relaxed),
         m.failed.load(Relaxed),
     );
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(body))
+    Ok(metrics::respond(requests.render() + &visits))
 }

@@ -438,7 +438,7 @@ async fn put_with_null_clears_expiry_visit_limit_password_and_redirect_type() {
 #[actix_web::test]
 async fn metrics_need_the_token_when_one_is_set_and_are_off_in_production_without() {
     let app = crate::helpers::spawn_app_with(|c| {
-        c.metrics_token = Some(backend_kit::secret::Secret::new("scrape-me".into()));
+        c.settings.metrics_token = Some(backend_kit::secret::Secret::new("scrape-me".into()));
     })
     .await;
     for token in [None, Some("wrong"), Some("scrape-m")] {
@@ -449,6 +449,14 @@ async fn metrics_need_the_token_when_one_is_set_and_are_off_in_production_withou
     let scraped = app.client.get("/metrics", Some("scrape-me")).await;
     scraped.assert_status(200);
     assert!(scraped.text.contains("shortener_visits_recorded_total"));
+    // The kit's request counters come first: the three refusals above are counted.
+    assert!(
+        scraped
+            .text
+            .contains("http_requests_total{route=\"/metrics\",method=\"GET\",status=\"401\"} 3\n"),
+        "{}",
+        scraped.text
+    );
 
     let production = crate::helpers::spawn_app_with(|c| {
         c.settings.app_env = backend_kit::config::AppEnv::Production;
