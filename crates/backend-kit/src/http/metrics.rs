@@ -9,8 +9,9 @@
 //! not a million.
 //!
 //! Who may read them ([`MetricsAccess`]): counters tell an outsider how busy the service is,
-//! so with `METRICS_TOKEN` set only `Authorization: Bearer <token>` is let in, and in
-//! production without one the endpoint answers `404`.
+//! so with `METRICS_TOKEN` set only a request carrying it (`Authorization: Bearer <token>`, or
+//! the bare token, as the API's tokens) is let in, and in production without one the endpoint
+//! answers `404`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -32,41 +33,62 @@ const BUCKETS: [f64; 11] = [
 
 /// The request counters and duration histograms of one app. Cheap to clone (shared).
 #[derive(Clone, Default)]
-pub struct HttpMetrics(Arc<Mutex<Series>>);
+pub struct HttpMetrics(Arc<Mutex<BTreeMap<String, RouteSeries>>>);
 
+/// One route's series.
 #[derive(Default)]
-struct Series {
-    /// (route, method, status) → requests.
-    requests: BTreeMap<(String, String, u16), u64>,
-    /// route → (count per bucket, then +Inf; sum of seconds).
-    durations: BTreeMap<String, ([u64; BUCKETS.len() + 1], f64)>,
+struct RouteSeries {
+    /// (method, status) → requests.
+    requests: BTreeMap<(&'static str, u16), u64>,
+    /// Requests per duration bucket, then over the last bound (+Inf).
+    buckets: [u64; BUCKETS.len() + 1],
+    /// Seconds, all requests together.
+    seconds: f64,
+}
+
+/// The method as a label. HTTP lets a client invent methods (`FOO1`, `FOO2`, …): each would be
+/// a new series, kept for the life of the process. The ones an API uses are named; the rest
+/// are one.
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
 }
 
 impl HttpMetrics {
-    /// Counts one request. `route` is the matched pattern, `None` for a path no route matched.
-    pub fn record(&self, route: Option<&str>, method: &str, status: u16, took: Duration) {
-        let route = route.unwrap_or("unmatched").to_string();
+    /// Counts one request. `route` is the matched pattern, `None` for a path no route matched;
+    /// `method` a [`method_label`].
+    pub fn record(&self, route: Option<&str>, method: &'static str, status: u16, took: Duration) {
+        let route = route.unwrap_or("unmatched");
         let seconds = took.as_secs_f64();
-        let mut series = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *series
-            .requests
-            .entry((route.clone(), method.to_string(), status))
-            .or_default() += 1;
-        let (buckets, sum) = series.durations.entry(route).or_default();
         let slot = BUCKETS
             .iter()
             .position(|bound| seconds <= *bound)
             .unwrap_or(BUCKETS.len());
-        buckets[slot] += 1;
-        *sum += seconds;
+        let mut routes = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Looked up before anything is allocated: a route is new once per process.
+        let series = match routes.get_mut(route) {
+            Some(series) => series,
+            None => routes.entry(route.to_string()).or_default(),
+        };
+        *series.requests.entry((method, status)).or_default() += 1;
+        series.buckets[slot] += 1;
+        series.seconds += seconds;
     }
 
     /// The series in Prometheus' text exposition format.
     pub fn render(&self) -> String {
-        let series = self
+        let routes = self
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -74,42 +96,49 @@ impl HttpMetrics {
             "# HELP http_requests_total Requests answered, by route, method and status.\n\
              # TYPE http_requests_total counter\n",
         );
-        for ((route, method, status), count) in &series.requests {
-            let _ = writeln!(
-                out,
-                "http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {count}",
-                escape(route)
-            );
+        for (route, series) in routes.iter() {
+            let route = escape(route);
+            for ((method, status), count) in &series.requests {
+                let _ = writeln!(
+                    out,
+                    "http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {count}"
+                );
+            }
         }
         out.push_str(
             "# HELP http_request_duration_seconds Time from the request to its response, by route.\n\
              # TYPE http_request_duration_seconds histogram\n",
         );
-        for (route, (buckets, sum)) in &series.durations {
+        for (route, series) in routes.iter() {
             let route = escape(route);
             let mut cumulative = 0;
-            for (bound, count) in BUCKETS.iter().zip(buckets) {
+            for (bound, count) in BUCKETS.iter().zip(&series.buckets) {
                 cumulative += count;
                 let _ = writeln!(
                     out,
                     "http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {cumulative}"
                 );
             }
-            cumulative += buckets[BUCKETS.len()];
+            cumulative += series.buckets[BUCKETS.len()];
             let _ = writeln!(
                 out,
                 "http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {cumulative}\n\
-                 http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}\n\
-                 http_request_duration_seconds_count{{route=\"{route}\"}} {cumulative}"
+                 http_request_duration_seconds_sum{{route=\"{route}\"}} {}\n\
+                 http_request_duration_seconds_count{{route=\"{route}\"}} {cumulative}",
+                series.seconds
             );
         }
         out
     }
 }
 
-/// A label value as the format wants it (route patterns are ours, but may hold `\` or `"`).
+/// A label value as the format wants it (route patterns are ours, but may hold `\`, `"` or a
+/// line break).
 fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Who may read `/metrics`.
@@ -163,7 +192,7 @@ impl MetricsAccess {
 /// The Prometheus text response for `body`.
 pub fn respond(body: String) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body)
 }
 
@@ -204,7 +233,20 @@ mod tests {
     }
 
     #[test]
+    fn invented_methods_share_one_series() {
+        let metrics = HttpMetrics::default();
+        for method in ["FOO1", "FOO2", "PROPFIND"] {
+            metrics.record(None, method_label(method), 405, Duration::from_millis(1));
+        }
+        let text = metrics.render();
+        assert!(text.contains(
+            "http_requests_total{route=\"unmatched\",method=\"other\",status=\"405\"} 3\n"
+        ));
+        assert!(!text.contains("FOO"));
+    }
+
+    #[test]
     fn label_values_are_escaped() {
-        assert_eq!(escape(r#"/a"b\c"#), r#"/a\"b\\c"#);
+        assert_eq!(escape("/a\"b\\c\nd"), r#"/a\"b\\c\nd"#);
     }
 }

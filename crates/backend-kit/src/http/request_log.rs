@@ -6,8 +6,8 @@
 //! ```
 //!
 //! Anything else logged while the request runs (a 500's cause, a slow query) carries the same
-//! span, so one `request_id` finds every line of a request. `/health` and `/ready`, which a
-//! load balancer asks every few seconds, are logged at DEBUG; `RUST_LOG=warn` turns the access
+//! span, so one `request_id` finds every line of a request. Successful GETs of `/health` and
+//! `/ready`, which a load balancer sends every few seconds, are logged at DEBUG; `RUST_LOG=warn` turns the access
 //! lines off.
 //!
 //! With [`HttpMetrics`] in the app's data, the same moment counts the request for `/metrics`.
@@ -23,7 +23,7 @@ use actix_web::{Error, HttpMessage, web};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
 
-use super::metrics::HttpMetrics;
+use super::metrics::{HttpMetrics, method_label};
 
 /// The middleware: `.wrap(http::request_log())`, the last `wrap`, so a request meets it first
 /// and the span covers everything after.
@@ -34,17 +34,32 @@ pub fn request_log() -> TracingLogger<AccessLog> {
 /// How [`request_log`] opens and closes each request's span.
 pub struct AccessLog;
 
-/// When the request arrived, kept in its extensions until the response is ready.
-struct Arrived(Instant);
+/// When the request arrived and its method as it came (the edge turns `HEAD` into `GET`
+/// before routing), kept in its extensions until the response is ready.
+struct Arrived(Instant, &'static str);
+
+/// At most this much of a path or a method reaches a log line: both are the client's to
+/// choose, up to the size of a request head.
+const LOGGED_CHARS: usize = 256;
+
+fn clipped(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(LOGGED_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        None => text.into(),
+    }
+}
 
 impl RootSpanBuilder for AccessLog {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        request.extensions_mut().insert(Arrived(Instant::now()));
+        let method = request.method().as_str();
+        request
+            .extensions_mut()
+            .insert(Arrived(Instant::now(), method_label(method)));
         let request_id = request.extensions().get::<RequestId>().copied();
         tracing::info_span!(
             "request",
-            method = %request.method(),
-            path = %request.path(),
+            method = %clipped(method),
+            path = %clipped(request.path()),
             request_id = request_id.map(tracing::field::display),
         )
     }
@@ -53,24 +68,19 @@ impl RootSpanBuilder for AccessLog {
         let (status, arrived, probe) = match outcome {
             Ok(response) => {
                 let request = response.request();
-                let arrived = request.extensions().get::<Arrived>().map(|a| a.0);
-                if let (Some(metrics), Some(at)) =
+                let status = response.status().as_u16();
+                let arrived = request.extensions().get::<Arrived>().map(|a| (a.0, a.1));
+                if let (Some(metrics), Some((at, method))) =
                     (request.app_data::<web::Data<HttpMetrics>>(), arrived)
                 {
                     let route = request.match_pattern();
-                    let status = response.status().as_u16();
-                    metrics.record(
-                        route.as_deref(),
-                        request.method().as_str(),
-                        status,
-                        at.elapsed(),
-                    );
+                    metrics.record(route.as_deref(), method, status, at.elapsed());
                 }
-                (
-                    response.status().as_u16(),
-                    arrived,
-                    matches!(request.path(), "/health" | "/ready"),
-                )
+                // A load balancer's probe: a GET (or HEAD) of /health or /ready that succeeded.
+                let probe = matches!(request.path(), "/health" | "/ready")
+                    && matches!(arrived, Some((_, "GET" | "HEAD")))
+                    && status < 400;
+                (status, arrived.map(|(at, _)| at), probe)
             }
             // An error no handler turned into a response (the kit's errors all are).
             Err(error) => (

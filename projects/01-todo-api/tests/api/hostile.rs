@@ -225,15 +225,27 @@ async fn metrics_count_requests_by_route_pattern() {
     for path in ["/nope-1", "/nope-2"] {
         app.client.get(path, None).await.assert_status(404);
     }
+    // Methods a client invents are one series (each would otherwise live as long as the
+    // process); HEAD is counted as HEAD, though the edge answers it as a GET.
+    for method in ["FOO1", "FOO2", "PROPFIND"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.client.send(app.client.request(method, "/todos")).await;
+    }
+    app.client
+        .send(app.client.request(reqwest::Method::HEAD, "/todos/1"))
+        .await
+        .assert_status(401);
     let scraped = app.client.get("/metrics", None).await;
     scraped.assert_status(200);
     let text = &scraped.text;
     for line in [
         "http_requests_total{route=\"/todos/{id}\",method=\"GET\",status=\"401\"} 3\n",
         "http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 2\n",
-        "http_request_duration_seconds_count{route=\"/todos/{id}\"} 3\n",
+        "http_requests_total{route=\"/todos/{id}\",method=\"HEAD\",status=\"401\"} 1\n",
+        "http_request_duration_seconds_count{route=\"/todos/{id}\"} 4\n",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
-    assert!(!text.contains("nope"), "{text}");
+    assert!(!text.contains("nope") && !text.contains("FOO"), "{text}");
+    assert!(text.contains("method=\"other\""), "{text}");
 }
