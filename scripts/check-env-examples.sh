@@ -6,13 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-names() { # files… → the variable names they read
-  grep -hoE '\b(get|number|flag|parse_or|lookup|secs|duration)\(\s*"[A-Z][A-Z0-9_]{2,}"' "$@" |
-    grep -oE '"[A-Z0-9_]+"' | tr -d '"' | sort -u
+names() { # files… → the variable names they read (-z: a call rustfmt wrapped, the name on
+  # the next line, counts too)
+  grep -hzoP '\b(get|number|flag|parse_or|lookup|secs|duration)\(\s*"[A-Z][A-Z0-9_]{2,}"' "$@" |
+    tr '\0' '\n' | grep -oE '"[A-Z0-9_]+"' | tr -d '"' | sort -u
 }
 kit=crates/backend-kit/src
-# Read through helpers of their own (a name on the line after the call).
-kit_extra="ACCESS_TOKEN_TTL_SECS REFRESH_TOKEN_TTL_SECS REFRESH_REUSE_GRACE_SECS TRUSTED_PROXY_HOPS"
 status=0
 for dir in projects/*/; do
   project=$(basename "$dir")
@@ -23,7 +22,7 @@ for dir in projects/*/; do
   grep -q '"mail"' <<<"$features" && files+=("$kit/mail/mod.rs")
   grep -q '"jobs"' <<<"$features" && files+=("$kit/jobs.rs")
   mapfile -t own < <(find "$dir/src" -name '*.rs')
-  for name in $(names "${files[@]}" "${own[@]}") $kit_extra; do
+  for name in $(names "${files[@]}" "${own[@]}"); do
     grep -qE "^#? ?$name=" "$example" || { echo "$example does not list $name" >&2; status=1; }
   done
 done
