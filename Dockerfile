@@ -7,12 +7,13 @@ FROM rust:1.95-bookworm AS build
 ARG PROJECT
 WORKDIR /src
 COPY . .
-# --locked: the versions in Cargo.lock, as tested, or the build fails. The cache mounts keep
+# --locked: the versions in Cargo.lock, as tested, or the build fails. postgres-tls: libpq with
+# OpenSSL (this image has libssl-dev), for managed databases' `sslmode=require`. The cache mounts keep
 # the registry and the target dir between builds on the same machine (the dependencies are
 # compiled once, not on every change to the code).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p "$PROJECT" && cp "target/release/$PROJECT" /app
+    cargo build --release --locked -p "$PROJECT" --features postgres-tls && cp "target/release/$PROJECT" /app
 
 FROM debian:bookworm-slim
 ARG PROJECT
@@ -23,6 +24,7 @@ LABEL org.opencontainers.image.title="$PROJECT" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.source="$SOURCE_URL" \
       org.opencontainers.image.revision="$REVISION"
+# ca-certificates brings OpenSSL's libssl3 (libpq's TLS) and the CAs TLS connections check.
 # hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \

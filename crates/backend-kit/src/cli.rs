@@ -40,3 +40,42 @@ pub fn exit_code<E: std::fmt::Display>(name: &str, result: Result<(), E>) -> Exi
         }
     }
 }
+
+/// `<capstone> seed`: the password every demo account gets — the one given (`--password` or
+/// `DEMO_PASSWORD`, so a portfolio can print it on its landing page), else a random one that
+/// the command prints once — hashed once, with the registration's rules and bcrypt cost.
+#[cfg(feature = "auth")]
+pub struct DemoPassword {
+    pub password: String,
+    pub hash: String,
+}
+
+#[cfg(feature = "auth")]
+impl DemoPassword {
+    pub async fn new(settings: &Settings, given: Option<String>) -> Result<Self, BoxError> {
+        let password = given.unwrap_or_else(|| crate::auth::opaque::new_token()[..16].to_string());
+        let parsed = crate::auth::Password::parse(password.clone())
+            .map_err(|e| format!("the demo password {e}"))?;
+        let hash = crate::auth::PasswordHasher::new(settings.bcrypt_cost)
+            .hash(parsed)
+            .await?;
+        Ok(Self { password, hash })
+    }
+}
+
+/// Seed data goes into an empty database only: mixed into real accounts it would be
+/// impossible to take out again. Call it inside the seeding transaction, so two seeds started
+/// together cannot both pass it.
+#[cfg(feature = "auth")]
+pub fn ensure_no_accounts(conn: &mut crate::db::AnyConnection) -> Result<(), BoxError> {
+    use diesel::prelude::*;
+    let accounts: i64 = crate::auth::schema::users::table.count().get_result(conn)?;
+    if accounts > 0 {
+        return Err(format!(
+            "the database already has {accounts} account(s); seed fills a new, empty database \
+             (a fresh SQLite file, or a new PostgreSQL database)"
+        )
+        .into());
+    }
+    Ok(())
+}

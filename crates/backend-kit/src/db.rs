@@ -99,6 +99,16 @@ impl DatabaseUrl {
             return Err(DbError::InvalidUrl("it is empty".into()));
         }
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            if !cfg!(feature = "postgres-tls") && requires_tls(raw) {
+                // libpq's own message ("invalid when SSL support is not compiled in") does not
+                // say what to do about it.
+                return Err(DbError::InvalidUrl(
+                    "this sslmode needs TLS, which this build leaves out: build with \
+                     `--features postgres-tls` (it needs libssl-dev and pkg-config; the \
+                     release images have it)"
+                        .into(),
+                ));
+            }
             return Ok(Self {
                 backend: Backend::Postgres,
                 target: raw.to_string(),
@@ -194,6 +204,18 @@ impl DatabaseUrl {
             }
         }
     }
+}
+
+/// Whether a PostgreSQL URL insists on TLS (`sslmode=require`, `verify-ca`, `verify-full`), as
+/// managed databases do. `prefer`, libpq's default, falls back to plain TCP.
+fn requires_tls(url: &str) -> bool {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    query.split('&').any(|pair| {
+        matches!(
+            pair.split_once('='),
+            Some(("sslmode", "require" | "verify-ca" | "verify-full"))
+        )
+    })
 }
 
 /// The r2d2 manager: opens connections through [`DatabaseUrl::connect`].
@@ -628,6 +650,32 @@ mod tests {
         let err = DatabaseUrl::parse("  ").expect_err("empty");
         assert!(err.to_string().contains("empty"), "{err}");
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn only_modes_that_insist_on_tls_count_as_requiring_it() {
+        for url in [
+            "postgres://u@h/db?sslmode=require",
+            "postgres://u@h/db?connect_timeout=5&sslmode=verify-full&sslrootcert=/ca.pem",
+            "postgresql://u@h/db?sslmode=verify-ca",
+        ] {
+            assert!(requires_tls(url), "{url}");
+        }
+        for url in [
+            "postgres://u@h/db",
+            "postgres://u@h/db?sslmode=prefer",
+            "postgres://u@h/db?sslmode=disable",
+            "postgres://u@h/db?application_name=sslmode=require",
+        ] {
+            assert!(!requires_tls(url), "{url}");
+        }
+    }
+
+    #[cfg(not(feature = "postgres-tls"))]
+    #[test]
+    fn tls_without_the_feature_says_how_to_get_it() {
+        let err = DatabaseUrl::parse("postgres://u@h/db?sslmode=require").expect_err("no TLS");
+        assert!(err.to_string().contains("--features postgres-tls"), "{err}");
     }
 
     #[test]

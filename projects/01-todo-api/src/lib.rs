@@ -2,7 +2,7 @@
 //!
 //! A tour, in the order a request meets the code:
 //!
-//! - `main.rs` — the program's start: the command line (`serve`, `migrate`), configuration,
+//! - `main.rs` — the program's start: the command line (`serve`, `migrate`, `seed`), configuration,
 //!   logging.
 //! - [`startup`] — builds the server: database pool and migrations, auth, rate limiter, and
 //!   `HttpServer::new(move || App::new()…)` with its middleware and routes.
@@ -25,6 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod openapi;
 pub mod routes;
+pub mod seed;
 pub mod startup;
 
 pub use config::Config;

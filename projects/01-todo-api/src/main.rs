@@ -1,9 +1,10 @@
 //! The program starts here: parse the command line, read the configuration from the
-//! environment, start logging, then serve (the default) or migrate.
+//! environment, start logging, then serve (the default), migrate or seed.
 
 use std::process::ExitCode;
 
 use backend_kit::cli::{BoxError, ServeArgs};
+use backend_kit::db::Database;
 use clap::{Parser, Subcommand};
 use todo_api::{Application, Config};
 
@@ -24,6 +25,12 @@ enum Command {
     Serve,
     /// Apply pending database migrations, then exit
     Migrate,
+    /// Fill a new, empty database with a demo account and its todos, then exit
+    Seed {
+        /// The demo account's password; without it a random one is made and printed
+        #[arg(long, env = "DEMO_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -45,6 +52,15 @@ fn main() -> ExitCode {
             }
             Command::Migrate => {
                 backend_kit::cli::migrate(&config.settings, todo_api::db::migrations).await?;
+            }
+            Command::Seed { password } => {
+                let given = password.is_some();
+                let db = Database::open(&config.settings, todo_api::db::migrations).await?;
+                let seeded = todo_api::seed::seed(&config.settings, &db, password).await?;
+                println!("seeded {} todos for {}", seeded.todos, seeded.email);
+                if !given {
+                    println!("its password (shown once): {}", seeded.password);
+                }
             }
         }
         Ok::<(), BoxError>(())

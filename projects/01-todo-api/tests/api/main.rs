@@ -9,4 +9,5 @@ mod helpers;
 mod hostile;
 mod listing;
 mod rate_limit;
+mod seed;
 mod todos;

@@ -1,0 +1,67 @@
+//! `todo-api seed`: the demo account can log in and sees its todos through the API; a second
+//! seed is refused instead of mixing demo data into real data.
+
+use backend_kit::db::Database;
+use serde_json::json;
+use todo_api::seed::{DEMO_EMAIL, seed};
+
+use crate::helpers::spawn_app;
+
+#[actix_web::test]
+async fn seed_fills_an_empty_database_once_with_a_demo_account_that_works() {
+    let app = spawn_app().await;
+    let db = Database::open(&app.settings, todo_api::db::migrations)
+        .await
+        .expect("database");
+    let seeded = seed(&app.settings, &db, None).await.expect("seed");
+    assert_eq!(seeded.todos, 12);
+    assert_eq!(
+        seeded.password.len(),
+        16,
+        "a random password when none is given"
+    );
+
+    let login = app
+        .client
+        .post(
+            "/login",
+            None,
+            &json!({ "email": DEMO_EMAIL, "password": seeded.password }),
+        )
+        .await;
+    login.assert_status(200);
+    let token = login.json()["token"].as_str().expect("token").to_string();
+    let all = app.client.get("/todos?limit=100", Some(&token)).await;
+    all.assert_status(200);
+    assert_eq!(all.json()["total"], 12);
+    let done = app.client.get("/todos?completed=true", Some(&token)).await;
+    assert_eq!(done.json()["total"], 5);
+
+    let again = seed(&app.settings, &db, Some("another-password".into()))
+        .await
+        .err()
+        .expect("a second seed must be refused");
+    assert!(
+        again.to_string().contains("already has 1 account"),
+        "{again}"
+    );
+    let all = app.client.get("/todos?limit=100", Some(&token)).await;
+    assert_eq!(
+        all.json()["total"],
+        12,
+        "nothing was added by the refused seed"
+    );
+}
+
+#[actix_web::test]
+async fn a_given_demo_password_is_checked_like_a_registration() {
+    let app = spawn_app().await;
+    let db = Database::open(&app.settings, todo_api::db::migrations)
+        .await
+        .expect("database");
+    let err = seed(&app.settings, &db, Some("short".into()))
+        .await
+        .err()
+        .expect("too short");
+    assert!(err.to_string().contains("at least 8 bytes"), "{err}");
+}
