@@ -16,6 +16,7 @@
 //!   reports progress) and the cron job that rolls visits up per day and marks expired links.
 //! - [`db`] — schema and queries; the atomic `max_visits` check lives in [`db::links`].
 //! - [`error`] — the kit's one error type, and this project's errors converted into it.
+//! - [`seed`] — `url-shortener seed`: a demo account, links and a month of visits.
 
 pub mod cache;
 pub mod config;
@@ -26,6 +27,7 @@ pub mod jobs;
 pub mod link_cache;
 pub mod openapi;
 pub mod routes;
+pub mod seed;
 pub mod startup;
 pub mod visits;
 

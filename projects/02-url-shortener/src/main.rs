@@ -1,9 +1,10 @@
 //! The program starts here: parse the command line, read the configuration from the
-//! environment, start logging, then serve (the default) or migrate.
+//! environment, start logging, then serve (the default), migrate or seed.
 
 use std::process::ExitCode;
 
 use backend_kit::cli::{BoxError, ServeArgs};
+use backend_kit::db::Database;
 use clap::{Parser, Subcommand};
 use url_shortener::{Application, Config};
 
@@ -25,6 +26,12 @@ enum Command {
     Serve,
     /// Apply pending database migrations, then exit
     Migrate,
+    /// Fill a new, empty database with a demo account, its links and a month of visits
+    Seed {
+        /// The demo account's password; without it a random one is made and printed
+        #[arg(long, env = "DEMO_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -46,6 +53,18 @@ fn main() -> ExitCode {
             }
             Command::Migrate => {
                 backend_kit::cli::migrate(&config.settings, url_shortener::db::migrations).await?;
+            }
+            Command::Seed { password } => {
+                let given = password.is_some();
+                let db = Database::open(&config.settings, url_shortener::db::migrations).await?;
+                let seeded = url_shortener::seed::seed(&config, &db, password).await?;
+                println!(
+                    "seeded {} links with {} visits for {}",
+                    seeded.links, seeded.visits, seeded.email
+                );
+                if !given {
+                    println!("its password (shown once): {}", seeded.password);
+                }
             }
         }
         Ok::<(), BoxError>(())

@@ -11,3 +11,4 @@ mod jobs;
 mod links;
 mod owners;
 mod redirect;
+mod seed;
