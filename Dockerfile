@@ -36,7 +36,8 @@ COPY --from=build /app /usr/local/bin/app
 # Inside a container every capstone listens on 8080 (the port platforms such as Fly.io,
 # Render and Cloud Run expect); map it to any host port: docker run -p 8081:8080 …
 # Data (SQLite, the development secret) goes under ./var, i.e. /home/app/var.
-ENV HOST=0.0.0.0 PORT=8080 RUST_LOG=info
+# SOURCE_URL: the landing page links the source the image was built from.
+ENV HOST=0.0.0.0 PORT=8080 RUST_LOG=info SOURCE_URL=$SOURCE_URL
 EXPOSE 8080
 # Follows PORT if it is changed at run time (the shell expands it when the check runs).
 HEALTHCHECK --interval=10s --timeout=3s CMD ["sh", "-c", "curl -fs \"http://127.0.0.1:${PORT}/health\" || exit 1"]

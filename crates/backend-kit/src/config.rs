@@ -17,6 +17,7 @@
 //! | `TRUSTED_PROXY_HOPS` | 1 with `TRUST_PROXY_HEADERS=true`, else 0 | how many proxies you run in front of the service: the client IP is that many entries from the right of `X-Forwarded-For` |
 //! | `BODY_READ_TIMEOUT_SECS` | 10 | a request body must arrive within this, or `408` |
 //! | `METRICS_TOKEN` | unset | `/metrics` needs `Authorization: Bearer <token>`; unset, it is open in development and off in production |
+//! | `SOURCE_URL` | unset (the release images: their repository) | the source code's address, linked from the landing page |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::path::{Path, PathBuf};
@@ -216,6 +217,14 @@ pub struct Settings {
     /// `METRICS_TOKEN` (unset): `/metrics` then needs `Authorization: Bearer <token>`. Unset,
     /// `/metrics` is open in development and off (`404`) with `APP_ENV=production`.
     pub metrics_token: Option<Secret<String>>,
+    /// `SOURCE_URL` (unset): the repository a portfolio visitor can read, linked from the
+    /// landing page; the release images are built with their own.
+    pub source_url: Option<String>,
+}
+
+fn is_web_address(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
 }
 
 impl Settings {
@@ -320,6 +329,18 @@ impl Settings {
             // skipping" at every start, at info.
             log_filter: lookup("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn".into()),
             metrics_token: lookup("METRICS_TOKEN").map(Secret::new),
+            source_url: match lookup("SOURCE_URL").filter(|url| !url.trim().is_empty()) {
+                None => None,
+                // Linked from HTML: only a web address, whatever else the variable holds.
+                Some(url) if is_web_address(&url) => Some(url.trim_end_matches('/').to_string()),
+                Some(value) => {
+                    return Err(ConfigError::Invalid {
+                        name: "SOURCE_URL",
+                        value,
+                        reason: "expected an https:// or http:// address",
+                    });
+                }
+            },
         })
     }
 
@@ -344,6 +365,7 @@ impl Settings {
             body_read_timeout: Duration::from_secs(10),
             log_filter: "warn".into(),
             metrics_token: None,
+            source_url: None,
         }
     }
 

@@ -443,7 +443,8 @@ pub fn violates_unique(e: &diesel::result::Error, table: &str, column: &str) -> 
 /// lock first. A plain (deferred) `BEGIN` takes it at the first write, and when another
 /// writer committed in between, SQLite answers "database is locked" at once instead of
 /// waiting out `busy_timeout` — concurrent writers then fail instead of queueing. PostgreSQL
-/// needs nothing special. Transactions nested inside it are savepoints, as usual.
+/// needs nothing special. Transactions nested inside it are savepoints, as usual, and so is
+/// this one when it is itself nested.
 pub fn write_transaction<T, E>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -455,6 +456,13 @@ where
     let AnyConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(f);
     };
+    // Already inside one (a command that writes many things at once, such as `seed`): a
+    // savepoint, as for any nested transaction; SQLite has no nested BEGIN.
+    let depth =
+        AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()?;
+    if depth.is_some() {
+        return conn.transaction(f);
+    }
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     let outcome = f(conn);
     // `f` had the connection; the transaction state lives in the SQLite connection inside.

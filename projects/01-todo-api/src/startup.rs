@@ -9,7 +9,7 @@ use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::db::Database;
 use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
-use backend_kit::http::{self, Server, StartupError, hardening, health::Readiness};
+use backend_kit::http::{self, LandingPage, Server, StartupError, hardening, health::Readiness};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
 
@@ -37,6 +37,12 @@ impl Application {
         let metrics = web::Data::new(HttpMetrics::default());
         let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
         let openapi = crate::openapi::document();
+        // What a visitor sees at `/`: what this is, and links to the docs and the source.
+        let landing = web::Data::new(LandingPage::new(
+            include_str!("../static/index.html"),
+            settings,
+            "projects/01-todo-api",
+        ));
         let body_timeout = settings.body_read_timeout;
 
         let listener = http::bind(settings)?;
@@ -58,6 +64,8 @@ impl Application {
                 .app_data(metrics_access.clone())
                 .route("/metrics", web::get().to(http::metrics::serve))
                 .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
+                .app_data(landing.clone())
+                .route("/", web::get().to(LandingPage::serve))
                 .app_data(db.clone())
                 .app_data(auth.clone())
                 .configure(|cfg| crate::routes::configure(cfg, &auth_limiter))

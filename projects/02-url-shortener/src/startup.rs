@@ -12,7 +12,7 @@ use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::db::Database;
 use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
-use backend_kit::http::{self, Server, StartupError, hardening, health::Readiness};
+use backend_kit::http::{self, LandingPage, Server, StartupError, hardening, health::Readiness};
 use backend_kit::jobs::{JobError, JobQueue, JobRunner};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
@@ -99,6 +99,12 @@ impl Application {
         let listener = http::bind(settings)?;
         let port = listener.local_addr()?.port();
         http::announce(settings, &listener);
+        // What a visitor sees at `/`: the page, with links to the docs and the source.
+        let landing = web::Data::new(LandingPage::new(
+            include_str!("../static/index.html"),
+            settings,
+            "projects/02-url-shortener",
+        ));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(move |req, next| {
@@ -112,6 +118,7 @@ impl Application {
                 // Requests counted by route; `/metrics` adds the visit recorder's counters.
                 .app_data(metrics.clone())
                 .app_data(metrics_access.clone())
+                .app_data(landing.clone())
                 .app_data(state.clone())
                 .app_data(auth.clone())
                 .configure(|cfg| {

@@ -18,6 +18,8 @@
 //! - [`mail`] and [`jobs`] — mail that is never lost: e-mail verification, password reset
 //!   and comment digests ([`routes::account`]) write their mail to the kit's outbox in the
 //!   same transaction as the change; jobs deliver it with retries.
+//! - [`seed`] — `blog seed`: demo authors, articles, comments, favorites and follows for a new
+//!   database, written through the same parsers and queries as the API.
 
 pub mod config;
 pub mod db;
@@ -27,6 +29,7 @@ pub mod jobs;
 pub mod mail;
 pub mod openapi;
 pub mod routes;
+pub mod seed;
 pub mod startup;
 
 pub use config::Config;

@@ -1,5 +1,5 @@
 //! The program starts here: parse the command line, read the configuration from the
-//! environment, start logging, then serve (the default) or migrate.
+//! environment, start logging, then serve (the default), migrate, list mail jobs or seed.
 
 use std::process::ExitCode;
 
@@ -32,6 +32,12 @@ enum Command {
         #[command(subcommand)]
         command: Option<JobsCommand>,
     },
+    /// Fill a new, empty database with demo authors, articles, comments and follows, then exit
+    Seed {
+        /// The demo accounts' password; without it a random one is made and printed
+        #[arg(long, env = "DEMO_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,6 +67,18 @@ fn main() -> ExitCode {
                     "{}",
                     backend_kit::mail::cli::run(&mail.outbox, command).await?
                 );
+            }
+            Command::Seed { password } => {
+                let given = password.is_some();
+                let db = Database::open(&config.settings, blog::db::migrations).await?;
+                let seeded = blog::seed::seed(&config.settings, &db, password).await?;
+                println!(
+                    "seeded {} authors, {} articles and {} comments; log in as {}",
+                    seeded.authors, seeded.articles, seeded.comments, seeded.email
+                );
+                if !given {
+                    println!("their password (shown once): {}", seeded.password);
+                }
             }
         }
         Ok::<(), BoxError>(())

@@ -111,6 +111,11 @@ impl Application {
         let listener = http::bind(settings)?;
         let port = listener.local_addr()?.port();
         http::announce(settings, &listener);
+        // The front page's links to the docs and the source.
+        let landing = web::Data::new(crate::routes::pages::LandingLinks(http::landing_links(
+            settings,
+            "projects/03-blog",
+        )));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(move |req, next| {
@@ -127,6 +132,7 @@ impl Application {
                 // Requests counted by route for Prometheus (recorded by `request_log`).
                 .app_data(metrics.clone())
                 .app_data(metrics_access.clone())
+                .app_data(landing.clone())
                 .route("/metrics", web::get().to(http::metrics::serve))
                 .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
                 .app_data(data.clone())

@@ -12,6 +12,7 @@
 //! - [`mentions`] — `@name` for someone offline becomes an e-mail digest.
 //! - [`routes`] — HTTP: tickets, rooms, history, the web client. Accounts are the kit's.
 //! - [`client`] — `chat connect` (a terminal client) and `chat load` (the benchmark).
+//! - [`seed`] — `chat seed`: accounts, rooms and a conversation for a new database.
 //! - [`domain`] — names, texts and ids that can only hold valid values.
 
 pub mod client;
@@ -25,6 +26,7 @@ pub mod mentions;
 pub mod openapi;
 pub mod protocol;
 pub mod routes;
+pub mod seed;
 pub mod startup;
 pub mod ws;
 

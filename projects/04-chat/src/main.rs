@@ -1,5 +1,5 @@
-//! The program starts here: parse the command line, then serve (the default), migrate, list
-//! mail jobs, or run one of the chat's own clients (`connect`, `load`), which need no
+//! The program starts here: parse the command line, then serve (the default), migrate, seed,
+//! list mail jobs, or run one of the chat's own clients (`connect`, `load`), which need no
 //! configuration.
 
 use std::process::ExitCode;
@@ -42,6 +42,12 @@ enum ServerCommand {
     Serve,
     /// Apply pending database migrations, then exit
     Migrate,
+    /// Fill a new, empty database with demo accounts, rooms and their messages, then exit
+    Seed {
+        /// The demo accounts' password; without it a random one is made and printed
+        #[arg(long, env = "DEMO_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
     /// List the mail jobs that are queued, running or failed, with their last error
     Jobs {
         #[command(subcommand)]
@@ -77,6 +83,18 @@ fn main() -> ExitCode {
             }
             ServerCommand::Migrate => {
                 backend_kit::cli::migrate(&config.settings, chat::db::migrations).await?;
+            }
+            ServerCommand::Seed { password } => {
+                let given = password.is_some();
+                let db = Database::open(&config.settings, chat::db::migrations).await?;
+                let seeded = chat::seed::seed(&config.settings, &db, password).await?;
+                println!(
+                    "seeded {} accounts, {} rooms and {} messages; log in as {}",
+                    seeded.users, seeded.rooms, seeded.messages, seeded.email
+                );
+                if !given {
+                    println!("their password (shown once): {}", seeded.password);
+                }
             }
             ServerCommand::Jobs { command } => {
                 let db = Database::open(&config.settings, chat::db::migrations).await?;

@@ -12,7 +12,7 @@ use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::db::{Database, DbError};
 use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
-use backend_kit::http::{self, Server, StartupError, hardening, health::Readiness};
+use backend_kit::http::{self, LandingPage, Server, StartupError, hardening, health::Readiness};
 use backend_kit::jobs::JobQueue;
 use backend_kit::mail::{Mailer, Outbox};
 use backend_kit::rate_limit::RateLimiter;
@@ -151,6 +151,12 @@ impl Application {
         let listener = http::bind(settings)?;
         let port = listener.local_addr()?.port();
         http::announce(settings, &listener);
+        // What a visitor sees at `/`: the page, with links to the docs and the source.
+        let landing = web::Data::new(LandingPage::new(
+            include_str!("../static/index.html"),
+            settings,
+            "projects/04-chat",
+        ));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(move |req, next| {
@@ -163,6 +169,7 @@ impl Application {
                 // Requests counted by route for Prometheus (recorded by `request_log`).
                 .app_data(metrics.clone())
                 .app_data(metrics_access.clone())
+                .app_data(landing.clone())
                 .route("/metrics", web::get().to(http::metrics::serve))
                 .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
                 .app_data(data.clone())

@@ -20,6 +20,38 @@ pub fn configure_docs(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::Op
     .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi));
 }
 
+/// The links a portfolio visitor wants from a capstone's landing page: the API docs, the
+/// OpenAPI document and, when `SOURCE_URL` is set, this capstone's source code
+/// (`{SOURCE_URL}/tree/main/{capstone_dir}`). HTML, safe to insert: the settings accept only a
+/// plain web address as `SOURCE_URL`.
+pub fn landing_links(settings: &crate::config::Settings, capstone_dir: &str) -> String {
+    let mut links = String::from(
+        r#"<a href="/docs/">API docs</a> · <a href="/openapi.json">OpenAPI document</a>"#,
+    );
+    if let Some(source) = &settings.source_url {
+        links.push_str(&format!(
+            r#" · <a href="{source}/tree/main/{capstone_dir}">source code</a>"#
+        ));
+    }
+    links
+}
+
+/// A landing page: its HTML with `<!-- links -->` replaced by [`landing_links`], once, at
+/// start-up. Give it to the app as `web::Data` and route `/` to [`LandingPage::serve`].
+pub struct LandingPage(String);
+
+impl LandingPage {
+    pub fn new(html: &str, settings: &crate::config::Settings, capstone_dir: &str) -> Self {
+        Self(html.replace("<!-- links -->", &landing_links(settings, capstone_dir)))
+    }
+
+    pub async fn serve(page: web::Data<LandingPage>) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page.0.clone())
+    }
+}
+
 /// Declares the `bearer` (JWT) security scheme in a project's OpenAPI document:
 /// `#[openapi(modifiers(&backend_kit::http::BearerAuth))]`.
 pub struct BearerAuth;

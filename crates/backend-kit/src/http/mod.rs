@@ -13,7 +13,8 @@
 //! - [`configure_extractors`]: JSON, path and query errors become the kit's `400`s (actix
 //!   answers in plain text by default), oversized bodies `413`, wrong content type `415`.
 //! - [`health`]: `/health` (the process is up) and `/ready` (its database, Redis and job queue answer).
-//! - [`docs`]: `/openapi.json` and Swagger UI at `/docs`, served from the binary.
+//! - [`docs`]: `/openapi.json` and Swagger UI at `/docs`, served from the binary, and the
+//!   links a landing page ends with ([`LandingPage`]).
 //! - [`not_found`]: the JSON `404` for the app's `default_service`.
 
 pub mod docs;
@@ -28,7 +29,8 @@ pub mod telemetry;
 
 pub use crate::validation::{FieldErrors, reject_nul};
 pub use docs::{
-    BearerAuth, ErrorBody, JsonBodyErrors, OwnerOnlyErrors, ValidationErrorBody, configure_docs,
+    BearerAuth, ErrorBody, JsonBodyErrors, LandingPage, OwnerOnlyErrors, ValidationErrorBody,
+    configure_docs, landing_links,
 };
 pub use error::{Error, render_errors};
 pub use hardening::is_head;

@@ -1,4 +1,4 @@
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn openapi_document_describes_every_endpoint() {
@@ -79,4 +79,29 @@ async fn every_route_is_in_the_openapi_document() {
         missing.is_empty(),
         "routes not in the OpenAPI document: {missing:?}"
     );
+}
+
+#[actix_web::test]
+async fn the_landing_page_says_what_this_is_and_links_the_docs_and_the_source() {
+    let app = spawn_app_with(|config| {
+        config.settings.source_url = Some("https://github.com/you/capstones".into());
+    })
+    .await;
+    let page = app.client.get("/", None).await;
+    page.assert_status(200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page.text.contains("capstone 1"), "{}", page.text);
+    assert!(page.text.contains(r#"<a href="/docs/">API docs</a>"#));
+    assert!(page.text.contains(
+        r#"<a href="https://github.com/you/capstones/tree/main/projects/01-todo-api">source code</a>"#
+    ));
+
+    // Without SOURCE_URL there is no link to nowhere.
+    let app = spawn_app().await;
+    let page = app.client.get("/", None).await;
+    assert!(!page.text.contains("source code"), "{}", page.text);
+    assert!(!page.text.contains("<!-- links -->"), "{}", page.text);
 }

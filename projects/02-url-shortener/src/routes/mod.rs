@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use backend_kit::db::Database;
-use backend_kit::http::method_not_allowed;
 use backend_kit::http::metrics::{self, HttpMetrics, MetricsAccess};
+use backend_kit::http::{LandingPage, method_not_allowed};
 use backend_kit::jobs::JobQueue;
 use backend_kit::rate_limit::RateLimiter;
 
@@ -99,7 +99,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter
         ),
     )
     .route("/metrics", web::get().to(metrics))
-    .route("/", web::get().to(home))
+    .route("/", web::get().to(LandingPage::serve))
     .route("/app.js", web::get().to(home_script));
 }
 
@@ -115,14 +115,6 @@ pub fn configure_redirect(cfg: &mut web::ServiceConfig, password_limiter: &Arc<R
                     .wrap(password_limiter.middleware()),
             ),
     );
-}
-
-/// A small page to shorten a URL, copy it, see its QR code and its stats. Plain HTML and a
-/// few lines of JavaScript against the JSON API: no build step.
-async fn home() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(include_str!("../../static/index.html"))
 }
 
 /// The home page's script: a file of its own, since the pages' Content-Security-Policy

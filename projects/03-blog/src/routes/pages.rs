@@ -28,10 +28,15 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
 
 #[derive(Template)]
 #[template(path = "index.html")]
-struct IndexPage {
+struct IndexPage<'a> {
     articles: Vec<ArticleBody>,
     tags: Vec<String>,
+    /// HTML from [`backend_kit::http::landing_links`]: the docs and the source.
+    links: &'a str,
 }
+
+/// The front page's links to the API docs and the source, made once at start-up.
+pub struct LandingLinks(pub String);
 
 #[derive(Template)]
 #[template(path = "not_found.html")]
@@ -79,7 +84,10 @@ fn html_with_status(page: &impl Template, status: StatusCode) -> Result<HttpResp
         .body(body))
 }
 
-pub async fn index(db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
+pub async fn index(
+    db: web::Data<Database>,
+    links: web::Data<LandingLinks>,
+) -> Result<HttpResponse, ApiError> {
     let (latest, tags) = db
         .run(|conn| {
             let (latest, _) = queries::list(
@@ -97,7 +105,11 @@ pub async fn index(db: web::Data<Database>) -> Result<HttpResponse, ApiError> {
         })
         .await?;
     let articles = latest.into_iter().map(ArticleBody::new).collect();
-    html(&IndexPage { articles, tags })
+    html(&IndexPage {
+        articles,
+        tags,
+        links: &links.0,
+    })
 }
 
 pub async fn article(

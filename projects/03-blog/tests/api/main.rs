@@ -15,4 +15,5 @@ mod process;
 mod profiles;
 mod queries;
 mod search;
+mod seed;
 mod users;

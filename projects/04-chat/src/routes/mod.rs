@@ -9,7 +9,7 @@ pub mod tickets;
 use std::sync::Arc;
 
 use actix_web::web;
-use backend_kit::http::method_not_allowed;
+use backend_kit::http::{LandingPage, method_not_allowed};
 use backend_kit::rate_limit::RateLimiter;
 
 pub fn configure(cfg: &mut web::ServiceConfig, auth_limiter: &Arc<RateLimiter>) {
@@ -33,7 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, auth_limiter: &Arc<RateLimiter>) 
     )
     .service(resource("/ws").route(web::get().to(crate::ws::upgrade)))
     .service(resource("/protocol.json").route(web::get().to(pages::protocol)))
-    .service(resource("/").route(web::get().to(pages::index)))
+    .service(resource("/").route(web::get().to(LandingPage::serve)))
     .service(resource("/app.js").route(web::get().to(pages::script)))
     .service(resource("/style.css").route(web::get().to(pages::style)));
 }

@@ -11,13 +11,6 @@ fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
-pub async fn index() -> HttpResponse {
-    asset(
-        "text/html; charset=utf-8",
-        include_str!("../../static/index.html"),
-    )
-}
-
 pub async fn script() -> HttpResponse {
     asset(
         "text/javascript; charset=utf-8",

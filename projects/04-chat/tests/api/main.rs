@@ -11,3 +11,4 @@ mod mail;
 mod process;
 mod protocol;
 mod scale;
+mod seed;
