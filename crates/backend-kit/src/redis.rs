@@ -21,7 +21,9 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct Redis {
-    client: redis::Client,
+    /// Boxed: with TLS compiled in a client is ~250 bytes, and every enum that holds a
+    /// `Redis` beside an in-process alternative would be that big.
+    client: Box<redis::Client>,
     conn: ConnectionManager,
     prefix: String,
     breaker: Arc<Breaker>,
@@ -39,7 +41,7 @@ impl Redis {
             .set_number_of_retries(0);
         Ok(Self {
             conn: ConnectionManager::new_lazy_with_config(client.clone(), config)?,
-            client,
+            client: Box::new(client),
             prefix: prefix.to_string(),
             breaker: Arc::new(Breaker::new()),
         })
