@@ -483,6 +483,15 @@ where
 
 pub type Pool = r2d2::Pool<AnyConnectionManager>;
 
+/// [`Database::pool_status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+    pub busy: usize,
+}
+
 /// A connection pool plus the knowledge of which backend it talks to. Cheap to clone.
 #[derive(Clone)]
 pub struct Database {
@@ -582,6 +591,19 @@ impl Database {
     /// constant number, whatever its length (no N+1).
     pub fn statements_run(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// How the pool is doing, for `/metrics`: open and idle connections, its size, and the
+    /// queries holding a permit (one per connection: at the pool's size, the next ones wait).
+    pub fn pool_status(&self) -> PoolStatus {
+        let state = self.pool.state();
+        let max = self.pool.max_size();
+        PoolStatus {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max,
+            busy: (max as usize).saturating_sub(self.permits.available_permits()),
+        }
     }
 
     /// Runs `f` with a pooled connection on a blocking thread, off the async executor.

@@ -281,6 +281,34 @@ impl JobQueue {
         .map_err(storage)
     }
 
+    /// The queue's jobs by state ([`JOB_STATES`]), as the storage counts them (apalis'
+    /// per-queue statistics).
+    pub async fn jobs_by_state(&self) -> Result<Vec<(String, i64)>, JobError> {
+        let stats = match &self.store {
+            Store::Sqlite(pool) => self.sqlite(pool).fetch_by_queue().await.map_err(storage)?,
+            Store::Postgres(pool) => self
+                .postgres(pool)
+                .fetch_by_queue()
+                .await
+                .map_err(storage)?,
+            Store::Redis(conn) => self.redis(conn).fetch_by_queue().await.map_err(storage)?,
+        };
+        // The states a job is in, each counted once (the storages add sums such as TOTAL,
+        // ACTIVE or PEAK_HOUR, which would count jobs twice); a state not reported is 0.
+        Ok(JOB_STATES
+            .iter()
+            .map(|state| {
+                let title = format!("{}_JOBS", state.to_ascii_uppercase());
+                let count = stats
+                    .iter()
+                    .find(|stat| stat.title == title)
+                    .and_then(|stat| stat.value.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                (state.to_string(), count as i64)
+            })
+            .collect())
+    }
+
     pub fn workers(&self) -> Workers {
         Workers {
             queue: self.clone(),
@@ -543,5 +571,51 @@ impl JobKiller {
         for handle in &self.0 {
             handle.abort();
         }
+    }
+}
+
+/// The states [`JobQueue::jobs_by_state`] reports.
+pub const JOB_STATES: [&str; 5] = ["pending", "running", "done", "failed", "killed"];
+
+/// `job_queue_jobs{state}`: the queue's jobs by state, read before each scrape of `/metrics`.
+#[cfg(feature = "http")]
+pub struct QueueMetrics {
+    queue: JobQueue,
+    jobs: prometheus_client::metrics::family::Family<
+        crate::http::metrics::StateLabel,
+        prometheus_client::metrics::gauge::Gauge,
+    >,
+}
+
+#[cfg(feature = "http")]
+impl QueueMetrics {
+    pub fn register(queue: &JobQueue, registry: &mut crate::http::metrics::Registry) -> Self {
+        let metrics = Self {
+            queue: queue.clone(),
+            jobs: Default::default(),
+        };
+        registry.register(
+            "job_queue_jobs",
+            "Background jobs in the queue, by state",
+            metrics.jobs.clone(),
+        );
+        metrics
+    }
+}
+
+#[cfg(feature = "http")]
+impl crate::http::metrics::Refresh for QueueMetrics {
+    fn refresh(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            match self.queue.jobs_by_state().await {
+                Ok(states) => {
+                    for (state, count) in states {
+                        let label = crate::http::metrics::StateLabel::new(state);
+                        self.jobs.get_or_create(&label).set(count);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not read the job queue for /metrics"),
+            }
+        })
     }
 }

@@ -8,7 +8,9 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::db::Database;
-use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
+use backend_kit::http::metrics::{
+    HttpMetrics, MetricsAccess, MetricsEndpoint, PoolMetrics, Registry,
+};
 use backend_kit::http::{self, LandingPage, Server, StartupError, hardening, health::Readiness};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
@@ -33,8 +35,12 @@ impl Application {
             settings,
         );
         let readiness = web::Data::new(Readiness::new(db.clone()).with_redis(redis));
+        // `/metrics`: requests by route (recorded by the access log) and the pool's state.
+        let mut registry = Registry::default();
+        let requests = web::Data::new(HttpMetrics::register(&mut registry));
+        let pool = PoolMetrics::register(&db, &mut registry);
+        let metrics = web::Data::new(MetricsEndpoint::new(registry).refreshing(pool));
         let db = web::Data::new(db);
-        let metrics = web::Data::new(HttpMetrics::default());
         let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
         let openapi = crate::openapi::document();
         // What a visitor sees at `/`: what this is, and links to the docs and the source.
@@ -60,6 +66,7 @@ impl Application {
                 .app_data(readiness.clone())
                 .configure(http::health::routes)
                 // Requests counted by route for Prometheus (recorded by `request_log`).
+                .app_data(requests.clone())
                 .app_data(metrics.clone())
                 .app_data(metrics_access.clone())
                 .route("/metrics", web::get().to(http::metrics::serve))

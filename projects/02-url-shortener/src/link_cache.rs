@@ -5,6 +5,8 @@
 //! ends with [`LinkCache::invalidate`]; the kit's tickets make sure a read that raced the
 //! write cannot put the old answer back.
 
+use backend_kit::http::metrics::Registry;
+use prometheus_client::metrics::counter::Counter;
 use std::time::Duration;
 
 use crate::cache::{Cache, Lookup};
@@ -50,6 +52,9 @@ pub struct LinkCache {
     ttl: Duration,
     /// How long "no such code" stays cached.
     negative_ttl: Duration,
+    /// Lookups answered by the cache, and those that went to the database (shared counters).
+    hits: Counter,
+    misses: Counter,
 }
 
 impl LinkCache {
@@ -58,7 +63,24 @@ impl LinkCache {
             cache,
             ttl,
             negative_ttl,
+            hits: Counter::default(),
+            misses: Counter::default(),
         }
+    }
+
+    /// `shortener_cache_hits_total` and `shortener_cache_misses_total`: the hit rate is what
+    /// says whether `CACHE_TTL_SECS` and the cache's size suit the traffic.
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        registry.register(
+            "shortener_cache_hits",
+            "Redirect lookups answered by the cache",
+            self.hits.clone(),
+        );
+        registry.register(
+            "shortener_cache_misses",
+            "Redirect lookups that read the database (a miss, or the cache unavailable)",
+            self.misses.clone(),
+        );
     }
 
     /// The link behind `code`, from the cache or else from the database (then cached). A
@@ -66,13 +88,17 @@ impl LinkCache {
     pub async fn get(&self, db: &Database, code: &str) -> Result<CachedLink, ApiError> {
         let key = key(code);
         let ticket = match self.cache.lookup(&key).await {
-            Ok(Lookup::Hit(hit)) => return Ok(hit),
+            Ok(Lookup::Hit(hit)) => {
+                self.hits.inc();
+                return Ok(hit);
+            }
             Ok(Lookup::Miss(ticket)) => Some(ticket),
             Err(e) => {
                 tracing::warn!(error = %e, "cache unavailable, reading the database");
                 None
             }
         };
+        self.misses.inc();
         let owned = code.to_string();
         let link = db
             .run(move |conn| links::find(conn, &owned).map_err(ApiError::from))

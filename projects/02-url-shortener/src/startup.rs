@@ -11,9 +11,11 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::db::Database;
-use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
+use backend_kit::http::metrics::{
+    HttpMetrics, MetricsAccess, MetricsEndpoint, PoolMetrics, Registry,
+};
 use backend_kit::http::{self, LandingPage, Server, StartupError, hardening, health::Readiness};
-use backend_kit::jobs::{JobError, JobQueue, JobRunner};
+use backend_kit::jobs::{JobError, JobQueue, JobRunner, QueueMetrics};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
 
@@ -77,6 +79,19 @@ impl Application {
                 .with_redis(redis.clone())
                 .with_jobs(queue.clone()),
         );
+        // `/metrics`: requests by route (recorded by the access log), the pool, the job queue,
+        // the redirect cache and the visit recorder.
+        let mut registry = Registry::default();
+        let requests = web::Data::new(HttpMetrics::register(&mut registry));
+        let pool = PoolMetrics::register(&db, &mut registry);
+        let queue_metrics = QueueMetrics::register(&queue, &mut registry);
+        cache.register_metrics(&mut registry);
+        visits.metrics.register(&mut registry);
+        let metrics = web::Data::new(
+            MetricsEndpoint::new(registry)
+                .refreshing(pool)
+                .refreshing(queue_metrics),
+        );
         let state = web::Data::new(AppState {
             hasher: backend_kit::auth::PasswordHasher::new(settings.bcrypt_cost),
             db,
@@ -90,7 +105,6 @@ impl Application {
             anonymous_edits: config.anonymous_edits,
             qr_renders: tokio::sync::Semaphore::new(QR_RENDERS),
         });
-        let metrics = web::Data::new(HttpMetrics::default());
         let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
 
         let openapi = crate::openapi::document();
@@ -116,6 +130,7 @@ impl Application {
                 .configure(http::health::routes)
                 .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
                 // Requests counted by route; `/metrics` adds the visit recorder's counters.
+                .app_data(requests.clone())
                 .app_data(metrics.clone())
                 .app_data(metrics_access.clone())
                 .app_data(landing.clone())

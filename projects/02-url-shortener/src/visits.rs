@@ -6,9 +6,10 @@
 //! `accessCount` is exact within a second. When the channel is full (the database cannot
 //! keep up) the visit is dropped and counted in `/metrics`, never waited for.
 
+use backend_kit::http::metrics::Registry;
+use prometheus_client::metrics::counter::Counter;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use backend_kit::db::{Database, DbError};
@@ -33,11 +34,38 @@ pub struct Visit {
     pub counted: bool,
 }
 
+/// What happened to the visits, for `/metrics` (counters are shared: cloning one counts into
+/// the same number).
 #[derive(Default)]
 pub struct VisitMetrics {
-    pub recorded: AtomicU64,
-    pub dropped: AtomicU64,
-    pub failed: AtomicU64,
+    pub recorded: Counter,
+    pub dropped: Counter,
+    pub failed: Counter,
+}
+
+impl VisitMetrics {
+    pub fn register(&self, registry: &mut Registry) {
+        let counters = [
+            (
+                "shortener_visits_recorded",
+                "Visits written to the database",
+                &self.recorded,
+            ),
+            (
+                "shortener_visits_dropped",
+                "Visits dropped because the queue was full",
+                &self.dropped,
+            ),
+            (
+                "shortener_visits_failed",
+                "Visits lost to a database error",
+                &self.failed,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -59,7 +87,7 @@ impl VisitRecorder {
     /// Never blocks: a full queue drops the visit and counts it.
     pub fn record(&self, visit: Visit) {
         if self.sender.try_send(visit).is_err() {
-            self.metrics.dropped.fetch_add(1, Ordering::Relaxed);
+            self.metrics.dropped.inc();
         }
     }
 }
@@ -106,10 +134,10 @@ async fn write_batches(
         writing = Some(tokio::spawn(async move {
             let visits = batch.visits;
             match write(&db, batch).await {
-                Ok(()) => metrics.recorded.fetch_add(visits, Ordering::Relaxed),
+                Ok(()) => metrics.recorded.inc_by(visits),
                 Err(e) => {
                     tracing::error!(error = %e, visits, "could not write visits");
-                    metrics.failed.fetch_add(visits, Ordering::Relaxed)
+                    metrics.failed.inc_by(visits)
                 }
             };
         }));

@@ -9,10 +9,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::Auth;
 use backend_kit::db::Database;
-use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
+use backend_kit::http::metrics::{
+    HttpMetrics, MetricsAccess, MetricsEndpoint, PoolMetrics, Registry,
+};
 use backend_kit::http::{self, Server, StartupError, hardening, health::Readiness, render_errors};
-use backend_kit::jobs::JobQueue;
-use backend_kit::mail::{Mailer, Outbox};
+use backend_kit::jobs::{JobQueue, QueueMetrics};
+use backend_kit::mail::{Mailer, Outbox, OutboxMetrics};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
 
@@ -99,11 +101,23 @@ impl Application {
                 .with_redis(redis)
                 .with_jobs(mail.queue.clone()),
         );
+        // `/metrics`: requests by route (recorded by the access log), the pool, the job queue
+        // and the mail outbox.
+        let mut registry = Registry::default();
+        let requests = web::Data::new(HttpMetrics::register(&mut registry));
+        let pool = PoolMetrics::register(&db, &mut registry);
+        let queue = QueueMetrics::register(&mail.queue, &mut registry);
+        let outbox = OutboxMetrics::register(&mail.outbox, &mut registry);
+        let metrics = web::Data::new(
+            MetricsEndpoint::new(registry)
+                .refreshing(pool)
+                .refreshing(queue)
+                .refreshing(outbox),
+        );
         let data = web::Data::new(db.clone());
         let mail = web::Data::new(mail);
         let cors = config.cors_origins.clone();
 
-        let metrics = web::Data::new(HttpMetrics::default());
         let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
         let openapi = crate::openapi::document();
         let body_timeout = settings.body_read_timeout;
@@ -130,6 +144,7 @@ impl Application {
                 .app_data(readiness.clone())
                 .configure(http::health::routes)
                 // Requests counted by route for Prometheus (recorded by `request_log`).
+                .app_data(requests.clone())
                 .app_data(metrics.clone())
                 .app_data(metrics_access.clone())
                 .app_data(landing.clone())

@@ -286,6 +286,8 @@ pub type Fetch = Arc<
 pub struct Hub {
     state: Mutex<State>,
     next_id: AtomicU64,
+    /// Frames written to this instance's WebSockets (for `/metrics`).
+    frames_sent: AtomicU64,
     fetch: Fetch,
     closing: AtomicBool,
 }
@@ -295,6 +297,7 @@ impl Hub {
         Arc::new(Self {
             state: Mutex::new(State::default()),
             next_id: AtomicU64::new(1),
+            frames_sent: AtomicU64::new(0),
             fetch,
             closing: AtomicBool::new(false),
         })
@@ -590,6 +593,56 @@ impl Hub {
 
     pub fn is_closing(&self) -> bool {
         self.closing.load(Ordering::Acquire)
+    }
+
+    /// A connection wrote a frame to its socket.
+    pub fn frame_sent(&self) {
+        self.frames_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// For `/metrics`: open connections on this instance, and frames written to them so far.
+    pub fn counts(&self) -> (usize, u64) {
+        let connections = self.lock().connections.len();
+        (connections, self.frames_sent.load(Ordering::Relaxed))
+    }
+}
+
+/// `chat_connections` and `chat_frames_sent_total`: this instance's WebSockets and what the
+/// hub delivered through them, read from the hub before each scrape of `/metrics`.
+pub struct HubMetrics {
+    hub: Arc<Hub>,
+    connections: prometheus_client::metrics::gauge::Gauge,
+    frames: prometheus_client::metrics::counter::Counter,
+}
+
+impl HubMetrics {
+    pub fn register(hub: &Arc<Hub>, registry: &mut backend_kit::http::metrics::Registry) -> Self {
+        let metrics = Self {
+            hub: hub.clone(),
+            connections: Default::default(),
+            frames: Default::default(),
+        };
+        registry.register(
+            "chat_connections",
+            "Open WebSocket connections on this instance",
+            metrics.connections.clone(),
+        );
+        registry.register(
+            "chat_frames_sent",
+            "Frames (messages, presence, typing, …) written to WebSockets",
+            metrics.frames.clone(),
+        );
+        metrics
+    }
+}
+
+impl backend_kit::http::metrics::Refresh for HubMetrics {
+    fn refresh(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let (connections, frames) = self.hub.counts();
+        self.connections.set(connections as i64);
+        // A counter only goes up: add what was sent since the last scrape.
+        self.frames.inc_by(frames.saturating_sub(self.frames.get()));
+        Box::pin(std::future::ready(()))
     }
 }
 

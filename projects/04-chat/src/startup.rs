@@ -11,16 +11,18 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use backend_kit::auth::{Auth, AuthScheme};
 use backend_kit::db::{Database, DbError};
-use backend_kit::http::metrics::{HttpMetrics, MetricsAccess};
+use backend_kit::http::metrics::{
+    HttpMetrics, MetricsAccess, MetricsEndpoint, PoolMetrics, Registry,
+};
 use backend_kit::http::{self, LandingPage, Server, StartupError, hardening, health::Readiness};
-use backend_kit::jobs::JobQueue;
-use backend_kit::mail::{Mailer, Outbox};
+use backend_kit::jobs::{JobQueue, QueueMetrics};
+use backend_kit::mail::{Mailer, Outbox, OutboxMetrics};
 use backend_kit::rate_limit::RateLimiter;
 use backend_kit::redis::Redis;
 
 use crate::config::Config;
 use crate::fanout::Fanout;
-use crate::hub::{Fetch, Hub};
+use crate::hub::{Fetch, Hub, HubMetrics};
 use crate::mentions::Mentions;
 use crate::protocol::{MessageView, ServerFrame};
 use crate::routes::rooms::RoomLimiter;
@@ -113,6 +115,21 @@ impl Application {
         let fanout = Fanout::new(hub.clone(), redis.clone(), db.clone(), config.presence_ttl);
         fanout.start();
         let (outbox, queue) = outbox(&config, &db).await?;
+        // `/metrics`: requests by route (recorded by the access log), the pool, the job queue,
+        // the mail outbox and the hub's connections and deliveries.
+        let mut registry = Registry::default();
+        let requests = web::Data::new(HttpMetrics::register(&mut registry));
+        let pool = PoolMetrics::register(&db, &mut registry);
+        let queue_metrics = QueueMetrics::register(&queue, &mut registry);
+        let outbox_metrics = OutboxMetrics::register(&outbox, &mut registry);
+        let hub_metrics = HubMetrics::register(&hub, &mut registry);
+        let metrics = web::Data::new(
+            MetricsEndpoint::new(registry)
+                .refreshing(pool)
+                .refreshing(queue_metrics)
+                .refreshing(outbox_metrics)
+                .refreshing(hub_metrics),
+        );
         let mentions = Arc::new(Mentions::new(
             db.clone(),
             fanout.clone(),
@@ -143,7 +160,6 @@ impl Application {
         );
         let data = web::Data::new(db.clone());
 
-        let metrics = web::Data::new(HttpMetrics::default());
         let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
         let openapi = crate::openapi::document();
         let body_timeout = settings.body_read_timeout;
@@ -167,6 +183,7 @@ impl Application {
                 .app_data(readiness.clone())
                 .configure(http::health::routes)
                 // Requests counted by route for Prometheus (recorded by `request_log`).
+                .app_data(requests.clone())
                 .app_data(metrics.clone())
                 .app_data(metrics_access.clone())
                 .app_data(landing.clone())

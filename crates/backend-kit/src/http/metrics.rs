@@ -1,29 +1,43 @@
-//! `GET /metrics` in Prometheus' text format: every request counted by route, method and
-//! status, and its duration in a histogram by route — what a dashboard or an alert on error
-//! rates and slow endpoints needs. A capstone adds its own counters after these (the
-//! url-shortener's visit recorder).
+//! `GET /metrics` in Prometheus' text format, on the Prometheus project's own client crate
+//! (`prometheus-client`): every request counted by route, method and status, its duration in
+//! a histogram by route, and the state a capstone registers beside them — the database pool,
+//! the job queue, the mail outbox, its caches and connections. What a dashboard or an alert on
+//! error rates, slow endpoints, a full pool or a growing queue needs.
 //!
-//! Recorded by [`request_log()`](super::request_log::request_log) when the app has [`HttpMetrics`] in its
-//! data. Routes are the patterns actix matched (`/todos/{id}`, never the id itself), and paths
-//! that match no route count as `unmatched`: a scanner trying a million paths adds one series,
-//! not a million.
+//! A capstone's `startup.rs` builds one [`Registry`], registers [`HttpMetrics`] and whatever
+//! else it has ([`PoolMetrics`], [`QueueMetrics`](crate::jobs::QueueMetrics),
+//! [`OutboxMetrics`](crate::mail::OutboxMetrics), its own counters), and serves it through a
+//! [`MetricsEndpoint`]. Counters are updated where things happen; state that lives elsewhere
+//! (pool connections, queued jobs, mails by status) is read just before each scrape
+//! ([`Refresh`]).
+//!
+//! Requests are recorded by [`request_log()`](super::request_log::request_log) when the app has
+//! [`HttpMetrics`] in its data. Routes are the patterns actix matched (`/todos/{id}`, never the
+//! id itself), and paths that match no route count as `unmatched`: a scanner trying a million
+//! paths adds one series, not a million.
 //!
 //! Who may read them ([`MetricsAccess`]): counters tell an outsider how busy the service is,
 //! so with `METRICS_TOKEN` set only a request carrying it (`Authorization: Bearer <token>`, or
 //! the bare token, as the API's tokens) is let in, and in production without one the endpoint
 //! answers `404`.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+pub use prometheus_client::registry::Registry;
 
 use super::Error;
 use crate::auth::AuthScheme;
 use crate::auth::opaque::hash_token;
+use crate::db::Database;
 
 /// Upper bounds of the duration buckets, in seconds (Prometheus' defaults, shifted down: these
 /// services answer in milliseconds).
@@ -31,19 +45,25 @@ const BUCKETS: [f64; 11] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-/// The request counters and duration histograms of one app. Cheap to clone (shared).
-#[derive(Clone, Default)]
-pub struct HttpMetrics(Arc<Mutex<BTreeMap<String, RouteSeries>>>);
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: &'static str,
+    status: u16,
+}
 
-/// One route's series.
-#[derive(Default)]
-struct RouteSeries {
-    /// (method, status) → requests.
-    requests: BTreeMap<(&'static str, u16), u64>,
-    /// Requests per duration bucket, then over the last bound (+Inf).
-    buckets: [u64; BUCKETS.len() + 1],
-    /// Seconds, all requests together.
-    seconds: f64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The request counters and duration histograms of one app. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct HttpMetrics {
+    requests: Family<RequestLabels, Counter>,
+    durations: HistogramFamily<RouteLabels>,
 }
 
 /// The method as a label. HTTP lets a client invent methods (`FOO1`, `FOO2`, …): each would be
@@ -63,82 +83,156 @@ pub fn method_label(method: &str) -> &'static str {
 }
 
 impl HttpMetrics {
+    /// `http_requests_total{route,method,status}` and `http_request_duration_seconds{route}`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            requests: Family::default(),
+            durations: Family::new_with_constructor(|| Histogram::new(BUCKETS)),
+        };
+        registry.register(
+            "http_requests",
+            "Requests answered, by route, method and status",
+            metrics.requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from the request to its response, by route",
+            metrics.durations.clone(),
+        );
+        metrics
+    }
+
     /// Counts one request. `route` is the matched pattern, `None` for a path no route matched;
     /// `method` a [`method_label`].
     pub fn record(&self, route: Option<&str>, method: &'static str, status: u16, took: Duration) {
-        let route = route.unwrap_or("unmatched");
-        let seconds = took.as_secs_f64();
-        let slot = BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(BUCKETS.len());
-        let mut routes = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Looked up before anything is allocated: a route is new once per process.
-        let series = match routes.get_mut(route) {
-            Some(series) => series,
-            None => routes.entry(route.to_string()).or_default(),
-        };
-        *series.requests.entry((method, status)).or_default() += 1;
-        series.buckets[slot] += 1;
-        series.seconds += seconds;
+        let route = route.unwrap_or("unmatched").to_string();
+        self.durations
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(took.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status,
+            })
+            .inc();
+    }
+}
+
+/// What a metric reads just before each scrape (the state it shows lives elsewhere: in the
+/// pool, in the queue's tables). Errors leave the last values: a scrape still answers.
+pub trait Refresh: Send + Sync {
+    fn refresh(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// `/metrics`'s data: the registry, and what to refresh before encoding it.
+pub struct MetricsEndpoint {
+    registry: Registry,
+    refreshers: Vec<Box<dyn Refresh>>,
+}
+
+impl MetricsEndpoint {
+    pub fn new(registry: Registry) -> Self {
+        Self {
+            registry,
+            refreshers: Vec::new(),
+        }
     }
 
-    /// The series in Prometheus' text exposition format.
-    pub fn render(&self) -> String {
-        let routes = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut out = String::from(
-            "# HELP http_requests_total Requests answered, by route, method and status.\n\
-             # TYPE http_requests_total counter\n",
-        );
-        for (route, series) in routes.iter() {
-            let route = escape(route);
-            for ((method, status), count) in &series.requests {
-                let _ = writeln!(
-                    out,
-                    "http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {count}"
-                );
-            }
+    /// Reads `metric`'s source before every scrape.
+    pub fn refreshing(mut self, metric: impl Refresh + 'static) -> Self {
+        self.refreshers.push(Box::new(metric));
+        self
+    }
+
+    /// The metrics in Prometheus' text exposition format, refreshed first.
+    pub async fn render(&self) -> String {
+        for metric in &self.refreshers {
+            metric.refresh().await;
         }
-        out.push_str(
-            "# HELP http_request_duration_seconds Time from the request to its response, by route.\n\
-             # TYPE http_request_duration_seconds histogram\n",
-        );
-        for (route, series) in routes.iter() {
-            let route = escape(route);
-            let mut cumulative = 0;
-            for (bound, count) in BUCKETS.iter().zip(&series.buckets) {
-                cumulative += count;
-                let _ = writeln!(
-                    out,
-                    "http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            cumulative += series.buckets[BUCKETS.len()];
-            let _ = writeln!(
-                out,
-                "http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {cumulative}\n\
-                 http_request_duration_seconds_sum{{route=\"{route}\"}} {}\n\
-                 http_request_duration_seconds_count{{route=\"{route}\"}} {cumulative}",
-                series.seconds
-            );
-        }
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         out
     }
 }
 
-/// A label value as the format wants it (route patterns are ours, but may hold `\`, `"` or a
-/// line break).
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// The connection pool: `db_pool_connections{state="idle"|"in_use"}`, its size, the queries
+/// holding one of its permits (at the size, the next wait), and `db_statements_total`.
+pub struct PoolMetrics {
+    db: Database,
+    connections: Family<StateLabel, Gauge>,
+    max: Gauge,
+    busy: Gauge,
+    statements: Counter,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabel {
+    pub state: String,
+}
+
+impl StateLabel {
+    pub fn new(state: impl Into<String>) -> Self {
+        Self {
+            state: state.into(),
+        }
+    }
+}
+
+impl PoolMetrics {
+    pub fn register(db: &Database, registry: &mut Registry) -> Self {
+        let metrics = Self {
+            db: db.clone(),
+            connections: Family::default(),
+            max: Gauge::default(),
+            busy: Gauge::default(),
+            statements: Counter::default(),
+        };
+        registry.register(
+            "db_pool_connections",
+            "Open database connections, idle or in use",
+            metrics.connections.clone(),
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "The pool's size (DATABASE_POOL_SIZE)",
+            metrics.max.clone(),
+        );
+        registry.register(
+            "db_pool_busy",
+            "Queries holding a connection permit; at the pool's size the next ones wait",
+            metrics.busy.clone(),
+        );
+        registry.register(
+            "db_statements",
+            "SQL statements sent",
+            metrics.statements.clone(),
+        );
+        metrics
+    }
+}
+
+impl Refresh for PoolMetrics {
+    fn refresh(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let pool = self.db.pool_status();
+        let gauge = |state: &str| {
+            self.connections
+                .get_or_create(&StateLabel::new(state))
+                .clone()
+        };
+        gauge("idle").set(i64::from(pool.idle));
+        gauge("in_use").set(i64::from(pool.connections - pool.idle));
+        self.max.set(i64::from(pool.max));
+        self.busy.set(pool.busy as i64);
+        // A counter only goes up: add what was run since the last scrape.
+        let run = self.db.statements_run();
+        let seen = self.statements.get();
+        self.statements.inc_by(run.saturating_sub(seen));
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// Who may read `/metrics`.
@@ -189,42 +283,72 @@ impl MetricsAccess {
     }
 }
 
-/// The Prometheus text response for `body`.
-pub fn respond(body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(body)
-}
-
-/// `GET /metrics` for an app whose data holds [`HttpMetrics`] and [`MetricsAccess`].
+/// `GET /metrics` for an app whose data holds a [`MetricsEndpoint`] and [`MetricsAccess`].
 pub async fn serve(
     req: HttpRequest,
-    metrics: web::Data<HttpMetrics>,
+    metrics: web::Data<MetricsEndpoint>,
     access: web::Data<MetricsAccess>,
 ) -> Result<HttpResponse, Error> {
     access.check(&req)?;
-    Ok(respond(metrics.render()))
+    Ok(HttpResponse::Ok()
+        .content_type(prometheus_client::encoding::prometheus_text::CONTENT_TYPE)
+        .body(metrics.render().await))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn rendered(
+        metrics: impl FnOnce(&HttpMetrics),
+        registry: Registry,
+        http: &HttpMetrics,
+    ) -> String {
+        metrics(http);
+        let endpoint = MetricsEndpoint::new(registry);
+        futures_executor(endpoint.render())
+    }
+
+    /// `render` without refreshers never awaits anything: poll it once.
+    fn futures_executor(future: impl Future<Output = String>) -> String {
+        let mut future = std::pin::pin!(future);
+        let waker = std::task::Waker::noop();
+        match future
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+        {
+            std::task::Poll::Ready(text) => text,
+            std::task::Poll::Pending => panic!("render awaited with nothing to refresh"),
+        }
+    }
+
     #[test]
     fn counts_by_route_method_and_status_and_buckets_durations() {
-        let metrics = HttpMetrics::default();
-        metrics.record(Some("/todos/{id}"), "GET", 200, Duration::from_micros(800));
-        metrics.record(Some("/todos/{id}"), "GET", 200, Duration::from_millis(30));
-        metrics.record(None, "GET", 404, Duration::from_secs(9));
-        let text = metrics.render();
-        assert!(text.contains(
-            "http_requests_total{route=\"/todos/{id}\",method=\"GET\",status=\"200\"} 2\n"
-        ));
+        let mut registry = Registry::default();
+        let http = HttpMetrics::register(&mut registry);
+        let text = rendered(
+            |m| {
+                m.record(Some("/todos/{id}"), "GET", 200, Duration::from_micros(800));
+                m.record(Some("/todos/{id}"), "GET", 200, Duration::from_millis(30));
+                m.record(None, "GET", 404, Duration::from_secs(9));
+            },
+            registry,
+            &http,
+        );
+        assert!(
+            text.contains(
+                "http_requests_total{route=\"/todos/{id}\",method=\"GET\",status=\"200\"} 2\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains(
             "http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1\n"
         ));
         // 0.8 ms is in the first bucket; 30 ms from the 0.05 s bucket on; 9 s only in +Inf.
-        assert!(text.contains("bucket{route=\"/todos/{id}\",le=\"0.001\"} 1\n"));
+        assert!(
+            text.contains("bucket{route=\"/todos/{id}\",le=\"0.001\"} 1\n"),
+            "{text}"
+        );
         assert!(text.contains("bucket{route=\"/todos/{id}\",le=\"0.025\"} 1\n"));
         assert!(text.contains("bucket{route=\"/todos/{id}\",le=\"0.05\"} 2\n"));
         assert!(text.contains("bucket{route=\"unmatched\",le=\"2.5\"} 0\n"));
@@ -234,11 +358,17 @@ mod tests {
 
     #[test]
     fn invented_methods_share_one_series() {
-        let metrics = HttpMetrics::default();
-        for method in ["FOO1", "FOO2", "PROPFIND"] {
-            metrics.record(None, method_label(method), 405, Duration::from_millis(1));
-        }
-        let text = metrics.render();
+        let mut registry = Registry::default();
+        let http = HttpMetrics::register(&mut registry);
+        let text = rendered(
+            |m| {
+                for method in ["FOO1", "FOO2", "PROPFIND"] {
+                    m.record(None, method_label(method), 405, Duration::from_millis(1));
+                }
+            },
+            registry,
+            &http,
+        );
         assert!(text.contains(
             "http_requests_total{route=\"unmatched\",method=\"other\",status=\"405\"} 3\n"
         ));
@@ -247,6 +377,13 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(escape("/a\"b\\c\nd"), r#"/a\"b\\c\nd"#);
+        let mut registry = Registry::default();
+        let http = HttpMetrics::register(&mut registry);
+        let text = rendered(
+            |m| m.record(Some("/a\"b\\c\nd"), "GET", 200, Duration::ZERO),
+            registry,
+            &http,
+        );
+        assert!(text.contains(r#"route="/a\"b\\c\nd""#), "{text}");
     }
 }

@@ -41,6 +41,8 @@ use crate::config::{ConfigError, Env};
 use crate::db::MigrationSet;
 use crate::secret::Secret;
 
+#[cfg(feature = "http")]
+pub use outbox::OutboxMetrics;
 pub use outbox::{Outbox, OutboxRow, SendMail};
 
 /// The outbox table's migrations (see [`project_migrations!`](crate::project_migrations)).

@@ -496,3 +496,53 @@ fn to_naive(at: SystemTime) -> NaiveDateTime {
 fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(5))
 }
+
+/// `mail_outbox_messages{status}`: mails queued, being sent, sent and failed, read from the
+/// outbox table before each scrape of `/metrics`. A growing `queued` or any `failed` is what
+/// to alert on.
+#[cfg(feature = "http")]
+pub struct OutboxMetrics {
+    outbox: Outbox,
+    messages: prometheus_client::metrics::family::Family<
+        crate::http::metrics::StateLabel,
+        prometheus_client::metrics::gauge::Gauge,
+    >,
+}
+
+#[cfg(feature = "http")]
+impl OutboxMetrics {
+    pub fn register(outbox: &Outbox, registry: &mut crate::http::metrics::Registry) -> Self {
+        let metrics = Self {
+            outbox: outbox.clone(),
+            messages: Default::default(),
+        };
+        registry.register(
+            "mail_outbox_messages",
+            "Mails in the outbox, by status",
+            metrics.messages.clone(),
+        );
+        metrics
+    }
+}
+
+#[cfg(feature = "http")]
+impl crate::http::metrics::Refresh for OutboxMetrics {
+    fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            match self.outbox.counts().await {
+                Ok(counts) => {
+                    // Every status, so one that emptied shows 0 instead of its last count.
+                    for status in [QUEUED, SENDING, SENT, FAILED] {
+                        let count = counts
+                            .iter()
+                            .find(|(s, _)| s == status)
+                            .map_or(0, |(_, n)| *n);
+                        let label = crate::http::metrics::StateLabel::new(status);
+                        self.messages.get_or_create(&label).set(count);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not read the outbox for /metrics"),
+            }
+        })
+    }
+}

@@ -243,6 +243,10 @@ async fn metrics_count_requests_by_route_pattern() {
         "http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 2\n",
         "http_requests_total{route=\"/todos/{id}\",method=\"HEAD\",status=\"401\"} 1\n",
         "http_request_duration_seconds_count{route=\"/todos/{id}\"} 4\n",
+        // The pool, read at the scrape: no query is running, the pool is its configured size.
+        "db_pool_connections{state=\"in_use\"} 0\n",
+        "db_pool_busy 0\n",
+        "db_pool_max_connections 4\n",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }

@@ -7,15 +7,14 @@ pub mod redirect;
 
 use std::sync::Arc;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use backend_kit::db::Database;
-use backend_kit::http::metrics::{self, HttpMetrics, MetricsAccess};
+use backend_kit::http::metrics;
 use backend_kit::http::{LandingPage, method_not_allowed};
 use backend_kit::jobs::JobQueue;
 use backend_kit::rate_limit::RateLimiter;
 
 use crate::domain::TargetPolicy;
-use crate::error::ApiError;
 use crate::link_cache::LinkCache;
 use crate::visits::VisitRecorder;
 
@@ -98,7 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter
                 .default_service(web::to(method_not_allowed)),
         ),
     )
-    .route("/metrics", web::get().to(metrics))
+    .route("/metrics", web::get().to(metrics::serve))
     .route("/", web::get().to(LandingPage::serve))
     .route("/app.js", web::get().to(home_script));
 }
@@ -123,32 +122,4 @@ async fn home_script() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
         .body(include_str!("../../static/app.js"))
-}
-
-/// Prometheus text format: the kit's request counters, then the visit recorder's, for whoever
-/// [`MetricsAccess`] lets in.
-async fn metrics(
-    state: web::Data<AppState>,
-    requests: web::Data<HttpMetrics>,
-    access: web::Data<MetricsAccess>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    use std::sync::atomic::Ordering::Relaxed;
-    access.check(&req)?;
-    let m = &state.visits.metrics;
-    let visits = format!(
-        "# HELP shortener_visits_recorded_total Visits written to the database.\n\
-         # TYPE shortener_visits_recorded_total counter\n\
-         shortener_visits_recorded_total {}\n\
-         # HELP shortener_visits_dropped_total Visits dropped because the queue was full.\n\
-         # TYPE shortener_visits_dropped_total counter\n\
-         shortener_visits_dropped_total {}\n\
-         # HELP shortener_visits_failed_total Visits lost to a database error.\n\
-         # TYPE shortener_visits_failed_total counter\n\
-         shortener_visits_failed_total {}\n",
-        m.recorded.load(Relaxed),
-        m.dropped.load(Relaxed),
-        m.failed.load(Relaxed),
-    );
-    Ok(metrics::respond(requests.render() + &visits))
 }

@@ -45,6 +45,10 @@ async fn a_cache_hit_does_not_read_the_database() {
         Some("https://example.com/cached"),
         "served from the cache, so the database change is not seen"
     );
+    // And /metrics says so: the first visit missed, the second hit.
+    let text = app.client.get("/metrics", None).await.text;
+    assert!(text.contains("shortener_cache_misses_total 1\n"), "{text}");
+    assert!(text.contains("shortener_cache_hits_total 1\n"), "{text}");
 }
 
 #[actix_web::test]

@@ -449,6 +449,18 @@ async fn metrics_need_the_token_when_one_is_set_and_are_off_in_production_withou
     let scraped = app.client.get("/metrics", Some("scrape-me")).await;
     scraped.assert_status(200);
     assert!(scraped.text.contains("shortener_visits_recorded_total"));
+    for family in [
+        "shortener_cache_hits_total",
+        "shortener_cache_misses_total",
+        "db_pool_connections{state=\"idle\"}",
+        "job_queue_jobs{state=\"pending\"}",
+    ] {
+        assert!(
+            scraped.text.contains(family),
+            "missing {family} in:\n{}",
+            scraped.text
+        );
+    }
     // The kit's request counters come first: the three refusals above are counted.
     assert!(
         scraped

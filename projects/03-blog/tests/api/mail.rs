@@ -958,3 +958,21 @@ async fn mail_greets_an_account_from_another_capstone_by_its_blog_handle() {
     let mail = app.smtp.wait_for(&email, "password").await;
     assert!(mail.text.starts_with("Hello Ann-Lee,"), "{}", mail.text);
 }
+
+/// `/metrics` reads the outbox and the job queue at each scrape: a mail sent shows as sent.
+#[actix_web::test]
+async fn metrics_show_the_outbox_and_the_job_queue() {
+    let app = spawn_app().await;
+    let user = app.register("metered").await;
+    app.smtp.wait_for(&user.email(), "Verify").await;
+    outbox_until(&app, "the verification mail is sent", |row| row.0 == "sent").await;
+    let text = app.client.get("/metrics", None).await.text;
+    for line in [
+        "mail_outbox_messages{state=\"sent\"} 1\n",
+        "mail_outbox_messages{state=\"failed\"} 0\n",
+        "job_queue_jobs{state=\"failed\"} 0\n",
+        "db_pool_max_connections ",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}

@@ -415,3 +415,33 @@ async fn every_route_is_in_the_openapi_document() {
         "routes not in the OpenAPI document: {missing:?}"
     );
 }
+
+/// `/metrics` counts this instance's WebSockets and the frames the hub wrote to them.
+#[actix_web::test]
+async fn metrics_count_connections_and_frames_sent() {
+    let app = spawn_app().await;
+    let scrape = || async { app.client.get("/metrics", None).await.text };
+    assert!(scrape().await.contains("chat_connections 0\n"));
+    let mut ann = app.guest("ann").await;
+    ann.join("general").await;
+    let mut bob = app.guest("bob").await;
+    bob.join("general").await;
+    ann.expect("presence").await;
+    let text = scrape().await;
+    assert!(text.contains("chat_connections 2\n"), "{text}");
+    let frames: u64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("chat_frames_sent_total "))
+        .expect("chat_frames_sent_total")
+        .parse()
+        .expect("a number");
+    // What the hub delivered (replies such as `joined` go straight to their socket): at least
+    // bob's presence, to ann.
+    assert!(frames >= 1, "{text}");
+    for line in [
+        "mail_outbox_messages{state=\"queued\"} 0\n",
+        "db_pool_busy 0\n",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}

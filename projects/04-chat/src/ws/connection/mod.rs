@@ -212,6 +212,7 @@ async fn write_batch(
             let len = frame.len();
             session.text(frame).await?;
             state.sent(len);
+            hub.frame_sent();
         }
         Ok::<(), actix_ws::Closed>(())
     };
