@@ -20,6 +20,13 @@ pub struct ServeArgs {
     pub port: Option<u16>,
 }
 
+/// Reads `.env` into the environment before the command line is parsed, so that flags
+/// falling back on a variable (`seed --password` on `DEMO_PASSWORD`) see it, as the settings
+/// do. A variable already set wins over the file.
+pub fn load_env_file() {
+    let _ = dotenvy::dotenv();
+}
+
 /// `<capstone> migrate`: applies pending migrations and exits (for deploy pipelines that
 /// migrate before starting new instances).
 pub async fn migrate(settings: &Settings, migrations: Migrations) -> Result<(), BoxError> {
@@ -53,7 +60,10 @@ pub struct DemoPassword {
 #[cfg(feature = "auth")]
 impl DemoPassword {
     pub async fn new(settings: &Settings, given: Option<String>) -> Result<Self, BoxError> {
-        let password = given.unwrap_or_else(|| crate::auth::opaque::new_token()[..16].to_string());
+        // An empty DEMO_PASSWORD is unset, as every other setting.
+        let password = given
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| crate::auth::opaque::new_token()[..16].to_string());
         let parsed = crate::auth::Password::parse(password.clone())
             .map_err(|e| format!("the demo password {e}"))?;
         let hash = crate::auth::PasswordHasher::new(settings.bcrypt_cost)
@@ -63,17 +73,42 @@ impl DemoPassword {
     }
 }
 
-/// Seed data goes into an empty database only: mixed into real accounts it would be
-/// impossible to take out again. Call it inside the seeding transaction, so two seeds started
-/// together cannot both pass it.
+/// Seed data goes only where it mixes with nothing: `own_rows` counts what the capstone
+/// already holds (its todos, links, articles, messages — anonymous ones too), and the demo
+/// accounts' addresses must be free. Other capstones' accounts in a shared database are fine:
+/// each capstone seeds its own demo accounts, under addresses of its own.
+///
+/// Call it first inside the seed's [`write_transaction`](crate::db::write_transaction): two
+/// seeds started together then run one after the other (PostgreSQL: an advisory lock held to
+/// the commit; SQLite: `BEGIN IMMEDIATE`), and the second is refused here.
 #[cfg(feature = "auth")]
-pub fn ensure_no_accounts(conn: &mut crate::db::AnyConnection) -> Result<(), BoxError> {
+pub fn ensure_seedable(
+    conn: &mut crate::db::AnyConnection,
+    demo_emails: &[&str],
+    own_rows: impl FnOnce(&mut crate::db::AnyConnection) -> diesel::QueryResult<i64>,
+) -> Result<(), BoxError> {
     use diesel::prelude::*;
-    let accounts: i64 = crate::auth::schema::users::table.count().get_result(conn)?;
-    if accounts > 0 {
+    if let crate::db::AnyConnection::Postgresql(pg) = conn {
+        // Any constant: the key of "a seed is running".
+        diesel::sql_query("SELECT pg_advisory_xact_lock(4242424242)").execute(pg)?;
+    }
+    let rows = own_rows(conn)?;
+    if rows > 0 {
         return Err(format!(
-            "the database already has {accounts} account(s); seed fills a new, empty database \
-             (a fresh SQLite file, or a new PostgreSQL database)"
+            "this capstone already has data here ({rows} rows); seed fills a new database, \
+             or one shared with the other capstones before this one is used"
+        )
+        .into());
+    }
+    let users = crate::auth::schema::users::table;
+    let taken: i64 = users
+        .filter(crate::auth::schema::users::email.eq_any(demo_emails))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        return Err(format!(
+            "the demo accounts ({}) exist already",
+            demo_emails.join(", ")
         )
         .into());
     }

@@ -35,6 +35,8 @@ enum Command {
 
 fn main() -> ExitCode {
     // `--help`, `--version` and usage mistakes end here (exit 0 or 2), before anything starts.
+    // `.env` first: `seed --password` falls back on DEMO_PASSWORD, which may be set there.
+    backend_kit::cli::load_env_file();
     let cli = Cli::parse();
     let config = match Config::from_env(cli.serve.port) {
         Ok(config) => config,
@@ -54,7 +56,7 @@ fn main() -> ExitCode {
                 backend_kit::cli::migrate(&config.settings, todo_api::db::migrations).await?;
             }
             Command::Seed { password } => {
-                let given = password.is_some();
+                let given = password.as_deref().is_some_and(|p| !p.is_empty());
                 let db = Database::open(&config.settings, todo_api::db::migrations).await?;
                 let seeded = todo_api::seed::seed(&config.settings, &db, password).await?;
                 println!("seeded {} todos for {}", seeded.todos, seeded.email);

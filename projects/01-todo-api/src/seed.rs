@@ -1,17 +1,18 @@
 //! `todo-api seed`: a demo account with a believable todo list, so a freshly deployed API has
 //! something to show. Written through the same queries as the API, in one transaction, into
-//! an empty database only (`ensure_no_accounts`).
+//! a database where this capstone has nothing yet (`ensure_seedable`).
 
 use backend_kit::auth::{EmailAddress, insert_user};
-use backend_kit::cli::{BoxError, DemoPassword, ensure_no_accounts};
+use backend_kit::cli::{BoxError, DemoPassword, ensure_seedable};
 use backend_kit::config::Settings;
-use backend_kit::db::Database;
-use diesel::Connection;
+use backend_kit::db::{Database, write_transaction};
+use diesel::prelude::*;
 
 use crate::db::todos::{self, NewTodo, TodoChanges};
 use crate::domain::{Description, Title};
 
-pub const DEMO_EMAIL: &str = "demo@example.com";
+/// An address of this capstone's own: the four may share one database (and its accounts).
+pub const DEMO_EMAIL: &str = "demo@todo.example.com";
 
 /// Title, description, done.
 const TODOS: &[(&str, &str, bool)] = &[
@@ -92,8 +93,10 @@ pub async fn seed(
     let demo = DemoPassword::new(settings, password).await?;
     let hash = demo.hash;
     db.run(move |conn| {
-        conn.transaction(|conn| -> Result<(), BoxError> {
-            ensure_no_accounts(conn)?;
+        write_transaction(conn, |conn| -> Result<(), BoxError> {
+            ensure_seedable(conn, &[DEMO_EMAIL], |conn| {
+                crate::db::schema::todos::table.count().get_result(conn)
+            })?;
             let email = EmailAddress::parse(DEMO_EMAIL)?;
             let user = insert_user(conn, "Demo", &email, &hash)?;
             for &(title, description, done) in TODOS {

@@ -36,6 +36,8 @@ enum Command {
 
 fn main() -> ExitCode {
     // `--help`, `--version` and usage mistakes end here (exit 0 or 2), before anything starts.
+    // `.env` first: `seed --password` falls back on DEMO_PASSWORD, which may be set there.
+    backend_kit::cli::load_env_file();
     let cli = Cli::parse();
     let config = match Config::from_env(cli.serve.port) {
         Ok(config) => config,
@@ -55,7 +57,7 @@ fn main() -> ExitCode {
                 backend_kit::cli::migrate(&config.settings, url_shortener::db::migrations).await?;
             }
             Command::Seed { password } => {
-                let given = password.is_some();
+                let given = password.as_deref().is_some_and(|p| !p.is_empty());
                 let db = Database::open(&config.settings, url_shortener::db::migrations).await?;
                 let seeded = url_shortener::seed::seed(&config, &db, password).await?;
                 println!(

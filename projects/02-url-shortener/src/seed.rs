@@ -1,21 +1,22 @@
 //! `url-shortener seed`: a demo account with links that have a month of visits behind them
 //! (by day, referrer and browser), so a freshly deployed shortener has stats to show. Written
 //! through the same parsers and queries as the API and the visit recorder, in one
-//! transaction, into an empty database only (`ensure_no_accounts`).
+//! transaction, into a database where this capstone has nothing yet (`ensure_seedable`).
 
 use std::collections::BTreeMap;
 
 use backend_kit::auth::{EmailAddress, insert_user};
-use backend_kit::cli::{BoxError, DemoPassword, ensure_no_accounts};
-use backend_kit::db::Database;
+use backend_kit::cli::{BoxError, DemoPassword, ensure_seedable};
+use backend_kit::db::{Database, write_transaction};
 use chrono::Duration;
-use diesel::Connection;
+use diesel::prelude::*;
 
 use crate::Config;
 use crate::db::links::{self, NewLink, NewVisit};
 use crate::domain::{CustomCode, TargetPolicy, TargetUrl};
 
-pub const DEMO_EMAIL: &str = "demo@example.com";
+/// An address of this capstone's own: the four may share one database (and its accounts).
+pub const DEMO_EMAIL: &str = "demo@links.example.com";
 
 /// Custom code, target, how popular (visits on a busy day).
 const LINKS: &[(&str, &str, i64)] = &[
@@ -68,8 +69,10 @@ pub async fn seed(
     let code_length = config.code_length;
     let visits = db
         .run(move |conn| {
-            conn.transaction(|conn| -> Result<i64, BoxError> {
-                ensure_no_accounts(conn)?;
+            write_transaction(conn, |conn| -> Result<i64, BoxError> {
+                ensure_seedable(conn, &[DEMO_EMAIL], |conn| {
+                    crate::db::schema::links::table.count().get_result(conn)
+                })?;
                 let email = EmailAddress::parse(DEMO_EMAIL)?;
                 let user = insert_user(conn, "Demo", &email, &hash)?;
                 let mut visits = Vec::new();
@@ -93,6 +96,15 @@ pub async fn seed(
                 }
                 // The visit recorder's own write: access counts, raw visits and tallies.
                 links::record_visits(conn, &visits, &counts)?;
+                // The links were made before their first visit, a month and a day ago.
+                let made = backend_kit::time::now() - Duration::days(DAYS + 1);
+                let demo_links = crate::db::schema::links::user_id.eq(user.id);
+                diesel::update(crate::db::schema::links::table.filter(demo_links))
+                    .set((
+                        crate::db::schema::links::created_at.eq(made),
+                        crate::db::schema::links::updated_at.eq(made),
+                    ))
+                    .execute(conn)?;
                 Ok(counts.values().sum())
             })
         })

@@ -1,16 +1,16 @@
 //! `blog seed`: four authors who write about backend topics, comment on each other's articles,
 //! favorite and follow each other, so a freshly deployed blog has a front page, tags, a feed
 //! and discussions to show. Written through the same parsers and queries as the API, in one
-//! transaction, into an empty database only (`ensure_no_accounts`).
+//! transaction, into a database where the blog has nothing yet (`ensure_seedable`).
 //!
 //! The content is the constants below: edit them to seed your own.
 
 use std::collections::HashMap;
 
 use backend_kit::auth::{EmailAddress, insert_user, set_username};
-use backend_kit::cli::{BoxError, DemoPassword, ensure_no_accounts};
+use backend_kit::cli::{BoxError, DemoPassword, ensure_seedable};
 use backend_kit::config::Settings;
-use backend_kit::db::{AnyConnection, Database};
+use backend_kit::db::{AnyConnection, Database, write_transaction};
 use backend_kit::http::FieldErrors;
 use diesel::prelude::*;
 
@@ -19,7 +19,7 @@ use crate::db::schema::users;
 use crate::db::{comments, profiles};
 use crate::domain::{ArticleText, Bio, CommentBody, TagList, Username, markdown};
 
-pub const DEMO_EMAIL: &str = "ada@example.com";
+pub const DEMO_EMAIL: &str = "ada@blog.example.com";
 
 /// Username, e-mail, bio. Every account gets the one demo password.
 const AUTHORS: &[(&str, &str, &str)] = &[
@@ -31,17 +31,17 @@ const AUTHORS: &[(&str, &str, &str)] = &[
     ),
     (
         "grace",
-        "grace@example.com",
+        "grace@blog.example.com",
         "Builds HTTP APIs for a living and collects war stories about caches.",
     ),
     (
         "alan",
-        "alan@example.com",
+        "alan@blog.example.com",
         "Test first, ship often. A flaky test is a bug report about the code.",
     ),
     (
         "barbara",
-        "barbara@example.com",
+        "barbara@blog.example.com",
         "Platform engineer: containers, deploys, and the odd migration at midnight.",
     ),
 ];
@@ -444,8 +444,20 @@ pub async fn seed(
     let demo = DemoPassword::new(settings, password).await?;
     let hash = demo.hash;
     db.run(move |conn| {
-        conn.transaction(|conn| -> Result<(), BoxError> {
-            ensure_no_accounts(conn)?;
+        write_transaction(conn, |conn| -> Result<(), BoxError> {
+            let emails: Vec<&str> = AUTHORS.iter().map(|&(_, email, _)| email).collect();
+            ensure_seedable(conn, &emails, |conn| {
+                // The blog's own: its articles, and accounts with a handle (other capstones'
+                // accounts in a shared database have none).
+                let articles: i64 = crate::db::schema::articles::table
+                    .count()
+                    .get_result(conn)?;
+                let handles: i64 = users::table
+                    .filter(users::username.is_not_null())
+                    .count()
+                    .get_result(conn)?;
+                Ok(articles + handles)
+            })?;
             let mut ids = HashMap::new();
             for &(username, email, bio) in AUTHORS {
                 ids.insert(username, add_author(conn, username, email, bio, &hash)?);
@@ -473,9 +485,12 @@ pub async fn seed(
             for &(follower, followed) in FOLLOWS {
                 profiles::follow(conn, id_of(follower)?, id_of(followed)?)?;
             }
-            // Each comment queued a line of its article author's digest mail: a seed must
-            // not mail anyone (the addresses are made up).
-            diesel::delete(crate::db::schema::comment_notifications::table).execute(conn)?;
+            // The demo authors get no digests: their addresses are made up, and a visitor's
+            // comment on their article must not send mail (this also drops the seed's own).
+            for &id in ids.values() {
+                crate::db::notifications::unsubscribe(conn, id)?;
+            }
+            backdate(conn)?;
             Ok(())
         })
     })
@@ -487,6 +502,34 @@ pub async fn seed(
         articles: ARTICLES.len(),
         comments: ARTICLES.iter().map(|a| a.comments.len()).sum(),
     })
+}
+
+/// Spreads the articles over the last weeks, two days apart in the order written, each
+/// comment an hour after the one before: everything was just written in the same
+/// millisecond, which no real blog looks like. Only the seed's rows exist yet.
+fn backdate(conn: &mut AnyConnection) -> Result<(), BoxError> {
+    use crate::db::schema::{articles as a, comments as c};
+    let now = backend_kit::time::now();
+    let ids: Vec<i64> = a::table.order(a::id).select(a::id).load(conn)?;
+    let count = ids.len() as i64;
+    for (index, id) in ids.into_iter().enumerate() {
+        let written = now - chrono::Duration::days(2 * (count - index as i64));
+        diesel::update(a::table.find(id))
+            .set((a::created_at.eq(written), a::updated_at.eq(written)))
+            .execute(conn)?;
+        let comments: Vec<i64> = c::table
+            .filter(c::article_id.eq(id))
+            .order(c::id)
+            .select(c::id)
+            .load(conn)?;
+        for (hours, comment) in (1..).zip(comments) {
+            let at = written + chrono::Duration::hours(hours);
+            diesel::update(c::table.find(comment))
+                .set((c::created_at.eq(at), c::updated_at.eq(at)))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
 }
 
 /// The account as `POST /api/users` makes it (the handle is also the display name), with its

@@ -57,6 +57,8 @@ enum ServerCommand {
 
 fn main() -> ExitCode {
     // `--help`, `--version` and usage mistakes end here (exit 0 or 2), before anything starts.
+    // `.env` first: `seed --password` falls back on DEMO_PASSWORD, which may be set there.
+    backend_kit::cli::load_env_file();
     let cli = Cli::parse();
     let command = match cli.command {
         // The clients talk to a server over the network: none of its settings apply.
@@ -85,7 +87,7 @@ fn main() -> ExitCode {
                 backend_kit::cli::migrate(&config.settings, chat::db::migrations).await?;
             }
             ServerCommand::Seed { password } => {
-                let given = password.is_some();
+                let given = password.as_deref().is_some_and(|p| !p.is_empty());
                 let db = Database::open(&config.settings, chat::db::migrations).await?;
                 let seeded = chat::seed::seed(&config.settings, &db, password).await?;
                 println!(

@@ -1,27 +1,28 @@
 //! `chat seed`: four accounts, three rooms and a conversation in them, so a freshly deployed
 //! chat has something to show. Written through the same functions as the API
 //! (`insert_user`, [`rooms::create`], [`messages::append`]), in one transaction (`append`'s
-//! own becomes a savepoint in it), into an empty database only (`ensure_no_accounts`).
+//! own becomes a savepoint in it), into a database where the chat has nothing yet
+//! (`ensure_seedable`).
 
 use backend_kit::auth::{EmailAddress, Name, insert_user};
-use backend_kit::cli::{BoxError, DemoPassword, ensure_no_accounts};
+use backend_kit::cli::{BoxError, DemoPassword, ensure_seedable};
 use backend_kit::config::Settings;
-use backend_kit::db::Database;
-use diesel::Connection;
+use backend_kit::db::{AnyConnection, Database, write_transaction};
+use diesel::prelude::*;
 
 use crate::db::messages::{self, Appended, Sender};
 use crate::db::rooms;
 use crate::domain::{MessageText, RoomName, UserKey};
 
-pub const DEMO_EMAIL: &str = "ada@example.com";
+pub const DEMO_EMAIL: &str = "ada@chat.example.com";
 
 /// Name and e-mail address; all get the one demo password. `@name` in a message is the name
 /// lower-cased.
 const USERS: &[(&str, &str)] = &[
     ("Ada", DEMO_EMAIL),
-    ("Grace", "grace@example.com"),
-    ("Linus", "linus@example.com"),
-    ("Margaret", "margaret@example.com"),
+    ("Grace", "grace@chat.example.com"),
+    ("Linus", "linus@chat.example.com"),
+    ("Margaret", "margaret@chat.example.com"),
 ];
 
 /// Room, who created it, and its conversation. `general` comes with the migration, so it is
@@ -128,8 +129,12 @@ pub async fn seed(
     let demo = DemoPassword::new(settings, password).await?;
     let hash = demo.hash;
     db.run(move |conn| {
-        conn.transaction(|conn| -> Result<(), BoxError> {
-            ensure_no_accounts(conn)?;
+        write_transaction(conn, |conn| -> Result<(), BoxError> {
+            let emails: Vec<&str> = USERS.iter().map(|&(_, email)| email).collect();
+            // Messages, guests' too (rooms alone say nothing: `general` comes with the schema).
+            ensure_seedable(conn, &emails, |conn| {
+                crate::db::schema::messages::table.count().get_result(conn)
+            })?;
             let mut users = Vec::with_capacity(accounts.len());
             for (name, email) in &accounts {
                 let user = insert_user(conn, name, email, &hash)?;
@@ -154,6 +159,12 @@ pub async fn seed(
                     return Err(format!("the room {room} is gone").into());
                 }
             }
+            // The demo accounts get no mention digests: their addresses are made up, and a
+            // visitor's `@ada` must not send mail.
+            for (_, id) in &users {
+                crate::db::mentions::unsubscribe(conn, *id)?;
+            }
+            backdate(conn)?;
             Ok(())
         })
     })
@@ -165,6 +176,25 @@ pub async fn seed(
         rooms: ROOMS.len(),
         messages: message_count,
     })
+}
+
+/// The conversation took the last hours, a message every few minutes, instead of the same
+/// millisecond. Only the seed's messages exist yet.
+fn backdate(conn: &mut AnyConnection) -> Result<(), BoxError> {
+    use crate::db::schema::messages as m;
+    let now = backend_kit::time::now();
+    let keys: Vec<(i64, i64)> = m::table
+        .order((m::room_id, m::seq))
+        .select((m::room_id, m::seq))
+        .load(conn)?;
+    let count = keys.len() as i64;
+    for (index, (room, seq)) in keys.into_iter().enumerate() {
+        let sent = now - chrono::Duration::minutes(4 * (count - index as i64));
+        diesel::update(m::table.find((room, seq)))
+            .set(m::sent_at.eq(sent))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Where `name` is in `USERS` (and so in the accounts made from it).

@@ -88,7 +88,7 @@ async fn seeded_links_redirect_and_show_a_month_of_visits() {
         .err()
         .expect("a second seed must be refused");
     assert!(
-        again.to_string().contains("already has 1 account"),
+        again.to_string().contains("already has data here"),
         "{again}"
     );
 }

@@ -94,7 +94,7 @@ async fn seed_fills_an_empty_database_once_with_authors_who_can_log_in_and_write
         .err()
         .expect("a second seed must be refused");
     assert!(
-        again.to_string().contains("already has 4 account"),
+        again.to_string().contains("already has data here"),
         "{again}"
     );
     let list = app.client.get("/api/articles", None).await.json();

@@ -62,7 +62,7 @@ async fn seed_fills_an_empty_database_once_with_rooms_and_a_conversation() {
         .err()
         .expect("a second seed must be refused");
     assert!(
-        again.to_string().contains("already has 4 account"),
+        again.to_string().contains("already has data here"),
         "{again}"
     );
     let listed = app.client.get("/api/rooms", None).await;
@@ -72,4 +72,25 @@ async fn seed_fills_an_empty_database_once_with_rooms_and_a_conversation() {
         "nothing was added by the refused seed"
     );
     assert_eq!(app.history(&ada, "general", "?limit=100").await.len(), 14);
+}
+
+/// Guests make no accounts: a chat in use by guests only is still not a place for demo data.
+#[actix_web::test]
+async fn a_chat_used_by_guests_only_is_not_seeded() {
+    let app = spawn_app().await;
+    let mut guest = app.guest("realguest").await;
+    guest.join("general").await;
+    guest
+        .send(json!({"type": "send", "room": "general", "text": "hello", "clientId": "c-1"}))
+        .await;
+    guest.expect("ack").await;
+    let settings = Settings::for_tests("chat", app.database.url().to_string());
+    let err = seed(&settings, &app.db, None)
+        .await
+        .err()
+        .expect("guests' messages are data");
+    assert!(
+        err.to_string().contains("already has data here (1 rows)"),
+        "{err}"
+    );
 }
