@@ -8,6 +8,7 @@
 #
 #   bash scripts/tls-test-services.sh && env $(cat target/tls-test/env) \
 #     cargo test -p backend-kit --all-features --test tls -- --include-ignored
+#   bash scripts/tls-test-services.sh stop     # stops that Redis again
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,19 @@ dir="$PWD/target/tls-test"
 port="${TLS_REDIS_PORT:-6380}"
 pg_url="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 mkdir -p "$dir"
+
+stop_redis() {
+  if [ -f "$dir/redis.pid" ]; then
+    kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+    for _ in $(seq 1 20); do [ -f "$dir/redis.pid" ] || break; sleep 0.1; done
+  fi
+}
+
+if [ "${1:-}" = stop ]; then
+  stop_redis
+  echo "TLS test Redis stopped"
+  exit 0
+fi
 
 for tool in openssl redis-server redis-cli psql; do
   command -v "$tool" >/dev/null || { echo "FATAL: $tool is needed for the TLS tests" >&2; exit 1; }
@@ -37,10 +51,7 @@ openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
   -CAcreateserial -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
 
 # Restart the TLS Redis so it serves the certificate just made.
-if [ -f "$dir/redis.pid" ]; then
-  kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
-  for _ in $(seq 1 20); do [ -f "$dir/redis.pid" ] || break; sleep 0.1; done
-fi
+stop_redis
 redis-server --daemonize yes --bind 127.0.0.1 --port 0 --tls-port "$port" \
   --tls-cert-file "$dir/server.crt" --tls-key-file "$dir/server.key" \
   --tls-ca-cert-file "$dir/ca.crt" --tls-auth-clients no \

@@ -223,8 +223,13 @@ pub struct Settings {
 }
 
 fn is_web_address(url: &str) -> bool {
-    (url.starts_with("https://") || url.starts_with("http://"))
-        && !url.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    host.is_some_and(|rest| !rest.trim_end_matches('/').is_empty())
+        && !url.contains(|c: char| {
+            c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '?' | '#')
+        })
 }
 
 impl Settings {
@@ -332,12 +337,17 @@ impl Settings {
             source_url: match lookup("SOURCE_URL").filter(|url| !url.trim().is_empty()) {
                 None => None,
                 // Linked from HTML: only a web address, whatever else the variable holds.
-                Some(url) if is_web_address(&url) => Some(url.trim_end_matches('/').to_string()),
+                Some(url) if is_web_address(&url) => Some(
+                    url.trim_end_matches('/')
+                        .trim_end_matches(".git")
+                        .to_string(),
+                ),
                 Some(value) => {
                     return Err(ConfigError::Invalid {
                         name: "SOURCE_URL",
                         value,
-                        reason: "expected an https:// or http:// address",
+                        reason: "expected a repository's https:// address, without spaces, \
+                                 quotes or angle brackets",
                     });
                 }
             },
@@ -421,6 +431,30 @@ mod tests {
 
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn source_url_is_a_plain_repository_address_or_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let read = |url: &str| settings(&[("SOURCE_URL", url)], dir.path()).map(|s| s.source_url);
+        assert_eq!(
+            read("https://github.com/you/capstones.git/")
+                .unwrap()
+                .as_deref(),
+            Some("https://github.com/you/capstones")
+        );
+        assert_eq!(read("  ").unwrap(), None, "blank is unset");
+        for bad in [
+            "javascript:alert(1)",
+            "https://x\" onmouseover=\"a",
+            "https://x/<script>",
+            "https://x y",
+            "https://",
+            "https://a/b?x=1&y=2",
+            "ftp://a/b",
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+    }
 
     fn settings(vars: &[(&str, &str)], dir: &Path) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = vars

@@ -57,6 +57,12 @@ impl AnyConnection {
 pub enum DbError {
     #[error("invalid DATABASE_URL: {0}")]
     InvalidUrl(String),
+    #[error(
+        "PostgreSQL over TLS was asked for (sslmode, in DATABASE_URL or PGSSLMODE), but this \
+         build leaves TLS out: build with `--features postgres-tls` (it needs libssl-dev and \
+         pkg-config; the release images have it)"
+    )]
+    NoTls,
     #[error("could not connect to the database: {0}")]
     Connect(#[from] ConnectionError),
     #[error("could not prepare the SQLite file: {0}")]
@@ -101,13 +107,8 @@ impl DatabaseUrl {
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             if !cfg!(feature = "postgres-tls") && requires_tls(raw) {
                 // libpq's own message ("invalid when SSL support is not compiled in") does not
-                // say what to do about it.
-                return Err(DbError::InvalidUrl(
-                    "this sslmode needs TLS, which this build leaves out: build with \
-                     `--features postgres-tls` (it needs libssl-dev and pkg-config; the \
-                     release images have it)"
-                        .into(),
-                ));
+                // say what to do about it. (`connect` maps it too, for PGSSLMODE.)
+                return Err(DbError::NoTls);
             }
             return Ok(Self {
                 backend: Backend::Postgres,
@@ -168,7 +169,13 @@ impl DatabaseUrl {
     pub fn connect(&self) -> Result<AnyConnection, DbError> {
         match self.backend {
             Backend::Postgres => {
-                let mut conn = PgConnection::establish(&self.target)?;
+                let mut conn = PgConnection::establish(&self.target).map_err(|e| {
+                    if e.to_string().contains("SSL support is not compiled in") {
+                        DbError::NoTls
+                    } else {
+                        DbError::Connect(e)
+                    }
+                })?;
                 // Diesel prepares each statement once per connection. In its default `auto`
                 // mode PostgreSQL still plans a statement anew for every execution whenever
                 // the shared ("generic") plan looks costlier on paper — and a `LIMIT $1` it
@@ -210,12 +217,13 @@ impl DatabaseUrl {
 /// managed databases do. `prefer`, libpq's default, falls back to plain TCP.
 fn requires_tls(url: &str) -> bool {
     let query = url.split_once('?').map_or("", |(_, query)| query);
-    query.split('&').any(|pair| {
-        matches!(
-            pair.split_once('='),
-            Some(("sslmode", "require" | "verify-ca" | "verify-full"))
-        )
-    })
+    // libpq takes the last `sslmode` given.
+    let mode = query
+        .rsplit('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == "sslmode")
+        .map(|(_, value)| value);
+    matches!(mode, Some("require" | "verify-ca" | "verify-full"))
 }
 
 /// The r2d2 manager: opens connections through [`DatabaseUrl::connect`].
@@ -696,6 +704,7 @@ mod tests {
             "postgres://u@h/db?sslmode=prefer",
             "postgres://u@h/db?sslmode=disable",
             "postgres://u@h/db?application_name=sslmode=require",
+            "postgres://u@h/db?sslmode=require&sslmode=disable",
         ] {
             assert!(!requires_tls(url), "{url}");
         }

@@ -31,6 +31,10 @@ pub struct Redis {
 
 impl Redis {
     pub fn connect(url: &str, prefix: &str) -> redis::RedisResult<Self> {
+        // `rediss://` takes rustls's process-wide crypto provider: name ring rather than let
+        // rustls guess (it cannot once a second provider is compiled in). Set once; a
+        // provider already set wins.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             // Fail fast: a request waiting on a dead Redis is worse than one without it. One

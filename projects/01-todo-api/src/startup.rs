@@ -72,7 +72,11 @@ impl Application {
                 .route("/metrics", web::get().to(http::metrics::serve))
                 .configure(|cfg| http::configure_docs(cfg, openapi.clone()))
                 .app_data(landing.clone())
-                .route("/", web::get().to(LandingPage::serve))
+                .service(
+                    web::resource("/")
+                        .route(web::get().to(LandingPage::serve))
+                        .default_service(web::to(http::method_not_allowed)),
+                )
                 .app_data(db.clone())
                 .app_data(auth.clone())
                 .configure(|cfg| crate::routes::configure(cfg, &auth_limiter))

@@ -29,6 +29,8 @@ pub fn landing_links(settings: &crate::config::Settings, capstone_dir: &str) -> 
         r#"<a href="/docs/">API docs</a> · <a href="/openapi.json">OpenAPI document</a>"#,
     );
     if let Some(source) = &settings.source_url {
+        // Checked at start-up already; escaped anyway, as anything put into HTML.
+        let source = source.replace('&', "&amp;");
         links.push_str(&format!(
             r#" · <a href="{source}/tree/main/{capstone_dir}">source code</a>"#
         ));
@@ -48,6 +50,8 @@ impl LandingPage {
     pub async fn serve(page: web::Data<LandingPage>) -> HttpResponse {
         HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
+            // Asked again on each visit: a new release's page (and its script) is seen at once.
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
             .body(page.0.clone())
     }
 }

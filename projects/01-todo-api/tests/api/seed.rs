@@ -67,3 +67,64 @@ async fn a_given_demo_password_is_checked_like_a_registration() {
         .expect("too short");
     assert!(err.to_string().contains("at least 8 bytes"), "{err}");
 }
+
+/// The command as an operator runs it: DEMO_PASSWORD from `.env` (read before the command
+/// line, as the settings are), counts on stdout, no password printed when one was given, and
+/// exit 1 with the reason on a second run.
+#[test]
+fn the_seed_command_takes_its_password_from_dot_env() {
+    use backend_kit::db::{AnyConnection, DatabaseUrl};
+    use diesel::prelude::*;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(".env"), "DEMO_PASSWORD=from-the-env-file\n").expect(".env");
+    let database = dir.path().join("demo.db");
+    let run = || {
+        test_support::process::command(env!("CARGO_BIN_EXE_todo-api"))
+            .arg("seed")
+            .current_dir(dir.path())
+            .env("DATABASE_URL", &database)
+            .output()
+            .expect("todo-api seed")
+    };
+    let first = run();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{first:?}");
+    assert!(
+        stdout.contains("seeded 12 todos for demo@todo.example.com"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("password"),
+        "a given password is not echoed: {stdout}"
+    );
+
+    let url = DatabaseUrl::parse(&database.to_string_lossy()).expect("url");
+    let Ok(AnyConnection::Sqlite(mut conn)) = url.connect() else {
+        panic!("the seeded SQLite file")
+    };
+    let hash: String = diesel::sql_query("SELECT password_hash AS hash FROM users")
+        .get_result::<Hash>(&mut conn)
+        .expect("the demo account")
+        .hash;
+    let hasher = backend_kit::auth::PasswordHasher::new(4);
+    assert!(
+        hasher
+            .verify_blocking("from-the-env-file", Some(&hash))
+            .expect("bcrypt")
+    );
+
+    let second = run();
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("todo-api: this capstone already has data here"),
+        "{stderr}"
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct Hash {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    hash: String,
+}

@@ -98,7 +98,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, shorten_limiter: &Arc<RateLimiter
         ),
     )
     .route("/metrics", web::get().to(metrics::serve))
-    .route("/", web::get().to(LandingPage::serve))
+    .service(
+        web::resource("/")
+            .route(web::get().to(LandingPage::serve))
+            .default_service(web::to(method_not_allowed)),
+    )
     .route("/app.js", web::get().to(home_script));
 }
 
