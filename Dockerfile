@@ -8,12 +8,13 @@ ARG PROJECT
 WORKDIR /src
 COPY . .
 # --locked: the versions in Cargo.lock, as tested, or the build fails. postgres-tls: libpq with
-# OpenSSL (this image has libssl-dev), for managed databases' `sslmode=require`. The cache mounts keep
+# OpenSSL (this image has libssl-dev), for managed databases' `sslmode=require`; otel: traces
+# to a collector when OTEL_EXPORTER_OTLP_ENDPOINT is set. The cache mounts keep
 # the registry and the target dir between builds on the same machine (the dependencies are
 # compiled once, not on every change to the code).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p "$PROJECT" --features postgres-tls && cp "target/release/$PROJECT" /app
+    cargo build --release --locked -p "$PROJECT" --features postgres-tls,otel && cp "target/release/$PROJECT" /app
 
 FROM debian:bookworm-slim
 ARG PROJECT

@@ -17,6 +17,7 @@
 //! | `TRUSTED_PROXY_HOPS` | 1 with `TRUST_PROXY_HEADERS=true`, else 0 | how many proxies you run in front of the service: the client IP is that many entries from the right of `X-Forwarded-For` |
 //! | `BODY_READ_TIMEOUT_SECS` | 10 | a request body must arrive within this, or `408` |
 //! | `METRICS_TOKEN` | unset | `/metrics` needs `Authorization: Bearer <token>`; unset, it is open in development and off in production |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | with the `otel` feature: send request spans to this OpenTelemetry collector (OTLP over HTTP) |
 //! | `SOURCE_URL` | unset (the release images: their repository) | the source code's address, linked from the landing page |
 //! | `RUST_LOG` | `info` | log filter |
 
@@ -217,6 +218,9 @@ pub struct Settings {
     /// `METRICS_TOKEN` (unset): `/metrics` then needs `Authorization: Bearer <token>`. Unset,
     /// `/metrics` is open in development and off (`404`) with `APP_ENV=production`.
     pub metrics_token: Option<Secret<String>>,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (unset): an OpenTelemetry collector (`http://host:4318`)
+    /// to send request spans to, in a build with the `otel` feature.
+    pub otlp_endpoint: Option<String>,
     /// `SOURCE_URL` (unset): the repository a portfolio visitor can read, linked from the
     /// landing page; the release images are built with their own.
     pub source_url: Option<String>,
@@ -334,6 +338,8 @@ impl Settings {
             // skipping" at every start, at info.
             log_filter: lookup("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn".into()),
             metrics_token: lookup("METRICS_TOKEN").map(Secret::new),
+            otlp_endpoint: lookup("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .filter(|url| !url.trim().is_empty()),
             source_url: match lookup("SOURCE_URL").filter(|url| !url.trim().is_empty()) {
                 None => None,
                 // Linked from HTML: only a web address, whatever else the variable holds.
@@ -375,6 +381,7 @@ impl Settings {
             body_read_timeout: Duration::from_secs(10),
             log_filter: "warn".into(),
             metrics_token: None,
+            otlp_endpoint: None,
             source_url: None,
         }
     }

@@ -42,7 +42,8 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return backend_kit::cli::exit_code("todo-api", Err(e)),
     };
-    backend_kit::http::telemetry::init(&config.settings);
+    // Held to the end of `main`: dropping it sends the traces still buffered (feature `otel`).
+    let _telemetry = backend_kit::http::telemetry::init(&config.settings);
     // actix's runtime: one thread here, plus a worker thread per core started by `serve`.
     let result = actix_web::rt::System::new().block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {

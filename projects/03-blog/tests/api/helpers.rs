@@ -30,7 +30,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
         redis.configure(&mut settings);
     }
     if std::env::var_os("TEST_LOG").is_some() {
-        backend_kit::http::telemetry::init(&settings);
+        let _ = backend_kit::http::telemetry::init(&settings);
     }
     let mut config = Config::for_tests(settings, Some(smtp.url()), std::env::temp_dir());
     change(&mut config);

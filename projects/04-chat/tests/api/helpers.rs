@@ -59,7 +59,7 @@ async fn start(
     }
     if std::env::var_os("TEST_LOG").is_some() {
         settings.log_filter = "info".into();
-        backend_kit::http::telemetry::init(&settings);
+        let _ = backend_kit::http::telemetry::init(&settings);
     }
     let mut config = Config::for_tests(settings, smtp_url, std::env::temp_dir());
     change(&mut config);
