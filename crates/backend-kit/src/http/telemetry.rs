@@ -16,10 +16,11 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::config::Settings;
 
-/// Keeps the exporter alive; dropping it (at the end of `main`) sends the spans still
-/// buffered. Without the `otel` feature, or without an endpoint, it holds nothing.
-#[must_use = "dropping it at once would stop the trace export"]
+/// Keeps the log writer and the exporter alive; dropping it (at the end of `main`) writes the
+/// lines and sends the spans still buffered.
+#[must_use = "dropping it at once would stop the logs"]
 pub struct Telemetry {
+    _lines: tracing_appender::non_blocking::WorkerGuard,
     #[cfg(feature = "otel")]
     traces: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
 }
@@ -39,7 +40,12 @@ impl Drop for Telemetry {
 pub fn init(settings: &Settings) -> Telemetry {
     let filter =
         EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Lines go to a thread that writes them in batches: a request's line costs a copy into
+    // a queue, not a write(2) on the worker (an access log cost ~6 % of a cache-hit
+    // redirect's throughput). Past 128 000 lines waiting, new ones are dropped, never waited for.
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
     let lines = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
         // Colour codes are noise in a file or a log shipper.
         .with_ansi(std::io::stdout().is_terminal())
         // A log line that cannot be written is dropped. Reporting the failure goes through
@@ -69,12 +75,15 @@ pub fn init(settings: &Settings) -> Telemetry {
             .with(layer)
             .with(filter)
             .try_init();
-        Telemetry { traces }
+        Telemetry {
+            _lines: guard,
+            traces,
+        }
     }
     #[cfg(not(feature = "otel"))]
     {
         let _ = Registry::default().with(lines).with(filter).try_init();
-        Telemetry {}
+        Telemetry { _lines: guard }
     }
 }
 

@@ -30,7 +30,8 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
         redis.configure(&mut settings);
     }
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = backend_kit::http::telemetry::init(&settings);
+        // Kept for the whole test run: its drop would stop the log writer.
+        std::mem::forget(backend_kit::http::telemetry::init(&settings));
     }
     let mut config = Config::for_tests(settings, Some(smtp.url()), std::env::temp_dir());
     change(&mut config);

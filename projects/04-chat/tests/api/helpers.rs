@@ -59,7 +59,8 @@ async fn start(
     }
     if std::env::var_os("TEST_LOG").is_some() {
         settings.log_filter = "info".into();
-        let _ = backend_kit::http::telemetry::init(&settings);
+        // Kept for the whole test run: its drop would stop the log writer.
+        std::mem::forget(backend_kit::http::telemetry::init(&settings));
     }
     let mut config = Config::for_tests(settings, smtp_url, std::env::temp_dir());
     change(&mut config);
