@@ -63,7 +63,7 @@ impl TokenKeys {
 /// `rust_crypto` backend would compile RSA, ECDSA and EdDSA too — for algorithms this service
 /// never accepts, and with `rsa`'s unfixed timing advisory (RUSTSEC-2023-0071) in the build.
 mod hs256 {
-    use hmac::{Hmac, Mac};
+    use hmac::{Hmac, KeyInit, Mac};
     use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
     use jsonwebtoken::errors::{ErrorKind, Result};
     use jsonwebtoken::signature::{Error, Signer, Verifier};
@@ -244,7 +244,7 @@ mod tests {
     }
 
     fn hmac_sha256(key: &[u8], message: &str) -> Vec<u8> {
-        use hmac::Mac;
+        use hmac::{KeyInit, Mac};
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
         mac.update(message.as_bytes());
         mac.finalize().into_bytes().to_vec()
