@@ -62,8 +62,11 @@ fn main() -> ExitCode {
                 let db = Database::open(&config.settings, url_shortener::db::migrations).await?;
                 let seeded = url_shortener::seed::seed(&config, &db, password).await?;
                 println!(
-                    "seeded {} links with {} visits for {}",
-                    seeded.links, seeded.visits, seeded.email
+                    "seeded {} links with {} visits for {}: /{}",
+                    seeded.links,
+                    seeded.visits,
+                    seeded.email,
+                    url_shortener::seed::codes().join(", /")
                 );
                 if !given {
                     println!("its password (shown once): {}", seeded.password);

@@ -38,6 +38,11 @@ const LINKS: &[(&str, &str, i64)] = &[
     ("twelve-factor", "https://12factor.net/", 3),
 ];
 
+/// The demo links' codes, for the command to print (there is no "list my links" endpoint).
+pub fn codes() -> Vec<&'static str> {
+    LINKS.iter().map(|&(code, _, _)| code).collect()
+}
+
 /// Where visitors came from (`None`: typed or bookmarked) and with what.
 const REFERRERS: &[Option<&str>] = &[
     None,

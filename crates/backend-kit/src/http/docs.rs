@@ -22,7 +22,8 @@ pub fn configure_docs(cfg: &mut web::ServiceConfig, openapi: utoipa::openapi::Op
 
 /// The links a portfolio visitor wants from a capstone's landing page: the API docs, the
 /// OpenAPI document and, when `SOURCE_URL` is set, this capstone's source code
-/// (`{SOURCE_URL}/tree/main/{capstone_dir}`). HTML, safe to insert: the settings accept only a
+/// (`{SOURCE_URL}/tree/main/{capstone_dir}`, or under the branch or tag `SOURCE_URL` names:
+/// `https://github.com/you/capstones/tree/v1.2.0`). HTML, safe to insert: the settings accept only a
 /// plain web address as `SOURCE_URL`.
 pub fn landing_links(settings: &crate::config::Settings, capstone_dir: &str) -> String {
     let mut links = String::from(
@@ -31,8 +32,15 @@ pub fn landing_links(settings: &crate::config::Settings, capstone_dir: &str) -> 
     if let Some(source) = &settings.source_url {
         // Checked at start-up already; escaped anyway, as anything put into HTML.
         let source = source.replace('&', "&amp;");
+        // A repository's address gets its `main` branch; one already naming a branch or tag
+        // (`…/tree/v1.2.0`) is kept as given.
+        let tree = if source.contains("/tree/") {
+            ""
+        } else {
+            "/tree/main"
+        };
         links.push_str(&format!(
-            r#" · <a href="{source}/tree/main/{capstone_dir}">source code</a>"#
+            r#" · <a href="{source}{tree}/{capstone_dir}">source code</a>"#
         ));
     }
     links
@@ -109,4 +117,30 @@ pub struct ValidationErrorBody {
     pub message: String,
     #[schema(example = json!({"title": ["must not be empty"]}))]
     pub errors: Option<BTreeMap<String, Vec<String>>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links_for(source: Option<&str>) -> String {
+        let mut settings = crate::config::Settings::for_tests("demo", ":memory:".into());
+        settings.source_url = source.map(str::to_string);
+        landing_links(&settings, "projects/01-todo-api")
+    }
+
+    #[test]
+    fn the_source_link_follows_the_repository_or_the_branch_it_names() {
+        assert!(!links_for(None).contains("source code"));
+        assert!(
+            links_for(Some("https://github.com/you/capstones")).contains(
+                r#"href="https://github.com/you/capstones/tree/main/projects/01-todo-api""#
+            )
+        );
+        assert!(
+            links_for(Some("https://github.com/you/capstones/tree/v1.2.0")).contains(
+                r#"href="https://github.com/you/capstones/tree/v1.2.0/projects/01-todo-api""#
+            )
+        );
+    }
 }
