@@ -613,6 +613,8 @@ pub struct HubMetrics {
     hub: Arc<Hub>,
     connections: prometheus_client::metrics::gauge::Gauge,
     frames: prometheus_client::metrics::counter::Counter,
+    /// The frame count at the last scrape: scrapes at once must not add the same ones twice.
+    frames_seen: Mutex<u64>,
 }
 
 impl HubMetrics {
@@ -621,6 +623,7 @@ impl HubMetrics {
             hub: hub.clone(),
             connections: Default::default(),
             frames: Default::default(),
+            frames_seen: Mutex::new(0),
         };
         registry.register(
             "chat_connections",
@@ -641,7 +644,9 @@ impl backend_kit::http::metrics::Refresh for HubMetrics {
         let (connections, frames) = self.hub.counts();
         self.connections.set(connections as i64);
         // A counter only goes up: add what was sent since the last scrape.
-        self.frames.inc_by(frames.saturating_sub(self.frames.get()));
+        let mut seen = self.frames_seen.lock().unwrap_or_else(|e| e.into_inner());
+        self.frames.inc_by(frames.saturating_sub(*seen));
+        *seen = frames.max(*seen);
         Box::pin(std::future::ready(()))
     }
 }

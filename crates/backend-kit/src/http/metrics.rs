@@ -125,12 +125,26 @@ impl HttpMetrics {
 /// pool, in the queue's tables). Errors leave the last values: a scrape still answers.
 pub trait Refresh: Send + Sync {
     fn refresh(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    /// Whether reading costs a query: then it runs at most every [`COSTLY_EVERY`], one scrape
+    /// at a time, within [`COSTLY_TIMEOUT`] — fifty scrapes at once, or a slow database, must
+    /// not take the connections the requests and the job workers need.
+    fn costly(&self) -> bool {
+        false
+    }
 }
+
+/// How old a costly refresh's values may be.
+pub const COSTLY_EVERY: Duration = Duration::from_secs(5);
+/// How long a costly refresh may take before the scrape goes on with the last values.
+pub const COSTLY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `/metrics`'s data: the registry, and what to refresh before encoding it.
 pub struct MetricsEndpoint {
     registry: Registry,
     refreshers: Vec<Box<dyn Refresh>>,
+    /// When the costly refreshers last ran; held while they run.
+    costly_ran: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl MetricsEndpoint {
@@ -138,6 +152,7 @@ impl MetricsEndpoint {
         Self {
             registry,
             refreshers: Vec::new(),
+            costly_ran: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -149,8 +164,24 @@ impl MetricsEndpoint {
 
     /// The metrics in Prometheus' text exposition format, refreshed first.
     pub async fn render(&self) -> String {
-        for metric in &self.refreshers {
+        for metric in self.refreshers.iter().filter(|m| !m.costly()) {
             metric.refresh().await;
+        }
+        // A scrape that finds another refreshing encodes the values it has, without waiting.
+        if let Ok(mut ran) = self.costly_ran.try_lock()
+            && ran.is_none_or(|at| at.elapsed() >= COSTLY_EVERY)
+        {
+            for metric in self.refreshers.iter().filter(|m| m.costly()) {
+                if tokio::time::timeout(COSTLY_TIMEOUT, metric.refresh())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        "a /metrics refresh took over {COSTLY_TIMEOUT:?}: last values kept"
+                    );
+                }
+            }
+            *ran = Some(std::time::Instant::now());
         }
         let mut out = String::new();
         // Writing into a String cannot fail.
@@ -163,6 +194,8 @@ impl MetricsEndpoint {
 /// holding one of its permits (at the size, the next wait), and `db_statements_total`.
 pub struct PoolMetrics {
     db: Database,
+    /// The statement count at the last scrape: scrapes at once must not add the same ones twice.
+    statements_seen: std::sync::Mutex<u64>,
     connections: Family<StateLabel, Gauge>,
     max: Gauge,
     busy: Gauge,
@@ -186,6 +219,7 @@ impl PoolMetrics {
     pub fn register(db: &Database, registry: &mut Registry) -> Self {
         let metrics = Self {
             db: db.clone(),
+            statements_seen: std::sync::Mutex::new(0),
             connections: Family::default(),
             max: Gauge::default(),
             busy: Gauge::default(),
@@ -229,8 +263,12 @@ impl Refresh for PoolMetrics {
         self.busy.set(pool.busy as i64);
         // A counter only goes up: add what was run since the last scrape.
         let run = self.db.statements_run();
-        let seen = self.statements.get();
-        self.statements.inc_by(run.saturating_sub(seen));
+        let mut seen = self
+            .statements_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.statements.inc_by(run.saturating_sub(*seen));
+        *seen = run.max(*seen);
         Box::pin(std::future::ready(()))
     }
 }
@@ -354,6 +392,48 @@ mod tests {
         assert!(text.contains("bucket{route=\"unmatched\",le=\"2.5\"} 0\n"));
         assert!(text.contains("bucket{route=\"unmatched\",le=\"+Inf\"} 1\n"));
         assert!(text.contains("http_request_duration_seconds_count{route=\"unmatched\"} 1\n"));
+    }
+
+    /// Counts its refreshes; `costly` as asked.
+    struct Counting(std::sync::atomic::AtomicU32, bool);
+
+    impl Refresh for Counting {
+        fn refresh(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Box::pin(std::future::ready(()))
+        }
+        fn costly(&self) -> bool {
+            self.1
+        }
+    }
+
+    #[tokio::test]
+    async fn costly_refreshes_run_at_most_every_few_seconds_cheap_ones_every_scrape() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        struct Shared(Arc<Counting>);
+        impl Refresh for Shared {
+            fn refresh(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+                self.0.refresh()
+            }
+            fn costly(&self) -> bool {
+                self.0.costly()
+            }
+        }
+        let cheap = Arc::new(Counting(AtomicU32::new(0), false));
+        let costly = Arc::new(Counting(AtomicU32::new(0), true));
+        let endpoint = MetricsEndpoint::new(Registry::default())
+            .refreshing(Shared(cheap.clone()))
+            .refreshing(Shared(costly.clone()));
+        for _ in 0..3 {
+            endpoint.render().await;
+        }
+        assert_eq!(cheap.0.load(Ordering::Relaxed), 3);
+        assert_eq!(
+            costly.0.load(Ordering::Relaxed),
+            1,
+            "within COSTLY_EVERY: once"
+        );
     }
 
     #[test]

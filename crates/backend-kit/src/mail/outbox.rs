@@ -527,6 +527,10 @@ impl OutboxMetrics {
 
 #[cfg(feature = "http")]
 impl crate::http::metrics::Refresh for OutboxMetrics {
+    fn costly(&self) -> bool {
+        true
+    }
+
     fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             match self.outbox.counts().await {
