@@ -589,25 +589,20 @@ pub const JOB_STATES: [&str; 6] = ["pending", "queued", "running", "done", "fail
 #[cfg(feature = "http")]
 pub struct QueueMetrics {
     queue: JobQueue,
-    jobs: prometheus_client::metrics::family::Family<
-        crate::http::metrics::StateLabel,
-        prometheus_client::metrics::gauge::Gauge,
-    >,
+    jobs: crate::http::metrics::StateGauges,
 }
 
 #[cfg(feature = "http")]
 impl QueueMetrics {
     pub fn register(queue: &JobQueue, registry: &mut crate::http::metrics::Registry) -> Self {
-        let metrics = Self {
+        Self {
             queue: queue.clone(),
-            jobs: Default::default(),
-        };
-        registry.register(
-            "job_queue_jobs",
-            "Background jobs in the queue, by state",
-            metrics.jobs.clone(),
-        );
-        metrics
+            jobs: crate::http::metrics::StateGauges::register(
+                registry,
+                "job_queue_jobs",
+                "Background jobs in the queue, by state",
+            ),
+        }
     }
 }
 
@@ -623,8 +618,7 @@ impl crate::http::metrics::Refresh for QueueMetrics {
                 Ok(None) => {}
                 Ok(Some(states)) => {
                     for (state, count) in states {
-                        let label = crate::http::metrics::StateLabel::new(state);
-                        self.jobs.get_or_create(&label).set(count);
+                        self.jobs.set(&state, count);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not read the job queue for /metrics"),

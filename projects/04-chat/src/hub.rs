@@ -12,6 +12,7 @@
 //!   queue is full is not waited for: it is marked slow and its connection closes with
 //!   `4008`. One slow reader never slows the room, and memory stays bounded.
 
+use backend_kit::http::metrics::{Refresh, Registry, TotalCounter};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -612,41 +613,34 @@ impl Hub {
 pub struct HubMetrics {
     hub: Arc<Hub>,
     connections: prometheus_client::metrics::gauge::Gauge,
-    frames: prometheus_client::metrics::counter::Counter,
-    /// The frame count at the last scrape: scrapes at once must not add the same ones twice.
-    frames_seen: Mutex<u64>,
+    frames: TotalCounter,
 }
 
 impl HubMetrics {
-    pub fn register(hub: &Arc<Hub>, registry: &mut backend_kit::http::metrics::Registry) -> Self {
+    pub fn register(hub: &Arc<Hub>, registry: &mut Registry) -> Self {
         let metrics = Self {
             hub: hub.clone(),
             connections: Default::default(),
-            frames: Default::default(),
-            frames_seen: Mutex::new(0),
+            frames: TotalCounter::register(
+                registry,
+                "chat_frames_sent",
+                "Frames (messages, presence, typing, …) written to WebSockets",
+            ),
         };
         registry.register(
             "chat_connections",
             "Open WebSocket connections on this instance",
             metrics.connections.clone(),
         );
-        registry.register(
-            "chat_frames_sent",
-            "Frames (messages, presence, typing, …) written to WebSockets",
-            metrics.frames.clone(),
-        );
         metrics
     }
 }
 
-impl backend_kit::http::metrics::Refresh for HubMetrics {
+impl Refresh for HubMetrics {
     fn refresh(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         let (connections, frames) = self.hub.counts();
         self.connections.set(connections as i64);
-        // A counter only goes up: add what was sent since the last scrape.
-        let mut seen = self.frames_seen.lock().unwrap_or_else(|e| e.into_inner());
-        self.frames.inc_by(frames.saturating_sub(*seen));
-        *seen = frames.max(*seen);
+        self.frames.follow(frames);
         Box::pin(std::future::ready(()))
     }
 }

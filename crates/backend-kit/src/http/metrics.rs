@@ -190,46 +190,77 @@ impl MetricsEndpoint {
     }
 }
 
+/// A gauge per state (`name{state="…"}`), each set from the count read at a scrape.
+#[derive(Clone, Default)]
+pub struct StateGauges(Family<StateLabel, Gauge>);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: String,
+}
+
+impl StateGauges {
+    pub fn register(registry: &mut Registry, name: &str, help: &str) -> Self {
+        let gauges = Self::default();
+        registry.register(name, help, gauges.0.clone());
+        gauges
+    }
+
+    pub fn set(&self, state: &str, count: i64) {
+        let label = StateLabel {
+            state: state.to_string(),
+        };
+        self.0.get_or_create(&label).set(count);
+    }
+}
+
+/// A counter that follows a running total kept elsewhere (an atomic the code bumps): each
+/// scrape adds what the total grew by since the last one — once, however scrapes overlap.
+pub struct TotalCounter {
+    counter: Counter,
+    seen: std::sync::Mutex<u64>,
+}
+
+impl TotalCounter {
+    pub fn register(registry: &mut Registry, name: &str, help: &str) -> Self {
+        let counter = Counter::default();
+        registry.register(name, help, counter.clone());
+        Self {
+            counter,
+            seen: std::sync::Mutex::new(0),
+        }
+    }
+
+    pub fn follow(&self, total: u64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        self.counter.inc_by(total.saturating_sub(*seen));
+        *seen = total.max(*seen);
+    }
+}
+
 /// The connection pool: `db_pool_connections{state="idle"|"in_use"}`, its size, the queries
 /// holding one of its permits (at the size, the next wait), and `db_statements_total`.
 pub struct PoolMetrics {
     db: Database,
-    /// The statement count at the last scrape: scrapes at once must not add the same ones twice.
-    statements_seen: std::sync::Mutex<u64>,
-    connections: Family<StateLabel, Gauge>,
+    connections: StateGauges,
     max: Gauge,
     busy: Gauge,
-    statements: Counter,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StateLabel {
-    pub state: String,
-}
-
-impl StateLabel {
-    pub fn new(state: impl Into<String>) -> Self {
-        Self {
-            state: state.into(),
-        }
-    }
+    statements: TotalCounter,
 }
 
 impl PoolMetrics {
     pub fn register(db: &Database, registry: &mut Registry) -> Self {
         let metrics = Self {
             db: db.clone(),
-            statements_seen: std::sync::Mutex::new(0),
-            connections: Family::default(),
+            connections: StateGauges::register(
+                registry,
+                "db_pool_connections",
+                "Open database connections, idle or in use",
+            ),
             max: Gauge::default(),
             busy: Gauge::default(),
-            statements: Counter::default(),
+            statements: TotalCounter::register(registry, "db_statements", "SQL statements sent"),
         };
-        registry.register(
-            "db_pool_connections",
-            "Open database connections, idle or in use",
-            metrics.connections.clone(),
-        );
         registry.register(
             "db_pool_max_connections",
             "The pool's size (DATABASE_POOL_SIZE)",
@@ -240,11 +271,6 @@ impl PoolMetrics {
             "Queries holding a connection permit; at the pool's size the next ones wait",
             metrics.busy.clone(),
         );
-        registry.register(
-            "db_statements",
-            "SQL statements sent",
-            metrics.statements.clone(),
-        );
         metrics
     }
 }
@@ -252,23 +278,12 @@ impl PoolMetrics {
 impl Refresh for PoolMetrics {
     fn refresh(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         let pool = self.db.pool_status();
-        let gauge = |state: &str| {
-            self.connections
-                .get_or_create(&StateLabel::new(state))
-                .clone()
-        };
-        gauge("idle").set(i64::from(pool.idle));
-        gauge("in_use").set(i64::from(pool.connections - pool.idle));
+        self.connections.set("idle", i64::from(pool.idle));
+        self.connections
+            .set("in_use", i64::from(pool.connections - pool.idle));
         self.max.set(i64::from(pool.max));
         self.busy.set(pool.busy as i64);
-        // A counter only goes up: add what was run since the last scrape.
-        let run = self.db.statements_run();
-        let mut seen = self
-            .statements_seen
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.statements.inc_by(run.saturating_sub(*seen));
-        *seen = run.max(*seen);
+        self.statements.follow(self.db.statements_run());
         Box::pin(std::future::ready(()))
     }
 }

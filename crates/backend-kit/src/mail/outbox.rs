@@ -503,25 +503,20 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
 #[cfg(feature = "http")]
 pub struct OutboxMetrics {
     outbox: Outbox,
-    messages: prometheus_client::metrics::family::Family<
-        crate::http::metrics::StateLabel,
-        prometheus_client::metrics::gauge::Gauge,
-    >,
+    messages: crate::http::metrics::StateGauges,
 }
 
 #[cfg(feature = "http")]
 impl OutboxMetrics {
     pub fn register(outbox: &Outbox, registry: &mut crate::http::metrics::Registry) -> Self {
-        let metrics = Self {
+        Self {
             outbox: outbox.clone(),
-            messages: Default::default(),
-        };
-        registry.register(
-            "mail_outbox_messages",
-            "Mails in the outbox, by status",
-            metrics.messages.clone(),
-        );
-        metrics
+            messages: crate::http::metrics::StateGauges::register(
+                registry,
+                "mail_outbox_messages",
+                "Mails in the outbox, by status",
+            ),
+        }
     }
 }
 
@@ -541,8 +536,7 @@ impl crate::http::metrics::Refresh for OutboxMetrics {
                             .iter()
                             .find(|(s, _)| s == status)
                             .map_or(0, |(_, n)| *n);
-                        let label = crate::http::metrics::StateLabel::new(status);
-                        self.messages.get_or_create(&label).set(count);
+                        self.messages.set(status, count);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not read the outbox for /metrics"),
