@@ -48,18 +48,45 @@ pub fn exit_code<E: std::fmt::Display>(name: &str, result: Result<(), E>) -> Exi
     }
 }
 
-/// `<capstone> seed`: the password every demo account gets — the one given (`--password` or
+/// `<capstone> seed`, the part every capstone's is made of: the demo password hashed (off the
+/// executor, with the registration's rules), then one write transaction that first makes sure
+/// there is nothing to mix with (`ensure_seedable` below: `own_rows` counts the capstone's data,
+/// `demo_emails` must be free) and then lets `fill` write the demo data, the accounts with the
+/// password's hash. Returns what `fill` returned, and the password (to print when generated).
+#[cfg(feature = "auth")]
+pub async fn seed<T: Send + 'static>(
+    settings: &Settings,
+    db: &Database,
+    password: Option<String>,
+    demo_emails: Vec<&'static str>,
+    own_rows: fn(&mut crate::db::AnyConnection) -> diesel::QueryResult<i64>,
+    fill: impl FnOnce(&mut crate::db::AnyConnection, &str) -> Result<T, BoxError> + Send + 'static,
+) -> Result<(T, String), BoxError> {
+    let demo = DemoPassword::new(settings, password).await?;
+    let hash = demo.hash;
+    let made = db
+        .run(move |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                ensure_seedable(conn, &demo_emails, own_rows)?;
+                fill(conn, &hash)
+            })
+        })
+        .await?;
+    Ok((made, demo.password))
+}
+
+/// The password every demo account gets — the one given (`--password` or
 /// `DEMO_PASSWORD`, so a portfolio can print it on its landing page), else a random one that
 /// the command prints once — hashed once, with the registration's rules and bcrypt cost.
 #[cfg(feature = "auth")]
-pub struct DemoPassword {
-    pub password: String,
-    pub hash: String,
+struct DemoPassword {
+    password: String,
+    hash: String,
 }
 
 #[cfg(feature = "auth")]
 impl DemoPassword {
-    pub async fn new(settings: &Settings, given: Option<String>) -> Result<Self, BoxError> {
+    async fn new(settings: &Settings, given: Option<String>) -> Result<Self, BoxError> {
         // An empty DEMO_PASSWORD is unset, as every other setting.
         let password = given
             .filter(|p| !p.is_empty())
@@ -78,11 +105,11 @@ impl DemoPassword {
 /// accounts' addresses must be free. Other capstones' accounts in a shared database are fine:
 /// each capstone seeds its own demo accounts, under addresses of its own.
 ///
-/// Call it first inside the seed's [`write_transaction`](crate::db::write_transaction): two
-/// seeds started together then run one after the other (PostgreSQL: an advisory lock held to
-/// the commit; SQLite: `BEGIN IMMEDIATE`), and the second is refused here.
+/// First inside [`seed`]'s [`write_transaction`](crate::db::write_transaction): two seeds
+/// started together then run one after the other (PostgreSQL: an advisory lock held to the
+/// commit; SQLite: `BEGIN IMMEDIATE`), and the second is refused here.
 #[cfg(feature = "auth")]
-pub fn ensure_seedable(
+fn ensure_seedable(
     conn: &mut crate::db::AnyConnection,
     demo_emails: &[&str],
     own_rows: impl FnOnce(&mut crate::db::AnyConnection) -> diesel::QueryResult<i64>,

@@ -1,11 +1,11 @@
 //! `todo-api seed`: a demo account with a believable todo list, so a freshly deployed API has
 //! something to show. Written through the same queries as the API, in one transaction, into
-//! a database where this capstone has nothing yet (`ensure_seedable`).
+//! a database where this capstone has nothing yet (`backend_kit::cli::seed`).
 
 use backend_kit::auth::{EmailAddress, insert_user};
-use backend_kit::cli::{BoxError, DemoPassword, ensure_seedable};
+use backend_kit::cli::BoxError;
 use backend_kit::config::Settings;
-use backend_kit::db::{Database, write_transaction};
+use backend_kit::db::Database;
 use diesel::prelude::*;
 
 use crate::db::todos::{self, NewTodo, TodoChanges};
@@ -90,15 +90,15 @@ pub async fn seed(
     db: &Database,
     password: Option<String>,
 ) -> Result<Seeded, BoxError> {
-    let demo = DemoPassword::new(settings, password).await?;
-    let hash = demo.hash;
-    db.run(move |conn| {
-        write_transaction(conn, |conn| -> Result<(), BoxError> {
-            ensure_seedable(conn, &[DEMO_EMAIL], |conn| {
-                crate::db::schema::todos::table.count().get_result(conn)
-            })?;
+    let ((), password) = backend_kit::cli::seed(
+        settings,
+        db,
+        password,
+        vec![DEMO_EMAIL],
+        |conn| crate::db::schema::todos::table.count().get_result(conn),
+        |conn, hash| {
             let email = EmailAddress::parse(DEMO_EMAIL)?;
-            let user = insert_user(conn, "Demo", &email, &hash)?;
+            let user = insert_user(conn, "Demo", &email, hash)?;
             for &(title, description, done) in TODOS {
                 let todo = todos::insert(
                     conn,
@@ -117,12 +117,12 @@ pub async fn seed(
                 }
             }
             Ok(())
-        })
-    })
+        },
+    )
     .await?;
     Ok(Seeded {
         email: DEMO_EMAIL,
-        password: demo.password,
+        password,
         todos: TODOS.len(),
     })
 }

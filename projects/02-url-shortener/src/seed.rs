@@ -1,13 +1,13 @@
 //! `url-shortener seed`: a demo account with links that have a month of visits behind them
 //! (by day, referrer and browser), so a freshly deployed shortener has stats to show. Written
 //! through the same parsers and queries as the API and the visit recorder, in one
-//! transaction, into a database where this capstone has nothing yet (`ensure_seedable`).
+//! transaction, into a database where this capstone has nothing yet (`backend_kit::cli::seed`).
 
 use std::collections::BTreeMap;
 
 use backend_kit::auth::{EmailAddress, insert_user};
-use backend_kit::cli::{BoxError, DemoPassword, ensure_seedable};
-use backend_kit::db::{Database, write_transaction};
+use backend_kit::cli::BoxError;
+use backend_kit::db::Database;
 use chrono::Duration;
 use diesel::prelude::*;
 
@@ -68,55 +68,53 @@ pub async fn seed(
     db: &Database,
     password: Option<String>,
 ) -> Result<Seeded, BoxError> {
-    let demo = DemoPassword::new(&config.settings, password).await?;
-    let hash = demo.hash;
     let policy = TargetPolicy::new(&config.public_url, config.allow_private_targets);
     let code_length = config.code_length;
-    let visits = db
-        .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<i64, BoxError> {
-                ensure_seedable(conn, &[DEMO_EMAIL], |conn| {
-                    crate::db::schema::links::table.count().get_result(conn)
-                })?;
-                let email = EmailAddress::parse(DEMO_EMAIL)?;
-                let user = insert_user(conn, "Demo", &email, &hash)?;
-                let mut visits = Vec::new();
-                let mut counts = BTreeMap::new();
-                for (index, &(code, url, busiest)) in LINKS.iter().enumerate() {
-                    let new = NewLink {
-                        url: TargetUrl::parse(url, &policy)?.into_inner(),
-                        user_id: Some(user.id),
-                        redirect_type: None,
-                        expires_at: None,
-                        max_visits: None,
-                        password_hash: None,
-                        manage_token_hash: None,
-                    };
-                    let custom = CustomCode::parse(code)?;
-                    let link =
-                        links::insert_with_code(conn, &new, Some(&custom), code_length, true)?;
-                    let made = month_of_visits(link.id, index, busiest);
-                    counts.insert(link.id, made.iter().map(|v| v.hits).sum::<i64>());
-                    visits.extend(made);
-                }
-                // The visit recorder's own write: access counts, raw visits and tallies.
-                links::record_visits(conn, &visits, &counts)?;
-                // The links were made before their first visit, a month and a day ago.
-                let made = backend_kit::time::now() - Duration::days(DAYS + 1);
-                let demo_links = crate::db::schema::links::user_id.eq(user.id);
-                diesel::update(crate::db::schema::links::table.filter(demo_links))
-                    .set((
-                        crate::db::schema::links::created_at.eq(made),
-                        crate::db::schema::links::updated_at.eq(made),
-                    ))
-                    .execute(conn)?;
-                Ok(counts.values().sum())
-            })
-        })
-        .await?;
+    let (visits, password) = backend_kit::cli::seed(
+        &config.settings,
+        db,
+        password,
+        vec![DEMO_EMAIL],
+        |conn| crate::db::schema::links::table.count().get_result(conn),
+        move |conn, hash| {
+            let email = EmailAddress::parse(DEMO_EMAIL)?;
+            let user = insert_user(conn, "Demo", &email, hash)?;
+            let mut visits = Vec::new();
+            let mut counts = BTreeMap::new();
+            for (index, &(code, url, busiest)) in LINKS.iter().enumerate() {
+                let new = NewLink {
+                    url: TargetUrl::parse(url, &policy)?.into_inner(),
+                    user_id: Some(user.id),
+                    redirect_type: None,
+                    expires_at: None,
+                    max_visits: None,
+                    password_hash: None,
+                    manage_token_hash: None,
+                };
+                let custom = CustomCode::parse(code)?;
+                let link = links::insert_with_code(conn, &new, Some(&custom), code_length, true)?;
+                let made = month_of_visits(link.id, index, busiest);
+                counts.insert(link.id, made.iter().map(|v| v.hits).sum::<i64>());
+                visits.extend(made);
+            }
+            // The visit recorder's own write: access counts, raw visits and tallies.
+            links::record_visits(conn, &visits, &counts)?;
+            // The links were made before their first visit, a month and a day ago.
+            let made = backend_kit::time::now() - Duration::days(DAYS + 1);
+            let demo_links = crate::db::schema::links::user_id.eq(user.id);
+            diesel::update(crate::db::schema::links::table.filter(demo_links))
+                .set((
+                    crate::db::schema::links::created_at.eq(made),
+                    crate::db::schema::links::updated_at.eq(made),
+                ))
+                .execute(conn)?;
+            Ok(counts.values().sum::<i64>())
+        },
+    )
+    .await?;
     Ok(Seeded {
         email: DEMO_EMAIL,
-        password: demo.password,
+        password,
         links: LINKS.len(),
         visits,
     })

@@ -1,16 +1,16 @@
 //! `blog seed`: four authors who write about backend topics, comment on each other's articles,
 //! favorite and follow each other, so a freshly deployed blog has a front page, tags, a feed
 //! and discussions to show. Written through the same parsers and queries as the API, in one
-//! transaction, into a database where the blog has nothing yet (`ensure_seedable`).
+//! transaction, into a database where the blog has nothing yet (`backend_kit::cli::seed`).
 //!
 //! The content is the constants below: edit them to seed your own.
 
 use std::collections::HashMap;
 
 use backend_kit::auth::{EmailAddress, insert_user, set_username};
-use backend_kit::cli::{BoxError, DemoPassword, ensure_seedable};
+use backend_kit::cli::BoxError;
 use backend_kit::config::Settings;
-use backend_kit::db::{AnyConnection, Database, write_transaction};
+use backend_kit::db::{AnyConnection, Database};
 use backend_kit::http::FieldErrors;
 use diesel::prelude::*;
 
@@ -441,26 +441,27 @@ pub async fn seed(
     db: &Database,
     password: Option<String>,
 ) -> Result<Seeded, BoxError> {
-    let demo = DemoPassword::new(settings, password).await?;
-    let hash = demo.hash;
-    db.run(move |conn| {
-        write_transaction(conn, |conn| -> Result<(), BoxError> {
-            let emails: Vec<&str> = AUTHORS.iter().map(|&(_, email, _)| email).collect();
-            ensure_seedable(conn, &emails, |conn| {
-                // The blog's own: its articles, and accounts with a handle (other capstones'
-                // accounts in a shared database have none).
-                let articles: i64 = crate::db::schema::articles::table
-                    .count()
-                    .get_result(conn)?;
-                let handles: i64 = users::table
-                    .filter(users::username.is_not_null())
-                    .count()
-                    .get_result(conn)?;
-                Ok(articles + handles)
-            })?;
+    let ((), password) = backend_kit::cli::seed(
+        settings,
+        db,
+        password,
+        AUTHORS.iter().map(|&(_, email, _)| email).collect(),
+        |conn| {
+            // The blog's own: its articles, and accounts with a handle (other capstones'
+            // accounts in a shared database have none).
+            let articles: i64 = crate::db::schema::articles::table
+                .count()
+                .get_result(conn)?;
+            let handles: i64 = users::table
+                .filter(users::username.is_not_null())
+                .count()
+                .get_result(conn)?;
+            Ok(articles + handles)
+        },
+        |conn, hash| {
             let mut ids = HashMap::new();
             for &(username, email, bio) in AUTHORS {
-                ids.insert(username, add_author(conn, username, email, bio, &hash)?);
+                ids.insert(username, add_author(conn, username, email, bio, hash)?);
             }
             let id_of = |name: &str| {
                 ids.get(name)
@@ -492,12 +493,12 @@ pub async fn seed(
             }
             backdate(conn)?;
             Ok(())
-        })
-    })
+        },
+    )
     .await?;
     Ok(Seeded {
         email: DEMO_EMAIL,
-        password: demo.password,
+        password,
         authors: AUTHORS.len(),
         articles: ARTICLES.len(),
         comments: ARTICLES.iter().map(|a| a.comments.len()).sum(),

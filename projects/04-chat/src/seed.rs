@@ -2,12 +2,12 @@
 //! chat has something to show. Written through the same functions as the API
 //! (`insert_user`, [`rooms::create`], [`messages::append`]), in one transaction (`append`'s
 //! own becomes a savepoint in it), into a database where the chat has nothing yet
-//! (`ensure_seedable`).
+//! (`backend_kit::cli::seed`).
 
 use backend_kit::auth::{EmailAddress, Name, insert_user};
-use backend_kit::cli::{BoxError, DemoPassword, ensure_seedable};
+use backend_kit::cli::BoxError;
 use backend_kit::config::Settings;
-use backend_kit::db::{AnyConnection, Database, write_transaction};
+use backend_kit::db::{AnyConnection, Database};
 use diesel::prelude::*;
 
 use crate::db::messages::{self, Appended, Sender};
@@ -126,18 +126,17 @@ pub async fn seed(
         }
     }
     let message_count = history.len();
-    let demo = DemoPassword::new(settings, password).await?;
-    let hash = demo.hash;
-    db.run(move |conn| {
-        write_transaction(conn, |conn| -> Result<(), BoxError> {
-            let emails: Vec<&str> = USERS.iter().map(|&(_, email)| email).collect();
-            // Messages, guests' too (rooms alone say nothing: `general` comes with the schema).
-            ensure_seedable(conn, &emails, |conn| {
-                crate::db::schema::messages::table.count().get_result(conn)
-            })?;
+    let ((), password) = backend_kit::cli::seed(
+        settings,
+        db,
+        password,
+        USERS.iter().map(|&(_, email)| email).collect(),
+        // Messages, guests' too (rooms alone say nothing: `general` comes with the schema).
+        |conn| crate::db::schema::messages::table.count().get_result(conn),
+        move |conn, hash| {
             let mut users = Vec::with_capacity(accounts.len());
             for (name, email) in &accounts {
-                let user = insert_user(conn, name, email, &hash)?;
+                let user = insert_user(conn, name, email, hash)?;
                 users.push((user.name, user.id));
             }
             for (room, creator) in &new_rooms {
@@ -166,12 +165,12 @@ pub async fn seed(
             }
             backdate(conn)?;
             Ok(())
-        })
-    })
+        },
+    )
     .await?;
     Ok(Seeded {
         email: DEMO_EMAIL,
-        password: demo.password,
+        password,
         users: USERS.len(),
         rooms: ROOMS.len(),
         messages: message_count,
