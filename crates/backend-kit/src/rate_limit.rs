@@ -20,7 +20,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::Error;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header;
 use actix_web::middleware::{Next, from_fn};
 
 use crate::http::Error as HttpError;
@@ -171,12 +170,26 @@ impl RateLimiter {
     /// so that address is `hops` entries from the right; entries further left were written by
     /// the client and would let anyone pick a fresh budget per request.
     pub fn client_of(&self, req: &ServiceRequest) -> String {
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok());
+        self.client_key(req.peer_addr().map(|a| a.ip()), forwarded)
+    }
+
+    /// [`RateLimiter::client_of`] for any transport (the shortener's gRPC service): `peer`, the
+    /// TCP peer's address, and `forwarded`, the `X-Forwarded-For` values in order.
+    pub fn client_key<'a>(
+        &self,
+        peer: Option<IpAddr>,
+        forwarded: impl Iterator<Item = &'a str>,
+    ) -> String {
         let forwarded = match self.trusted_proxy_hops {
             0 => None,
-            hops => forwarded_client(req.headers(), hops as usize),
+            hops => forwarded_client(forwarded, hops as usize),
         };
         forwarded
-            .or_else(|| req.peer_addr().map(|a| a.ip()))
+            .or(peer)
             .map(budget_key)
             .unwrap_or_else(|| "unknown".into())
     }
@@ -237,13 +250,8 @@ fn budget_key(ip: IpAddr) -> String {
 /// The entry `hops` from the right of all `X-Forwarded-For` headers taken as one list (the
 /// left-most when there are fewer entries: the request passed fewer proxies, and the first
 /// one wrote it). `None` without the header or when that entry is not an IP address.
-fn forwarded_client(headers: &header::HeaderMap, hops: usize) -> Option<IpAddr> {
-    let entries: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
+fn forwarded_client<'a>(values: impl Iterator<Item = &'a str>, hops: usize) -> Option<IpAddr> {
+    let entries: Vec<&str> = values.flat_map(|v| v.split(',')).map(str::trim).collect();
     let entry = entries
         .len()
         .checked_sub(hops)

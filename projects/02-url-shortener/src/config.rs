@@ -7,6 +7,9 @@ use backend_kit::jobs::JobSettings;
 
 pub const DEFAULT_PORT: u16 = 8082;
 
+/// Where the gRPC API listens unless `GRPC_PORT` says otherwise.
+pub const DEFAULT_GRPC_PORT: u16 = 9082;
+
 /// Who may change or delete a link made without an account (`ANONYMOUS_EDITS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnonymousEdits {
@@ -52,6 +55,9 @@ pub struct Config {
     pub import_retention: Duration,
     /// `IMPORT_MAX_UNFINISHED` (3): imports a user may have queued or running at once.
     pub import_max_unfinished: i64,
+    /// `GRPC_PORT` (9082): the gRPC API's port, on the same host as HTTP; `off` serves no
+    /// gRPC, `0` picks a free port.
+    pub grpc_port: Option<u16>,
 }
 
 impl Config {
@@ -94,6 +100,10 @@ impl Config {
                 }
             },
             import_max_unfinished: env.number("IMPORT_MAX_UNFINISHED", 3i64)?.max(1),
+            grpc_port: match env.get("GRPC_PORT").as_deref() {
+                Some("off") => None,
+                _ => Some(env.number("GRPC_PORT", DEFAULT_GRPC_PORT)?),
+            },
             settings,
         })
     }
@@ -120,6 +130,9 @@ impl Config {
             import_retention: Duration::from_secs(7 * 24 * 3600),
             anonymous_edits: AnonymousEdits::Open,
             import_max_unfinished: 3,
+            // Only the gRPC tests serve it (on a free port): a listener and a runtime per
+            // test server would be paid by every other test.
+            grpc_port: None,
             settings,
         }
     }

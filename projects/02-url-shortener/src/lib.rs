@@ -5,6 +5,10 @@
 //! - [`startup`] — builds the server: database, cache (moka or Redis), visit recorder, routes.
 //! - [`routes`] — [`routes::links`] (`/shorten` CRUD and stats) and [`routes::redirect`]
 //!   (`GET /{code}`: the hot path, served from the cache).
+//! - [`links`] — what each link operation does, whichever API it came through: the HTTP
+//!   handlers and the gRPC service both call it.
+//! - [`grpc`] — the same operations over gRPC (`shortener.v1.Links`, on `GRPC_PORT`): tonic,
+//!   the proto compiled at build time, health, reflection, a stream of visits.
 //! - [`link_cache`] — cache-aside for redirects (in process, or Redis), negative caching,
 //!   invalidation after every write; on [`cache`], the typed cache with TTLs and versioned
 //!   fills (moka in process, or Redis shared by every instance).
@@ -23,8 +27,10 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod grpc;
 pub mod jobs;
 pub mod link_cache;
+pub mod links;
 pub mod openapi;
 pub mod routes;
 pub mod seed;

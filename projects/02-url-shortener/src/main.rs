@@ -32,6 +32,9 @@ enum Command {
         #[arg(long, env = "DEMO_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
+    /// Call the gRPC API of a running server (shorten, get, resolve, stats, delete, watch,
+    /// health)
+    Grpc(url_shortener::grpc::client::GrpcArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +42,17 @@ fn main() -> ExitCode {
     // `.env` first: `seed --password` falls back on DEMO_PASSWORD, which may be set there.
     backend_kit::cli::load_env_file();
     let cli = Cli::parse();
+    if let Some(Command::Grpc(args)) = cli.command {
+        // A client: no configuration, no logging set-up, just the call.
+        let result = actix_web::rt::System::new().block_on(url_shortener::grpc::client::run(args));
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("url-shortener grpc: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::from_env(cli.serve.port) {
         Ok(config) => config,
         Err(e) => return backend_kit::cli::exit_code("url-shortener", Err(e)),
@@ -72,6 +86,7 @@ fn main() -> ExitCode {
                     println!("its password (shown once): {}", seeded.password);
                 }
             }
+            Command::Grpc(_) => unreachable!("handled before the configuration is read"),
         }
         Ok::<(), BoxError>(())
     });

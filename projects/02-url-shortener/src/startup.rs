@@ -1,7 +1,9 @@
 //! Building the server (the shape of capstone 1's `startup.rs`): [`Application::build`] sets
 //! up the database, the cache, the visit recorder, the job queue and its workers, binds the
 //! port and starts serving; [`Application::run_until_stopped`] serves until SIGINT/SIGTERM.
-//! At shutdown the job workers get a grace period, then the queued visits are written.
+//! With `GRPC_PORT`, the gRPC API ([`crate::grpc`]) is served beside it on the same state.
+//! At shutdown gRPC calls in flight finish, the job workers get a grace period, then the
+//! queued visits are written.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,8 @@ use backend_kit::redis::Redis;
 
 use crate::config::Config;
 use crate::domain::TargetPolicy;
+use crate::grpc::GrpcServer;
+use crate::grpc::links::LinksService;
 use crate::jobs::import::{self, ImportCsv, Importer};
 use crate::jobs::maintenance;
 use crate::link_cache::LinkCache;
@@ -30,6 +34,7 @@ use crate::visits::VisitRecorder;
 pub struct Application {
     server: Server,
     crash: CrashHandle,
+    grpc_port: Option<u16>,
 }
 
 /// How long in-flight jobs may finish at shutdown before they are left to resume after restart.
@@ -73,7 +78,6 @@ impl Application {
         let shorten_limiter = limiter("shorten", config.shorten_rate_limit_per_minute);
         let auth_limiter = limiter("auth", config.auth_rate_limit_per_minute);
         let password_limiter = limiter("link-password", config.link_password_attempts_per_minute);
-        let auth = web::Data::new(Auth::new(db.clone(), settings, AuthScheme::BEARER));
         let readiness = web::Data::new(
             Readiness::new(db.clone())
                 .with_redis(redis.clone())
@@ -106,6 +110,30 @@ impl Application {
             qr_renders: tokio::sync::Semaphore::new(QR_RENDERS),
         });
         let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
+        let auth = web::Data::new(Auth::new(state.db.clone(), settings, AuthScheme::BEARER));
+        // The gRPC API on its own port and runtime (see `grpc`), on the same state.
+        let grpc = match config.grpc_port {
+            None => None,
+            Some(port) => {
+                let listener = std::net::TcpListener::bind((settings.host.as_str(), port))?;
+                let (stopping, stop) = tokio::sync::watch::channel(false);
+                let service = LinksService::new(
+                    state.clone().into_inner(),
+                    auth.clone().into_inner(),
+                    shorten_limiter.clone(),
+                    password_limiter.clone(),
+                    stop,
+                );
+                let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+                let grpc = GrpcServer::start(listener, service, stopping, threads)?;
+                tracing::info!(
+                    "gRPC (shortener.v1.Links) listening on port {}",
+                    grpc.port()
+                );
+                Some(grpc)
+            }
+        };
+        let grpc_port = grpc.as_ref().map(GrpcServer::port);
 
         let openapi = crate::openapi::document();
         let body_timeout = settings.body_read_timeout;
@@ -154,7 +182,15 @@ impl Application {
             server: server.handle(),
             jobs: jobs.killer(),
         };
-        let server = Server::new(server, port)
+        let mut server = Server::new(server, port);
+        if let Some(grpc) = grpc {
+            // gRPC stops taking calls with HTTP, and is waited for first: its calls may
+            // still queue visits.
+            server = server
+                .on_stop_signal(grpc.stopper())
+                .on_shutdown(grpc.stop());
+        }
+        let server = server
             // Stopped taking requests: let running jobs finish (briefly), then write the
             // visits still queued.
             .on_shutdown(async move { jobs.shutdown(JOBS_GRACE).await })
@@ -166,11 +202,20 @@ impl Application {
                     tracing::warn!("visit writer did not finish in 5 s; queued visits may be lost");
                 }
             });
-        Ok(Self { server, crash })
+        Ok(Self {
+            server,
+            crash,
+            grpc_port,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.server.port()
+    }
+
+    /// The gRPC API's port, when it is served (`GRPC_PORT`).
+    pub fn grpc_port(&self) -> Option<u16> {
+        self.grpc_port
     }
 
     /// Serves until SIGINT/SIGTERM, then lets requests in flight finish, the job workers

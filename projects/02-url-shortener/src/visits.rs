@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use backend_kit::db::{Database, DbError};
 use chrono::{NaiveDateTime, Timelike};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::db::links::{self, NewVisit};
@@ -68,9 +68,17 @@ impl VisitMetrics {
     }
 }
 
+/// The visits of one write, as they were written (gRPC's `WatchVisits` streams them).
+pub type WrittenBatch = Arc<[NewVisit]>;
+
+/// Written batches kept for the slowest watcher (about a minute of batches): one behind by
+/// more skips ahead.
+const WRITTEN_BACKLOG: usize = 256;
+
 #[derive(Clone)]
 pub struct VisitRecorder {
     sender: mpsc::Sender<Visit>,
+    written: broadcast::Sender<WrittenBatch>,
     pub metrics: Arc<VisitMetrics>,
 }
 
@@ -79,9 +87,27 @@ impl VisitRecorder {
     /// recorder clone is dropped, i.e. when the server has stopped.
     pub fn start(db: Database, capacity: usize) -> (Self, JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(capacity);
+        let (written, _) = broadcast::channel(WRITTEN_BACKLOG);
         let metrics = Arc::new(VisitMetrics::default());
-        let task = tokio::spawn(write_batches(db, receiver, Arc::clone(&metrics)));
-        (Self { sender, metrics }, task)
+        let task = tokio::spawn(write_batches(
+            db,
+            receiver,
+            written.clone(),
+            Arc::clone(&metrics),
+        ));
+        (
+            Self {
+                sender,
+                written,
+                metrics,
+            },
+            task,
+        )
+    }
+
+    /// Every batch written from now on (to this instance's database, by this instance).
+    pub fn subscribe(&self) -> broadcast::Receiver<WrittenBatch> {
+        self.written.subscribe()
     }
 
     /// Never blocks: a full queue drops the visit and counts it.
@@ -95,6 +121,7 @@ impl VisitRecorder {
 async fn write_batches(
     db: Database,
     mut receiver: mpsc::Receiver<Visit>,
+    written: broadcast::Sender<WrittenBatch>,
     metrics: Arc<VisitMetrics>,
 ) {
     // The write of the previous batch. It runs on its own task, so the queue keeps being
@@ -130,14 +157,18 @@ async fn write_batches(
         if let Some(previous) = writing.take() {
             let _ = previous.await;
         }
-        let (db, metrics) = (db.clone(), Arc::clone(&metrics));
+        let (db, metrics, written) = (db.clone(), Arc::clone(&metrics), written.clone());
         writing = Some(tokio::spawn(async move {
             let visits = batch.visits;
             match write(&db, batch).await {
-                Ok(()) => metrics.recorded.inc_by(visits),
+                Ok(rows) => {
+                    metrics.recorded.inc_by(visits);
+                    // Nobody watching is not an error.
+                    let _ = written.send(rows.into());
+                }
                 Err(e) => {
                     tracing::error!(error = %e, visits, "could not write visits");
-                    metrics.failed.inc_by(visits)
+                    metrics.failed.inc_by(visits);
                 }
             };
         }));
@@ -147,10 +178,15 @@ async fn write_batches(
     }
 }
 
-async fn write(db: &Database, batch: Batch) -> Result<(), DbError> {
+/// Writes the batch; the rows written.
+async fn write(db: &Database, batch: Batch) -> Result<Vec<NewVisit>, DbError> {
     let (rows, counts) = batch.into_rows();
-    db.run(move |conn| links::record_visits(conn, &rows, &counts).map_err(DbError::from))
-        .await
+    db.run(move |conn| {
+        links::record_visits(conn, &rows, &counts)
+            .map(|_| rows)
+            .map_err(DbError::from)
+    })
+    .await
 }
 
 /// Link, second, referrer host, browser, bot flag: what makes two visits the same row.

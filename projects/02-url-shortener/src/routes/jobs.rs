@@ -10,10 +10,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::links::check_owner;
 use crate::db::imports::{self, ImportFailure, ImportJob, ImportStatus};
 use crate::error::ApiError;
 use crate::jobs::import::{self, ImportCsv};
+use crate::links::check_owner;
 use crate::openapi::{ErrorBody, OwnerOnlyErrors, ValidationErrorBody};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -224,7 +224,7 @@ pub async fn get_job(
         .db
         .run(move |conn| {
             let job = imports::find(conn, &id)?.ok_or(ApiError::NotFound)?;
-            check_owner(job.user_id, user)?;
+            check_owner(job.user_id, user.0)?;
             let failures = imports::failures(conn, &id)?;
             Ok::<_, ApiError>((job, failures))
         })

@@ -3,14 +3,11 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
 use serde::Deserialize;
 
 use super::AppState;
-use crate::db::links::{self, NewVisit};
 use crate::error::ApiError;
-use crate::link_cache::CachedLink;
-use crate::visits::{Visit, classify_user_agent, referrer_host};
+use crate::links::{self, Followed, Visitor};
 
 pub async fn follow(
     state: web::Data<AppState>,
@@ -18,38 +15,13 @@ pub async fn follow(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
-    if code.len() > 64 {
-        return Err(ApiError::NotFound);
-    }
-    let CachedLink::Found {
-        id,
-        url,
-        status,
-        expires_at,
-        limited,
-        protected,
-    } = state.links.get(&state.db, &code).await?
-    else {
-        return Err(ApiError::NotFound);
-    };
-    if expires_at.is_some_and(|t| t <= Utc::now().naive_utc()) {
-        return Err(ApiError::Gone);
-    }
-    if protected {
-        // A used-up link is gone before anyone types a password for it.
-        let used_up = limited
-            && !state
-                .db
-                .run(move |conn| links::has_visits_left(conn, id).map_err(ApiError::from))
-                .await?;
-        if used_up {
-            return Err(ApiError::Gone);
+    match links::follow(&state, &code, &visitor(&req)).await? {
+        Followed::To { status, url } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
+            Ok(redirect_to(status, url))
         }
-        return Ok(password_form(&code, StatusCode::OK, None));
+        Followed::NeedsPassword => Ok(password_form(&code, StatusCode::OK, None)),
     }
-    count_visit(&state, &req, id, limited).await?;
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
-    Ok(redirect_to(status, url))
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,88 +41,26 @@ pub async fn unlock(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
-    let owned = code.clone();
-    // Read the hash from the database: it is never put in the cache.
-    let link = state
-        .db
-        .run(move |conn| links::find(conn, &owned).map_err(ApiError::from))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if link.expires_at.is_some_and(|t| t <= Utc::now().naive_utc()) {
-        return Err(ApiError::Gone);
-    }
-    let Some(hash) = link.password_hash.clone() else {
-        // Not (or no longer) protected: a visit like any other, counted and limited as a GET.
-        count_visit(&state, &req, link.id, link.max_visits.is_some()).await?;
-        return Ok(redirect_to(StatusCode::SEE_OTHER, link.url));
-    };
     let password = form.into_inner().password;
-    let matches = password.len() <= backend_kit::auth::password::MAX_BYTES
-        && state.hasher.verify(password, Some(hash)).await?;
-    if !matches {
-        return Ok(password_form(
+    match links::unlock(&state, &code, password, &visitor(&req)).await? {
+        Some((_, url)) => Ok(redirect_to(StatusCode::SEE_OTHER, url)),
+        None => Ok(password_form(
             &code,
             StatusCode::UNAUTHORIZED,
             Some("Wrong password."),
-        ));
+        )),
     }
-    count_visit(&state, &req, link.id, link.max_visits.is_some()).await?;
-    Ok(redirect_to(StatusCode::SEE_OTHER, link.url))
 }
 
-/// Counts a visit: at once and atomically for links with a visit limit (`410` when used up),
-/// through the batch writer otherwise. Bots and `HEAD` requests (link checkers, previews) are
-/// not visitors and are never counted — but a used-up link is `410` for them too.
-async fn count_visit(
-    state: &AppState,
-    req: &HttpRequest,
-    id: i64,
-    limited: bool,
-) -> Result<(), ApiError> {
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let (browser, is_bot) = classify_user_agent(user_agent);
-    let head = backend_kit::http::is_head(req);
-    let counted = !is_bot && !head;
-    if limited {
-        let allowed = state
-            .db
-            .run(move |conn| {
-                if counted {
-                    links::take_limited_visit(conn, id)
-                } else {
-                    links::has_visits_left(conn, id)
-                }
-                .map_err(ApiError::from)
-            })
-            .await?;
-        if !allowed {
-            return Err(ApiError::Gone);
-        }
+/// The visitor as the request shows them: `User-Agent`, `Referer`, and whether it is a
+/// visit at all (`HEAD` — link checkers, previews — is not).
+fn visitor(req: &HttpRequest) -> Visitor<'_> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    Visitor {
+        user_agent: header(header::USER_AGENT).unwrap_or(""),
+        referrer: header(header::REFERER),
+        record: !backend_kit::http::is_head(req),
     }
-    if head {
-        return Ok(());
-    }
-    let referrer_host = req
-        .headers()
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(referrer_host);
-    state.visits.record(Visit {
-        row: NewVisit {
-            link_id: id,
-            visited_at: backend_kit::time::now(),
-            referrer_host,
-            browser: browser.to_string(),
-            is_bot,
-            hits: 1,
-        },
-        counted: limited && counted,
-    });
-    Ok(())
 }
 
 fn redirect_to(status: StatusCode, url: String) -> HttpResponse {

@@ -11,6 +11,8 @@ use url_shortener::{Application, Config, CrashHandle};
 
 pub struct TestApp {
     pub client: TestClient,
+    /// The gRPC port, when the test asked for gRPC (`config.grpc_port = Some(0)`).
+    pub grpc_port: Option<u16>,
     pub database_url: String,
     crash: Option<CrashHandle>,
     /// Owned by the first instance; a second instance on the same database borrows it.
@@ -46,10 +48,12 @@ pub async fn start(
         .await
         .expect("the application builds");
     let port = app.port();
+    let grpc_port = app.grpc_port();
     let crash = app.crash_handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         client: TestClient::new(port),
+        grpc_port,
         database_url,
         crash: Some(crash),
         _database: None,

@@ -5,6 +5,7 @@
 mod browser;
 mod cache;
 mod cache_store;
+mod grpc;
 mod helpers;
 mod hostile;
 mod jobs;

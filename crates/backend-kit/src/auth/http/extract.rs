@@ -25,32 +25,45 @@ pub struct AuthUser {
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeAuthUser(pub Option<AuthUser>);
 
-/// The token's user id, if a token was sent, and the [`Auth`] that checks it further.
-fn verify_token(req: &HttpRequest) -> Result<Option<(i64, web::Data<Auth>)>, AuthError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let auth = req.app_data::<web::Data<Auth>>().ok_or_else(|| {
-        tracing::error!("Auth is missing from app data");
-        AuthError::InvalidToken
-    })?;
-    let value = value.to_str().map_err(|_| AuthError::InvalidToken)?;
-    let token = auth.scheme().token(value).ok_or(AuthError::InvalidToken)?;
-    let id = auth.verify_access_token(token)?;
-    Ok(Some((id, auth.clone())))
+impl Auth {
+    /// The caller an `Authorization` value names: `None` without one; an error for a value
+    /// in another scheme, a bad or expired token, or the token of an account that is gone.
+    /// The extractors below call it, and so can a transport other than actix (the
+    /// shortener's gRPC service reads the value from its metadata).
+    pub async fn caller(&self, authorization: Option<&str>) -> Result<Option<AuthUser>, AuthError> {
+        let Some(value) = authorization else {
+            return Ok(None);
+        };
+        let token = self.scheme().token(value).ok_or(AuthError::InvalidToken)?;
+        let id = self.verify_access_token(token)?;
+        if !self.user_exists(id).await? {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(Some(AuthUser { id }))
+    }
 }
 
-/// The caller, if a token was sent: its signature checked here, its account in the database.
-async fn authenticate(
-    token: Result<Option<(i64, web::Data<Auth>)>, AuthError>,
-) -> Result<Option<AuthUser>, AuthError> {
-    let Some((id, auth)) = token? else {
-        return Ok(None);
-    };
-    if !auth.user_exists(id).await? {
-        return Err(AuthError::InvalidToken);
+/// The caller of `req`, if a token was sent (the signature and the account checked by
+/// [`Auth::caller`]).
+fn authenticate(
+    req: &HttpRequest,
+) -> impl Future<Output = Result<Option<AuthUser>, AuthError>> + use<> {
+    let auth = req.app_data::<web::Data<Auth>>().cloned();
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().map(str::to_string));
+    async move {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let value = value.map_err(|_| AuthError::InvalidToken)?;
+        let auth = auth.ok_or_else(|| {
+            tracing::error!("Auth is missing from app data");
+            AuthError::InvalidToken
+        })?;
+        auth.caller(Some(&value)).await
     }
-    Ok(Some(AuthUser { id }))
 }
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
@@ -60,9 +73,9 @@ impl FromRequest for AuthUser {
     type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = verify_token(req);
+        let caller = authenticate(req);
         Box::pin(async move {
-            authenticate(token)
+            caller
                 .await
                 .and_then(|user| user.ok_or(AuthError::InvalidToken))
                 .map_err(Error::from)
@@ -75,12 +88,7 @@ impl FromRequest for MaybeAuthUser {
     type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = verify_token(req);
-        Box::pin(async move {
-            authenticate(token)
-                .await
-                .map(MaybeAuthUser)
-                .map_err(Error::from)
-        })
+        let caller = authenticate(req);
+        Box::pin(async move { caller.await.map(MaybeAuthUser).map_err(Error::from) })
     }
 }

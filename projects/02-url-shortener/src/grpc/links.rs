@@ -1,0 +1,513 @@
+//! `shortener.v1.Links`: each RPC reads its message into the input of the operation in
+//! [`crate::links`] that the HTTP handler calls too, and writes the answer as a message.
+//! What gRPC adds: the caller from `authorization` metadata, rate limits keyed by the peer's
+//! address, errors as status codes ([`super::status`]), and a stream of visits.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backend_kit::auth::{Auth, AuthUser};
+use backend_kit::rate_limit::RateLimiter;
+use chrono::{DateTime, NaiveDateTime};
+use tokio::sync::{Semaphore, broadcast, mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataMap;
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use super::MAX_CALL_TIME;
+use super::proto::{self, links_server};
+use super::status::to_status;
+use crate::db::links::Link;
+use crate::domain::Breakdown;
+use crate::error::ApiError;
+use crate::links::{self as ops, Change, Followed, ShortenRequest, Visitor};
+use crate::routes::AppState;
+
+/// Streams of `WatchVisits` open at once, over all clients; past it `RESOURCE_EXHAUSTED`.
+pub const MAX_WATCHERS: usize = 1_000;
+/// Batches a stream holds for a client that reads slowly; past it visits are skipped (and
+/// counted in the next message's `missed`), so a stalled client costs bounded memory.
+const WATCH_BUFFER: usize = 16;
+
+/// The service: the state the HTTP handlers share, plus what gRPC needs of its own.
+pub struct LinksService {
+    state: Arc<AppState>,
+    auth: Arc<Auth>,
+    /// `Shorten`, `Update` and `Delete` share HTTP's write budget per client address.
+    writes: Arc<RateLimiter>,
+    /// `Resolve` with a password: guesses per client address, as `POST /{code}`.
+    passwords: Arc<RateLimiter>,
+    watchers: Arc<Semaphore>,
+    /// Turns `true` when the server stops: open `WatchVisits` streams end then.
+    stopping: watch::Receiver<bool>,
+}
+
+impl LinksService {
+    pub fn new(
+        state: Arc<AppState>,
+        auth: Arc<Auth>,
+        writes: Arc<RateLimiter>,
+        passwords: Arc<RateLimiter>,
+        stopping: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            state,
+            auth,
+            writes,
+            passwords,
+            watchers: Arc::new(Semaphore::new(MAX_WATCHERS)),
+            stopping,
+        }
+    }
+
+    /// The caller named by `authorization: Bearer <token>`, if sent (a bad one is
+    /// `UNAUTHENTICATED`, as it is `401` on HTTP).
+    async fn caller(&self, metadata: &MetadataMap) -> Result<Option<AuthUser>, Status> {
+        let value = match metadata.get("authorization") {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .map_err(|_| Status::unauthenticated("invalid authorization metadata"))?,
+            ),
+        };
+        self.auth
+            .caller(value)
+            .await
+            .map_err(|e| to_status(ApiError::from(e), ""))
+    }
+
+    /// Spends one unit of `budget` for the client that sent `request`.
+    async fn spend<T>(&self, budget: &RateLimiter, request: &Request<T>) -> Result<(), Status> {
+        let forwarded = request
+            .metadata()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let client = budget.client_key(request.remote_addr().map(|a| a.ip()), forwarded);
+        budget
+            .check(&client)
+            .await
+            .into_result()
+            .map_err(|e| to_status(e, ""))
+    }
+
+    fn link(&self, link: &Link, caller: Option<AuthUser>) -> proto::Link {
+        proto::Link {
+            id: link.id,
+            code: link.code.clone(),
+            url: ops::shows_target(link, caller).then(|| link.url.clone()),
+            created_at: Some(timestamp(link.created_at)),
+            updated_at: Some(timestamp(link.updated_at)),
+            expires_at: link.expires_at.map(timestamp),
+            max_visits: link.max_visits,
+            redirect_type: link.redirect_type.unwrap_or(302),
+            password_protected: link.password_hash.is_some(),
+            expired_at: link.expired_at.map(timestamp),
+            short_url: format!(
+                "{}/{}",
+                self.state.public_url.trim_end_matches('/'),
+                link.code
+            ),
+        }
+    }
+}
+
+/// Runs one call within its deadline and writes its access-log line (one per call, as HTTP
+/// writes one per request). A call past its deadline ends with `DEADLINE_EXCEEDED` (a query
+/// already sent to the database finishes there, but nothing waits for it).
+async fn call<T>(
+    method: &'static str,
+    deadline: Duration,
+    work: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    let started = Instant::now();
+    let late = || Status::deadline_exceeded("the call's deadline passed");
+    let result = if deadline.is_zero() {
+        // Too short to do anything in.
+        Err(late())
+    } else {
+        tokio::time::timeout(deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(late()))
+    };
+    let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
+    tracing::info!(
+        method,
+        code = ?code,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "grpc call"
+    );
+    result
+}
+
+/// How long a call may take: its `grpc-timeout` (the client's deadline), at most
+/// [`MAX_CALL_TIME`]. A little shorter than tonic's own timer on the same header (started
+/// when the request arrived), so the client hears `DEADLINE_EXCEEDED` from us rather than
+/// tonic's `CANCELLED`.
+fn deadline_of(metadata: &MetadataMap) -> Duration {
+    let sent = metadata
+        .get("grpc-timeout")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_grpc_timeout)
+        .unwrap_or(MAX_CALL_TIME);
+    sent.min(MAX_CALL_TIME)
+        .saturating_sub(Duration::from_millis(2))
+}
+
+/// `grpc-timeout` as the gRPC spec writes it: up to 8 digits and a unit (`H`ours, `M`inutes,
+/// `S`econds, `m`illi-, `u`micro-, `n`anoseconds).
+fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+fn timestamp(t: NaiveDateTime) -> prost_types::Timestamp {
+    let t = t.and_utc();
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// A `Timestamp` as the RFC 3339 text the shared parser reads (which then checks it is in
+/// the future and within 100 years); `None` for one that is no point in time at all.
+fn rfc3339(t: &prost_types::Timestamp) -> Option<String> {
+    let nanos = u32::try_from(t.nanos).ok()?;
+    DateTime::from_timestamp(t.seconds, nanos).map(|t| t.to_rfc3339())
+}
+
+/// An unusable `Timestamp` in `field`, as the shared parser would have said it.
+fn bad_timestamp(field: &str) -> Status {
+    Status::with_error_details(
+        Code::InvalidArgument,
+        "Invalid input",
+        ErrorDetails::with_bad_request_violation(field, "must be a valid timestamp"),
+    )
+}
+
+fn manage_token(metadata: &MetadataMap) -> Option<String> {
+    metadata
+        .get("x-manage-token")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+}
+
+/// Fields `UpdateRequest.update_mask` may name.
+const MASKABLE: [&str; 5] = [
+    "url",
+    "expires_at",
+    "max_visits",
+    "redirect_type",
+    "password",
+];
+
+/// An `UpdateRequest` as the shared input: each field named in the mask is sent (a value, or
+/// "remove it" when unset); the others are left as they are.
+fn change_from(update: proto::UpdateRequest) -> Result<ShortenRequest, Status> {
+    let mut violations = ErrorDetails::new();
+    let mut named = HashMap::new();
+    for path in &update.update_mask {
+        if !MASKABLE.contains(&path.as_str()) {
+            violations.add_bad_request_violation(
+                "update_mask",
+                format!(
+                    "unknown field `{path}`: expected one of {}",
+                    MASKABLE.join(", ")
+                ),
+            );
+        }
+        named.insert(path.as_str(), ());
+    }
+    if update.update_mask.is_empty() {
+        violations.add_bad_request_violation("update_mask", "must name at least one field");
+    }
+    if violations.has_bad_request_violations() {
+        return Err(Status::with_error_details(
+            Code::InvalidArgument,
+            "Invalid input",
+            violations,
+        ));
+    }
+    let changes = update.changes.unwrap_or_default();
+    let sent = |name| named.contains_key(name);
+    let expires_at = match (sent("expires_at"), &changes.expires_at) {
+        (false, _) => None,
+        (true, None) => Some(None),
+        (true, Some(t)) => Some(Some(
+            rfc3339(t).ok_or_else(|| bad_timestamp("changes.expires_at"))?,
+        )),
+    };
+    Ok(ShortenRequest {
+        // Named but unset: the shared parser says `url` "is required".
+        url: sent("url").then(|| changes.url.unwrap_or_default()),
+        custom_code: None,
+        expires_at,
+        max_visits: sent("max_visits").then_some(changes.max_visits),
+        redirect_type: sent("redirect_type").then(|| changes.redirect_type.map(i64::from)),
+        password: sent("password").then_some(changes.password),
+    })
+}
+
+type VisitStream = ReceiverStream<Result<proto::VisitBatch, Status>>;
+
+#[tonic::async_trait]
+impl links_server::Links for LinksService {
+    async fn shorten(
+        &self,
+        request: Request<proto::ShortenRequest>,
+    ) -> Result<Response<proto::ShortenResponse>, Status> {
+        call("Shorten", deadline_of(request.metadata()), async {
+            self.spend(&self.writes, &request).await?;
+            let caller = self.caller(request.metadata()).await?;
+            let message = request.into_inner();
+            let expires_at = match &message.expires_at {
+                None => None,
+                Some(t) => Some(Some(rfc3339(t).ok_or_else(|| bad_timestamp("expires_at"))?)),
+            };
+            let input = ShortenRequest {
+                url: Some(message.url),
+                custom_code: message.custom_code,
+                expires_at,
+                max_visits: message.max_visits.map(Some),
+                redirect_type: message.redirect_type.map(|n| Some(i64::from(n))),
+                password: message.password.map(Some),
+            };
+            let created = ops::create(&self.state, caller, &input)
+                .await
+                .map_err(|e| to_status(e, ""))?;
+            Ok(Response::new(proto::ShortenResponse {
+                link: Some(self.link(&created.link, caller)),
+                manage_token: created.manage_token,
+            }))
+        })
+        .await
+    }
+
+    async fn get(
+        &self,
+        request: Request<proto::GetRequest>,
+    ) -> Result<Response<proto::Link>, Status> {
+        call("Get", deadline_of(request.metadata()), async {
+            let caller = self.caller(request.metadata()).await?;
+            let code = request.into_inner().code;
+            let link = ops::get(&self.state, caller, code)
+                .await
+                .map_err(|e| to_status(e, ""))?;
+            Ok(Response::new(self.link(&link, caller)))
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        request: Request<proto::UpdateRequest>,
+    ) -> Result<Response<proto::Link>, Status> {
+        call("Update", deadline_of(request.metadata()), async {
+            self.spend(&self.writes, &request).await?;
+            let caller = self.caller(request.metadata()).await?;
+            let presented = manage_token(request.metadata());
+            let update = request.into_inner();
+            let code = update.code.clone();
+            let input = change_from(update)?;
+            let change =
+                Change::parse(&self.state, &input, false).map_err(|e| to_status(e, "changes."))?;
+            let link = ops::update(&self.state, caller, presented, code, change)
+                .await
+                .map_err(|e| to_status(e, "changes."))?;
+            Ok(Response::new(self.link(&link, caller)))
+        })
+        .await
+    }
+
+    async fn delete(
+        &self,
+        request: Request<proto::DeleteRequest>,
+    ) -> Result<Response<proto::DeleteResponse>, Status> {
+        call("Delete", deadline_of(request.metadata()), async {
+            self.spend(&self.writes, &request).await?;
+            let caller = self.caller(request.metadata()).await?;
+            let presented = manage_token(request.metadata());
+            let code = request.into_inner().code;
+            ops::delete(&self.state, caller, presented, code)
+                .await
+                .map_err(|e| to_status(e, ""))?;
+            Ok(Response::new(proto::DeleteResponse {}))
+        })
+        .await
+    }
+
+    async fn resolve(
+        &self,
+        request: Request<proto::ResolveRequest>,
+    ) -> Result<Response<proto::ResolveResponse>, Status> {
+        call("Resolve", deadline_of(request.metadata()), async {
+            if request.get_ref().password.is_some() {
+                self.spend(&self.passwords, &request).await?;
+            }
+            let message = request.into_inner();
+            let visitor = Visitor {
+                user_agent: &message.user_agent,
+                referrer: Some(message.referrer.as_str()).filter(|r| !r.is_empty()),
+                record: message.count_visit,
+            };
+            let denied = |reason: &str, message: &str| {
+                Status::with_error_details(
+                    Code::PermissionDenied,
+                    message,
+                    ErrorDetails::with_error_info(reason, "shortener.v1", HashMap::new()),
+                )
+            };
+            let (status, url) = match message.password {
+                Some(password) => ops::unlock(&self.state, &message.code, password, &visitor)
+                    .await
+                    .map_err(|e| to_status(e, ""))?
+                    .ok_or_else(|| denied("WRONG_PASSWORD", "wrong password"))?,
+                None => match ops::follow(&self.state, &message.code, &visitor)
+                    .await
+                    .map_err(|e| to_status(e, ""))?
+                {
+                    Followed::To { status, url } => (status, url),
+                    Followed::NeedsPassword => {
+                        return Err(denied("PASSWORD_REQUIRED", "the link needs its password"));
+                    }
+                },
+            };
+            Ok(Response::new(proto::ResolveResponse {
+                url,
+                redirect_type: i32::from(status),
+            }))
+        })
+        .await
+    }
+
+    async fn stats(
+        &self,
+        request: Request<proto::StatsRequest>,
+    ) -> Result<Response<proto::StatsResponse>, Status> {
+        call("Stats", deadline_of(request.metadata()), async {
+            let caller = self.caller(request.metadata()).await?;
+            let message = request.into_inner();
+            let by = match proto::Breakdown::try_from(message.by) {
+                Ok(proto::Breakdown::Unspecified) => None,
+                Ok(proto::Breakdown::Day) => Some(Breakdown::Day),
+                Ok(proto::Breakdown::Referrer) => Some(Breakdown::Referrer),
+                Ok(proto::Breakdown::Browser) => Some(Breakdown::Browser),
+                Err(_) => {
+                    return Err(Status::with_error_details(
+                        Code::InvalidArgument,
+                        "Invalid input",
+                        ErrorDetails::with_bad_request_violation("by", "unknown breakdown"),
+                    ));
+                }
+            };
+            let (link, breakdown) = ops::stats(&self.state, caller, message.code, by)
+                .await
+                .map_err(|e| to_status(e, ""))?;
+            Ok(Response::new(proto::StatsResponse {
+                link: Some(self.link(&link, caller)),
+                access_count: link.access_count,
+                breakdown: breakdown
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(key, visits)| proto::Bucket { key, visits })
+                    .collect(),
+            }))
+        })
+        .await
+    }
+
+    type WatchVisitsStream = VisitStream;
+
+    async fn watch_visits(
+        &self,
+        request: Request<proto::WatchVisitsRequest>,
+    ) -> Result<Response<VisitStream>, Status> {
+        call("WatchVisits", deadline_of(request.metadata()), async {
+            let caller = self.caller(request.metadata()).await?;
+            let code = request.into_inner().code;
+            // Visits are statistics: the owner's alone, as `Stats`.
+            let link = ops::get(&self.state, caller, code)
+                .await
+                .map_err(|e| to_status(e, ""))?;
+            let permit = Arc::clone(&self.watchers)
+                .try_acquire_owned()
+                .map_err(|_| Status::resource_exhausted("too many visit streams open"))?;
+            let batches = self.state.visits.subscribe();
+            let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
+            tokio::spawn(forward_visits(
+                link.id,
+                batches,
+                sender,
+                self.stopping.clone(),
+                permit,
+            ));
+            Ok(Response::new(ReceiverStream::new(receiver)))
+        })
+        .await
+    }
+}
+
+/// Forwards the visits of link `id` from the visit writer's batches to one stream, until the
+/// client goes away or the server stops (the stream then ends with `OK`).
+async fn forward_visits(
+    id: i64,
+    mut batches: broadcast::Receiver<crate::visits::WrittenBatch>,
+    sender: mpsc::Sender<Result<proto::VisitBatch, Status>>,
+    mut stopping: watch::Receiver<bool>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let mut missed: u64 = 0;
+    loop {
+        let batch = tokio::select! {
+            _ = stopping.wait_for(|stop| *stop) => break,
+            () = sender.closed() => break,
+            batch = batches.recv() => batch,
+        };
+        let batch = match batch {
+            Ok(batch) => batch,
+            // This task fell behind the writer (it did not run for a minute): go on with
+            // what comes next.
+            Err(broadcast::error::RecvError::Lagged(batches)) => {
+                tracing::warn!(batches, "a visit stream fell behind");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => break,
+        };
+        let visits: Vec<proto::Visit> = batch
+            .iter()
+            .filter(|v| v.link_id == id)
+            .map(|v| proto::Visit {
+                visited_at: Some(timestamp(v.visited_at)),
+                referrer_host: v.referrer_host.clone().unwrap_or_default(),
+                browser: v.browser.clone(),
+                bot: v.is_bot,
+                hits: v.hits,
+            })
+            .collect();
+        if visits.is_empty() {
+            continue;
+        }
+        let hits: i64 = visits.iter().map(|v| v.hits).sum();
+        match sender.try_send(Ok(proto::VisitBatch { visits, missed })) {
+            Ok(()) => missed = 0,
+            Err(mpsc::error::TrySendError::Full(_)) => missed += hits.unsigned_abs(),
+            Err(mpsc::error::TrySendError::Closed(_)) => break,
+        }
+    }
+}

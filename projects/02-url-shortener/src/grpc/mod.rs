@@ -1,0 +1,169 @@
+//! The gRPC API (`shortener.v1.Links`, see `proto/shortener/v1/links.proto`): the same links
+//! as HTTP, for services that call the shortener from code. A tour:
+//!
+//! - [`proto`] — the messages, the server trait and the client, generated from the `.proto`
+//!   at build time (`build.rs`, with protox: no `protoc` to install).
+//! - [`links`] — the service: each RPC calls the same operation as its HTTP handler
+//!   ([`crate::links`]); `WatchVisits` streams the visit writer's batches.
+//! - [`status`] — errors as gRPC status codes with details.
+//! - [`client`] — `url-shortener grpc …`, a command-line client for people without grpcurl.
+//!
+//! [`GrpcServer::start`] serves it on its own port (`GRPC_PORT`, 9082) beside the HTTP
+//! server, with the standard health service (`grpc.health.v1.Health`) and server reflection
+//! (`grpcurl -plaintext localhost:9082 list`).
+//!
+//! **Its own runtime.** actix runs each HTTP worker on a single-threaded runtime of its own,
+//! and the program's main thread on another; tonic (hyper, h2) is built for tokio's
+//! multi-threaded, work-stealing runtime, where one busy connection cannot hold the others
+//! back. So gRPC gets a runtime of its own on its own threads (one per core, as actix's
+//! workers), and the two servers share everything else: the database pool, the cache, the
+//! visit writer, the rate limits — all made to be used from any thread.
+
+pub mod client;
+pub mod links;
+pub mod status;
+
+/// The code generated from `proto/shortener/v1/links.proto`.
+#[allow(clippy::all, missing_docs, rust_2018_idioms)]
+pub mod proto {
+    tonic::include_proto!("shortener.v1");
+
+    /// The compiled `.proto` files, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/shortener_descriptor.bin"));
+}
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+
+use self::links::LinksService;
+use self::proto::links_server::LinksServer;
+
+/// The largest message a call may send (or be sent): a link is well under 8 KiB; anything
+/// bigger is refused before it is decoded (tonic answers `OUT_OF_RANGE`).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Calls in flight on one connection; more wait for a slot (HTTP/2 multiplexes many calls on
+/// one connection, so one client cannot take every worker).
+const MAX_STREAMS_PER_CONNECTION: u32 = 128;
+/// No call may run longer, whatever deadline the client set (a shorter `grpc-timeout` is
+/// honoured as sent: `DEADLINE_EXCEEDED`). Streams (`WatchVisits`) are not cut by it: it
+/// bounds the time to the first answer.
+pub const MAX_CALL_TIME: Duration = Duration::from_secs(30);
+/// How long calls in flight get to finish at shutdown (as HTTP's requests get).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(backend_kit::http::SHUTDOWN_TIMEOUT_SECS);
+
+/// The running gRPC server: [`GrpcServer::stop`] ends it gracefully.
+pub struct GrpcServer {
+    port: u16,
+    stopping: watch::Sender<bool>,
+    stopped: oneshot::Receiver<()>,
+}
+
+impl GrpcServer {
+    /// Serves `service` on `listener` on a runtime of its own (`threads` worker threads).
+    /// `stopping` is the watch [`LinksService`] was given: it turns `true` at [`Self::stop`].
+    pub fn start(
+        listener: TcpListener,
+        service: LinksService,
+        stopping: watch::Sender<bool>,
+        threads: usize,
+    ) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        listener.set_nonblocking(true)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .thread_name("grpc")
+            .enable_all()
+            .build()?;
+        let mut stop = stopping.subscribe();
+        let (stopped_tx, stopped) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("grpc-server".into())
+            .spawn(move || {
+                let served = runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+                    let (health, health_service) = tonic_health::server::health_reporter();
+                    health.set_serving::<LinksServer<LinksService>>().await;
+                    // What `grpcurl list` and `describe` read: our service and health.
+                    let reflection = || {
+                        tonic_reflection::server::Builder::configure()
+                            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+                            .register_encoded_file_descriptor_set(
+                                tonic_health::pb::FILE_DESCRIPTOR_SET,
+                            )
+                    };
+                    let reflection_alpha = reflection()
+                        .build_v1alpha()
+                        .map_err(std::io::Error::other)?;
+                    let reflection = reflection().build_v1().map_err(std::io::Error::other)?;
+                    let links = LinksServer::new(service)
+                        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+                    // Stopping (a signal, or every handle dropped): health says so first,
+                    // then the listener closes and calls in flight finish.
+                    let shutdown = async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                        health.set_not_serving::<LinksServer<LinksService>>().await;
+                    };
+                    Server::builder()
+                        .timeout(MAX_CALL_TIME)
+                        .concurrency_limit_per_connection(MAX_STREAMS_PER_CONNECTION as usize)
+                        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+                        // Dead peers are noticed and their connections closed.
+                        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+                        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+                        .trace_fn(
+                            |request| tracing::info_span!("grpc", path = %request.uri().path()),
+                        )
+                        .add_service(health_service)
+                        .add_service(reflection)
+                        .add_service(reflection_alpha)
+                        .add_service(links)
+                        .serve_with_incoming_shutdown(incoming, shutdown)
+                        .await
+                        .map_err(std::io::Error::other)
+                });
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the gRPC server failed");
+                }
+                // Waits for the calls that are still running (`shutdown_timeout` bounds it).
+                runtime.shutdown_timeout(SHUTDOWN_GRACE);
+                let _ = stopped_tx.send(());
+            })?;
+        Ok(Self {
+            port,
+            stopping,
+            stopped,
+        })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A function that starts a graceful stop (for the stop signal's hook).
+    pub fn stopper(&self) -> impl FnOnce() + Send + 'static + use<> {
+        let stopping = self.stopping.clone();
+        move || {
+            let _ = stopping.send(true);
+        }
+    }
+
+    /// Stops taking calls, ends the visit streams and waits (up to [`SHUTDOWN_GRACE`]) for
+    /// calls in flight.
+    pub async fn stop(self) {
+        let _ = self.stopping.send(true);
+        if tokio::time::timeout(SHUTDOWN_GRACE * 2, self.stopped)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the gRPC server did not stop in time");
+        }
+    }
+}
