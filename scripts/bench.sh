@@ -27,7 +27,7 @@
 #
 # Env: BENCH_DATABASE_URL (a PostgreSQL maintenance URL; default postgres://postgres@127.0.0.1:5432/postgres),
 #      BENCH_REDIS_URL (optional), BENCH_CONNECTIONS (64), BENCH_DURATION (15s), BENCH_THREADS (2),
-#      BENCH_PORT (18090), BENCH_KEEP_DB (set: keep the seeded database, e.g. for EXPLAIN ANALYZE),
+#      BENCH_PORT (18090), BENCH_GRPC_PORT (url-shortener's gRPC: 19090), BENCH_KEEP_DB (set: keep the seeded database, e.g. for EXPLAIN ANALYZE),
 #      BENCH_DB (blog only: sqlite measures the embedded default; needs the sqlite3 shell),
 #      BENCH_ARTICLES (blog only: the sizes, as --articles),
 #      BENCH_VISITS (url-shortener only: the visits of the link whose statistics are read; 10000,1000000).
@@ -44,6 +44,7 @@ connections="${BENCH_CONNECTIONS:-64}"
 duration="${BENCH_DURATION:-15s}"
 threads="${BENCH_THREADS:-2}"
 port="${BENCH_PORT:-18090}"
+grpc_port="${BENCH_GRPC_PORT:-19090}"
 base="http://127.0.0.1:$port"
 
 # wrk's text output → one line: scenario, req/s, p50, p99, errors.
@@ -155,6 +156,25 @@ ratios = [float(b) / float(a) for a, b in (line.split() for line in sys.stdin)]
 print("ratio per round: " + ", ".join(f"{r:.0%}" for r in ratios) + f"   median {statistics.median(ratios):.0%}")'
 }
 
+# The HTTP redirect and gRPC's Resolve (counting the visit, as the redirect does) of the same
+# code, back to back, BENCH_ROUNDS times: the gRPC load comes from `url-shortener grpc load`
+# (tonic, 2 connections × 64 calls in flight, two threads — as wrk's -t2 -c64).
+compare_grpc_rounds() { # http-name url code
+  local rounds="${BENCH_ROUNDS:-3}" ratios=()
+  for round in $(seq 1 "$rounds"); do
+    local a b
+    a=$(run_wrk "$1 #$round" "" "$2"); echo "$a"
+    b=$(target/release/url-shortener grpc --addr "http://127.0.0.1:$grpc_port" load "$3" --count \
+      --connections 2 --concurrency "$connections" --seconds "${duration%s}")
+    b="${b/gRPC Resolve/gRPC Resolve #$round}"; echo "$b"
+    ratios+=("$(awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <<<"$a $b" | paste -sd' ')")
+  done
+  printf '%s\n' "${ratios[@]}" | python3 -c '
+import statistics, sys
+ratios = [float(b) / float(a) for a, b in (line.split() for line in sys.stdin)]
+print("gRPC / HTTP per round: " + ", ".join(f"{r:.0%}" for r in ratios) + f"   median {statistics.median(ratios):.0%}")'
+}
+
 # A freshly started server first fills its pools and connections: two seconds of load before
 # the measured run, so the figures are of the steady state.
 warm_up() { # url
@@ -175,7 +195,7 @@ run_wrk() { # name, script-or-empty, url
 
 start_server() { # VAR=value settings that override the defaults below may follow
   env DATABASE_URL="${admin_url%/*}/$db_name" PORT="$port" RUST_LOG=warn AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
-    SHORTEN_RATE_LIMIT_PER_MINUTE=100000000 \
+    SHORTEN_RATE_LIMIT_PER_MINUTE=100000000 GRPC_PORT="$grpc_port" \
     REDIS_URL="${BENCH_REDIS_URL:-}" JWT_SECRET="bench-secret-that-is-at-least-32-bytes" "$@" \
     "target/release/$package" >"$workdir/server.log" 2>&1 &
   server_pid=$!
@@ -231,6 +251,8 @@ wrk.body = '{"url":"https://example.com/a/long/path?with=query"}'
 LUA
     warm_up "$base/$code"
     compare_rounds "GET /health (ceiling)" "$base/health" "GET /{code} cache hit" "$base/$code"
+    echo; echo "== the same redirect over gRPC (Resolve, counted)"
+    compare_grpc_rounds "GET /{code} cache hit" "$base/$code" "$code"
     # Every redirect above queued its visit: how many the batch writer kept up with.
     sleep 1
     curl -fs "$base/metrics" | grep -E '^shortener_visits_(recorded|dropped|failed)_total' | tr '\n' ' '; echo

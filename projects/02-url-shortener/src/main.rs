@@ -43,8 +43,14 @@ fn main() -> ExitCode {
     backend_kit::cli::load_env_file();
     let cli = Cli::parse();
     if let Some(Command::Grpc(args)) = cli.command {
-        // A client: no configuration, no logging set-up, just the call.
-        let result = actix_web::rt::System::new().block_on(url_shortener::grpc::client::run(args));
+        // A client: no configuration, no logging set-up, just the call — on tokio's
+        // multi-threaded runtime (two threads: `grpc load` generates load from both cores).
+        let result = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| e.into())
+            .and_then(|runtime| runtime.block_on(url_shortener::grpc::client::run(args)));
         return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

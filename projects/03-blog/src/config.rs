@@ -41,6 +41,10 @@ pub struct Config {
     pub mail: MailSettings,
     /// `JOBS_URL`, `JOB_CONCURRENCY`… (see the kit): where mail jobs queue.
     pub jobs: JobSettings,
+    /// `GRAPHQL_INTROSPECTION` (true): whether `/graphql` answers introspection queries
+    /// (what GraphiQL and code generators read). Switch it off in production to keep the
+    /// schema to yourself — `schema.graphql` in the repository still documents it.
+    pub graphql_introspection: bool,
 }
 
 /// `CORS_ORIGINS`: a comma-separated list of origins (`https://app.example.com`), or `*`.
@@ -94,6 +98,7 @@ impl Config {
             reactions_per_minute: 10_000,
             mail: MailSettings::for_tests(smtp_url, mail_dir),
             jobs: JobSettings::for_tests(),
+            graphql_introspection: true,
         }
     }
 }
@@ -131,6 +136,7 @@ impl Config {
             reactions_per_minute: env.number("REACTIONS_PER_MINUTE", 60)?,
             mail: MailSettings::read(&env, "conduit")?,
             jobs: JobSettings::read(&env)?,
+            graphql_introspection: env.flag("GRAPHQL_INTROSPECTION", true)?,
             settings,
         })
     }

@@ -15,6 +15,8 @@
 //!   costs three statements whatever its length and the table's size, and where the two databases' full-text search
 //!   differ; favorites and follows are rows with composite keys.
 //! - [`error`] — the kit's one error type, rendered as RealWorld's `{"errors": {…}}`.
+//! - [`graphql`] — the same API as GraphQL (`/graphql`, with GraphiQL): resolvers that call
+//!   the REST handlers' operations, loaders that batch, limits on what a query may ask.
 //! - [`mail`] and [`jobs`] — mail that is never lost: e-mail verification, password reset
 //!   and comment digests ([`routes::account`]) write their mail to the kit's outbox in the
 //!   same transaction as the change; jobs deliver it with retries.
@@ -25,6 +27,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod graphql;
 pub mod jobs;
 pub mod mail;
 pub mod openapi;

@@ -38,6 +38,8 @@ enum Command {
         #[arg(long, env = "DEMO_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
+    /// Print the GraphQL schema (what schema.graphql holds), then exit
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,10 @@ fn main() -> ExitCode {
     // `.env` first: `seed --password` falls back on DEMO_PASSWORD, which may be set there.
     backend_kit::cli::load_env_file();
     let cli = Cli::parse();
+    if let Some(Command::Schema) = cli.command {
+        print!("{}", blog::graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
     let config = match Config::from_env(cli.serve.port) {
         Ok(config) => config,
         Err(e) => return backend_kit::cli::exit_code("blog", Err(e)),
@@ -83,6 +89,7 @@ fn main() -> ExitCode {
                     println!("their password (shown once): {}", seeded.password);
                 }
             }
+            Command::Schema => unreachable!("handled before the configuration is read"),
         }
         Ok::<(), BoxError>(())
     });

@@ -116,6 +116,18 @@ impl Application {
         );
         let data = web::Data::new(db.clone());
         let mail = web::Data::new(mail);
+        // GraphQL: the same operations as the REST routes, on the same pieces.
+        let graphql = web::Data::new(crate::graphql::endpoint(
+            crate::graphql::Deps {
+                db: db.clone(),
+                auth: auth.clone(),
+                mail: mail.clone(),
+                writes: writes.clone(),
+                mail_limits: limits.clone(),
+                auth_limiter: auth_limiter.clone(),
+            },
+            config.graphql_introspection,
+        ));
         let cors = config.cors_origins.clone();
 
         let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
@@ -155,6 +167,8 @@ impl Application {
                 .app_data(mail.clone())
                 .app_data(limits.clone())
                 .app_data(writes.clone())
+                .app_data(graphql.clone())
+                .configure(|cfg| crate::routes::configure_graphql(cfg, &cors))
                 .configure(|cfg| {
                     crate::routes::configure(cfg, &auth_limiter, &limits.reset_per_client, &cors)
                 })

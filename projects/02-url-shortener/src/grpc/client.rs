@@ -70,6 +70,23 @@ enum Call {
     Watch { code: String },
     /// Ask the standard health service whether the links service is serving
     Health,
+    /// A load test: Resolve one code as fast as the server answers, then print req/s and
+    /// the latencies (what scripts/bench.sh compares with the HTTP redirect)
+    Load {
+        code: String,
+        /// Count each call as a visit, as a redirect does
+        #[arg(long)]
+        count: bool,
+        /// TCP connections (HTTP/2 carries many calls at once on each)
+        #[arg(long, default_value_t = 2)]
+        connections: usize,
+        /// Calls in flight at any moment, over all connections
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// How long to run, in seconds
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+    },
 }
 
 /// Runs one call and prints its answer; a failed call is an error naming its status.
@@ -83,6 +100,26 @@ pub async fn run(args: GrpcArgs) -> Result<(), Box<dyn std::error::Error>> {
         timeout: Duration::from_secs(args.timeout),
         token: args.token.clone(),
     };
+    if let Call::Load {
+        code,
+        count,
+        connections,
+        concurrency,
+        seconds,
+    } = args.call
+    {
+        let mut channels = vec![channel];
+        for _ in 1..connections.max(1) {
+            channels.push(Channel::from_shared(args.addr.clone())?.connect().await?);
+        }
+        let request = proto::ResolveRequest {
+            code,
+            count_visit: count,
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0".into(),
+            ..Default::default()
+        };
+        return load(channels, request, concurrency, Duration::from_secs(seconds)).await;
+    }
     let mut client = LinksClient::new(channel.clone());
     let result = match args.call {
         Call::Shorten {
@@ -191,6 +228,7 @@ pub async fn run(args: GrpcArgs) -> Result<(), Box<dyn std::error::Error>> {
                 .await
                 .map(|r| println!("{:?}", r.get_ref().status()))
         }
+        Call::Load { .. } => unreachable!("handled above"),
     };
     result.map_err(|status| describe(&status).into())
 }
@@ -212,6 +250,54 @@ impl Calls {
         }
         request
     }
+}
+
+/// `concurrency` callers Resolve in a loop over `channels` for `duration`; prints one line:
+/// req/s, p50, p99, errors (wrk's figures, for scripts/bench.sh).
+async fn load(
+    channels: Vec<Channel>,
+    request: proto::ResolveRequest,
+    concurrency: usize,
+    duration: Duration,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
+    let end = started + duration;
+    let callers = (0..concurrency.max(1)).map(|i| {
+        let mut client = LinksClient::new(channels[i % channels.len()].clone());
+        let request = request.clone();
+        tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0u64);
+            while std::time::Instant::now() < end {
+                let call = std::time::Instant::now();
+                match client.resolve(request.clone()).await {
+                    Ok(_) => latencies.push(call.elapsed()),
+                    Err(_) => errors += 1,
+                }
+            }
+            (latencies, errors)
+        })
+    });
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for caller in callers.collect::<Vec<_>>() {
+        let (l, e) = caller.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or("?".into(), |d| format!("{:.2}ms", d.as_secs_f64() * 1000.0))
+    };
+    println!(
+        "{:<28} {:>10.0} req/s   p50 {:>8}   p99 {:>8}   errors {errors}",
+        "gRPC Resolve",
+        latencies.len() as f64 / elapsed,
+        at(0.50),
+        at(0.99),
+    );
+    Ok(())
 }
 
 fn print_link(link: &proto::Link) {

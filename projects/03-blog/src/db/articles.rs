@@ -628,6 +628,18 @@ pub fn by_slug(
     Ok(found.map(|(loaded, body)| assemble(loaded, Some(body))))
 }
 
+/// The bodies (Markdown, and rendered HTML) of many articles in one statement: GraphQL's
+/// `body` on a page of articles, which the list itself leaves out.
+pub fn bodies(conn: &mut AnyConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    articles::table
+        .filter(articles::id.eq_any(ids))
+        .select((articles::id, articles::body, articles::body_html))
+        .load(conn)
+}
+
 /// The id and author of the article at `slug`.
 pub fn owner_of(conn: &mut AnyConnection, slug: &str) -> QueryResult<Option<(i64, i64)>> {
     articles::table

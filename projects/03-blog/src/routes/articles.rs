@@ -159,7 +159,7 @@ pub struct FeedParams {
 }
 
 /// `limit`, `offset` and `before` of a list, checked.
-fn page_request(
+pub(crate) fn page_request(
     limit: Option<&str>,
     offset: Option<&str>,
     before: Option<&str>,
@@ -176,16 +176,59 @@ fn page_request(
     })
 }
 
+/// What a list is filtered by, as sent (REST's query string, GraphQL's arguments): empty
+/// values filter nothing.
+#[derive(Debug, Default)]
+pub(crate) struct ListFilter {
+    pub tag: Option<String>,
+    pub author: Option<String>,
+    pub favorited: Option<String>,
+    pub q: Option<String>,
+}
+
+impl ListFilter {
+    /// The filter checked; `None` when nothing can match (a search of only punctuation).
+    pub(crate) fn parse(self) -> Result<Option<Filter>, ApiError> {
+        let search = match super::non_empty(self.q) {
+            None => None,
+            Some(q) => match SearchTerms::parse(&q).map_err(|e| ApiError::invalid("q", e))? {
+                Some(terms) => Some(terms),
+                // Only punctuation: no word to look for, so nothing matches.
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(Filter {
+            tag: super::tag_filter(self.tag),
+            author: super::non_empty(self.author),
+            favorited_by: super::non_empty(self.favorited),
+            search,
+            followed_by: None,
+        }))
+    }
+}
+
+/// A page of a list and how many match in all (`None`: a filter nothing matches).
+pub(crate) async fn list_articles(
+    db: &Database,
+    filter: Option<Filter>,
+    page: PageRequest,
+    viewer: Option<i64>,
+) -> Result<(Vec<Article>, i64), ApiError> {
+    let Some(filter) = filter else {
+        return Ok((Vec::new(), 0));
+    };
+    db.run(move |conn| queries::list(conn, &filter, page, viewer).map_err(ApiError::from))
+        .await
+}
+
 async fn respond_list(
     db: &Database,
     req: &HttpRequest,
-    filter: Filter,
+    filter: Option<Filter>,
     page: PageRequest,
     viewer: Option<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let (articles, total) = db
-        .run(move |conn| queries::list(conn, &filter, page, viewer).map_err(ApiError::from))
-        .await?;
+    let (articles, total) = list_articles(db, filter, page, viewer).await?;
     let mut response = HttpResponse::Ok();
     // A full page may have more after it: the same request, continued after its last article.
     if let Some(last) = articles
@@ -239,26 +282,13 @@ pub async fn list(
         params.offset.as_deref(),
         params.before.as_deref(),
     )?;
-    let search = match super::non_empty(params.q) {
-        None => None,
-        Some(q) => match SearchTerms::parse(&q).map_err(|e| ApiError::invalid("q", e))? {
-            Some(terms) => Some(terms),
-            // Only punctuation: no word to look for, so nothing matches.
-            None => {
-                return Ok(HttpResponse::Ok().json(ArticlesResponse {
-                    articles: Vec::new(),
-                    articles_count: 0,
-                }));
-            }
-        },
-    };
-    let filter = Filter {
-        tag: super::tag_filter(params.tag),
-        author: super::non_empty(params.author),
-        favorited_by: super::non_empty(params.favorited),
-        search,
-        followed_by: None,
-    };
+    let filter = ListFilter {
+        tag: params.tag,
+        author: params.author,
+        favorited: params.favorited,
+        q: params.q,
+    }
+    .parse()?;
     respond_list(&db, &req, filter, page, viewer.0.map(|u| u.id)).await
 }
 
@@ -284,24 +314,35 @@ pub async fn feed(
         params.offset.as_deref(),
         params.before.as_deref(),
     )?;
-    let filter = Filter {
-        followed_by: Some(caller.id),
+    respond_list(&db, &req, Some(feed_of(caller.id)), page, Some(caller.id)).await
+}
+
+/// The feed of `reader`: articles by the users they follow.
+pub(crate) fn feed_of(reader: i64) -> Filter {
+    Filter {
+        followed_by: Some(reader),
         ..Filter::default()
-    };
-    respond_list(&db, &req, filter, page, Some(caller.id)).await
+    }
 }
 
 /// One article with its body and `bodyHtml` (rendered when it was written).
+pub(crate) async fn load_article(
+    db: &Database,
+    slug: String,
+    viewer: Option<i64>,
+) -> Result<Article, ApiError> {
+    db.run(move |conn| queries::by_slug(conn, &slug, viewer).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// [`load_article`] as the REST answer shows it.
 pub(crate) async fn load(
     db: &Database,
     slug: String,
     viewer: Option<i64>,
 ) -> Result<ArticleBody, ApiError> {
-    let article = db
-        .run(move |conn| queries::by_slug(conn, &slug, viewer).map_err(ApiError::from))
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(ArticleBody::new(article))
+    load_article(db, slug, viewer).await.map(ArticleBody::new)
 }
 
 /// Markdown to sanitized HTML on a blocking thread: a long body takes milliseconds, which
@@ -378,7 +419,20 @@ pub async fn create(
     caller: AuthUser,
     body: Json<ArticleEnvelope<NewArticleBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = body.into_inner().article;
+    let article = create_article(&db, &writes, caller.id, body.into_inner().article).await?;
+    Ok(HttpResponse::Created().json(ArticleResponse {
+        article: ArticleBody::new(article),
+    }))
+}
+
+/// Publishes an article by `author`: the input checked, the author's budget spent, the
+/// Markdown rendered, a unique slug found.
+pub(crate) async fn create_article(
+    db: &Database,
+    writes: &WriteLimits,
+    author: i64,
+    new: NewArticleBody,
+) -> Result<Article, ApiError> {
     let mut errors = FieldErrors::default();
     let text = ArticleText::parse(
         errors.required("title", new.title.as_deref()),
@@ -396,8 +450,7 @@ pub async fn create(
         return Err(ApiError::validation(errors));
     };
     // Spent once the input is valid (fixing a 422 costs nothing), before the rendering.
-    WriteLimits::spend(&writes.articles, caller.id).await?;
-    let author = caller.id;
+    WriteLimits::spend(&writes.articles, author).await?;
     let (body, body_html) = render(body).await?;
     let slug = db
         .run(move |conn| {
@@ -413,8 +466,7 @@ pub async fn create(
             queries::create(conn, author, &new).map_err(ApiError::from_caller_insert)
         })
         .await?;
-    let article = load(&db, slug, Some(author)).await?;
-    Ok(HttpResponse::Created().json(ArticleResponse { article }))
+    load_article(db, slug, Some(author)).await
 }
 
 #[utoipa::path(
@@ -440,16 +492,36 @@ pub async fn update(
     body: Result<Json<ArticleEnvelope<UpdateArticleBody>>, actix_web::Error>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (slug, me) = (slug.into_inner(), caller.id);
-    let lookup = slug.clone();
+    check_author(&db, slug.clone(), me).await?;
+    let update = body?.into_inner().article;
+    let article = update_article(&db, &writes, slug, me, update).await?;
+    Ok(HttpResponse::Ok().json(ArticleResponse {
+        article: ArticleBody::new(article),
+    }))
+}
+
+/// `404` when there is no article at `slug`, `403` when it is not `me`'s: checked before its
+/// new text is even read, so someone else's article is `403` whatever was sent.
+pub(crate) async fn check_author(db: &Database, slug: String, me: i64) -> Result<(), ApiError> {
     let owner = db
-        .run(move |conn| queries::owner_of(conn, &lookup).map_err(ApiError::from))
+        .run(move |conn| queries::owner_of(conn, &slug).map_err(ApiError::from))
         .await?;
     match owner {
-        None => return Err(ApiError::NotFound.into()),
-        Some((_, author)) if author != me => return Err(ApiError::Forbidden.into()),
-        Some(_) => {}
+        None => Err(ApiError::NotFound),
+        Some((_, author)) if author != me => Err(ApiError::Forbidden),
+        Some(_) => Ok(()),
     }
-    let update = body?.into_inner().article;
+}
+
+/// Changes `me`'s article at `slug` (after [`check_author`]): the fields sent, checked; the
+/// budget spent; a new body rendered.
+pub(crate) async fn update_article(
+    db: &Database,
+    writes: &WriteLimits,
+    slug: String,
+    me: i64,
+    update: UpdateArticleBody,
+) -> Result<Article, ApiError> {
     let mut errors = FieldErrors::default();
     let text = ArticleText::parse(
         update.title.as_deref(),
@@ -462,7 +534,7 @@ pub async fn update(
         None => Some(None),
     };
     let Some(tags) = tags.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::validation(errors).into());
+        return Err(ApiError::validation(errors));
     };
     WriteLimits::spend(&writes.articles, me).await?;
     let body = match text.body {
@@ -479,7 +551,7 @@ pub async fn update(
     let outcome = db
         .run(move |conn| queries::update(conn, &slug, me, &changes).map_err(ApiError::from))
         .await?;
-    Ok(respond_one(&db, settled(outcome)?, Some(me)).await?)
+    load_article(db, settled(outcome)?, Some(me)).await
 }
 
 #[utoipa::path(
@@ -496,12 +568,16 @@ pub async fn delete(
     slug: web::Path<String>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let (slug, me) = (slug.into_inner(), caller.id);
+    delete_article(&db, slug.into_inner(), caller.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes `me`'s article at `slug`, with its comments and favorites.
+pub(crate) async fn delete_article(db: &Database, slug: String, me: i64) -> Result<(), ApiError> {
     let outcome = db
         .run(move |conn| queries::delete(conn, &slug, me).map_err(ApiError::from))
         .await?;
-    settled(outcome)?;
-    Ok(HttpResponse::NoContent().finish())
+    settled(outcome)
 }
 
 #[utoipa::path(
@@ -521,8 +597,7 @@ pub async fn favorite(
     slug: web::Path<String>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    WriteLimits::spend(&writes.reactions, caller.id).await?;
-    set_favorite(db, slug.into_inner(), caller.id, true).await
+    respond_favorite(&db, &writes, slug.into_inner(), caller.id, true).await
 }
 
 #[utoipa::path(
@@ -542,20 +617,35 @@ pub async fn unfavorite(
     slug: web::Path<String>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    WriteLimits::spend(&writes.reactions, caller.id).await?;
-    set_favorite(db, slug.into_inner(), caller.id, false).await
+    respond_favorite(&db, &writes, slug.into_inner(), caller.id, false).await
 }
 
-async fn set_favorite(
-    db: web::Data<Database>,
+async fn respond_favorite(
+    db: &Database,
+    writes: &WriteLimits,
     slug: String,
     me: i64,
     favorite: bool,
 ) -> Result<HttpResponse, ApiError> {
+    let article = set_favorite(db, writes, slug, me, favorite).await?;
+    Ok(HttpResponse::Ok().json(ArticleResponse {
+        article: ArticleBody::new(article),
+    }))
+}
+
+/// Favorites (or unfavorites) the article at `slug` for `me`, within their reactions budget.
+pub(crate) async fn set_favorite(
+    db: &Database,
+    writes: &WriteLimits,
+    slug: String,
+    me: i64,
+    favorite: bool,
+) -> Result<Article, ApiError> {
+    WriteLimits::spend(&writes.reactions, me).await?;
     let lookup = slug.clone();
     let outcome = db
         .run(move |conn| queries::set_favorite(conn, &lookup, me, favorite).map_err(ApiError::from))
         .await?;
     settled(outcome)?;
-    respond_one(&db, slug, Some(me)).await
+    load_article(db, slug, Some(me)).await
 }

@@ -79,13 +79,22 @@ pub(crate) async fn load(
     viewer: Option<i64>,
     page: Page,
 ) -> Result<Vec<CommentBodyJson>, ApiError> {
-    let comments = db
-        .run(move |conn| {
-            let (article, _) = article_queries::owner_of(conn, &slug)?.ok_or(ApiError::NotFound)?;
-            queries::list(conn, article, viewer, page).map_err(ApiError::from)
-        })
-        .await?;
+    let comments = list_comments(db, slug, viewer, page).await?;
     Ok(comments.into_iter().map(Into::into).collect())
+}
+
+/// A page of the comments on the article at `slug` (`404` if there is none).
+pub(crate) async fn list_comments(
+    db: &Database,
+    slug: String,
+    viewer: Option<i64>,
+    page: Page,
+) -> Result<Vec<Comment>, ApiError> {
+    db.run(move |conn| {
+        let (article, _) = article_queries::owner_of(conn, &slug)?.ok_or(ApiError::NotFound)?;
+        queries::list(conn, article, viewer, page).map_err(ApiError::from)
+    })
+    .await
 }
 
 /// `?limit=&offset=` of the comment list. RealWorld clients send neither and get the newest
@@ -160,26 +169,38 @@ pub async fn create(
     caller: AuthUser,
     body: Json<CommentEnvelope>,
 ) -> Result<HttpResponse, ApiError> {
-    let text = body
-        .into_inner()
-        .comment
-        .body
-        .ok_or_else(|| ApiError::invalid("body", "is required"))
-        .and_then(|b| CommentBody::parse(&b).map_err(|e| ApiError::invalid("body", e)))?;
-    WriteLimits::spend(&writes.comments, caller.id).await?;
-    let slug = slug.into_inner();
-    let author = caller.id;
-    let comment = db
-        .run(move |conn| {
-            // A commenter from another capstone gets a handle readers can find.
-            crate::db::profiles::ensure_username(conn, author)?;
-            queries::create(conn, &slug, author, &text.into_inner()).map_err(ApiError::from)
-        })
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let comment = add_comment(
+        &db,
+        &writes,
+        slug.into_inner(),
+        caller.id,
+        body.into_inner().comment.body,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(CommentResponse {
         comment: comment.into(),
     }))
+}
+
+/// Adds `author`'s comment to the article at `slug`: the text checked, the budget spent.
+pub(crate) async fn add_comment(
+    db: &Database,
+    writes: &WriteLimits,
+    slug: String,
+    author: i64,
+    body: Option<String>,
+) -> Result<Comment, ApiError> {
+    let text = body
+        .ok_or_else(|| ApiError::invalid("body", "is required"))
+        .and_then(|b| CommentBody::parse(&b).map_err(|e| ApiError::invalid("body", e)))?;
+    WriteLimits::spend(&writes.comments, author).await?;
+    db.run(move |conn| {
+        // A commenter from another capstone gets a handle readers can find.
+        crate::db::profiles::ensure_username(conn, author)?;
+        queries::create(conn, &slug, author, &text.into_inner()).map_err(ApiError::from)
+    })
+    .await?
+    .ok_or(ApiError::NotFound)
 }
 
 #[utoipa::path(
@@ -199,7 +220,17 @@ pub async fn delete(
     let (slug, id) = path.into_inner();
     // A comment id that is not a number names no comment: 404, like an unknown one.
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    let me = caller.id;
+    delete_comment(&db, slug, id, caller.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes comment `id` on the article at `slug`, if `me` wrote it.
+pub(crate) async fn delete_comment(
+    db: &Database,
+    slug: String,
+    id: i64,
+    me: i64,
+) -> Result<(), ApiError> {
     db.run(move |conn| {
         let (article, _) = article_queries::owner_of(conn, &slug)?.ok_or(ApiError::NotFound)?;
         match queries::author_of(conn, article, id)? {
@@ -208,6 +239,5 @@ pub async fn delete(
             Some(_) => queries::delete(conn, id).map_err(ApiError::from),
         }
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

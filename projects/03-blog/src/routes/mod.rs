@@ -162,6 +162,22 @@ pub fn configure(
     .service(resource("/articles/{slug}").route(web::get().to(pages::article)));
 }
 
+/// `/graphql`: `POST` runs queries, `GET` is GraphiQL (its files under `/graphql/assets/`).
+/// Like `/api`, open to browser front ends on other origins.
+pub fn configure_graphql(cfg: &mut web::ServiceConfig, cors: &CorsOrigins) {
+    use crate::graphql::http;
+    cfg.service(
+        web::scope("/graphql")
+            .wrap(cors_policy(cors))
+            .service(
+                resource("")
+                    .route(web::post().to(http::execute))
+                    .route(web::get().to(http::graphiql)),
+            )
+            .service(resource("/assets/{file}").route(web::get().to(http::asset))),
+    );
+}
+
 /// A resource whose other methods answer `405` in the project's format.
 fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
@@ -203,7 +219,11 @@ pub const LIMIT_MAX: i64 = 100;
 pub const OFFSET_MAX: i64 = 1_000_000;
 
 /// `limit` (default `default`) and `offset` of a list, checked.
-fn page(limit: Option<&str>, offset: Option<&str>, default: i64) -> Result<(i64, i64), ApiError> {
+pub(crate) fn page(
+    limit: Option<&str>,
+    offset: Option<&str>,
+    default: i64,
+) -> Result<(i64, i64), ApiError> {
     let limit = match limit {
         None | Some("") => default,
         Some(raw) => raw

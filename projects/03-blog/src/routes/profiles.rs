@@ -58,13 +58,19 @@ pub async fn get(
     username: web::Path<String>,
     viewer: MaybeAuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let username = username.into_inner();
-    let viewer = viewer.0.map(|u| u.id);
-    let profile = db
-        .run(move |conn| profiles::by_username(conn, &username, viewer).map_err(ApiError::from))
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let profile = get_profile(&db, username.into_inner(), viewer.0.map(|u| u.id)).await?;
     Ok(respond(profile))
+}
+
+/// The profile of `username` as `viewer` sees it (`404` if there is no such user).
+pub(crate) async fn get_profile(
+    db: &Database,
+    username: String,
+    viewer: Option<i64>,
+) -> Result<Profile, ApiError> {
+    db.run(move |conn| profiles::by_username(conn, &username, viewer).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 #[utoipa::path(
@@ -85,8 +91,8 @@ pub async fn follow(
     username: web::Path<String>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    WriteLimits::spend(&writes.reactions, caller.id).await?;
-    set_following(db, username.into_inner(), caller.id, true).await
+    let profile = set_following(&db, &writes, username.into_inner(), caller.id, true).await?;
+    Ok(respond(profile))
 }
 
 #[utoipa::path(
@@ -106,32 +112,33 @@ pub async fn unfollow(
     username: web::Path<String>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    WriteLimits::spend(&writes.reactions, caller.id).await?;
-    set_following(db, username.into_inner(), caller.id, false).await
+    let profile = set_following(&db, &writes, username.into_inner(), caller.id, false).await?;
+    Ok(respond(profile))
 }
 
-async fn set_following(
-    db: web::Data<Database>,
+/// Follows (or unfollows) `username` for `me`, within their reactions budget.
+pub(crate) async fn set_following(
+    db: &Database,
+    writes: &WriteLimits,
     username: String,
     me: i64,
     follow: bool,
-) -> Result<HttpResponse, ApiError> {
-    let profile = db
-        .run(move |conn| {
-            let Some(mut profile) = profiles::by_username(conn, &username, Some(me))? else {
-                return Err(ApiError::NotFound);
-            };
-            if follow {
-                if profile.id == me {
-                    return Err(ApiError::invalid("username", "you cannot follow yourself"));
-                }
-                profiles::follow(conn, me, profile.id)?;
-            } else {
-                profiles::unfollow(conn, me, profile.id)?;
+) -> Result<Profile, ApiError> {
+    WriteLimits::spend(&writes.reactions, me).await?;
+    db.run(move |conn| {
+        let Some(mut profile) = profiles::by_username(conn, &username, Some(me))? else {
+            return Err(ApiError::NotFound);
+        };
+        if follow {
+            if profile.id == me {
+                return Err(ApiError::invalid("username", "you cannot follow yourself"));
             }
-            profile.following = follow;
-            Ok(profile)
-        })
-        .await?;
-    Ok(respond(profile))
+            profiles::follow(conn, me, profile.id)?;
+        } else {
+            profiles::unfollow(conn, me, profile.id)?;
+        }
+        profile.following = follow;
+        Ok(profile)
+    })
+    .await
 }

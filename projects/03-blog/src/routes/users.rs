@@ -193,7 +193,17 @@ pub async fn register(
     mail: web::Data<Mail>,
     body: Json<UserEnvelope<NewUser>>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = body.into_inner().user;
+    let user = register_user(&auth, &db, &mail, body.into_inner().user).await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+/// Makes an account (and its verification mail) and logs it in.
+pub(crate) async fn register_user(
+    auth: &Auth,
+    db: &Database,
+    mail: &Mail,
+    new: NewUser,
+) -> Result<UserResponse, ApiError> {
     let mut errors = FieldErrors::default();
     let username = errors
         .required("username", new.username)
@@ -210,7 +220,7 @@ pub async fn register(
     let password_hash = auth.hasher().hash(password).await?;
     // The account and its verification mail are written together (the kit's outbox): an
     // account never exists without its mail on the way. The handle is also the display name.
-    let composer = mail.get_ref().clone();
+    let composer = mail.clone();
     let (user, queued) = db
         .run(move |conn| {
             write_transaction(conn, |conn| {
@@ -224,7 +234,7 @@ pub async fn register(
         .await?;
     mail.outbox.queue_send(queued).await;
     let pair = auth.start_session(user.id).await?;
-    Ok(HttpResponse::Created().json(with_session(&db, (user, pair)).await?))
+    with_session(db, (user, pair)).await
 }
 
 #[utoipa::path(
@@ -243,7 +253,16 @@ pub async fn login(
     db: web::Data<Database>,
     body: Json<UserEnvelope<LoginUser>>,
 ) -> Result<HttpResponse, ApiError> {
-    let login = body.into_inner().user;
+    let user = log_in(&auth, &db, body.into_inner().user).await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+/// Checks an e-mail and password and starts a session.
+pub(crate) async fn log_in(
+    auth: &Auth,
+    db: &Database,
+    login: LoginUser,
+) -> Result<UserResponse, ApiError> {
     let mut errors = FieldErrors::default();
     let email = errors.required("email", login.email);
     let password = errors.required("password", login.password);
@@ -251,7 +270,7 @@ pub async fn login(
         return Err(ApiError::validation(errors));
     };
     let session = auth.login(&email, &password).await?;
-    Ok(HttpResponse::Ok().json(with_session(&db, session).await?))
+    with_session(db, session).await
 }
 
 #[utoipa::path(
@@ -268,14 +287,21 @@ pub async fn current(
     auth: web::Data<Auth>,
     db: web::Data<Database>,
 ) -> Result<HttpResponse, ApiError> {
-    // A valid token of an account deleted since: as good as no token.
-    let user = auth
-        .find_user(caller.id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    let profile = profile_of(&db, caller.id).await?;
     let token = super::presented_token(&req, &auth);
-    Ok(HttpResponse::Ok().json(respond(user, profile, token, None)))
+    Ok(HttpResponse::Ok().json(current_user(&auth, &db, caller.id, token).await?))
+}
+
+/// The caller's account; `token` is the access token they came with (handed back).
+pub(crate) async fn current_user(
+    auth: &Auth,
+    db: &Database,
+    id: i64,
+    token: String,
+) -> Result<UserResponse, ApiError> {
+    // A valid token of an account deleted since: as good as no token.
+    let user = auth.find_user(id).await?.ok_or(ApiError::Unauthorized)?;
+    let profile = profile_of(db, id).await?;
+    Ok(respond(user, profile, token, None))
 }
 
 #[utoipa::path(
@@ -298,7 +324,31 @@ pub async fn update(
     limits: web::Data<super::MailLimits>,
     body: Json<UserEnvelope<UpdateUser>>,
 ) -> Result<HttpResponse, ApiError> {
-    let update = body.into_inner().user;
+    let token = super::presented_token(&req, &auth);
+    let user = update_user(
+        &auth,
+        &db,
+        &mail,
+        &limits,
+        caller.id,
+        token,
+        body.into_inner().user,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(user))
+}
+
+/// Changes the caller's account and profile; `token` is the access token they came with
+/// (handed back unless a new password starts a new session).
+pub(crate) async fn update_user(
+    auth: &Auth,
+    db: &Database,
+    mail: &Mail,
+    limits: &super::MailLimits,
+    id: i64,
+    token: String,
+    update: UpdateUser,
+) -> Result<UserResponse, ApiError> {
     let mut errors = FieldErrors::default();
     let changes = AccountChanges {
         email: update
@@ -323,7 +373,6 @@ pub async fn update(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let id = caller.id;
     // What really changes: front ends send every field back, the unchanged address too.
     let current = auth.find_user(id).await?.ok_or(ApiError::Unauthorized)?;
     let new_email = changes
@@ -350,7 +399,7 @@ pub async fn update(
     }
     // The account (the kit's), the profile (the blog's) and, for a new address, its
     // verification mail change in one transaction.
-    let composer = mail.get_ref().clone();
+    let composer = mail.clone();
     let (user, new_session, queued) = auth
         .update_account_with(id, changes, move |conn, updated| {
             profiles::update(conn, id, bio, image)?;
@@ -375,13 +424,13 @@ pub async fn update(
     for queued in queued {
         mail.outbox.queue_send(queued).await;
     }
-    let profile = profile_of(&db, id).await?;
+    let profile = profile_of(db, id).await?;
     // A new password ended every session, the caller's too: it gets a fresh one.
     let (token, refresh) = match new_session {
         Some(pair) => (pair.access_token, Some(pair.refresh_token)),
-        None => (super::presented_token(&req, &auth), None),
+        None => (token, None),
     };
-    Ok(HttpResponse::Ok().json(respond(user, profile, token, refresh)))
+    Ok(respond(user, profile, token, refresh))
 }
 
 #[utoipa::path(

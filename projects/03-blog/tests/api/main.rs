@@ -7,6 +7,7 @@ mod articles;
 mod browser;
 mod comments;
 mod concurrency;
+mod graphql;
 mod helpers;
 mod mail;
 mod pages;
