@@ -39,7 +39,8 @@ COPY --from=build /app /usr/local/bin/app
 # Data (SQLite, the development secret) goes under ./var, i.e. /home/app/var.
 # SOURCE_URL: the landing page links the source the image was built from.
 ENV HOST=0.0.0.0 PORT=8080 RUST_LOG=info SOURCE_URL=$SOURCE_URL
-EXPOSE 8080
+# 9082: the url-shortener's gRPC API (GRPC_PORT); the other capstones do not listen on it.
+EXPOSE 8080 9082
 # Follows PORT if it is changed at run time (the shell expands it when the check runs).
 HEALTHCHECK --interval=10s --timeout=3s CMD ["sh", "-c", "curl -fs \"http://127.0.0.1:${PORT}/health\" || exit 1"]
 ENTRYPOINT ["/usr/local/bin/app"]
