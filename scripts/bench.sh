@@ -355,6 +355,25 @@ assert count == $size, f'the API lists {count} articles, $size were seeded'"
         sleep 1
         figures["$size $name"]=$(awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <<<"$line")
       done
+      # The same page over GraphQL: the REST list's fields, then with three comments per
+      # article (what REST would need 21 requests for).
+      for scenario in \
+          "GraphQL list|slug title description tagList createdAt updatedAt favorited favoritesCount author { username bio image following }" \
+          "GraphQL list + 3 comments|slug title favoritesCount author { username following } comments(first: 3) { body author { username } }"; do
+        name="${scenario%%|*}"
+        graphql_query="{ articles(first: 20) { articlesCount nodes { ${scenario#*|} } } }" \
+          python3 - "$workdir/graphql.lua" <<'PY'
+import json, os, sys
+body = json.dumps({"query": os.environ["graphql_query"]})
+open(sys.argv[1], "w").write(
+    'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+    f"wrk.body = {json.dumps(body)}\n")
+PY
+        line=$(run_wrk "$name" "$workdir/graphql.lua" "$base/graphql"); echo "$line"
+        sleep 1
+        figures["$size $name"]=$(awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <<<"$line")
+      done
+      python3 -c "print(f'GraphQL list / REST list: {${figures["$size GraphQL list"]} / ${figures["$size list"]}:.0%}')"
     done
     if (( ${#article_sizes[@]} > 1 )); then
       first=${article_sizes[0]}

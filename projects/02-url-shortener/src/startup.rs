@@ -115,7 +115,8 @@ impl Application {
         let grpc = match config.grpc_port {
             None => None,
             Some(port) => {
-                let listener = std::net::TcpListener::bind((settings.host.as_str(), port))?;
+                let listener = std::net::TcpListener::bind((settings.host.as_str(), port))
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("GRPC_PORT {port}: {e}")))?;
                 let (stopping, stop) = tokio::sync::watch::channel(false);
                 let service = LinksService::new(
                     state.clone().into_inner(),

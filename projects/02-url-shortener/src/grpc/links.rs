@@ -116,23 +116,24 @@ impl LinksService {
     }
 }
 
-/// Runs one call within its deadline and writes its access-log line (one per call, as HTTP
-/// writes one per request). A call past its deadline ends with `DEADLINE_EXCEEDED` (a query
-/// already sent to the database finishes there, but nothing waits for it).
+/// Runs one call within the client's deadline, if it sent one, and writes its access-log line
+/// (one per call, as HTTP writes one per request). A call past its deadline ends with
+/// `DEADLINE_EXCEEDED` (a query already sent to the database finishes there, but nothing
+/// waits for it). Without a deadline, tonic's own limit ([`MAX_CALL_TIME`]) still applies.
 async fn call<T>(
     method: &'static str,
-    deadline: Duration,
+    deadline: Option<Duration>,
     work: impl Future<Output = Result<T, Status>>,
 ) -> Result<T, Status> {
     let started = Instant::now();
     let late = || Status::deadline_exceeded("the call's deadline passed");
-    let result = if deadline.is_zero() {
+    let result = match deadline {
+        None => work.await,
         // Too short to do anything in.
-        Err(late())
-    } else {
-        tokio::time::timeout(deadline, work)
+        Some(deadline) if deadline.is_zero() => Err(late()),
+        Some(deadline) => tokio::time::timeout(deadline, work)
             .await
-            .unwrap_or_else(|_| Err(late()))
+            .unwrap_or_else(|_| Err(late())),
     };
     let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
     tracing::info!(
@@ -144,18 +145,18 @@ async fn call<T>(
     result
 }
 
-/// How long a call may take: its `grpc-timeout` (the client's deadline), at most
-/// [`MAX_CALL_TIME`]. A little shorter than tonic's own timer on the same header (started
-/// when the request arrived), so the client hears `DEADLINE_EXCEEDED` from us rather than
-/// tonic's `CANCELLED`.
-fn deadline_of(metadata: &MetadataMap) -> Duration {
+/// The client's deadline (`grpc-timeout`), at most [`MAX_CALL_TIME`]: a little shorter than
+/// tonic's own timer on the same header (started when the request arrived), so the client
+/// hears `DEADLINE_EXCEEDED` from us rather than tonic's `CANCELLED`.
+fn deadline_of(metadata: &MetadataMap) -> Option<Duration> {
     let sent = metadata
         .get("grpc-timeout")
         .and_then(|v| v.to_str().ok())
-        .and_then(parse_grpc_timeout)
-        .unwrap_or(MAX_CALL_TIME);
-    sent.min(MAX_CALL_TIME)
-        .saturating_sub(Duration::from_millis(2))
+        .and_then(parse_grpc_timeout)?;
+    Some(
+        sent.min(MAX_CALL_TIME)
+            .saturating_sub(Duration::from_millis(2)),
+    )
 }
 
 /// `grpc-timeout` as the gRPC spec writes it: up to 8 digits and a unit (`H`ours, `M`inutes,

@@ -46,12 +46,12 @@ use self::proto::links_server::LinksServer;
 /// The largest message a call may send (or be sent): a link is well under 8 KiB; anything
 /// bigger is refused before it is decoded (tonic answers `OUT_OF_RANGE`).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// Calls in flight on one connection; more wait for a slot (HTTP/2 multiplexes many calls on
-/// one connection, so one client cannot take every worker).
+/// Calls in flight on one connection (HTTP/2's `SETTINGS_MAX_CONCURRENT_STREAMS`: the client
+/// waits for a slot), so one client's connection cannot take every worker.
 const MAX_STREAMS_PER_CONNECTION: u32 = 128;
-/// No call may run longer, whatever deadline the client set (a shorter `grpc-timeout` is
-/// honoured as sent: `DEADLINE_EXCEEDED`). Streams (`WatchVisits`) are not cut by it: it
-/// bounds the time to the first answer.
+/// No call may run longer, whatever deadline the client set or did not set (tonic ends it
+/// with `CANCELLED`; a shorter `grpc-timeout` is honoured as sent, with `DEADLINE_EXCEEDED`).
+/// Streams (`WatchVisits`) are not cut by it: it bounds the time to the first answer.
 pub const MAX_CALL_TIME: Duration = Duration::from_secs(30);
 /// How long calls in flight get to finish at shutdown (as HTTP's requests get).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(backend_kit::http::SHUTDOWN_TIMEOUT_SECS);
@@ -112,7 +112,6 @@ impl GrpcServer {
                     };
                     Server::builder()
                         .timeout(MAX_CALL_TIME)
-                        .concurrency_limit_per_connection(MAX_STREAMS_PER_CONNECTION as usize)
                         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
                         // Dead peers are noticed and their connections closed.
                         .http2_keepalive_interval(Some(Duration::from_secs(30)))

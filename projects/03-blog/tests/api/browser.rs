@@ -112,3 +112,49 @@ async fn not_pwned(page: &test_support::browser::Client) -> Value {
         .await
         .expect("read window.pwned")
 }
+
+#[actix_web::test]
+#[ignore = "needs Chromium: apt-get install chromium chromium-driver"]
+async fn graphiql_runs_a_query_offline_under_the_pages_csp() {
+    let app = spawn_app().await;
+    let ann = app.register("ann").await;
+    app.create_article(&ann, "Seen from GraphiQL", &["graphql"])
+        .await;
+
+    let browser = Browser::launch().await;
+    let page = &browser.client;
+    page.goto(&app.client.url("/graphql"))
+        .await
+        .expect("open /graphql");
+    // The editor comes up (every file from this server: the CSP allows no other origin).
+    page.wait()
+        .for_element(Locator::Css(".graphiql-execute-button"))
+        .await
+        .expect("GraphiQL's run button")
+        .click()
+        .await
+        .expect("run the default query");
+    // The answer shows in the result pane.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let result = page
+            .execute(
+                "const r = document.querySelector('.result-window'); return r ? r.innerText : '';",
+                vec![],
+            )
+            .await
+            .expect("read the result pane");
+        if result
+            .as_str()
+            .is_some_and(|r| r.contains("Seen from GraphiQL"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no answer in the result pane: {result}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    browser.close().await;
+}
