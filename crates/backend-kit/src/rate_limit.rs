@@ -169,29 +169,16 @@ impl RateLimiter {
     /// address the outermost of them received from. Each proxy *appends* to `X-Forwarded-For`,
     /// so that address is `hops` entries from the right; entries further left were written by
     /// the client and would let anyone pick a fresh budget per request.
-    pub fn client_of(&self, req: &ServiceRequest) -> String {
+    pub fn client_of(&self, req: &actix_web::HttpRequest) -> String {
         let forwarded = req
             .headers()
             .get_all("x-forwarded-for")
             .filter_map(|v| v.to_str().ok());
-        self.client_key(req.peer_addr().map(|a| a.ip()), forwarded)
-    }
-
-    /// [`RateLimiter::client_of`] for any transport (the shortener's gRPC service): `peer`, the
-    /// TCP peer's address, and `forwarded`, the `X-Forwarded-For` values in order.
-    pub fn client_key<'a>(
-        &self,
-        peer: Option<IpAddr>,
-        forwarded: impl Iterator<Item = &'a str>,
-    ) -> String {
-        let forwarded = match self.trusted_proxy_hops {
-            0 => None,
-            hops => forwarded_client(forwarded, hops as usize),
-        };
-        forwarded
-            .or(peer)
-            .map(budget_key)
-            .unwrap_or_else(|| "unknown".into())
+        client_behind(
+            self.trusted_proxy_hops,
+            req.peer_addr().map(|a| a.ip()),
+            forwarded,
+        )
     }
 
     /// Middleware that applies this budget to every request of the wrapped route or scope:
@@ -221,7 +208,7 @@ impl RateLimiter {
         req: ServiceRequest,
         next: Next<B>,
     ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
-        let client = self.client_of(&req);
+        let client = self.client_of(req.request());
         match self.check(&client).await.into_result() {
             Ok(()) => next
                 .call(req)
@@ -245,6 +232,24 @@ fn budget_key(ip: IpAddr) -> String {
             }
         },
     }
+}
+
+/// A client's budget key for any transport (the shortener's gRPC listener has its own
+/// `GRPC_TRUSTED_PROXY_HOPS`): `peer`, the TCP peer's address; `forwarded`, the
+/// `X-Forwarded-For` values in order, read only when `hops` proxies of ours are in front.
+pub fn client_behind<'a>(
+    hops: u32,
+    peer: Option<IpAddr>,
+    forwarded: impl Iterator<Item = &'a str>,
+) -> String {
+    let forwarded = match hops {
+        0 => None,
+        hops => forwarded_client(forwarded, hops as usize),
+    };
+    forwarded
+        .or(peer)
+        .map(budget_key)
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The entry `hops` from the right of all `X-Forwarded-For` headers taken as one list (the
@@ -289,12 +294,12 @@ mod tests {
         );
     }
 
-    fn request(peer: &str, forwarded_for: &[&str]) -> ServiceRequest {
+    fn request(peer: &str, forwarded_for: &[&str]) -> actix_web::HttpRequest {
         let mut request = actix_web::test::TestRequest::default().peer_addr(peer.parse().unwrap());
         for value in forwarded_for {
             request = request.append_header(("X-Forwarded-For", *value));
         }
-        request.to_srv_request()
+        request.to_http_request()
     }
 
     #[test]

@@ -58,6 +58,11 @@ pub struct Config {
     /// `GRPC_PORT` (9082): the gRPC API's port, on the same host as HTTP; `off` serves no
     /// gRPC, `0` picks a free port.
     pub grpc_port: Option<u16>,
+    /// `GRPC_TRUSTED_PROXY_HOPS` (0): proxies of yours in front of the gRPC port that append
+    /// `X-Forwarded-For` (Caddy in the one-server setup: 1). At 0 the rate limits key gRPC
+    /// callers by their TCP address and ignore the header, which a caller could fill with a
+    /// fresh address per call.
+    pub grpc_trusted_proxy_hops: u32,
 }
 
 impl Config {
@@ -104,6 +109,7 @@ impl Config {
                 Some("off") => None,
                 _ => Some(env.number("GRPC_PORT", DEFAULT_GRPC_PORT)?),
             },
+            grpc_trusted_proxy_hops: env.number("GRPC_TRUSTED_PROXY_HOPS", 0)?,
             settings,
         })
     }
@@ -133,6 +139,7 @@ impl Config {
             // Only the gRPC tests serve it (on a free port): a listener and a runtime per
             // test server would be paid by every other test.
             grpc_port: None,
+            grpc_trusted_proxy_hops: 0,
             settings,
         }
     }

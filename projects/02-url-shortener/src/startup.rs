@@ -24,7 +24,7 @@ use backend_kit::redis::Redis;
 use crate::config::Config;
 use crate::domain::TargetPolicy;
 use crate::grpc::GrpcServer;
-use crate::grpc::links::LinksService;
+use crate::grpc::links::{Budgets, LinksService};
 use crate::jobs::import::{self, ImportCsv, Importer};
 use crate::jobs::maintenance;
 use crate::link_cache::LinkCache;
@@ -121,8 +121,11 @@ impl Application {
                 let service = LinksService::new(
                     state.clone().into_inner(),
                     auth.clone().into_inner(),
-                    shorten_limiter.clone(),
-                    password_limiter.clone(),
+                    Budgets {
+                        writes: shorten_limiter.clone(),
+                        passwords: password_limiter.clone(),
+                        trusted_proxy_hops: config.grpc_trusted_proxy_hops,
+                    },
                     stop,
                 );
                 let threads = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -127,25 +127,24 @@ pub async fn run(args: GrpcArgs) -> Result<(), Box<dyn std::error::Error>> {
             code,
             max_visits,
             password,
-        } => {
-            let created = client
-                .shorten(calls.request(proto::ShortenRequest {
-                    url,
-                    custom_code: code,
-                    max_visits,
-                    password,
-                    ..Default::default()
-                }))
-                .await?
-                .into_inner();
-            if let Some(link) = &created.link {
-                print_link(link);
-            }
-            if let Some(token) = created.manage_token {
-                println!("manage token (shown once): {token}");
-            }
-            Ok(())
-        }
+        } => client
+            .shorten(calls.request(proto::ShortenRequest {
+                url,
+                custom_code: code,
+                max_visits,
+                password,
+                ..Default::default()
+            }))
+            .await
+            .map(|response| {
+                let created = response.into_inner();
+                if let Some(link) = &created.link {
+                    print_link(link);
+                }
+                if let Some(token) = created.manage_token {
+                    println!("manage token (shown once): {token}");
+                }
+            }),
         Call::Get { code } => client
             .get(calls.request(proto::GetRequest { code }))
             .await
@@ -199,9 +198,13 @@ pub async fn run(args: GrpcArgs) -> Result<(), Box<dyn std::error::Error>> {
             // A stream has no deadline: it runs until Ctrl-C or the server stops.
             let mut call = calls.request(proto::WatchVisitsRequest { code });
             call.metadata_mut().remove("grpc-timeout");
-            let mut stream = client.watch_visits(call).await?.into_inner();
+            let mut stream = client
+                .watch_visits(call)
+                .await
+                .map_err(|status| describe(&status))?
+                .into_inner();
             eprintln!("watching; Ctrl-C to stop");
-            while let Some(batch) = stream.message().await? {
+            while let Some(batch) = stream.message().await.map_err(|status| describe(&status))? {
                 if batch.missed > 0 {
                     println!("({} visits missed)", batch.missed);
                 }

@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backend_kit::auth::{Auth, AuthUser};
-use backend_kit::rate_limit::RateLimiter;
+use backend_kit::rate_limit::{RateLimiter, client_behind};
 use chrono::{DateTime, NaiveDateTime};
 use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
@@ -28,19 +28,33 @@ use crate::routes::AppState;
 
 /// Streams of `WatchVisits` open at once, over all clients; past it `RESOURCE_EXHAUSTED`.
 pub const MAX_WATCHERS: usize = 1_000;
-/// Batches a stream holds for a client that reads slowly; past it visits are skipped (and
+/// Streams one client address may hold open: one client cannot take every slot.
+pub const MAX_WATCHERS_PER_CLIENT: usize = 16;
+/// Messages a stream holds for a client that reads slowly; past it visits are skipped (and
 /// counted in the next message's `missed`), so a stalled client costs bounded memory.
 const WATCH_BUFFER: usize = 16;
+/// Visits per `VisitBatch` message: a referrer host is at most 253 bytes, so a message stays
+/// far below [`super::MAX_MESSAGE_BYTES`] however long the hosts a batch carries.
+const VISITS_PER_MESSAGE: usize = 100;
+
+/// The rate limits gRPC shares with HTTP, and how to tell its callers apart.
+pub struct Budgets {
+    /// `Shorten`, `Update` and `Delete` share HTTP's write budget per client address.
+    pub writes: Arc<RateLimiter>,
+    /// `Resolve` with a password: guesses per client address, as `POST /{code}`.
+    pub passwords: Arc<RateLimiter>,
+    /// `GRPC_TRUSTED_PROXY_HOPS`: when to believe `x-forwarded-for`.
+    pub trusted_proxy_hops: u32,
+}
 
 /// The service: the state the HTTP handlers share, plus what gRPC needs of its own.
 pub struct LinksService {
     state: Arc<AppState>,
     auth: Arc<Auth>,
-    /// `Shorten`, `Update` and `Delete` share HTTP's write budget per client address.
-    writes: Arc<RateLimiter>,
-    /// `Resolve` with a password: guesses per client address, as `POST /{code}`.
-    passwords: Arc<RateLimiter>,
+    budgets: Budgets,
     watchers: Arc<Semaphore>,
+    /// Open streams per client address (see [`MAX_WATCHERS_PER_CLIENT`]).
+    watchers_by_client: Arc<Mutex<HashMap<String, usize>>>,
     /// Turns `true` when the server stops: open `WatchVisits` streams end then.
     stopping: watch::Receiver<bool>,
 }
@@ -49,18 +63,55 @@ impl LinksService {
     pub fn new(
         state: Arc<AppState>,
         auth: Arc<Auth>,
-        writes: Arc<RateLimiter>,
-        passwords: Arc<RateLimiter>,
+        budgets: Budgets,
         stopping: watch::Receiver<bool>,
     ) -> Self {
         Self {
             state,
             auth,
-            writes,
-            passwords,
+            budgets,
             watchers: Arc::new(Semaphore::new(MAX_WATCHERS)),
+            watchers_by_client: Arc::default(),
             stopping,
         }
+    }
+
+    /// The caller's address as the rate limits key it.
+    fn client<T>(&self, request: &Request<T>) -> String {
+        let forwarded = request
+            .metadata()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        client_behind(
+            self.budgets.trusted_proxy_hops,
+            request.remote_addr().map(|a| a.ip()),
+            forwarded,
+        )
+    }
+
+    /// A slot for one more visit stream of `client`: `RESOURCE_EXHAUSTED` past its share or
+    /// past the server's; the slot frees itself when the stream ends.
+    fn watch_slot(&self, client: String) -> Result<WatchSlot, Status> {
+        let permit = Arc::clone(&self.watchers)
+            .try_acquire_owned()
+            .map_err(|_| Status::resource_exhausted("too many visit streams open"))?;
+        let mut open = self
+            .watchers_by_client
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mine = open.entry(client.clone()).or_default();
+        if *mine >= MAX_WATCHERS_PER_CLIENT {
+            return Err(Status::resource_exhausted(format!(
+                "at most {MAX_WATCHERS_PER_CLIENT} visit streams per client"
+            )));
+        }
+        *mine += 1;
+        Ok(WatchSlot {
+            _permit: permit,
+            client,
+            by_client: Arc::clone(&self.watchers_by_client),
+        })
     }
 
     /// The caller named by `authorization: Bearer <token>`, if sent (a bad one is
@@ -82,24 +133,19 @@ impl LinksService {
 
     /// Spends one unit of `budget` for the client that sent `request`.
     async fn spend<T>(&self, budget: &RateLimiter, request: &Request<T>) -> Result<(), Status> {
-        let forwarded = request
-            .metadata()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok());
-        let client = budget.client_key(request.remote_addr().map(|a| a.ip()), forwarded);
         budget
-            .check(&client)
+            .check(&self.client(request))
             .await
             .into_result()
             .map_err(|e| to_status(e, ""))
     }
 
-    fn link(&self, link: &Link, caller: Option<AuthUser>) -> proto::Link {
+    /// `link` as a message; its target only when `show_target` (see [`ops::shows_target`]).
+    fn link(&self, link: &Link, show_target: bool) -> proto::Link {
         proto::Link {
             id: link.id,
             code: link.code.clone(),
-            url: ops::shows_target(link, caller).then(|| link.url.clone()),
+            url: show_target.then(|| link.url.clone()),
             created_at: Some(timestamp(link.created_at)),
             updated_at: Some(timestamp(link.updated_at)),
             expires_at: link.expires_at.map(timestamp),
@@ -145,18 +191,18 @@ async fn call<T>(
     result
 }
 
-/// The client's deadline (`grpc-timeout`), at most [`MAX_CALL_TIME`]: a little shorter than
-/// tonic's own timer on the same header (started when the request arrived), so the client
-/// hears `DEADLINE_EXCEEDED` from us rather than tonic's `CANCELLED`.
+/// The client's deadline (`grpc-timeout`), at most [`MAX_CALL_TIME`], less a margin: tonic
+/// runs its own timer on the same header from the moment the request arrived, a little before
+/// this call started, and ends the call with `CANCELLED` when it fires first. The margin (a
+/// tenth, between 5 and 50 ms) lets the client hear `DEADLINE_EXCEEDED` from us instead.
 fn deadline_of(metadata: &MetadataMap) -> Option<Duration> {
     let sent = metadata
         .get("grpc-timeout")
         .and_then(|v| v.to_str().ok())
-        .and_then(parse_grpc_timeout)?;
-    Some(
-        sent.min(MAX_CALL_TIME)
-            .saturating_sub(Duration::from_millis(2)),
-    )
+        .and_then(parse_grpc_timeout)?
+        .min(MAX_CALL_TIME);
+    let margin = (sent / 10).clamp(Duration::from_millis(5), Duration::from_millis(50));
+    Some(sent.saturating_sub(margin))
 }
 
 /// `grpc-timeout` as the gRPC spec writes it: up to 8 digits and a unit (`H`ours, `M`inutes,
@@ -274,7 +320,7 @@ impl links_server::Links for LinksService {
         request: Request<proto::ShortenRequest>,
     ) -> Result<Response<proto::ShortenResponse>, Status> {
         call("Shorten", deadline_of(request.metadata()), async {
-            self.spend(&self.writes, &request).await?;
+            self.spend(&self.budgets.writes, &request).await?;
             let caller = self.caller(request.metadata()).await?;
             let message = request.into_inner();
             let expires_at = match &message.expires_at {
@@ -293,7 +339,8 @@ impl links_server::Links for LinksService {
                 .await
                 .map_err(|e| to_status(e, ""))?;
             Ok(Response::new(proto::ShortenResponse {
-                link: Some(self.link(&created.link, caller)),
+                // Its maker just sent the target: shown, as HTTP shows it.
+                link: Some(self.link(&created.link, true)),
                 manage_token: created.manage_token,
             }))
         })
@@ -310,7 +357,9 @@ impl links_server::Links for LinksService {
             let link = ops::get(&self.state, caller, code)
                 .await
                 .map_err(|e| to_status(e, ""))?;
-            Ok(Response::new(self.link(&link, caller)))
+            Ok(Response::new(
+                self.link(&link, ops::shows_target(&link, caller)),
+            ))
         })
         .await
     }
@@ -320,7 +369,7 @@ impl links_server::Links for LinksService {
         request: Request<proto::UpdateRequest>,
     ) -> Result<Response<proto::Link>, Status> {
         call("Update", deadline_of(request.metadata()), async {
-            self.spend(&self.writes, &request).await?;
+            self.spend(&self.budgets.writes, &request).await?;
             let caller = self.caller(request.metadata()).await?;
             let presented = manage_token(request.metadata());
             let update = request.into_inner();
@@ -331,7 +380,9 @@ impl links_server::Links for LinksService {
             let link = ops::update(&self.state, caller, presented, code, change)
                 .await
                 .map_err(|e| to_status(e, "changes."))?;
-            Ok(Response::new(self.link(&link, caller)))
+            Ok(Response::new(
+                self.link(&link, ops::shows_target(&link, caller)),
+            ))
         })
         .await
     }
@@ -341,7 +392,7 @@ impl links_server::Links for LinksService {
         request: Request<proto::DeleteRequest>,
     ) -> Result<Response<proto::DeleteResponse>, Status> {
         call("Delete", deadline_of(request.metadata()), async {
-            self.spend(&self.writes, &request).await?;
+            self.spend(&self.budgets.writes, &request).await?;
             let caller = self.caller(request.metadata()).await?;
             let presented = manage_token(request.metadata());
             let code = request.into_inner().code;
@@ -359,7 +410,7 @@ impl links_server::Links for LinksService {
     ) -> Result<Response<proto::ResolveResponse>, Status> {
         call("Resolve", deadline_of(request.metadata()), async {
             if request.get_ref().password.is_some() {
-                self.spend(&self.passwords, &request).await?;
+                self.spend(&self.budgets.passwords, &request).await?;
             }
             let message = request.into_inner();
             let visitor = Visitor {
@@ -421,7 +472,7 @@ impl links_server::Links for LinksService {
                 .await
                 .map_err(|e| to_status(e, ""))?;
             Ok(Response::new(proto::StatsResponse {
-                link: Some(self.link(&link, caller)),
+                link: Some(self.link(&link, ops::shows_target(&link, caller))),
                 access_count: link.access_count,
                 breakdown: breakdown
                     .unwrap_or_default()
@@ -441,14 +492,13 @@ impl links_server::Links for LinksService {
     ) -> Result<Response<VisitStream>, Status> {
         call("WatchVisits", deadline_of(request.metadata()), async {
             let caller = self.caller(request.metadata()).await?;
+            let client = self.client(&request);
             let code = request.into_inner().code;
             // Visits are statistics: the owner's alone, as `Stats`.
             let link = ops::get(&self.state, caller, code)
                 .await
                 .map_err(|e| to_status(e, ""))?;
-            let permit = Arc::clone(&self.watchers)
-                .try_acquire_owned()
-                .map_err(|_| Status::resource_exhausted("too many visit streams open"))?;
+            let slot = self.watch_slot(client)?;
             let batches = self.state.visits.subscribe();
             let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
             tokio::spawn(forward_visits(
@@ -456,7 +506,7 @@ impl links_server::Links for LinksService {
                 batches,
                 sender,
                 self.stopping.clone(),
-                permit,
+                slot,
             ));
             Ok(Response::new(ReceiverStream::new(receiver)))
         })
@@ -471,7 +521,7 @@ async fn forward_visits(
     mut batches: broadcast::Receiver<crate::visits::WrittenBatch>,
     sender: mpsc::Sender<Result<proto::VisitBatch, Status>>,
     mut stopping: watch::Receiver<bool>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    _slot: WatchSlot,
 ) {
     let mut missed: u64 = 0;
     loop {
@@ -501,14 +551,36 @@ async fn forward_visits(
                 hits: v.hits,
             })
             .collect();
-        if visits.is_empty() {
-            continue;
+        for chunk in visits.chunks(VISITS_PER_MESSAGE) {
+            let hits: i64 = chunk.iter().map(|v| v.hits).sum();
+            let message = proto::VisitBatch {
+                visits: chunk.to_vec(),
+                missed,
+            };
+            match sender.try_send(Ok(message)) {
+                Ok(()) => missed = 0,
+                Err(mpsc::error::TrySendError::Full(_)) => missed += hits.unsigned_abs(),
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+            }
         }
-        let hits: i64 = visits.iter().map(|v| v.hits).sum();
-        match sender.try_send(Ok(proto::VisitBatch { visits, missed })) {
-            Ok(()) => missed = 0,
-            Err(mpsc::error::TrySendError::Full(_)) => missed += hits.unsigned_abs(),
-            Err(mpsc::error::TrySendError::Closed(_)) => break,
+    }
+}
+
+/// One open visit stream's place: in the server's count and its client's.
+struct WatchSlot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    client: String,
+    by_client: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for WatchSlot {
+    fn drop(&mut self) {
+        let mut open = self.by_client.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
         }
     }
 }

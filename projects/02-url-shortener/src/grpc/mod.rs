@@ -106,11 +106,15 @@ impl GrpcServer {
                         .max_encoding_message_size(MAX_MESSAGE_BYTES);
                     // Stopping (a signal, or every handle dropped): health says so first,
                     // then the listener closes and calls in flight finish.
+                    let mut stopped = stop.clone();
                     let shutdown = async move {
                         let _ = stop.wait_for(|stop| *stop).await;
                         health.set_not_serving::<LinksServer<LinksService>>().await;
+                        health
+                            .set_service_status("", tonic_health::ServingStatus::NotServing)
+                            .await;
                     };
-                    Server::builder()
+                    let serve = Server::builder()
                         .timeout(MAX_CALL_TIME)
                         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
                         // Dead peers are noticed and their connections closed.
@@ -123,15 +127,28 @@ impl GrpcServer {
                         .add_service(reflection)
                         .add_service(reflection_alpha)
                         .add_service(links)
-                        .serve_with_incoming_shutdown(incoming, shutdown)
-                        .await
-                        .map_err(std::io::Error::other)
+                        .serve_with_incoming_shutdown(incoming, shutdown);
+                    // A graceful stop waits for every connection to finish; a client that
+                    // stops reading could hold it open for ever (and with it the service,
+                    // which keeps the visit writer from finishing). Past the grace, the
+                    // server is dropped with its connections.
+                    let grace = async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                        tokio::time::sleep(SHUTDOWN_GRACE).await;
+                    };
+                    tokio::select! {
+                        served = serve => served.map_err(std::io::Error::other),
+                        () = grace => {
+                            tracing::warn!("gRPC calls still open after the grace period: closed");
+                            Ok(())
+                        }
+                    }
                 });
                 if let Err(e) = served {
                     tracing::error!(error = %e, "the gRPC server failed");
                 }
-                // Waits for the calls that are still running (`shutdown_timeout` bounds it).
-                runtime.shutdown_timeout(SHUTDOWN_GRACE);
+                // The visit streams' tasks ended with the stop; anything else is not waited for.
+                runtime.shutdown_timeout(Duration::from_secs(1));
                 let _ = stopped_tx.send(());
             })?;
         Ok(Self {
@@ -158,7 +175,7 @@ impl GrpcServer {
     /// calls in flight.
     pub async fn stop(self) {
         let _ = self.stopping.send(true);
-        if tokio::time::timeout(SHUTDOWN_GRACE * 2, self.stopped)
+        if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(2), self.stopped)
             .await
             .is_err()
         {

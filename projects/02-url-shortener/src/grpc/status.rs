@@ -10,13 +10,15 @@
 //! | a taken custom code | 409 | `ALREADY_EXISTS` | `BadRequest` naming `custom_code` |
 //! | expired or used up | 410 | `FAILED_PRECONDITION` | `PreconditionFailure` |
 //! | a rate limit | 429 | `RESOURCE_EXHAUSTED` | `RetryInfo`: when to try again |
-//! | a service down | 503 | `UNAVAILABLE` | |
+//! | a service down, no database connection | 503, 500 | `UNAVAILABLE` | |
 //! | anything else | 500 | `INTERNAL` | nothing of the cause (it is logged) |
 
 use std::time::Duration;
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
+
+use backend_kit::db::DbError;
 
 use crate::error::ApiError;
 
@@ -65,6 +67,11 @@ pub fn to_status(error: ApiError, prefix: &str) -> Status {
         ApiError::PayloadTooLarge(message) => Status::resource_exhausted(message),
         ApiError::MethodNotAllowed | ApiError::UnsupportedMediaType(_) => {
             Status::unimplemented(error.to_string())
+        }
+        // No connection to be had: worth retrying, as gRPC clients do on UNAVAILABLE.
+        ApiError::Database(DbError::Pool(_) | DbError::Connect(_) | DbError::Closed(_)) => {
+            tracing::error!(error = %error, "gRPC call found no database connection");
+            Status::unavailable("the database is unavailable; retry later")
         }
         ApiError::Database(_) | ApiError::Internal(_) => {
             // The one place a gRPC call's internal failure is logged; the client learns

@@ -331,11 +331,17 @@ async fn passwords_and_visit_limits_hold_as_on_http() {
     let created = grpc.shorten(protected).await.expect("made").into_inner();
     let link = created.link.expect("link");
     assert!(link.password_protected);
-    assert_eq!(
-        link.url, None,
-        "an anonymous protected link hides its target"
-    );
+    // Its maker sees the target it sent; anyone reading it later does not.
+    assert_eq!(link.url.as_deref(), Some("https://example.com/secret"));
     assert!(created.manage_token.is_some());
+    let read = grpc
+        .get(proto::GetRequest {
+            code: link.code.clone(),
+        })
+        .await
+        .expect("an anonymous link is readable")
+        .into_inner();
+    assert_eq!(read.url, None, "a protected link hides its target");
 
     let with_password = |password: Option<&str>| proto::ResolveRequest {
         password: password.map(str::to_string),
@@ -710,4 +716,111 @@ async fn garbage_on_the_grpc_port_harms_no_one_else() {
     grpc.shorten(shorten("https://example.com/still-fine"))
         .await
         .expect("the server still serves");
+}
+
+#[actix_web::test]
+async fn a_forwarded_for_header_buys_no_fresh_budget() {
+    // No proxy is trusted on the gRPC port by default: the caller is its TCP address,
+    // whatever `x-forwarded-for` it sends.
+    let app = spawn_grpc_app(|config| config.shorten_rate_limit_per_minute = 2).await;
+    let mut grpc = client(&app).await;
+    let mut codes = Vec::new();
+    for i in 0..4 {
+        let mut request = Request::new(shorten("https://example.com/spoof"));
+        request.metadata_mut().insert(
+            "x-forwarded-for",
+            MetadataValue::try_from(format!("203.0.113.{i}")).expect("ASCII"),
+        );
+        codes.push(
+            grpc.shorten(request)
+                .await
+                .map_or_else(|s| s.code(), |_| Code::Ok),
+        );
+    }
+    assert_eq!(
+        codes,
+        [
+            Code::Ok,
+            Code::Ok,
+            Code::ResourceExhausted,
+            Code::ResourceExhausted
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn one_client_cannot_take_every_visit_stream() {
+    let app = spawn().await;
+    let mut grpc = client(&app).await;
+    let code = grpc
+        .shorten(shorten("https://example.com/popular"))
+        .await
+        .expect("made")
+        .into_inner()
+        .link
+        .expect("link")
+        .code;
+    let watch = || proto::WatchVisitsRequest { code: code.clone() };
+    let mut open = Vec::new();
+    for _ in 0..url_shortener::grpc::links::MAX_WATCHERS_PER_CLIENT {
+        open.push(grpc.watch_visits(watch()).await.expect("a stream"));
+    }
+    let status = grpc.watch_visits(watch()).await.expect_err("one too many");
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    // A stream that ends gives its place back.
+    drop(open.pop());
+    let mut freed = None;
+    for _ in 0..50 {
+        if let Ok(stream) = grpc.watch_visits(watch()).await {
+            freed = Some(stream);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(freed.is_some(), "the slot was given back");
+}
+
+#[actix_web::test]
+async fn a_large_batch_of_visits_arrives_in_several_messages() {
+    let app = spawn().await;
+    let mut grpc = client(&app).await;
+    let code = grpc
+        .shorten(shorten("https://example.com/busy"))
+        .await
+        .expect("made")
+        .into_inner()
+        .link
+        .expect("link")
+        .code;
+    let mut stream = grpc
+        .watch_visits(proto::WatchVisitsRequest { code: code.clone() })
+        .await
+        .expect("watching")
+        .into_inner();
+    // 250 visits from 250 long referrer hosts, as fast as they go: one or two batches of
+    // rows that would not fit one 64 KiB message.
+    let mut calls = Vec::new();
+    for i in 0..250 {
+        let mut grpc = grpc.clone();
+        let request = proto::ResolveRequest {
+            referrer: format!("https://{}-{i}.example.com/", "r".repeat(200)),
+            ..resolve(&code, true)
+        };
+        calls.push(tokio::spawn(async move { grpc.resolve(request).await }));
+    }
+    for call in calls {
+        call.await.expect("joined").expect("counted");
+    }
+    let (mut hits, mut largest) = (0, 0);
+    while hits < 250 {
+        let batch = tokio::time::timeout(Duration::from_secs(5), stream.message())
+            .await
+            .expect("visits arrive")
+            .expect("the stream stays open")
+            .expect("a message");
+        largest = largest.max(batch.visits.len());
+        hits += batch.visits.iter().map(|v| v.hits).sum::<i64>();
+    }
+    assert_eq!(hits, 250);
+    assert!(largest <= 100, "messages of at most 100 visits: {largest}");
 }

@@ -42,7 +42,7 @@ pub async fn execute(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
     if !json {
         return refused(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -50,10 +50,11 @@ pub async fn execute(
             "send the query as JSON (Content-Type: application/json)",
         );
     }
+    // A header that is not text is a bad token (no scheme matches it), not a missing one.
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
+        .map(|v| v.to_str().unwrap_or("(not text)"));
     let user = match auth.caller(authorization).await {
         Ok(user) => user.map(|u| u.id),
         Err(_) => {
@@ -64,16 +65,15 @@ pub async fn execute(
             );
         }
     };
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
-        Ok(batch) => batch,
-        Err(e) => {
-            return refused(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("not a GraphQL request: {e}"),
-            );
-        }
+    let Ok(batch) = serde_json::from_slice::<BatchRequest>(&body) else {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "not a GraphQL request: send {\"query\": \"…\", \"variables\": {…}} or an array of them",
+        );
     };
+    // A batch is answered with an array, even a batch of one.
+    let batched = matches!(batch, BatchRequest::Batch(_));
     let requests = match batch {
         BatchRequest::Single(request) => vec![request],
         BatchRequest::Batch(requests) if requests.len() > MAX_BATCH => {
@@ -99,12 +99,11 @@ pub async fn execute(
             "introspection is switched off on this server (GRAPHQL_INTROSPECTION): see schema.graphql",
         );
     }
-    let single = requests.len() == 1;
     let token = authorization
         .and_then(|v| auth.scheme().token(v))
         .unwrap_or_default()
         .to_string();
-    let client = client_of(&req, &endpoint.auth_limiter);
+    let client = endpoint.auth_limiter.client_of(&req);
     let requests = requests
         .into_iter()
         .map(|request| {
@@ -124,21 +123,44 @@ pub async fn execute(
         .await;
     if let BatchResponse::Batch(responses) = &mut response {
         responses.iter_mut().for_each(super::errors::classify);
-        if single && let Some(one) = responses.pop() {
+        if !batched && let Some(one) = responses.pop() {
             return HttpResponse::Ok().json(one);
         }
     }
     HttpResponse::Ok().json(response)
 }
 
-/// Whether a document asks for the schema (`__schema`, `__type`; `__typename` is fine). The
-/// engine answers such fields with `null` when introspection is off; this says why instead.
+/// Whether a document asks for the schema (`__schema` or `__type`; `__typename` is fine),
+/// anywhere in its operations or fragments. The engine answers such fields with `null` when
+/// introspection is off; this says why instead. A document that does not parse is left to
+/// the engine, which says where.
 fn asks_schema(query: &str) -> bool {
-    ["__schema", "__type"].iter().any(|field| {
-        query.match_indices(field).any(|(at, _)| {
-            !query[at + field.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    use async_graphql::parser::types::{DocumentOperations, Selection, SelectionSet};
+    fn asks(set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                matches!(field.node.name.node.as_str(), "__schema" | "__type")
+                    || asks(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => asks(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
         })
-    })
+    }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let operations: Vec<&SelectionSet> = match &document.operations {
+        DocumentOperations::Single(operation) => vec![&operation.node.selection_set.node],
+        DocumentOperations::Multiple(operations) => operations
+            .values()
+            .map(|operation| &operation.node.selection_set.node)
+            .collect(),
+    };
+    operations.into_iter().any(asks)
+        || document
+            .fragments
+            .values()
+            .any(|fragment| asks(&fragment.node.selection_set.node))
 }
 
 /// An operation's comment loader, reading as `viewer` (whom they follow).
@@ -153,16 +175,6 @@ fn comments_loader(db: &Database, viewer: Option<i64>) -> DataLoader<CommentsLoa
 /// An operation's body loader.
 fn body_loader(db: &Database) -> DataLoader<BodyLoader> {
     DataLoader::new(BodyLoader { db: db.clone() }, actix_web::rt::spawn)
-}
-
-/// The client's address as the rate limits key it (the TCP peer, or behind trusted proxies
-/// the address they received from).
-fn client_of(req: &HttpRequest, limiter: &backend_kit::rate_limit::RateLimiter) -> String {
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok());
-    limiter.client_key(req.peer_addr().map(|a| a.ip()), forwarded)
 }
 
 /// `GET /graphql`: GraphiQL, an in-browser editor with completion and the schema's docs.
@@ -250,7 +262,8 @@ pub async fn asset(file: web::Path<String>) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     response
         .content_type(*content_type)
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"));
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header((header::VARY, header::ACCEPT_ENCODING.as_str()));
     if *gzipped {
         response.insert_header((header::CONTENT_ENCODING, "gzip"));
     }

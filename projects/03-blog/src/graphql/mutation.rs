@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 
 use super::errors::GraphqlResult;
 use super::types::{Article, Comment, Profile, User};
-use super::{Caller, Deps};
+use super::{Caller, Deps, MUTATION_COST};
 use crate::error::ApiError;
 use crate::routes::articles::{
     self, NewArticleBody, UpdateArticleBody, check_author, create_article, delete_article,
@@ -69,6 +69,7 @@ pub struct UpdateArticleInput {
 #[Object]
 impl Mutation {
     /// Makes an account (a verification mail is queued) and logs it in.
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn register(
         &self,
         ctx: &Context<'_>,
@@ -88,6 +89,7 @@ impl Mutation {
     }
 
     /// Logs in: a session (the access token and a refresh token).
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<User> {
         let (deps, caller) = (ctx.data::<Deps>()?, ctx.data::<Caller>()?);
         deps.spend_auth_budget(caller).await?;
@@ -100,6 +102,7 @@ impl Mutation {
     }
 
     /// Changes the caller's account and profile.
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn update_user(
         &self,
         ctx: &Context<'_>,
@@ -129,6 +132,7 @@ impl Mutation {
     }
 
     /// Publishes an article by the caller.
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn create_article(
         &self,
         ctx: &Context<'_>,
@@ -149,6 +153,7 @@ impl Mutation {
     }
 
     /// Changes the caller's article (`FORBIDDEN` for someone else's).
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn update_article(
         &self,
         ctx: &Context<'_>,
@@ -171,6 +176,7 @@ impl Mutation {
     }
 
     /// Deletes the caller's article, with its comments and favorites; `true` when done.
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn delete_article(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<bool> {
         let (deps, caller) = (ctx.data::<Deps>()?, ctx.data::<Caller>()?);
         let me = caller.required()?;
@@ -179,6 +185,7 @@ impl Mutation {
     }
 
     /// Favorites an article (twice counts once).
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn favorite_article(
         &self,
         ctx: &Context<'_>,
@@ -188,6 +195,7 @@ impl Mutation {
     }
 
     /// Unfavorites an article (also when it was not).
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn unfavorite_article(
         &self,
         ctx: &Context<'_>,
@@ -197,6 +205,7 @@ impl Mutation {
     }
 
     /// Follows a user (following twice changes nothing; not yourself).
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn follow_user(
         &self,
         ctx: &Context<'_>,
@@ -206,6 +215,7 @@ impl Mutation {
     }
 
     /// Unfollows a user (also when not following).
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn unfollow_user(
         &self,
         ctx: &Context<'_>,
@@ -215,6 +225,7 @@ impl Mutation {
     }
 
     /// Comments on an article (1–5 000 characters).
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn add_comment(
         &self,
         ctx: &Context<'_>,
@@ -230,6 +241,7 @@ impl Mutation {
     }
 
     /// Deletes the caller's comment; `true` when done.
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn delete_comment(
         &self,
         ctx: &Context<'_>,

@@ -438,7 +438,7 @@ async fn hostile_queries_are_refused_quickly() {
     assert_eq!(codes(&heavy), ["GRAPHQL_VALIDATION_FAILED"]);
     assert!(heavy.text.contains("complex"), "{}", heavy.text);
 
-    // The same field under a thousand aliases.
+    // The same field under sixty aliases: sixty statements, over the budget of fifty.
     let aliases: String = (0..60).map(|i| format!("a{i}:tags ")).collect();
     let aliased = app
         .graphql(None, &format!("{{ {aliases} }}"), json!({}))
@@ -496,7 +496,16 @@ async fn hostile_queries_are_refused_quickly() {
     let unknown = app.graphql(None, "{ secrets }", json!({})).await;
     assert_eq!(codes(&unknown), ["GRAPHQL_VALIDATION_FAILED"]);
 
-    // Bounded before anything is parsed: the document, the batch, the body, its type.
+    // Eleven writes in one operation (REST: eleven requests).
+    let writes: String = (0..11)
+        .map(|i| format!("w{i}: followUser(username: \"x\") {{ following }} "))
+        .collect();
+    let writes = app
+        .graphql(None, &format!("mutation {{ {writes} }}"), json!({}))
+        .await;
+    assert_eq!(codes(&writes), ["GRAPHQL_VALIDATION_FAILED"]);
+
+    // Bounded before the engine sees it: the document, the batch, the body, its type.
     let huge = format!("{{ tags }} # {}", "x".repeat(20_000));
     let huge = app.graphql(None, &huge, json!({})).await;
     huge.assert_status(400);
@@ -515,6 +524,12 @@ async fn hostile_queries_are_refused_quickly() {
         .await;
     two.assert_status(200);
     assert_eq!(two.json()[0]["data"]["tags"], json!([]));
+    // A batch of one is still a batch: an array back.
+    let one = app
+        .client
+        .post("/graphql", None, &json!([{"query": "{ tags }"}]))
+        .await;
+    assert_eq!(one.json(), json!([{"data": {"tags": []}}]));
     assert_eq!(
         two.json()[1]["errors"][0]["extensions"]["code"],
         "UNAUTHENTICATED"
@@ -571,9 +586,21 @@ async fn introspection_can_be_switched_off() {
         .await;
     refused.assert_status(400);
     assert_eq!(codes(&refused), ["GRAPHQL_VALIDATION_FAILED"]);
-    // `__typename` is no introspection.
+    // Nor through a fragment; but `__typename`, or the words in a string, are no introspection.
+    let fragment = closed
+        .graphql(
+            None,
+            "{ ...F } fragment F on Query { __type(name: \"Article\") { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(codes(&fragment), ["GRAPHQL_VALIDATION_FAILED"]);
     closed
-        .graphql_data(None, "{ __typename tags }", json!({}))
+        .graphql_data(
+            None,
+            "{ __typename tags articles(q: \"__type __schema\") { articlesCount } } # __schema?",
+            json!({}),
+        )
         .await;
     // Ordinary queries still run.
     closed.graphql_data(None, "{ tags }", json!({})).await;
