@@ -42,6 +42,11 @@ enum Command {
     Schema,
 }
 
+/// mimalloc instead of the system allocator: see the workspace's Cargo.toml (measured in
+/// BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // `--help`, `--version` and usage mistakes end here (exit 0 or 2), before anything starts.
     // `.env` first: `seed --password` falls back on DEMO_PASSWORD, which may be set there.

@@ -60,7 +60,8 @@ pub fn to_graphql(error: ApiError) -> async_graphql::Error {
             })
         }
         ApiError::BadRequest(_) | ApiError::PayloadTooLarge(_) => coded(message, "BAD_USER_INPUT"),
-        ApiError::Unauthorized => coded("A valid token is needed".into(), "UNAUTHENTICATED"),
+        // A missing or bad token, or a wrong e-mail or password: REST's one 401.
+        ApiError::Unauthorized => coded(message, "UNAUTHENTICATED"),
         ApiError::Forbidden => coded(message, "FORBIDDEN"),
         ApiError::NotFound => coded(message, "NOT_FOUND"),
         ApiError::TooManyRequests { retry_after_secs } => async_graphql::Error::new(message)
