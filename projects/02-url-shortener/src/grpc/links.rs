@@ -269,7 +269,11 @@ const MASKABLE: [&str; 5] = [
 fn change_from(update: proto::UpdateRequest) -> Result<ShortenRequest, Status> {
     let mut violations = ErrorDetails::new();
     let mut named = HashMap::new();
-    for path in &update.update_mask {
+    let paths = update
+        .update_mask
+        .map(|mask| mask.paths)
+        .unwrap_or_default();
+    for path in &paths {
         if !MASKABLE.contains(&path.as_str()) {
             violations.add_bad_request_violation(
                 "update_mask",
@@ -281,7 +285,7 @@ fn change_from(update: proto::UpdateRequest) -> Result<ShortenRequest, Status> {
         }
         named.insert(path.as_str(), ());
     }
-    if update.update_mask.is_empty() {
+    if paths.is_empty() {
         violations.add_bad_request_violation("update_mask", "must name at least one field");
     }
     if violations.has_bad_request_violations() {

@@ -234,7 +234,9 @@ async fn bad_input_is_invalid_argument_naming_each_field() {
     let update = |mask: &[&str], changes: proto::LinkChanges| proto::UpdateRequest {
         code: "taken-code".into(),
         changes: Some(changes),
-        update_mask: mask.iter().map(|s| s.to_string()).collect(),
+        update_mask: Some(prost_types::FieldMask {
+            paths: mask.iter().map(|s| s.to_string()).collect(),
+        }),
     };
     for mask in [&["code"][..], &[]] {
         let status = grpc
@@ -285,7 +287,9 @@ async fn an_owned_link_is_its_owners_alone() {
             url: Some("https://example.com/stolen".into()),
             ..Default::default()
         }),
-        update_mask: vec!["url".into()],
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["url".into()],
+        }),
     };
     let delete = || proto::DeleteRequest { code: code.clone() };
     let watch = || proto::WatchVisitsRequest { code: code.clone() };
@@ -455,7 +459,9 @@ async fn update_applies_the_masked_fields_and_the_cache_follows() {
                     ..Default::default()
                 }),
                 // Named and unset: removed.
-                update_mask: vec!["url".into(), "max_visits".into()],
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["url".into(), "max_visits".into()],
+                }),
             },
             &owner,
         ))
