@@ -15,7 +15,8 @@
 //! - [`domain`] — `TargetUrl` (what may be shortened: the SSRF rules), `ShortCode` and
 //!   `CustomCode`, `RedirectType`.
 //! - [`visits`] — visits go into a bounded channel and are written in batches, so counting
-//!   never slows a redirect.
+//!   never slows a redirect; [`visit_feed`] announces each written batch to gRPC's visit
+//!   streams (through Redis, to every instance).
 //! - [`jobs`] — background work on apalis: CSV imports ([`routes::jobs`] queues them and
 //!   reports progress) and the cron job that rolls visits up per day and marks expired links.
 //! - [`db`] — schema and queries; the atomic `max_visits` check lives in [`db::links`].
@@ -35,6 +36,7 @@ pub mod openapi;
 pub mod routes;
 pub mod seed;
 pub mod startup;
+pub mod visit_feed;
 pub mod visits;
 
 pub use config::Config;

@@ -29,6 +29,7 @@ use crate::jobs::import::{self, ImportCsv, Importer};
 use crate::jobs::maintenance;
 use crate::link_cache::LinkCache;
 use crate::routes::AppState;
+use crate::visit_feed::VisitFeed;
 use crate::visits::VisitRecorder;
 
 pub struct Application {
@@ -69,7 +70,10 @@ impl Application {
             }
         };
         let cache = LinkCache::new(store, config.cache_ttl, config.negative_cache_ttl);
-        let (visits, visit_writer) = VisitRecorder::start(db.clone(), config.visit_queue_capacity);
+        // Written visits are announced for gRPC's visit streams: on Redis, to every instance.
+        let feed = VisitFeed::start(redis.clone());
+        let (visits, visit_writer) =
+            VisitRecorder::start(db.clone(), config.visit_queue_capacity, feed);
         let policy = TargetPolicy::new(&config.public_url, config.allow_private_targets);
         let queue = JobQueue::connect(settings, &config.jobs).await?;
         let jobs = start_jobs(&config, &queue, &db, &cache, &policy)?;

@@ -15,6 +15,8 @@ use std::time::Duration;
 use backend_kit::db::{Database, DbError};
 use chrono::{NaiveDateTime, Timelike};
 use tokio::sync::{broadcast, mpsc};
+
+use crate::visit_feed::{VisitFeed, WrittenBatch};
 use tokio::task::JoinHandle;
 
 use crate::db::links::{self, NewVisit};
@@ -68,46 +70,39 @@ impl VisitMetrics {
     }
 }
 
-/// The visits of one write, as they were written (gRPC's `WatchVisits` streams them).
-pub type WrittenBatch = Arc<[NewVisit]>;
-
-/// Written batches kept for the slowest watcher (about a minute of batches): one behind by
-/// more skips ahead.
-const WRITTEN_BACKLOG: usize = 256;
-
 #[derive(Clone)]
 pub struct VisitRecorder {
     sender: mpsc::Sender<Visit>,
-    written: broadcast::Sender<WrittenBatch>,
+    /// Where each written batch is announced (gRPC's `WatchVisits` listens).
+    feed: Arc<VisitFeed>,
     pub metrics: Arc<VisitMetrics>,
 }
 
 impl VisitRecorder {
     /// The recorder and the task that writes; the task ends (after a last flush) once every
     /// recorder clone is dropped, i.e. when the server has stopped.
-    pub fn start(db: Database, capacity: usize) -> (Self, JoinHandle<()>) {
+    pub fn start(db: Database, capacity: usize, feed: Arc<VisitFeed>) -> (Self, JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(capacity);
-        let (written, _) = broadcast::channel(WRITTEN_BACKLOG);
         let metrics = Arc::new(VisitMetrics::default());
         let task = tokio::spawn(write_batches(
             db,
             receiver,
-            written.clone(),
+            Arc::clone(&feed),
             Arc::clone(&metrics),
         ));
         (
             Self {
                 sender,
-                written,
+                feed,
                 metrics,
             },
             task,
         )
     }
 
-    /// Every batch written from now on (to this instance's database, by this instance).
+    /// Every batch written from now on (by every instance, with Redis: see [`VisitFeed`]).
     pub fn subscribe(&self) -> broadcast::Receiver<WrittenBatch> {
-        self.written.subscribe()
+        self.feed.subscribe()
     }
 
     /// Never blocks: a full queue drops the visit and counts it.
@@ -121,7 +116,7 @@ impl VisitRecorder {
 async fn write_batches(
     db: Database,
     mut receiver: mpsc::Receiver<Visit>,
-    written: broadcast::Sender<WrittenBatch>,
+    feed: Arc<VisitFeed>,
     metrics: Arc<VisitMetrics>,
 ) {
     // The write of the previous batch. It runs on its own task, so the queue keeps being
@@ -157,14 +152,13 @@ async fn write_batches(
         if let Some(previous) = writing.take() {
             let _ = previous.await;
         }
-        let (db, metrics, written) = (db.clone(), Arc::clone(&metrics), written.clone());
+        let (db, metrics, feed) = (db.clone(), Arc::clone(&metrics), Arc::clone(&feed));
         writing = Some(tokio::spawn(async move {
             let visits = batch.visits;
             match write(&db, batch).await {
                 Ok(rows) => {
                     metrics.recorded.inc_by(visits);
-                    // Nobody watching is not an error.
-                    let _ = written.send(rows.into());
+                    feed.publish(rows).await;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, visits, "could not write visits");

@@ -25,7 +25,7 @@ pub struct Link {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub expired_at: Option<NaiveDateTime>,
-    /// SHA-256 of an anonymous link's manage token (see `routes::links::check_change`).
+    /// SHA-256 of an anonymous link's manage token (see `check_change` in `crate::links`).
     pub manage_token_hash: Option<String>,
 }
 
@@ -55,8 +55,9 @@ pub struct LinkChanges {
     pub expired_at: Option<Option<NaiveDateTime>>,
 }
 
-/// A visit, or `hits` identical ones in the same second, as the recorder writes them.
-#[derive(Debug, Clone, Insertable)]
+/// A visit, or `hits` identical ones in the same second, as the recorder writes them (and, as
+/// JSON, as the visit feed tells other instances of them).
+#[derive(Debug, Clone, Insertable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = visits)]
 pub struct NewVisit {
     pub link_id: i64,

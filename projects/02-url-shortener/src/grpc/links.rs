@@ -194,14 +194,14 @@ async fn call<T>(
 /// The client's deadline (`grpc-timeout`), at most [`MAX_CALL_TIME`], less a margin: tonic
 /// runs its own timer on the same header from the moment the request arrived, a little before
 /// this call started, and ends the call with `CANCELLED` when it fires first. The margin (a
-/// tenth, between 5 and 50 ms) lets the client hear `DEADLINE_EXCEEDED` from us instead.
+/// tenth, between 5 and 250 ms) lets the client hear `DEADLINE_EXCEEDED` from us instead.
 fn deadline_of(metadata: &MetadataMap) -> Option<Duration> {
     let sent = metadata
         .get("grpc-timeout")
         .and_then(|v| v.to_str().ok())
         .and_then(parse_grpc_timeout)?
         .min(MAX_CALL_TIME);
-    let margin = (sent / 10).clamp(Duration::from_millis(5), Duration::from_millis(50));
+    let margin = (sent / 10).clamp(Duration::from_millis(5), Duration::from_millis(250));
     Some(sent.saturating_sub(margin))
 }
 
@@ -522,7 +522,7 @@ impl links_server::Links for LinksService {
 /// client goes away or the server stops (the stream then ends with `OK`).
 async fn forward_visits(
     id: i64,
-    mut batches: broadcast::Receiver<crate::visits::WrittenBatch>,
+    mut batches: broadcast::Receiver<crate::visit_feed::WrittenBatch>,
     sender: mpsc::Sender<Result<proto::VisitBatch, Status>>,
     mut stopping: watch::Receiver<bool>,
     _slot: WatchSlot,
