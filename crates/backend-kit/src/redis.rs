@@ -96,6 +96,14 @@ impl Redis {
         self.breaker.open_until.load(Ordering::Acquire) != 0
     }
 
+    /// A connection of its own, outside the breaker: for traffic that must not hold up the
+    /// shared connection the cache and the limits use (the shortener's visit feed).
+    pub async fn dedicated_connection(
+        &self,
+    ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        self.client.get_multiplexed_async_connection().await
+    }
+
     /// A connection of its own for SUBSCRIBE (a subscribed connection can do nothing else).
     pub async fn pubsub(&self) -> redis::RedisResult<redis::aio::PubSub> {
         self.client.get_async_pubsub().await

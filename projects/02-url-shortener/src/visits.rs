@@ -158,7 +158,7 @@ async fn write_batches(
             match write(&db, batch).await {
                 Ok(rows) => {
                     metrics.recorded.inc_by(visits);
-                    feed.publish(rows).await;
+                    feed.announce(rows);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, visits, "could not write visits");

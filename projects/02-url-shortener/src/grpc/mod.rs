@@ -107,11 +107,20 @@ impl GrpcServer {
                     // Stopping (a signal, or every handle dropped): health says so first,
                     // then the listener closes and calls in flight finish.
                     let mut stopped = stop.clone();
+                    let mut health = health;
                     let shutdown = async move {
                         let _ = stop.wait_for(|stop| *stop).await;
                         health.set_not_serving::<LinksServer<LinksService>>().await;
                         health
                             .set_service_status("", tonic_health::ServingStatus::NotServing)
+                            .await;
+                        // Then the statuses go: `Health/Watch` streams end (after delivering
+                        // NOT_SERVING) instead of holding the stop for the whole grace.
+                        health.clear_service_status("").await;
+                        health
+                            .clear_service_status(
+                                <LinksServer<LinksService> as tonic::server::NamedService>::NAME,
+                            )
                             .await;
                     };
                     let serve = Server::builder()

@@ -42,7 +42,8 @@ pub async fn execute(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
     if !json {
         return refused(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -57,6 +58,15 @@ pub async fn execute(
         .map(|v| v.to_str().unwrap_or("(not text)"));
     let user = match auth.caller(authorization).await {
         Ok(user) => user.map(|u| u.id),
+        // The token could not be checked: not the client's fault, and no reason to log out.
+        Err(backend_kit::auth::AuthError::Db(e)) => {
+            tracing::error!(error = %e, "GraphQL request: the token could not be checked");
+            return refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "the service is unavailable; retry later",
+            );
+        }
         Err(_) => {
             return refused(
                 StatusCode::UNAUTHORIZED,

@@ -48,8 +48,9 @@ pub const MAX_COMPLEXITY: usize = 1_000;
 /// What a root field costs besides its fields: each is at least one SQL statement, so a
 /// query of a thousand aliased `tags` is refused rather than run.
 pub const ROOT_COST: usize = 20;
-/// What a mutation costs: a write transaction, often a bcrypt hash. At most ten per
-/// operation (a request of ten operations: a hundred), where REST takes one per request.
+/// What a mutation costs: a write transaction, often a bcrypt hash. About ten per operation
+/// (nine with the fields they answer; a request of ten operations: under a hundred), where
+/// REST takes one per request.
 pub const MUTATION_COST: usize = 100;
 
 /// What the resolvers share: the same pieces the REST handlers take.
