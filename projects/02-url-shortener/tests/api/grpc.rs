@@ -54,6 +54,20 @@ fn authed<T>(message: T, authorization: &str) -> Request<T> {
     request
 }
 
+/// Makes a link (`request`: a `ShortenRequest`, with a token or not) and returns its code.
+async fn make(
+    grpc: &mut LinksClient<Channel>,
+    request: impl tonic::IntoRequest<proto::ShortenRequest>,
+) -> String {
+    grpc.shorten(request)
+        .await
+        .expect("made")
+        .into_inner()
+        .link
+        .expect("link")
+        .code
+}
+
 /// `message` with the `authorization` given, if any.
 fn wrap<T>(message: T, authorization: Option<&str>) -> Request<T> {
     match authorization {
@@ -267,14 +281,11 @@ async fn an_owned_link_is_its_owners_alone() {
     let owner = token(&app).await;
     let stranger = token(&app).await;
     let mut grpc = client(&app).await;
-    let code = grpc
-        .shorten(authed(shorten("https://example.com/mine"), &owner))
-        .await
-        .expect("shortened")
-        .into_inner()
-        .link
-        .expect("link")
-        .code;
+    let code = make(
+        &mut grpc,
+        authed(shorten("https://example.com/mine"), &owner),
+    )
+    .await;
 
     let get = || proto::GetRequest { code: code.clone() };
     let stats = || proto::StatsRequest {
@@ -437,14 +448,7 @@ async fn update_applies_the_masked_fields_and_the_cache_follows() {
     let mut request = shorten("https://example.com/before");
     request.max_visits = Some(5);
     request.redirect_type = Some(301);
-    let code = grpc
-        .shorten(authed(request, &owner))
-        .await
-        .expect("made")
-        .into_inner()
-        .link
-        .expect("link")
-        .code;
+    let code = make(&mut grpc, authed(request, &owner)).await;
     // Cached by a follow.
     app.visit(&code).await.assert_status(301);
 
@@ -536,22 +540,16 @@ async fn watch_visits_streams_what_is_written_and_ends_at_shutdown() {
     let mut app = spawn().await;
     let owner = token(&app).await;
     let mut grpc = client(&app).await;
-    let code = grpc
-        .shorten(authed(shorten("https://example.com/watched"), &owner))
-        .await
-        .expect("made")
-        .into_inner()
-        .link
-        .expect("link")
-        .code;
-    let other = grpc
-        .shorten(authed(shorten("https://example.com/other"), &owner))
-        .await
-        .expect("made")
-        .into_inner()
-        .link
-        .expect("link")
-        .code;
+    let code = make(
+        &mut grpc,
+        authed(shorten("https://example.com/watched"), &owner),
+    )
+    .await;
+    let other = make(
+        &mut grpc,
+        authed(shorten("https://example.com/other"), &owner),
+    )
+    .await;
     let mut stream = grpc
         .watch_visits(authed(
             proto::WatchVisitsRequest { code: code.clone() },
@@ -758,14 +756,7 @@ async fn a_forwarded_for_header_buys_no_fresh_budget() {
 async fn one_client_cannot_take_every_visit_stream() {
     let app = spawn().await;
     let mut grpc = client(&app).await;
-    let code = grpc
-        .shorten(shorten("https://example.com/popular"))
-        .await
-        .expect("made")
-        .into_inner()
-        .link
-        .expect("link")
-        .code;
+    let code = make(&mut grpc, shorten("https://example.com/popular")).await;
     let watch = || proto::WatchVisitsRequest { code: code.clone() };
     let mut open = Vec::new();
     for _ in 0..url_shortener::grpc::links::MAX_WATCHERS_PER_CLIENT {
@@ -790,14 +781,7 @@ async fn one_client_cannot_take_every_visit_stream() {
 async fn a_large_batch_of_visits_arrives_in_several_messages() {
     let app = spawn().await;
     let mut grpc = client(&app).await;
-    let code = grpc
-        .shorten(shorten("https://example.com/busy"))
-        .await
-        .expect("made")
-        .into_inner()
-        .link
-        .expect("link")
-        .code;
+    let code = make(&mut grpc, shorten("https://example.com/busy")).await;
     let mut stream = grpc
         .watch_visits(proto::WatchVisitsRequest { code: code.clone() })
         .await
@@ -846,14 +830,11 @@ async fn a_stream_on_one_instance_hears_the_visits_another_records() {
         crate::helpers::start(first.database_url.clone(), Some(redis.clone()), |_| {}).await;
     let owner = token(&first).await;
     let mut grpc = client(&first).await;
-    let code = grpc
-        .shorten(authed(shorten("https://example.com/everywhere"), &owner))
-        .await
-        .expect("made")
-        .into_inner()
-        .link
-        .expect("link")
-        .code;
+    let code = make(
+        &mut grpc,
+        authed(shorten("https://example.com/everywhere"), &owner),
+    )
+    .await;
     let mut stream = grpc
         .watch_visits(authed(
             proto::WatchVisitsRequest { code: code.clone() },
@@ -909,14 +890,7 @@ async fn a_stream_hears_its_own_instance_while_redis_is_unreachable() {
     })
     .await;
     let mut grpc = client(&app).await;
-    let code = grpc
-        .shorten(shorten("https://example.com/offline"))
-        .await
-        .expect("made")
-        .into_inner()
-        .link
-        .expect("link")
-        .code;
+    let code = make(&mut grpc, shorten("https://example.com/offline")).await;
     let mut stream = grpc
         .watch_visits(proto::WatchVisitsRequest { code: code.clone() })
         .await

@@ -67,13 +67,7 @@ pub fn list(
         .limit(page.limit)
         .offset(page.offset)
         .load(conn)?;
-    let mut ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let authors: HashMap<i64, Profile> = profiles::by_ids(conn, &ids, viewer)?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
+    let authors = authors_of(conn, rows.iter().map(|r| r.author_id), viewer)?;
     rows.into_iter()
         .map(|row| {
             let author = authors
@@ -83,6 +77,22 @@ pub fn list(
             Ok(Comment { row, author })
         })
         .collect()
+}
+
+/// The profiles of comments' authors, by id, in one statement (the second of every comment
+/// list).
+fn authors_of(
+    conn: &mut AnyConnection,
+    author_ids: impl Iterator<Item = i64>,
+    viewer: Option<i64>,
+) -> QueryResult<HashMap<i64, Profile>> {
+    let mut ids: Vec<i64> = author_ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(profiles::by_ids(conn, &ids, viewer)?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect())
 }
 
 /// One row of [`newest_of_each`]: a comment and the article it is on.
@@ -137,13 +147,7 @@ pub fn newest_of_each(
         .bind::<BigInt, _>(first)
         .load(sqlite)?,
     };
-    let mut ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let authors: HashMap<i64, Profile> = profiles::by_ids(conn, &ids, viewer)?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
+    let authors = authors_of(conn, rows.iter().map(|r| r.author_id), viewer)?;
     let mut found: HashMap<i64, Vec<Comment>> = HashMap::new();
     for row in rows {
         let Some(author) = authors.get(&row.author_id).cloned() else {
