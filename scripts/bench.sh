@@ -31,7 +31,8 @@
 #      BENCH_DB (blog only: sqlite measures the embedded default; needs the sqlite3 shell),
 #      BENCH_ARTICLES (blog only: the sizes, as --articles),
 #      BENCH_VISITS (url-shortener only: the visits of the link whose statistics are read; 10000,1000000).
-# Needs: wrk (apt-get install wrk), psql, curl, python3.
+# Needs: wrk (apt-get install wrk), psql, curl, python3; the url-shortener's gRPC also h2load
+#        (apt-get install nghttp2-client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -140,45 +141,84 @@ psql "$admin_url" -qc "CREATE DATABASE $db_name" >/dev/null
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$server_pid/status"; }
 
 
+# The req/s figure of a report line.
+rps_of() { awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <<<"$1"; }
+
 # Two scenarios measured back to back, `BENCH_ROUNDS` times (3): the machine's drift between
 # runs (±10 % here) hits both alike, so the median of the per-round ratios is what to quote.
-compare_rounds() { # name-a url-a name-b url-b
+# Each scenario is a command that prints one report line (it may name the round: `$round`).
+compare_rounds() { # label-b-over-a "command-a" "command-b"
   local rounds="${BENCH_ROUNDS:-3}" ratios=()
   for round in $(seq 1 "$rounds"); do
     local a b
-    a=$(run_wrk "$1 #$round" "" "$2"); echo "$a"
-    b=$(run_wrk "$3 #$round" "" "$4"); echo "$b"
-    ratios+=("$(awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <<<"$a $b" | paste -sd' ')")
+    a=$(eval "$2"); echo "$a"
+    sleep 1
+    b=$(eval "$3"); echo "$b"
+    sleep 1
+    ratios+=("$(rps_of "$a") $(rps_of "$b")")
   done
   printf '%s\n' "${ratios[@]}" | python3 -c '
 import statistics, sys
+label = sys.argv[1]
 ratios = [float(b) / float(a) for a, b in (line.split() for line in sys.stdin)]
-print("ratio per round: " + ", ".join(f"{r:.0%}" for r in ratios) + f"   median {statistics.median(ratios):.0%}")'
+print(f"{label} per round: " + ", ".join(f"{r:.0%}" for r in ratios) + f"   median {statistics.median(ratios):.0%}")' "$1"
 }
 
-# The HTTP redirect and gRPC's Resolve (counting the visit, as the redirect does) of the same
-# code, back to back, BENCH_ROUNDS times: the gRPC load comes from `url-shortener grpc load`
-# (tonic, 2 connections × 64 calls in flight, two threads — as wrk's -t2 -c64).
-compare_grpc_rounds() { # http-name url code
-  local rounds="${BENCH_ROUNDS:-3}" ratios=()
-  for round in $(seq 1 "$rounds"); do
-    local a b
-    a=$(run_wrk "$1 #$round" "" "$2"); echo "$a"
-    b=$(target/release/url-shortener grpc --addr "http://127.0.0.1:$grpc_port" load "$3" --count \
-      --connections 2 --concurrency "$connections" --seconds "${duration%s}")
-    b="${b/gRPC Resolve/gRPC Resolve #$round}"; echo "$b"
-    ratios+=("$(awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <<<"$a $b" | paste -sd' ')")
-  done
-  printf '%s\n' "${ratios[@]}" | python3 -c '
-import statistics, sys
-ratios = [float(b) / float(a) for a, b in (line.split() for line in sys.stdin)]
-print("gRPC / HTTP per round: " + ", ".join(f"{r:.0%}" for r in ratios) + f"   median {statistics.median(ratios):.0%}")'
+# gRPC's Resolve (counting the visit, as the redirect does) of one code, loaded by h2load —
+# the nghttp2 project's HTTP/2 load generator, as wrk is for HTTP/1.1: the same 64 calls in
+# flight (2 connections × 32 streams), on one thread (wrk takes two). h2load does not read
+# gRPC's trailers, so the calls that succeeded are counted on the server: each counted a
+# visit, and the visits recorded must grow by as many as h2load saw answered.
+run_grpc_resolve() { # name code
+  local body="$workdir/resolve.bin" log="$workdir/h2load.log" before after
+  python3 - "$2" >"$body" <<'PY'
+import struct, sys
+code = sys.argv[1].encode()
+# ResolveRequest { code = 1; count_visit = 2 }, in a gRPC frame: flag, length, message.
+message = b"\x0a" + bytes([len(code)]) + code + b"\x10\x01"
+sys.stdout.buffer.write(b"\x00" + struct.pack(">I", len(message)) + message)
+PY
+  # The visits written so far, once the writer has caught up (two readings a second apart agree).
+  visits() {
+    local now last=-1
+    for _ in $(seq 1 60); do
+      now=$(curl -fs "$base/metrics" | awk '/^shortener_visits_(recorded|dropped|failed)_total/ {n += $2} END {print n}')
+      [ "$now" = "$last" ] && break
+      last=$now; sleep 1
+    done
+    echo "$now"
+  }
+  before=$(visits)
+  h2load -D "${duration%s}" -c 2 -m $(( connections / 2 )) -t 1 -d "$body" --log-file "$log" \
+    -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$grpc_port/shortener.v1.Links/Resolve" >"$workdir/h2load.txt"
+  after=$(visits)
+  python3 - "$1" "$log" "$workdir/h2load.txt" "$(( after - before ))" <<'PY'
+import re, sys
+name, log, out, counted = sys.argv[1], sys.argv[2], open(sys.argv[3]).read(), int(sys.argv[4])
+rps = float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out).group(1))
+# The log: start time, status, microseconds — one line per answered call.
+times = sorted(int(line.split()[2]) for line in open(log) if line.strip())
+at = lambda q: f"{times[min(int(len(times) * q), len(times) - 1)] / 1000:.2f}ms"
+errors = abs(len(times) - counted)
+print(f"{name:<28} {rps:>10.0f} req/s   p50 {at(0.5):>8}   p99 {at(0.99):>8}   errors {errors}")
+PY
 }
-
 # A freshly started server first fills its pools and connections: two seconds of load before
 # the measured run, so the figures are of the steady state.
 warm_up() { # url
   wrk -t"$threads" -c"$connections" -d2s "$1" >/dev/null
+}
+
+# A wrk script that POSTs `{ articles(first: 20) { articlesCount nodes { <fields> } } }`.
+graphql_script() { # file fields
+  graphql_query="{ articles(first: 20) { articlesCount nodes { $2 } } }" python3 - "$1" <<'PY'
+import json, os, sys
+body = json.dumps({"query": os.environ["graphql_query"]})
+open(sys.argv[1], "w").write(
+    'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+    f"wrk.body = {json.dumps(body)}\n")
+PY
 }
 
 token=""
@@ -250,9 +290,11 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"url":"https://example.com/a/long/path?with=query"}'
 LUA
     warm_up "$base/$code"
-    compare_rounds "GET /health (ceiling)" "$base/health" "GET /{code} cache hit" "$base/$code"
+    compare_rounds "redirect / ceiling" 'run_wrk "GET /health (ceiling) #$round" "" "$base/health"' \
+      'run_wrk "GET /{code} cache hit #$round" "" "$base/$code"'
     echo; echo "== the same redirect over gRPC (Resolve, counted)"
-    compare_grpc_rounds "GET /{code} cache hit" "$base/$code" "$code"
+    compare_rounds "gRPC / HTTP" 'run_wrk "GET /{code} cache hit #$round" "" "$base/$code"' \
+      'run_grpc_resolve "gRPC Resolve #$round" "$code"'
     # Every redirect above queued its visit: how many the batch writer kept up with.
     sleep 1
     curl -fs "$base/metrics" | grep -E '^shortener_visits_(recorded|dropped|failed)_total' | tr '\n' ' '; echo
@@ -353,27 +395,19 @@ assert count == $size, f'the API lists {count} articles, $size were seeded'"
         line=$(run_wrk "$name" "" "$base$path"); echo "$line"
         # Requests still running after a slow scenario would count against the next one.
         sleep 1
-        figures["$size $name"]=$(awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <<<"$line")
+        figures["$size $name"]=$(rps_of "$line")
       done
-      # The same page over GraphQL: the REST list's fields, then with three comments per
-      # article (what REST would need 21 requests for).
-      for scenario in \
-          "GraphQL list|slug title description tagList createdAt updatedAt favorited favoritesCount author { username bio image following }" \
-          "GraphQL list + 3 comments|slug title favoritesCount author { username following } comments(first: 3) { body author { username } }"; do
-        name="${scenario%%|*}"
-        graphql_query="{ articles(first: 20) { articlesCount nodes { ${scenario#*|} } } }" \
-          python3 - "$workdir/graphql.lua" <<'PY'
-import json, os, sys
-body = json.dumps({"query": os.environ["graphql_query"]})
-open(sys.argv[1], "w").write(
-    'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-    f"wrk.body = {json.dumps(body)}\n")
-PY
-        line=$(run_wrk "$name" "$workdir/graphql.lua" "$base/graphql"); echo "$line"
-        sleep 1
-        figures["$size $name"]=$(awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <<<"$line")
-      done
-      python3 -c "print(f'GraphQL list / REST list: {${figures["$size GraphQL list"]} / ${figures["$size list"]}:.0%}')"
+      # The same page over GraphQL: the REST list's fields, in rounds against the REST list
+      # (the ratio is the goal), then with three comments per article (what REST would need
+      # 21 requests for).
+      graphql_script "$workdir/graphql-list.lua" \
+        "slug title description tagList createdAt updatedAt favorited favoritesCount author { username bio image following }"
+      graphql_script "$workdir/graphql-comments.lua" \
+        "slug title favoritesCount author { username following } comments(first: 3) { body author { username } }"
+      compare_rounds "GraphQL list / REST list" 'run_wrk "list #$round" "" "$base/api/articles?limit=20"' \
+        'run_wrk "GraphQL list #$round" "$workdir/graphql-list.lua" "$base/graphql"'
+      run_wrk "GraphQL list + 3 comments" "$workdir/graphql-comments.lua" "$base/graphql"
+      sleep 1
     done
     if (( ${#article_sizes[@]} > 1 )); then
       first=${article_sizes[0]}

@@ -4,7 +4,10 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use std::sync::Arc;
+
 use async_graphql::dataloader::DataLoader;
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{BatchRequest, BatchResponse};
 use backend_kit::auth::Auth;
 use backend_kit::db::Database;
@@ -102,7 +105,20 @@ pub async fn execute(
             &format!("a query may be at most {} KiB", MAX_DOCUMENT_BYTES / 1024),
         );
     }
-    if !endpoint.introspection && requests.iter().any(|r| asks_schema(&r.query)) {
+    // Parsed once per distinct document (a client sends the same few again and again); a
+    // document that does not parse is left to the engine, which says where.
+    let mut requests: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let parsed = endpoint.documents.parsed(&request.query);
+            (request, parsed)
+        })
+        .collect();
+    if !endpoint.introspection
+        && requests
+            .iter()
+            .any(|(_, parsed)| parsed.as_deref().is_some_and(asks_schema))
+    {
         return refused(
             StatusCode::BAD_REQUEST,
             "GRAPHQL_VALIDATION_FAILED",
@@ -115,8 +131,11 @@ pub async fn execute(
         .to_string();
     let client = endpoint.auth_limiter.client_of(&req);
     let requests = requests
-        .into_iter()
-        .map(|request| {
+        .drain(..)
+        .map(|(mut request, parsed)| {
+            if let Some(document) = parsed {
+                request.set_parsed_query((*document).clone());
+            }
             request
                 .data(Caller {
                     user,
@@ -142,9 +161,8 @@ pub async fn execute(
 
 /// Whether a document asks for the schema (`__schema` or `__type`; `__typename` is fine),
 /// anywhere in its operations or fragments. The engine answers such fields with `null` when
-/// introspection is off; this says why instead. A document that does not parse is left to
-/// the engine, which says where.
-fn asks_schema(query: &str) -> bool {
+/// introspection is off; this says why instead.
+fn asks_schema(document: &ExecutableDocument) -> bool {
     use async_graphql::parser::types::{DocumentOperations, Selection, SelectionSet};
     fn asks(set: &SelectionSet) -> bool {
         set.items.iter().any(|item| match &item.node {
@@ -156,9 +174,6 @@ fn asks_schema(query: &str) -> bool {
             Selection::FragmentSpread(_) => false,
         })
     }
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
     let operations: Vec<&SelectionSet> = match &document.operations {
         DocumentOperations::Single(operation) => vec![&operation.node.selection_set.node],
         DocumentOperations::Multiple(operations) => operations
@@ -171,6 +186,37 @@ fn asks_schema(query: &str) -> bool {
             .fragments
             .values()
             .any(|fragment| asks(&fragment.node.selection_set.node))
+}
+
+/// Documents already parsed, by their text. Parsing (a PEG parser) is a tenth of a list
+/// query's CPU; clients send the same few documents with different variables, so each is
+/// parsed once. Bounded by the documents' text: at most [`ParsedDocuments::TEXT_BYTES`],
+/// least recently used out first (the parsed form takes a few times the text).
+pub struct ParsedDocuments(moka::sync::Cache<String, Arc<ExecutableDocument>>);
+
+impl Default for ParsedDocuments {
+    fn default() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(Self::TEXT_BYTES)
+                .weigher(|query: &String, _| u32::try_from(query.len()).unwrap_or(u32::MAX))
+                .build(),
+        )
+    }
+}
+
+impl ParsedDocuments {
+    pub const TEXT_BYTES: u64 = 1024 * 1024;
+
+    /// `query` parsed, from the cache or now; `None` if it does not parse.
+    fn parsed(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+        if let Some(document) = self.0.get(query) {
+            return Some(document);
+        }
+        let document = Arc::new(async_graphql::parser::parse_query(query).ok()?);
+        self.0.insert(query.to_owned(), document.clone());
+        Some(document)
+    }
 }
 
 /// An operation's comment loader, reading as `viewer` (whom they follow).

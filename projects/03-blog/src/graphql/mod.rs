@@ -98,6 +98,7 @@ pub struct Endpoint {
     db: Database,
     auth_limiter: Arc<RateLimiter>,
     introspection: bool,
+    documents: http::ParsedDocuments,
 }
 
 /// The endpoint: the schema with its limits; `introspection` from `GRAPHQL_INTROSPECTION`.
@@ -108,6 +109,7 @@ pub fn endpoint(deps: Deps, introspection: bool) -> Endpoint {
         db,
         auth_limiter,
         introspection,
+        documents: http::ParsedDocuments::default(),
     }
 }
 
