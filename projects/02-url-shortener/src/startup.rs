@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::domain::TargetPolicy;
 use crate::grpc::GrpcServer;
 use crate::grpc::links::{Budgets, LinksService};
+use crate::grpc::metrics::GrpcMetrics;
 use crate::jobs::import::{self, ImportCsv, Importer};
 use crate::jobs::maintenance;
 use crate::link_cache::LinkCache;
@@ -95,6 +96,7 @@ impl Application {
         let queue_metrics = QueueMetrics::register(&queue, &mut registry);
         cache.register_metrics(&mut registry);
         visits.metrics.register(&mut registry);
+        let grpc_metrics = GrpcMetrics::register(&mut registry);
         let metrics = web::Data::new(
             MetricsEndpoint::new(registry)
                 .refreshing(pool)
@@ -131,6 +133,7 @@ impl Application {
                         trusted_proxy_hops: config.grpc_trusted_proxy_hops,
                     },
                     stop,
+                    grpc_metrics,
                 );
                 let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
                 let grpc = GrpcServer::start(listener, service, stopping, threads)?;

@@ -41,7 +41,7 @@ use crate::db::Database;
 
 /// Upper bounds of the duration buckets, in seconds (Prometheus' defaults, shifted down: these
 /// services answer in milliseconds).
-const BUCKETS: [f64; 11] = [
+pub const DURATION_BUCKETS: [f64; 11] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
@@ -87,7 +87,7 @@ impl HttpMetrics {
     pub fn register(registry: &mut Registry) -> Self {
         let metrics = Self {
             requests: Family::default(),
-            durations: Family::new_with_constructor(|| Histogram::new(BUCKETS)),
+            durations: Family::new_with_constructor(|| Histogram::new(DURATION_BUCKETS)),
         };
         registry.register(
             "http_requests",

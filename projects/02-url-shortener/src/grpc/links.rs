@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use backend_kit::auth::{Auth, AuthUser};
 use backend_kit::rate_limit::{RateLimiter, client_behind};
@@ -18,6 +18,7 @@ use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::MAX_CALL_TIME;
+use super::metrics::GrpcMetrics;
 use super::proto::{self, links_server};
 use super::status::to_status;
 use crate::db::links::Link;
@@ -57,6 +58,7 @@ pub struct LinksService {
     watchers_by_client: Arc<Mutex<HashMap<String, usize>>>,
     /// Turns `true` when the server stops: open `WatchVisits` streams end then.
     stopping: watch::Receiver<bool>,
+    metrics: GrpcMetrics,
 }
 
 impl LinksService {
@@ -65,6 +67,7 @@ impl LinksService {
         auth: Arc<Auth>,
         budgets: Budgets,
         stopping: watch::Receiver<bool>,
+        metrics: GrpcMetrics,
     ) -> Self {
         Self {
             state,
@@ -73,6 +76,7 @@ impl LinksService {
             watchers: Arc::new(Semaphore::new(MAX_WATCHERS)),
             watchers_by_client: Arc::default(),
             stopping,
+            metrics,
         }
     }
 
@@ -162,33 +166,38 @@ impl LinksService {
     }
 }
 
-/// Runs one call within the client's deadline, if it sent one, and writes its access-log line
-/// (one per call, as HTTP writes one per request). A call past its deadline ends with
-/// `DEADLINE_EXCEEDED` (a query already sent to the database finishes there, but nothing
-/// waits for it). Without a deadline, tonic's own limit ([`MAX_CALL_TIME`]) still applies.
-async fn call<T>(
-    method: &'static str,
-    deadline: Option<Duration>,
-    work: impl Future<Output = Result<T, Status>>,
-) -> Result<T, Status> {
-    let started = Instant::now();
-    let late = || Status::deadline_exceeded("the call's deadline passed");
-    let result = match deadline {
-        None => work.await,
-        // Too short to do anything in.
-        Some(deadline) if deadline.is_zero() => Err(late()),
-        Some(deadline) => tokio::time::timeout(deadline, work)
-            .await
-            .unwrap_or_else(|_| Err(late())),
-    };
-    let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
-    tracing::info!(
-        method,
-        code = ?code,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "grpc call"
-    );
-    result
+impl LinksService {
+    /// Runs one call within the client's deadline, if it sent one; writes its access-log line
+    /// (one per call, as HTTP writes one per request) and counts it in `/metrics`. A call
+    /// past its deadline ends with `DEADLINE_EXCEEDED` (a query already sent to the database
+    /// finishes there, but nothing waits for it). Without a deadline, tonic's own limit
+    /// ([`MAX_CALL_TIME`]) still applies.
+    async fn call<T>(
+        &self,
+        method: &'static str,
+        deadline: Option<Duration>,
+        work: impl Future<Output = Result<T, Status>>,
+    ) -> Result<T, Status> {
+        let timing = self.metrics.start(method);
+        let late = || Status::deadline_exceeded("the call's deadline passed");
+        let result = match deadline {
+            None => work.await,
+            // Too short to do anything in.
+            Some(deadline) if deadline.is_zero() => Err(late()),
+            Some(deadline) => tokio::time::timeout(deadline, work)
+                .await
+                .unwrap_or_else(|_| Err(late())),
+        };
+        let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
+        let took = timing.end(code);
+        tracing::info!(
+            method,
+            code = ?code,
+            duration_ms = took.as_secs_f64() * 1000.0,
+            "grpc call"
+        );
+        result
+    }
 }
 
 /// The client's deadline (`grpc-timeout`), at most [`MAX_CALL_TIME`], less a margin: tonic
@@ -323,7 +332,7 @@ impl links_server::Links for LinksService {
         &self,
         request: Request<proto::ShortenRequest>,
     ) -> Result<Response<proto::ShortenResponse>, Status> {
-        call("Shorten", deadline_of(request.metadata()), async {
+        self.call("Shorten", deadline_of(request.metadata()), async {
             self.spend(&self.budgets.writes, &request).await?;
             let caller = self.caller(request.metadata()).await?;
             let message = request.into_inner();
@@ -355,7 +364,7 @@ impl links_server::Links for LinksService {
         &self,
         request: Request<proto::GetRequest>,
     ) -> Result<Response<proto::Link>, Status> {
-        call("Get", deadline_of(request.metadata()), async {
+        self.call("Get", deadline_of(request.metadata()), async {
             let caller = self.caller(request.metadata()).await?;
             let code = request.into_inner().code;
             let link = ops::get(&self.state, caller, code)
@@ -372,7 +381,7 @@ impl links_server::Links for LinksService {
         &self,
         request: Request<proto::UpdateRequest>,
     ) -> Result<Response<proto::Link>, Status> {
-        call("Update", deadline_of(request.metadata()), async {
+        self.call("Update", deadline_of(request.metadata()), async {
             self.spend(&self.budgets.writes, &request).await?;
             let caller = self.caller(request.metadata()).await?;
             let presented = manage_token(request.metadata());
@@ -395,7 +404,7 @@ impl links_server::Links for LinksService {
         &self,
         request: Request<proto::DeleteRequest>,
     ) -> Result<Response<proto::DeleteResponse>, Status> {
-        call("Delete", deadline_of(request.metadata()), async {
+        self.call("Delete", deadline_of(request.metadata()), async {
             self.spend(&self.budgets.writes, &request).await?;
             let caller = self.caller(request.metadata()).await?;
             let presented = manage_token(request.metadata());
@@ -412,7 +421,7 @@ impl links_server::Links for LinksService {
         &self,
         request: Request<proto::ResolveRequest>,
     ) -> Result<Response<proto::ResolveResponse>, Status> {
-        call("Resolve", deadline_of(request.metadata()), async {
+        self.call("Resolve", deadline_of(request.metadata()), async {
             if request.get_ref().password.is_some() {
                 self.spend(&self.budgets.passwords, &request).await?;
             }
@@ -456,7 +465,7 @@ impl links_server::Links for LinksService {
         &self,
         request: Request<proto::StatsRequest>,
     ) -> Result<Response<proto::StatsResponse>, Status> {
-        call("Stats", deadline_of(request.metadata()), async {
+        self.call("Stats", deadline_of(request.metadata()), async {
             let caller = self.caller(request.metadata()).await?;
             let message = request.into_inner();
             let by = match proto::Breakdown::try_from(message.by) {
@@ -494,7 +503,7 @@ impl links_server::Links for LinksService {
         &self,
         request: Request<proto::WatchVisitsRequest>,
     ) -> Result<Response<VisitStream>, Status> {
-        call("WatchVisits", deadline_of(request.metadata()), async {
+        self.call("WatchVisits", deadline_of(request.metadata()), async {
             let caller = self.caller(request.metadata()).await?;
             let client = self.client(&request);
             let code = request.into_inner().code;

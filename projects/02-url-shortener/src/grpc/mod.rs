@@ -6,6 +6,7 @@
 //! - [`links`] — the service: each RPC calls the same operation as its HTTP handler
 //!   ([`crate::links`]); `WatchVisits` streams the visit writer's batches.
 //! - [`status`] — errors as gRPC status codes with details.
+//! - [`metrics`] — calls by method and code, and their durations, in `/metrics`.
 //! - [`client`] — `url-shortener grpc …`, a command-line client for people without grpcurl.
 //!
 //! [`GrpcServer::start`] serves it on its own port (`GRPC_PORT`, 9082) beside the HTTP
@@ -21,6 +22,7 @@
 
 pub mod client;
 pub mod links;
+pub mod metrics;
 pub mod status;
 
 /// The code generated from `proto/shortener/v1/links.proto`.

@@ -166,6 +166,23 @@ async fn a_link_made_over_grpc_is_the_link_http_serves() {
     assert_eq!(stats.access_count, 3);
     let firefox = stats.breakdown.iter().find(|b| b.key == "Firefox");
     assert_eq!(firefox.map(|b| b.visits), Some(2));
+
+    // `/metrics` counts the calls by method and code, named as gRPC's Prometheus middlewares
+    // name them.
+    let missing = grpc
+        .resolve(resolve("Nope123", true))
+        .await
+        .expect_err("no such link");
+    assert_eq!(missing.code(), Code::NotFound);
+    let metrics = app.client.get("/metrics", None).await.text;
+    let labels = r#"grpc_service="shortener.v1.Links",grpc_method="Resolve",grpc_type="unary""#;
+    for line in [
+        format!(r#"grpc_server_handled_total{{{labels},grpc_code="OK"}} 4"#),
+        format!(r#"grpc_server_handled_total{{{labels},grpc_code="NotFound"}} 1"#),
+        format!("grpc_server_handling_seconds_count{{{labels}}} 5"),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
 }
 
 #[actix_web::test]
