@@ -189,6 +189,7 @@ PY
     echo "$now"
   }
   before=$(visits)
+  rm -f "$log" # h2load appends to it
   h2load -D "${duration%s}" -c 2 -m $(( connections / 2 )) -t 1 -d "$body" --log-file "$log" \
     -H 'content-type: application/grpc' -H 'te: trailers' \
     "http://127.0.0.1:$grpc_port/shortener.v1.Links/Resolve" >"$workdir/h2load.txt"

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{BatchRequest, BatchResponse};
+use async_graphql::{BatchRequest, Request};
 use backend_kit::auth::Auth;
 use backend_kit::db::Database;
 use serde_json::json;
 
+use super::documents::Refused;
 use super::loaders::{BodyLoader, CommentsLoader};
 use super::{Caller, Endpoint};
 
@@ -105,20 +106,20 @@ pub async fn execute(
             &format!("a query may be at most {} KiB", MAX_DOCUMENT_BYTES / 1024),
         );
     }
-    // Parsed once per distinct document (a client sends the same few again and again); a
-    // document that does not parse is left to the engine, which says where.
-    let mut requests: Vec<_> = requests
+    // Each operation's document — sent, or persisted earlier under its hash — parsed once
+    // per distinct document (a client sends the same few again and again). A document that
+    // does not parse is left to the engine, which says where; a persisted query refused is
+    // that operation's answer.
+    let operations: Vec<Result<_, Refused>> = requests
         .into_iter()
-        .map(|request| {
+        .map(|mut request| {
+            endpoint.documents.persisted(&mut request)?;
             let parsed = endpoint.documents.parsed(&request.query);
-            (request, parsed)
+            Ok((request, parsed))
         })
         .collect();
-    if !endpoint.introspection
-        && requests
-            .iter()
-            .any(|(_, parsed)| parsed.as_deref().is_some_and(asks_schema))
-    {
+    let introspects = |operation: &Result<(Request, Option<Arc<ExecutableDocument>>), _>| matches!(operation, Ok((_, Some(document))) if asks_schema(document));
+    if !endpoint.introspection && operations.iter().any(introspects) {
         return refused(
             StatusCode::BAD_REQUEST,
             "GRAPHQL_VALIDATION_FAILED",
@@ -130,33 +131,33 @@ pub async fn execute(
         .unwrap_or_default()
         .to_string();
     let client = endpoint.auth_limiter.client_of(&req);
-    let requests = requests
-        .drain(..)
-        .map(|(mut request, parsed)| {
-            if let Some(document) = parsed {
-                request.set_parsed_query((*document).clone());
+    // The operations of a batch run one after the other.
+    let mut responses = Vec::with_capacity(operations.len());
+    for operation in operations {
+        let mut response = match operation {
+            Err(refused) => refused.into_response(),
+            Ok((mut request, parsed)) => {
+                if let Some(document) = parsed {
+                    request.set_parsed_query((*document).clone());
+                }
+                let request = request
+                    .data(Caller {
+                        user,
+                        token: token.clone(),
+                        client: client.clone(),
+                    })
+                    .data(comments_loader(&endpoint.db, user))
+                    .data(body_loader(&endpoint.db));
+                endpoint.schema.execute(request).await
             }
-            request
-                .data(Caller {
-                    user,
-                    token: token.clone(),
-                    client: client.clone(),
-                })
-                .data(comments_loader(&endpoint.db, user))
-                .data(body_loader(&endpoint.db))
-        })
-        .collect();
-    let mut response = endpoint
-        .schema
-        .execute_batch(BatchRequest::Batch(requests))
-        .await;
-    if let BatchResponse::Batch(responses) = &mut response {
-        responses.iter_mut().for_each(super::errors::classify);
-        if !batched && let Some(one) = responses.pop() {
-            return HttpResponse::Ok().json(one);
-        }
+        };
+        super::errors::classify(&mut response);
+        responses.push(response);
     }
-    HttpResponse::Ok().json(response)
+    if batched {
+        return HttpResponse::Ok().json(responses);
+    }
+    HttpResponse::Ok().json(responses.pop())
 }
 
 /// Whether a document asks for the schema (`__schema` or `__type`; `__typename` is fine),
@@ -186,37 +187,6 @@ fn asks_schema(document: &ExecutableDocument) -> bool {
             .fragments
             .values()
             .any(|fragment| asks(&fragment.node.selection_set.node))
-}
-
-/// Documents already parsed, by their text. Parsing (a PEG parser) is a tenth of a list
-/// query's CPU; clients send the same few documents with different variables, so each is
-/// parsed once. Bounded by the documents' text: at most [`ParsedDocuments::TEXT_BYTES`],
-/// least recently used out first (the parsed form takes a few times the text).
-pub struct ParsedDocuments(moka::sync::Cache<String, Arc<ExecutableDocument>>);
-
-impl Default for ParsedDocuments {
-    fn default() -> Self {
-        Self(
-            moka::sync::Cache::builder()
-                .max_capacity(Self::TEXT_BYTES)
-                .weigher(|query: &String, _| u32::try_from(query.len()).unwrap_or(u32::MAX))
-                .build(),
-        )
-    }
-}
-
-impl ParsedDocuments {
-    pub const TEXT_BYTES: u64 = 1024 * 1024;
-
-    /// `query` parsed, from the cache or now; `None` if it does not parse.
-    fn parsed(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
-        if let Some(document) = self.0.get(query) {
-            return Some(document);
-        }
-        let document = Arc::new(async_graphql::parser::parse_query(query).ok()?);
-        self.0.insert(query.to_owned(), document.clone());
-        Some(document)
-    }
 }
 
 /// An operation's comment loader, reading as `viewer` (whom they follow).

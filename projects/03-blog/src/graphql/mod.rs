@@ -9,6 +9,8 @@
 //!   need more rows batch them.
 //! - [`errors`] — REST's errors as GraphQL errors with `extensions.code`.
 //! - [`http`] — the endpoint: the token, the size and batch limits, GraphiQL.
+//! - [`documents`] — each distinct query parsed once; persisted queries (a hash for a
+//!   document).
 //!
 //! **Limits.** A client writes the query, so a client chooses the work. Every query is
 //! checked before it runs: at most [`MAX_DEPTH`] levels deep, [`MAX_COMPLEXITY`] points
@@ -17,6 +19,7 @@
 //! [`http::MAX_DOCUMENT_BYTES`], at most [`http::MAX_BATCH`] operations per request.
 //! Introspection can be switched off (`GRAPHQL_INTROSPECTION=false`).
 
+pub mod documents;
 pub mod errors;
 pub mod http;
 pub mod loaders;
@@ -98,7 +101,7 @@ pub struct Endpoint {
     db: Database,
     auth_limiter: Arc<RateLimiter>,
     introspection: bool,
-    documents: http::ParsedDocuments,
+    documents: documents::Documents,
 }
 
 /// The endpoint: the schema with its limits; `introspection` from `GRAPHQL_INTROSPECTION`.
@@ -109,7 +112,7 @@ pub fn endpoint(deps: Deps, introspection: bool) -> Endpoint {
         db,
         auth_limiter,
         introspection,
-        documents: http::ParsedDocuments::default(),
+        documents: documents::Documents::default(),
     }
 }
 

@@ -606,6 +606,81 @@ async fn introspection_can_be_switched_off() {
     closed.graphql_data(None, "{ tags }", json!({})).await;
 }
 
+/// Posts a raw body to `/graphql`, without a token.
+async fn post_graphql(app: &TestApp, body: Value) -> TestResponse {
+    app.client.post("/graphql", None, &body).await
+}
+
+/// Automatic persisted queries (Apollo's protocol): a hash alone is answered from the document
+/// kept under it, or with `PERSISTED_QUERY_NOT_FOUND`; a document sent with its hash is
+/// checked against it, then kept.
+#[actix_web::test]
+async fn persisted_queries_run_the_document_kept_under_their_hash() {
+    use sha2::{Digest, Sha256};
+    let app = spawn_app().await;
+    let query = "{ tags }";
+    let hash: String = Sha256::digest(query.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let persisted = |hash: &str| json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
+
+    // Not kept yet: the client is told to send the document.
+    let unknown = post_graphql(&app, json!({"extensions": persisted(&hash)})).await;
+    unknown.assert_status(200);
+    assert_eq!(codes(&unknown), ["PERSISTED_QUERY_NOT_FOUND"]);
+    assert_eq!(
+        unknown.json()["errors"][0]["message"],
+        "PersistedQueryNotFound"
+    );
+
+    // A document that is not the one hashed is refused, and not kept under that hash.
+    let forged = json!({"query": "{ me { email } }", "extensions": persisted(&hash)});
+    assert_eq!(codes(&post_graphql(&app, forged).await), ["BAD_REQUEST"]);
+    let still = post_graphql(&app, json!({"extensions": persisted(&hash)})).await;
+    assert_eq!(codes(&still), ["PERSISTED_QUERY_NOT_FOUND"]);
+
+    // Sent with its hash it runs and is kept; then the hash alone (in either case) runs it.
+    let sent = json!({"query": query, "extensions": persisted(&hash)});
+    let first = post_graphql(&app, sent).await.json();
+    assert!(first["data"]["tags"].is_array(), "{first}");
+    for hash in [hash.clone(), hash.to_uppercase()] {
+        let again = post_graphql(&app, json!({"extensions": persisted(&hash)})).await;
+        assert_eq!(again.json()["data"], first["data"], "{}", again.text);
+    }
+
+    // In a batch each operation is answered on its own.
+    let unknown = "b".repeat(64);
+    let batch = json!([{"extensions": persisted(&hash)}, {"extensions": persisted(&unknown)}]);
+    let answers = post_graphql(&app, batch).await.json();
+    assert_eq!(answers[0]["data"], first["data"], "{answers}");
+    assert_eq!(
+        answers[1]["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+
+    // Anything else under `persistedQuery` is named, not run.
+    for (extension, code) in [
+        (json!("yes"), "BAD_REQUEST"),
+        (json!({"version": 1, "sha256Hash": "abc"}), "BAD_REQUEST"),
+        (json!({"version": 1}), "BAD_REQUEST"),
+        (
+            json!({"version": 2, "sha256Hash": hash}),
+            "PERSISTED_QUERY_NOT_SUPPORTED",
+        ),
+    ] {
+        let body = json!({"query": query, "extensions": {"persistedQuery": extension}});
+        let refused = post_graphql(&app, body).await;
+        refused.assert_status(200);
+        assert_eq!(codes(&refused), [code], "{}", refused.text);
+        assert!(
+            refused.json().get("data").is_none_or(Value::is_null),
+            "{}",
+            refused.text
+        );
+    }
+}
+
 #[actix_web::test]
 async fn graphiql_is_served_from_the_binary() {
     let app = spawn_app().await;
