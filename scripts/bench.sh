@@ -118,6 +118,8 @@ SQL
 fi
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+[ "$project" != url-shortener ] || command -v h2load >/dev/null ||
+  { echo "h2load is missing (gRPC's load): apt-get install nghttp2-client" >&2; exit 1; }
 
 workdir="$(mktemp -d)"
 db_name="bench_$(date +%s)_$$"

@@ -71,7 +71,7 @@ enum Call {
     /// Ask the standard health service whether the links service is serving
     Health,
     /// A load test: Resolve one code as fast as the server answers, then print req/s and
-    /// the latencies (what scripts/bench.sh compares with the HTTP redirect)
+    /// the latencies (scripts/bench.sh uses h2load, which costs less per call)
     Load {
         code: String,
         /// Count each call as a visit, as a redirect does
