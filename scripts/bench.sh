@@ -151,6 +151,7 @@ rps_of() { awk '{for (i = 1; i <= NF; i++) if ($i == "req/s") print $(i - 1)}' <
 # Each scenario is a command that prints one report line (it may name the round: `$round`).
 compare_rounds() { # label-b-over-a "command-a" "command-b"
   local rounds="${BENCH_ROUNDS:-3}" ratios=()
+  local round
   for round in $(seq 1 "$rounds"); do
     local a b
     a=$(eval "$2"); echo "$a"
@@ -200,10 +201,15 @@ PY
 import re, sys
 name, log, out, counted = sys.argv[1], sys.argv[2], open(sys.argv[3]).read(), int(sys.argv[4])
 rps = float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out).group(1))
-# The log: start time, status, microseconds — one line per answered call.
-times = sorted(int(line.split()[2]) for line in open(log) if line.strip())
+# The log: start time, status, microseconds — one line per call h2load saw end.
+rows = [line.split() for line in open(log) if line.strip()]
+times = sorted(int(row[2]) for row in rows if row[1] == "200")
+failed = len(rows) - len(times)
+if not times:
+    sys.exit(f"{name}: no call answered ({failed} failed)")
 at = lambda q: f"{times[min(int(len(times) * q), len(times) - 1)] / 1000:.2f}ms"
-errors = abs(len(times) - counted)
+# The server may count a few more: the calls still in flight when h2load stopped.
+errors = failed + max(0, len(times) - counted)
 print(f"{name:<28} {rps:>10.0f} req/s   p50 {at(0.5):>8}   p99 {at(0.99):>8}   errors {errors}")
 PY
 }

@@ -188,14 +188,7 @@ impl LinksService {
                 .await
                 .unwrap_or_else(|_| Err(late())),
         };
-        let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
-        let took = timing.end(code);
-        tracing::info!(
-            method,
-            code = ?code,
-            duration_ms = took.as_secs_f64() * 1000.0,
-            "grpc call"
-        );
+        timing.end(result.as_ref().map_or_else(Status::code, |_| Code::Ok));
         result
     }
 }

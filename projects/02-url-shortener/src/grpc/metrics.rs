@@ -1,8 +1,11 @@
 //! gRPC's calls in `/metrics`, under the names gRPC's Prometheus middlewares give them
 //! (`grpc_server_handled_total`, `grpc_server_handling_seconds`, the codes as Go spells
-//! them), so the usual dashboards and alerts work unchanged.
+//! them), so the usual dashboards and alerts work unchanged, and one access-log line per call.
+//! They count the calls that reach the service: one tonic refuses before it (an unknown
+//! method, a message that does not decode) and the health and reflection services are not
+//! counted.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use backend_kit::http::metrics::DURATION_BUCKETS;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -55,8 +58,8 @@ impl GrpcMetrics {
         metrics
     }
 
-    /// Starts timing a call of `method`. A call dropped before [`Call::end`] counts as
-    /// `Canceled`: the client went away, or the server's time limit ended it.
+    /// Starts timing a call of `method`. A call dropped before [`Call::end`] counts (and is
+    /// logged) as `Canceled`: the client went away, or the server's time limit ended it.
     pub fn start(&self, method: &'static str) -> Call<'_> {
         Call {
             metrics: self,
@@ -67,7 +70,7 @@ impl GrpcMetrics {
     }
 }
 
-/// One call being timed; counted when dropped.
+/// One call being timed; counted and logged when dropped.
 pub struct Call<'a> {
     metrics: &'a GrpcMetrics,
     method: &'static str,
@@ -76,15 +79,21 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// The call ended with `code`; how long it took.
-    pub fn end(mut self, code: Code) -> Duration {
+    /// The call ended with `code`.
+    pub fn end(mut self, code: Code) {
         self.code = code;
-        self.started.elapsed()
     }
 }
 
 impl Drop for Call<'_> {
     fn drop(&mut self) {
+        let took = self.started.elapsed();
+        tracing::info!(
+            method = self.method,
+            code = ?self.code,
+            duration_ms = took.as_secs_f64() * 1000.0,
+            "grpc call"
+        );
         let method = MethodLabels {
             grpc_service: SERVICE_NAME,
             grpc_method: self.method,
@@ -97,7 +106,7 @@ impl Drop for Call<'_> {
         self.metrics
             .handling
             .get_or_create(&method)
-            .observe(self.started.elapsed().as_secs_f64());
+            .observe(took.as_secs_f64());
         self.metrics
             .handled
             .get_or_create(&HandledLabels {

@@ -6,9 +6,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::Arc;
 
+use async_graphql::BatchRequest;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{BatchRequest, Request};
 use backend_kit::auth::Auth;
 use backend_kit::db::Database;
 use serde_json::json;
@@ -108,17 +108,16 @@ pub async fn execute(
     }
     // Each operation's document — sent, or persisted earlier under its hash — parsed once
     // per distinct document (a client sends the same few again and again). A document that
-    // does not parse is left to the engine, which says where; a persisted query refused is
-    // that operation's answer.
+    // does not parse, or a persisted query refused, is that operation's answer.
     let operations: Vec<Result<_, Refused>> = requests
         .into_iter()
         .map(|mut request| {
-            endpoint.documents.persisted(&mut request)?;
-            let parsed = endpoint.documents.parsed(&request.query);
-            Ok((request, parsed))
+            let to_keep = endpoint.documents.persisted(&mut request)?;
+            let document = endpoint.documents.parsed(&request.query)?;
+            Ok((request, document, to_keep))
         })
         .collect();
-    let introspects = |operation: &Result<(Request, Option<Arc<ExecutableDocument>>), _>| matches!(operation, Ok((_, Some(document))) if asks_schema(document));
+    let introspects = |operation: &Result<(_, Arc<ExecutableDocument>, _), _>| matches!(operation, Ok((_, document, _)) if asks_schema(document));
     if !endpoint.introspection && operations.iter().any(introspects) {
         return refused(
             StatusCode::BAD_REQUEST,
@@ -136,10 +135,9 @@ pub async fn execute(
     for operation in operations {
         let mut response = match operation {
             Err(refused) => refused.into_response(),
-            Ok((mut request, parsed)) => {
-                if let Some(document) = parsed {
-                    request.set_parsed_query((*document).clone());
-                }
+            Ok((mut request, document, to_keep)) => {
+                let to_keep = to_keep.map(|hash| (hash, request.query.clone()));
+                request.set_parsed_query((*document).clone());
                 let request = request
                     .data(Caller {
                         user,
@@ -148,7 +146,15 @@ pub async fn execute(
                     })
                     .data(comments_loader(&endpoint.db, user))
                     .data(body_loader(&endpoint.db));
-                endpoint.schema.execute(request).await
+                let response = endpoint.schema.execute(request).await;
+                // A persisted query is kept once it has validated and run (`data` is null
+                // only when it did not).
+                if let Some((hash, query)) = to_keep
+                    && !matches!(response.data, async_graphql::Value::Null)
+                {
+                    endpoint.documents.keep(hash, &query);
+                }
+                response
             }
         };
         super::errors::classify(&mut response);

@@ -602,8 +602,25 @@ async fn introspection_can_be_switched_off() {
             json!({}),
         )
         .await;
+    // Nor sent as a persisted query: refused, and not kept under its hash.
+    let schema_query = "{ __schema { queryType { name } } }";
+    let persisted =
+        json!({"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(schema_query)}});
+    let sent = json!({"query": schema_query, "extensions": persisted});
+    post_graphql(&closed, sent).await.assert_status(400);
+    let by_hash = post_graphql(&closed, json!({"extensions": persisted})).await;
+    assert_eq!(codes(&by_hash), ["PERSISTED_QUERY_NOT_FOUND"]);
     // Ordinary queries still run.
     closed.graphql_data(None, "{ tags }", json!({})).await;
+}
+
+/// A document's SHA-256, as persisted queries name it.
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Posts a raw body to `/graphql`, without a token.
@@ -616,13 +633,9 @@ async fn post_graphql(app: &TestApp, body: Value) -> TestResponse {
 /// checked against it, then kept.
 #[actix_web::test]
 async fn persisted_queries_run_the_document_kept_under_their_hash() {
-    use sha2::{Digest, Sha256};
     let app = spawn_app().await;
     let query = "{ tags }";
-    let hash: String = Sha256::digest(query.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = sha256_hex(query);
     let persisted = |hash: &str| json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
 
     // Not kept yet: the client is told to send the document.
@@ -649,6 +662,20 @@ async fn persisted_queries_run_the_document_kept_under_their_hash() {
         assert_eq!(again.json()["data"], first["data"], "{}", again.text);
     }
 
+    // Only a document that parsed, validated and ran is kept.
+    for broken in ["{ nosuchfield }", "{ tags"] {
+        let hash = sha256_hex(broken);
+        let sent = json!({"query": broken, "extensions": persisted(&hash)});
+        let refused = post_graphql(&app, sent).await;
+        assert!(
+            codes(&refused)[0].starts_with("GRAPHQL_"),
+            "{}",
+            refused.text
+        );
+        let later = post_graphql(&app, json!({"extensions": persisted(&hash)})).await;
+        assert_eq!(codes(&later), ["PERSISTED_QUERY_NOT_FOUND"], "{broken}");
+    }
+
     // In a batch each operation is answered on its own.
     let unknown = "b".repeat(64);
     let batch = json!([{"extensions": persisted(&hash)}, {"extensions": persisted(&unknown)}]);
@@ -664,6 +691,7 @@ async fn persisted_queries_run_the_document_kept_under_their_hash() {
         (json!("yes"), "BAD_REQUEST"),
         (json!({"version": 1, "sha256Hash": "abc"}), "BAD_REQUEST"),
         (json!({"version": 1}), "BAD_REQUEST"),
+        (json!({"sha256Hash": hash}), "BAD_REQUEST"),
         (
             json!({"version": 2, "sha256Hash": hash}),
             "PERSISTED_QUERY_NOT_SUPPORTED",
