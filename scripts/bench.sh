@@ -219,14 +219,16 @@ warm_up() { # url
   wrk -t"$threads" -c"$connections" -d2s "$1" >/dev/null
 }
 
-# A wrk script that POSTs `{ articles(first: 20) { articlesCount nodes { <fields> } } }`.
-graphql_script() { # file fields
+# A wrk script (file.lua) that POSTs `{ articles(first: 20) { articlesCount nodes { <fields> } } }`,
+# and the body alone (file.json).
+graphql_script() { # file.lua fields
   graphql_query="{ articles(first: 20) { articlesCount nodes { $2 } } }" python3 - "$1" <<'PY'
 import json, os, sys
 body = json.dumps({"query": os.environ["graphql_query"]})
 open(sys.argv[1], "w").write(
     'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
     f"wrk.body = {json.dumps(body)}\n")
+open(sys.argv[1].removesuffix(".lua") + ".json", "w").write(body)
 PY
 }
 
@@ -413,6 +415,12 @@ assert count == $size, f'the API lists {count} articles, $size were seeded'"
         "slug title description tagList createdAt updatedAt favorited favoritesCount author { username bio image following }"
       graphql_script "$workdir/graphql-comments.lua" \
         "slug title favoritesCount author { username following } comments(first: 3) { body author { username } }"
+      # wrk sees a 200 either way: the page must come back as data, without errors.
+      curl -fs "$base/graphql" -H "Authorization: Token $token" -H 'Content-Type: application/json' \
+        --data-binary @"$workdir/graphql-list.json" | python3 -c '
+import json, sys
+answer = json.load(sys.stdin)
+assert "errors" not in answer and len(answer["data"]["articles"]["nodes"]) == 20, answer'
       compare_rounds "GraphQL list / REST list" 'run_wrk "list #$round" "" "$base/api/articles?limit=20"' \
         'run_wrk "GraphQL list #$round" "$workdir/graphql-list.lua" "$base/graphql"'
       run_wrk "GraphQL list + 3 comments" "$workdir/graphql-comments.lua" "$base/graphql"

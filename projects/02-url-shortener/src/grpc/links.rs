@@ -164,9 +164,7 @@ impl LinksService {
             ),
         }
     }
-}
 
-impl LinksService {
     /// Runs one call within the client's deadline, if it sent one; writes its access-log line
     /// (one per call, as HTTP writes one per request) and counts it in `/metrics`. A call
     /// past its deadline ends with `DEADLINE_EXCEEDED` (a query already sent to the database
