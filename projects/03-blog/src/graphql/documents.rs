@@ -23,7 +23,7 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ErrorExtensionValues, Request, Response, ServerError, Value};
 use sha2::{Digest, Sha256};
 
-/// Memory the parsed documents may take, estimated (see [`parsed_weight`]).
+/// Memory the parsed documents may take, as estimated from their text (`parsed_weight`).
 pub const PARSED_BYTES: u64 = 32 * 1024 * 1024;
 /// Memory the persisted documents' text may take.
 pub const PERSISTED_BYTES: u64 = 8 * 1024 * 1024;
