@@ -679,7 +679,33 @@ async fn health_reflection_deadlines_and_limits() {
         "{:?}",
         started.elapsed()
     );
+    // A client that gives up and drops its call (no deadline sent) is counted as `Canceled`.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        grpc.shorten(shorten("https://example.com/gave-up")),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the call waits on the lock: {gave_up:?}");
     diesel::RunQueryDsl::execute(diesel::sql_query("ROLLBACK"), &mut locker).expect("rollback");
+    let labels = r#"grpc_service="shortener.v1.Links",grpc_method="Shorten",grpc_type="unary""#;
+    let counted = [
+        format!(r#"grpc_server_handled_total{{{labels},grpc_code="DeadlineExceeded"}} 1"#),
+        format!(r#"grpc_server_handled_total{{{labels},grpc_code="Canceled"}} 1"#),
+    ];
+    let mut metrics = String::new();
+    for _ in 0..40 {
+        metrics = app.client.get("/metrics", None).await.text;
+        if counted
+            .iter()
+            .all(|line| metrics.lines().any(|l| l == line))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for line in &counted {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
 
     // A message over the size limit is refused before it is decoded.
     let huge = format!("https://example.com/{}", "a".repeat(100 * 1024));
