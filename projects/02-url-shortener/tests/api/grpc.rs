@@ -68,6 +68,21 @@ async fn make(
         .code
 }
 
+/// The owner's stream of the visits to `code`.
+async fn watch_as(
+    grpc: &mut LinksClient<Channel>,
+    code: &str,
+    owner: &str,
+) -> tonic::Streaming<proto::VisitBatch> {
+    grpc.watch_visits(authed(
+        proto::WatchVisitsRequest { code: code.into() },
+        owner,
+    ))
+    .await
+    .expect("watching")
+    .into_inner()
+}
+
 /// `message` with the `authorization` given, if any.
 fn wrap<T>(message: T, authorization: Option<&str>) -> Request<T> {
     match authorization {
@@ -567,14 +582,7 @@ async fn watch_visits_streams_what_is_written_and_ends_at_shutdown() {
         authed(shorten("https://example.com/other"), &owner),
     )
     .await;
-    let mut stream = grpc
-        .watch_visits(authed(
-            proto::WatchVisitsRequest { code: code.clone() },
-            &owner,
-        ))
-        .await
-        .expect("watching")
-        .into_inner();
+    let mut stream = watch_as(&mut grpc, &code, &owner).await;
 
     // Three visits to the watched link (one over HTTP, one by a bot), one to another.
     app.visit(&code).await.assert_status(302);
@@ -878,14 +886,7 @@ async fn a_stream_on_one_instance_hears_the_visits_another_records() {
         authed(shorten("https://example.com/everywhere"), &owner),
     )
     .await;
-    let mut stream = grpc
-        .watch_visits(authed(
-            proto::WatchVisitsRequest { code: code.clone() },
-            &owner,
-        ))
-        .await
-        .expect("watching")
-        .into_inner();
+    let mut stream = watch_as(&mut grpc, &code, &owner).await;
     // The subscription to the other instances' batches may take a moment after start: visit
     // the second instance until one of its visits arrives here.
     let mut heard = false;
