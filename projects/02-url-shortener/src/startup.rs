@@ -117,7 +117,7 @@ impl Application {
         });
         let metrics_access = web::Data::new(MetricsAccess::from_settings(settings));
         let auth = web::Data::new(Auth::new(state.db.clone(), settings, AuthScheme::BEARER));
-        // The gRPC API on its own port and runtime (see `grpc`), on the same state.
+        // The gRPC API on its own port and threads (see `grpc`), on the same state.
         let grpc = match config.grpc_port {
             None => None,
             Some(port) => {
