@@ -17,7 +17,7 @@
 //! multi-threaded, work-stealing runtime; here it runs as actix runs HTTP: one thread accepts
 //! connections and hands them out in turn to one worker per core, each a single-threaded
 //! runtime, so a connection and every call on it stay on one thread. Measured on 2 cores
-//! (`scripts/bench.sh url-shortener`), that serves 40 % more `Resolve` calls than the
+//! (the url-shortener's BENCHMARKS.md), that serves 40 % more `Resolve` calls than the
 //! work-stealing runtime did — HTTP/2's per-call tasks no longer wake each other across
 //! threads — and even one connection did no worse. The price: one connection uses one core,
 //! so a client that needs more opens more connections (a pool of tonic `Channel`s). The two
