@@ -43,10 +43,13 @@ use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::time::Duration;
 
+use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::service::Routes;
 use tonic::transport::Server;
+use tonic::transport::server::Router;
 
 use self::links::LinksService;
 use self::proto::links_server::LinksServer;
@@ -98,71 +101,26 @@ impl GrpcServer {
         let links = LinksServer::new(service)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-
+        let routes = Routes::new(health_service)
+            .add_service(reflection)
+            .add_service(reflection_alpha)
+            .add_service(links);
+        let server = Server::builder()
+            .timeout(MAX_CALL_TIME)
+            .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+            // Dead peers are noticed and their connections closed.
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+            .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()));
         let mut workers = Vec::new();
         let mut handoffs = Vec::new();
-        for worker in 0..threads.max(1) {
-            let (handoff, connections) = mpsc::unbounded_channel::<std::net::TcpStream>();
+        for index in 0..threads.max(1) {
+            let (handoff, thread) = spawn_worker(
+                index,
+                server.clone().add_routes(routes.clone()),
+                stopping.subscribe(),
+            )?;
             handoffs.push(handoff);
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let stop = stopping.subscribe();
-            let (health, reflection, reflection_alpha, links) = (
-                health_service.clone(),
-                reflection.clone(),
-                reflection_alpha.clone(),
-                links.clone(),
-            );
-            let thread = std::thread::Builder::new()
-                .name(format!("grpc-{worker}"))
-                .spawn(move || {
-                    // Connections arrive on the acceptor's runtime: each is registered with
-                    // this one's, and all its calls run here.
-                    let incoming = UnboundedReceiverStream::new(connections)
-                        .map(tokio::net::TcpStream::from_std);
-                    let mut stopped = stop.clone();
-                    let shutdown = async move {
-                        let _ = stopped.wait_for(|stop| *stop).await;
-                    };
-                    let serve = Server::builder()
-                        .timeout(MAX_CALL_TIME)
-                        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
-                        // Dead peers are noticed and their connections closed.
-                        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-                        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-                        .trace_fn(|request| {
-                            tracing::info_span!("grpc", path = %request.uri().path())
-                        })
-                        .add_service(health)
-                        .add_service(reflection)
-                        .add_service(reflection_alpha)
-                        .add_service(links)
-                        .serve_with_incoming_shutdown(incoming, shutdown);
-                    let served = runtime.block_on(async move {
-                        // A graceful stop waits for every connection to finish; a client that
-                        // stops reading could hold it open for ever (and with it the service,
-                        // which keeps the visit writer from finishing). Past the grace, the
-                        // server is dropped with its connections.
-                        let mut stop = stop;
-                        let grace = async move {
-                            let _ = stop.wait_for(|stop| *stop).await;
-                            tokio::time::sleep(SHUTDOWN_GRACE).await;
-                        };
-                        tokio::select! {
-                            served = serve => served.map_err(std::io::Error::other),
-                            () = grace => {
-                                tracing::warn!("gRPC calls still open after the grace period: closed");
-                                Ok(())
-                            }
-                        }
-                    });
-                    if let Err(e) = served {
-                        tracing::error!(error = %e, "a gRPC worker failed");
-                    }
-                    // The visit streams' tasks ended with the stop; anything else is not waited for.
-                    runtime.shutdown_timeout(Duration::from_secs(1));
-                })?;
             workers.push(thread);
         }
 
@@ -235,6 +193,56 @@ impl GrpcServer {
             tracing::warn!("the gRPC server did not stop in time");
         }
     }
+}
+
+/// One worker: a thread with a single-threaded runtime serving the connections handed to it,
+/// until the stop.
+fn spawn_worker(
+    index: usize,
+    router: Router,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<(mpsc::UnboundedSender<std::net::TcpStream>, JoinHandle<()>)> {
+    let (handoff, connections) = mpsc::unbounded_channel::<std::net::TcpStream>();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let thread = std::thread::Builder::new()
+        .name(format!("grpc-{index}"))
+        .spawn(move || {
+            // Connections were accepted on the acceptor's runtime: each is registered with
+            // this one's, and all its calls run here.
+            let incoming =
+                UnboundedReceiverStream::new(connections).map(tokio::net::TcpStream::from_std);
+            let mut stopped = stop.clone();
+            let shutdown = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            let serve = router.serve_with_incoming_shutdown(incoming, shutdown);
+            // A graceful stop waits for every connection to finish; a client that stops
+            // reading could hold it open for ever (and with it the service, which keeps the
+            // visit writer from finishing). Past the grace, the server is dropped with its
+            // connections.
+            let mut stop = stop;
+            let grace = async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            };
+            let served = runtime.block_on(async move {
+                tokio::select! {
+                    served = serve => served.map_err(std::io::Error::other),
+                    () = grace => {
+                        tracing::warn!("gRPC calls still open after the grace period: closed");
+                        Ok(())
+                    }
+                }
+            });
+            if let Err(e) = served {
+                tracing::error!(error = %e, "a gRPC worker failed");
+            }
+            // The visit streams' tasks ended with the stop; anything else is not waited for.
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        })?;
+    Ok((handoff, thread))
 }
 
 /// Takes connections until the stop, handing them to the workers in turn (as actix's acceptor
