@@ -7,6 +7,8 @@
 //!   ([`crate::links`]); `WatchVisits` streams the visit writer's batches.
 //! - [`status`] — errors as gRPC status codes with details.
 //! - [`metrics`] — calls by method and code, and their durations, in `/metrics`.
+//! - [`connections`] — the acceptor, and the bounds on connections (how many, how long to
+//!   start HTTP/2).
 //! - [`client`] — `url-shortener grpc …`, a command-line client for people without grpcurl.
 //!
 //! [`GrpcServer::start`] serves it on its own port (`GRPC_PORT`, 9082) beside the HTTP
@@ -25,6 +27,7 @@
 //! limits — all made to be used from any thread.
 
 pub mod client;
+pub mod connections;
 pub mod links;
 pub mod metrics;
 pub mod status;
@@ -39,7 +42,6 @@ pub mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/shortener_descriptor.bin"));
 }
 
-use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -51,6 +53,7 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::Router;
 
+use self::connections::{Connection, Handoff};
 use self::links::LinksService;
 use self::proto::links_server::LinksServer;
 
@@ -136,7 +139,7 @@ impl GrpcServer {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
                     let mut health = health;
                     health.set_serving::<LinksServer<LinksService>>().await;
-                    accept(&listener, &handoffs, &mut stop).await;
+                    connections::accept(&listener, handoffs, &mut stop).await;
                     // Stopping (a signal, or every handle dropped): the listener closes, health
                     // says so, and the workers let calls in flight finish.
                     drop(listener);
@@ -201,8 +204,8 @@ fn spawn_worker(
     index: usize,
     router: Router,
     stop: watch::Receiver<bool>,
-) -> std::io::Result<(mpsc::UnboundedSender<std::net::TcpStream>, JoinHandle<()>)> {
-    let (handoff, connections) = mpsc::unbounded_channel::<std::net::TcpStream>();
+) -> std::io::Result<(mpsc::UnboundedSender<Handoff>, JoinHandle<()>)> {
+    let (handoff, connections) = mpsc::unbounded_channel::<Handoff>();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -211,8 +214,7 @@ fn spawn_worker(
         .spawn(move || {
             // Connections were accepted on the acceptor's runtime: each is registered with
             // this one's, and all its calls run here.
-            let incoming =
-                UnboundedReceiverStream::new(connections).map(tokio::net::TcpStream::from_std);
+            let incoming = UnboundedReceiverStream::new(connections).map(Connection::new);
             let mut stopped = stop.clone();
             let shutdown = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
@@ -243,44 +245,4 @@ fn spawn_worker(
             runtime.shutdown_timeout(Duration::from_secs(1));
         })?;
     Ok((handoff, thread))
-}
-
-/// Takes connections until the stop, handing them to the workers in turn (as actix's acceptor
-/// does): each connection, and every call on it, then stays on one worker's thread.
-async fn accept(
-    listener: &tokio::net::TcpListener,
-    workers: &[mpsc::UnboundedSender<std::net::TcpStream>],
-    stop: &mut watch::Receiver<bool>,
-) {
-    let mut next = 0;
-    loop {
-        let accepted = tokio::select! {
-            _ = stop.wait_for(|stop| *stop) => return,
-            accepted = listener.accept() => accepted,
-        };
-        let connection = match accepted {
-            Ok((connection, _)) => connection,
-            // That one connection's trouble (it went before we took it): take the next.
-            Err(e)
-                if e.kind() == ErrorKind::ConnectionAborted
-                    || e.kind() == ErrorKind::ConnectionReset =>
-            {
-                continue;
-            }
-            Err(e) => {
-                // Out of file descriptors, most likely: trying again at once would spin.
-                tracing::warn!(error = %e, "accepting a gRPC connection failed; pausing 100 ms");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let _ = connection.set_nodelay(true);
-        match connection.into_std() {
-            Ok(connection) => {
-                let _ = workers[next % workers.len()].send(connection);
-                next += 1;
-            }
-            Err(e) => tracing::warn!(error = %e, "handing a gRPC connection over failed"),
-        }
-    }
 }

@@ -774,6 +774,50 @@ async fn garbage_on_the_grpc_port_harms_no_one_else() {
 }
 
 #[actix_web::test]
+async fn a_connection_that_never_starts_http2_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use url_shortener::grpc::connections::HANDSHAKE_TIMEOUT;
+
+    let app = spawn().await;
+    let port = app.grpc_port.expect("gRPC");
+    let connect = || tokio::net::TcpStream::connect(("127.0.0.1", port));
+    // One says nothing; one sends the preface a byte at a time, too slowly to finish it.
+    let mut silent = connect().await.expect("connects");
+    let mut dribbling = connect().await.expect("connects");
+    let dribble = tokio::spawn(async move {
+        for byte in b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" {
+            if dribbling.write_all(&[*byte]).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        false
+    });
+    let started = std::time::Instant::now();
+    // Meanwhile other clients are served.
+    let mut grpc = client(&app).await;
+    grpc.shorten(shorten("https://example.com/while-silent"))
+        .await
+        .expect("served");
+    // The server's SETTINGS come first; then, past the deadline, the end of the connection.
+    let mut buffer = [0u8; 1024];
+    let closed = tokio::time::timeout(HANDSHAKE_TIMEOUT + Duration::from_secs(5), async {
+        while silent.read(&mut buffer).await.is_ok_and(|n| n > 0) {}
+    })
+    .await;
+    assert!(closed.is_ok(), "the silent connection is still open");
+    assert!(
+        started.elapsed() >= HANDSHAKE_TIMEOUT - Duration::from_secs(1),
+        "closed before its deadline: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        dribble.await.expect("dribbled"),
+        "a preface 1 byte per second was still accepted after 24 s"
+    );
+}
+
+#[actix_web::test]
 async fn a_forwarded_for_header_buys_no_fresh_budget() {
     // No proxy is trusted on the gRPC port by default: the caller is its TCP address,
     // whatever `x-forwarded-for` it sends.
