@@ -14,9 +14,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Sleep;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
-/// Connections open at once. Past it the acceptor waits for one to close, and new ones queue
-/// in the kernel's backlog: each holds a file descriptor, and the HTTP server draws on the
-/// same process's descriptors — ten thousand idle connections must not take it down.
+/// Connections open at once, at most (see [`connection_limit`]). Past it the acceptor waits
+/// for one to close, and new ones queue in the kernel's backlog: each holds a file
+/// descriptor, and the HTTP server draws on the same process's descriptors — ten thousand
+/// idle connections must not take it down.
 pub const MAX_CONNECTIONS: usize = 4096;
 
 /// How long a new connection has to send HTTP/2's preface and the head of its first frame
@@ -38,7 +39,13 @@ pub async fn accept(
     mut workers: Vec<mpsc::UnboundedSender<Handoff>>,
     stop: &mut watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let limit = connection_limit();
+    if limit < MAX_CONNECTIONS {
+        tracing::warn!(
+            "few open files allowed (ulimit -n): gRPC takes at most {limit} connections at once"
+        );
+    }
+    let slots = Arc::new(Semaphore::new(limit));
     let mut next = 0;
     let mut failing = false;
     loop {
@@ -96,6 +103,28 @@ pub async fn accept(
             }
         }
     }
+}
+
+/// [`MAX_CONNECTIONS`], or half the files this process may open when that is less (a
+/// common default is 1 024): the other half stays for HTTP, the database and the logs.
+pub fn connection_limit() -> usize {
+    let open_files = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| open_files_limit(&limits));
+    match open_files {
+        Some(files) => MAX_CONNECTIONS.min(files / 2).max(1),
+        None => MAX_CONNECTIONS,
+    }
+}
+
+/// The soft limit on open files in Linux's `/proc/self/limits` (none when unlimited, or on
+/// systems without it).
+fn open_files_limit(limits: &str) -> Option<usize> {
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    let soft = line["Max open files".len()..].split_whitespace().next()?;
+    soft.parse().ok()
 }
 
 /// A connection as a worker serves it: registered with the worker's runtime, closed if the
@@ -180,5 +209,22 @@ impl Connected for Connection {
 
     fn connect_info(&self) -> TcpConnectInfo {
         self.stream.connect_info()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_files_limit;
+
+    #[test]
+    fn the_soft_open_files_limit_is_read() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max processes             95711                95711                processes \n\
+                      Max open files            1024                 524288               files     \n";
+        assert_eq!(open_files_limit(limits), Some(1024));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files     \n";
+        assert_eq!(open_files_limit(unlimited), None);
+        assert_eq!(open_files_limit(""), None);
     }
 }

@@ -233,7 +233,7 @@ fn spawn_worker(
                 tokio::select! {
                     served = serve => served.map_err(std::io::Error::other),
                     () = grace => {
-                        tracing::warn!("gRPC calls still open after the grace period: closed");
+                        tracing::warn!("gRPC connections still open after the grace period: closed");
                         Ok(())
                     }
                 }
