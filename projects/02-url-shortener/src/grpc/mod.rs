@@ -43,9 +43,9 @@ pub mod proto {
 }
 
 use std::net::TcpListener;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::UnboundedReceiverStream;
